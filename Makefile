@@ -1,0 +1,192 @@
+# livecluster — top-level Makefile (plain GNU make, no autotools).
+#
+# Targets
+#   all (default)  build/libstream.a and the daemons build/smd, build/spd, build/epd
+#   check          deps, build, unit + integration tests, then the same tests on an
+#                  AddressSanitizer+UBSan build, then a short libFuzzer pass
+#   check-tests    build and run unit + integration tests only (no deps, no recursion)
+#   unit           build and run the cmocka unit tests
+#   integration    run the black-box integration tests against the built daemons
+#   fuzz           build the libFuzzer targets and run each for FUZZ_SECONDS
+#   coverage       gcov line coverage of libstream from the unit tests, per file and total
+#   bench          benchmarks (figures only; never fails on time)
+#   demo           a whole cluster on loopback (see README)
+#   deps           install missing Debian packages (as root)
+#   install        binaries, example configs and systemd units
+#   clean
+#
+# Variables
+#   CC, CFLAGS, CPPFLAGS, LDFLAGS   respected; project flags are appended
+#   SANITIZE=1     build with -fsanitize=address,undefined into build/asan
+#   BUILD          output directory (default build, or build/asan with SANITIZE=1)
+#   V=1            print full commands
+#   FUZZ_SECONDS   seconds per fuzz target (default 60 for `make fuzz`; check uses 8)
+#   FUZZ_CC        compiler for fuzz targets (default clang)
+#   PREFIX=/usr/local DESTDIR= SBINDIR SYSCONFDIR SYSTEMDUNITDIR   install locations
+
+VERSION := 0.1.0
+
+CC ?= cc
+CFLAGS ?= -O2 -g
+FUZZ_CC ?= clang
+FUZZ_SECONDS ?= 60
+
+PREFIX ?= /usr/local
+SBINDIR ?= $(PREFIX)/sbin
+SYSCONFDIR ?= /etc
+SYSTEMDUNITDIR ?= /lib/systemd/system
+
+ifeq ($(SANITIZE),1)
+BUILD ?= build/asan
+SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+else
+BUILD ?= build
+SAN_FLAGS :=
+endif
+
+ifeq ($(V),1)
+Q :=
+else
+Q := @
+endif
+
+PKGS := libevent openssl libconfig
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null || echo -lcmocka)
+
+WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes
+override CPPFLAGS += -D_GNU_SOURCE -DLS_VERSION='"$(VERSION)"' -Ilibstream/include -Ilibstream
+override CFLAGS += -std=c11 $(WARN) -MMD -MP $(SAN_FLAGS) $(PKG_CFLAGS)
+override LDFLAGS += $(SAN_FLAGS)
+LIBS := $(PKG_LIBS) -lm
+
+LIB_SRCS := $(sort $(wildcard libstream/*.c))
+LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
+LIBSTREAM := $(BUILD)/libstream.a
+
+# A daemon is built once its directory has sources.
+DAEMONS := $(foreach d,smd spd epd,$(if $(wildcard $(d)/*.c),$(BUILD)/$(d)))
+
+UNIT_SRCS := $(sort $(wildcard test/unit/test_*.c))
+UNIT_BINS := $(UNIT_SRCS:test/unit/%.c=$(BUILD)/test/unit/%)
+TEST_SUPPORT_SRCS := $(sort $(wildcard test/support/*.c))
+TEST_SUPPORT_OBJS := $(TEST_SUPPORT_SRCS:%.c=$(BUILD)/obj/%.o)
+# Test tools: one C program per file, used by integration tests and benchmarks.
+TOOL_SRCS := $(sort $(wildcard test/tools/*.c) $(wildcard test/bench/*.c))
+TOOL_BINS := $(foreach s,$(TOOL_SRCS),$(BUILD)/tools/$(basename $(notdir $(s))))
+
+.SECONDARY:
+
+.PHONY: all check check-tests unit integration fuzz fuzz-check coverage bench demo deps \
+        install clean tools
+
+all: $(LIBSTREAM) $(DAEMONS)
+
+tools: $(TOOL_BINS)
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
+
+$(LIBSTREAM): $(LIB_OBJS)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  AR      $@")
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+define daemon_rule
+$(BUILD)/$(1): $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard $(1)/*.c)) $(LIBSTREAM)
+	@$$(if $$(Q),echo "  LD      $$@")
+	$$(Q)$$(CC) $$(LDFLAGS) -o $$@ $$^ $$(LIBS)
+endef
+$(foreach d,smd spd epd,$(eval $(call daemon_rule,$(d))))
+
+$(BUILD)/test/unit/%: $(BUILD)/obj/test/unit/%.o $(TEST_SUPPORT_OBJS) $(LIBSTREAM)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(LIBS)
+
+define tool_rule
+$(BUILD)/tools/$(basename $(notdir $(1))): $(BUILD)/obj/$(basename $(1)).o $(TEST_SUPPORT_OBJS) $(LIBSTREAM)
+	@mkdir -p $$(dir $$@)
+	@$$(if $$(Q),echo "  LD      $$@")
+	$$(Q)$$(CC) $$(LDFLAGS) -o $$@ $$^ $$(LIBS)
+endef
+$(foreach s,$(TOOL_SRCS),$(eval $(call tool_rule,$(s))))
+
+# ---- tests -------------------------------------------------------------------------
+
+unit: $(UNIT_BINS)
+	$(Q)scripts/run-unit.sh $(UNIT_BINS)
+
+integration: all tools
+	$(Q)BUILD=$(BUILD) test/integration/run.sh
+
+check-tests: unit integration
+
+ifeq ($(SANITIZE),1)
+check: deps
+	$(Q)$(MAKE) --no-print-directory SANITIZE=1 check-tests
+else
+check: deps
+	$(Q)$(MAKE) --no-print-directory check-tests
+	@echo "== sanitizer build (ASan + UBSan): same tests"
+	$(Q)$(MAKE) --no-print-directory SANITIZE=1 check-tests
+	@echo "== short fuzz pass"
+	$(Q)$(MAKE) --no-print-directory fuzz-check
+endif
+
+# ---- fuzzing (clang libFuzzer) -------------------------------------------------------
+
+FUZZ_SRCS := $(sort $(wildcard test/fuzz/fuzz_*.c))
+FUZZ_BUILD := build/fuzz
+FUZZ_BINS := $(FUZZ_SRCS:test/fuzz/%.c=$(FUZZ_BUILD)/%)
+FUZZ_FLAGS := -std=c11 -D_GNU_SOURCE -g -O1 -Ilibstream/include -Ilibstream $(PKG_CFLAGS) \
+              -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
+
+$(FUZZ_BUILD)/%: test/fuzz/%.c $(LIB_SRCS) $(wildcard libstream/*.h libstream/include/libstream/*.h)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  FUZZ    $@")
+	$(Q)$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $< $(LIB_SRCS) $(PKG_LIBS) -lm
+
+fuzz: $(FUZZ_BINS)
+	$(Q)scripts/run-fuzz.sh $(FUZZ_SECONDS) $(FUZZ_BINS)
+
+fuzz-check: $(FUZZ_BINS)
+	$(Q)scripts/run-fuzz.sh 8 $(FUZZ_BINS)
+
+# ---- coverage ----------------------------------------------------------------------
+
+coverage:
+	$(Q)rm -rf build/cov
+	$(Q)$(MAKE) --no-print-directory BUILD=build/cov CFLAGS="-O0 -g --coverage" \
+	    LDFLAGS="--coverage" $(UNIT_SRCS:test/unit/%.c=build/cov/test/unit/%)
+	$(Q)scripts/run-unit.sh $(UNIT_SRCS:test/unit/%.c=build/cov/test/unit/%) >/dev/null
+	$(Q)scripts/coverage.sh build/cov $(LIB_SRCS)
+
+# ---- operations --------------------------------------------------------------------
+
+bench: all tools
+	$(Q)BUILD=$(BUILD) test/bench/run.sh
+
+demo: all
+	$(Q)BUILD=$(BUILD) scripts/demo.sh
+
+deps:
+	$(Q)scripts/deps.sh
+
+install: all
+	install -d "$(DESTDIR)$(SBINDIR)" "$(DESTDIR)$(SYSCONFDIR)/livecluster" "$(DESTDIR)$(SYSTEMDUNITDIR)"
+	install -m 755 $(DAEMONS) "$(DESTDIR)$(SBINDIR)"
+	for f in conf/*.conf; do \
+	    [ -e "$(DESTDIR)$(SYSCONFDIR)/livecluster/$$(basename $$f)" ] || \
+	    install -m 644 $$f "$(DESTDIR)$(SYSCONFDIR)/livecluster/"; done
+	for u in systemd/*.service.in; do \
+	    sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' $$u \
+	        > "$(DESTDIR)$(SYSTEMDUNITDIR)/$$(basename $$u .in)"; done
+
+clean:
+	rm -rf build
+
+-include $(shell find build -name '*.d' 2>/dev/null)
