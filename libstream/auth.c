@@ -1,0 +1,190 @@
+/*
+ * auth.c — the admission step: token check and the optional auth_url POST (see auth.h).
+ *
+ * The decision always arrives from the event loop: a zero-delay timer for local checks,
+ * or the HTTP answer for auth_url. Cancelling frees the timer and the HTTP connection, so
+ * a session that closes while waiting is never called back.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/buffer.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+
+#include "libstream/auth.h"
+#include "libstream/clock.h"
+#include "libstream/err.h"
+#include "libstream/token.h"
+
+struct ls_auth_request {
+    struct event_base *base;
+    ls_auth_cb cb;
+    void *arg;
+    struct event *timer;               /* delivers a local decision */
+    struct evhttp_connection *http;    /* auth_url in flight */
+    struct evhttp_request *http_req;
+    int result;
+    const char *why;
+};
+
+static void auth_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct ls_auth_request *req = arg;
+    ls_auth_cb cb = req->cb;
+    void *cb_arg = req->arg;
+    int result = req->result;
+    const char *why = req->why;
+
+    (void)fd;
+    (void)what;
+    ls_auth_cancel(req);
+    cb(cb_arg, result, why);
+}
+
+/* Schedules delivery of the decision on the next loop turn (never from inside evhttp's
+ * callback, where freeing the HTTP connection is not safe). */
+static int auth_deliver_later(struct ls_auth_request *req, struct event_base *base, int result,
+                              const char *why)
+{
+    struct timeval zero = { 0, 0 };
+
+    req->result = result;
+    req->why = why;
+    if (req->timer == NULL)
+        req->timer = evtimer_new(base, auth_timer_cb, req);
+    if (req->timer == NULL || evtimer_add(req->timer, &zero) == -1)
+        return LS_ENOMEM;
+    return LS_OK;
+}
+
+static void auth_http_cb(struct evhttp_request *http_req, void *arg)
+{
+    struct ls_auth_request *req = arg;
+    int code = http_req != NULL ? evhttp_request_get_response_code(http_req) : 0;
+
+    req->http_req = NULL; /* libevent frees the request when this callback returns */
+    if (code >= 200 && code < 300)
+        auth_deliver_later(req, req->base, LS_OK, NULL);
+    else if (code == 0)
+        auth_deliver_later(req, req->base, LS_EAUTH, "auth_url unreachable or timed out");
+    else
+        auth_deliver_later(req, req->base, LS_EAUTH, "auth_url refused");
+}
+
+/* Appends key=value, form-encoded, to the body. */
+static void auth_form_add(struct evbuffer *body, const char *key, const char *value)
+{
+    char *enc = evhttp_encode_uri(value != NULL ? value : "");
+
+    evbuffer_add_printf(body, "%s%s=%s", evbuffer_get_length(body) > 0 ? "&" : "", key,
+                        enc != NULL ? enc : "");
+    free(enc);
+}
+
+static int auth_start_http(struct ls_auth_request *req, struct event_base *base,
+                           const struct ls_auth_config *cfg, const char *action,
+                           const struct ls_stream_ref *ref, const char *client_ip)
+{
+    struct evhttp_uri *uri = evhttp_uri_parse(cfg->auth_url);
+    const char *host, *path;
+    char token[160] = "", expires[32] = "", target[2048], ip[64];
+    struct evbuffer *body;
+    struct timeval tv;
+    int port;
+    char *colon;
+
+    if (uri == NULL || (host = evhttp_uri_get_host(uri)) == NULL) {
+        if (uri != NULL)
+            evhttp_uri_free(uri);
+        return LS_ECONF;
+    }
+    port = evhttp_uri_get_port(uri);
+    path = evhttp_uri_get_path(uri);
+    snprintf(target, sizeof target, "%s%s%s", path != NULL && *path != '\0' ? path : "/",
+             evhttp_uri_get_query(uri) != NULL ? "?" : "",
+             evhttp_uri_get_query(uri) != NULL ? evhttp_uri_get_query(uri) : "");
+    req->http = evhttp_connection_base_new(base, NULL, host, port > 0 ? port : 80);
+    evhttp_uri_free(uri);
+    if (req->http == NULL)
+        return LS_ENOMEM;
+    tv.tv_sec = cfg->timeout_ms / 1000;
+    tv.tv_usec = (cfg->timeout_ms % 1000) * 1000;
+    evhttp_connection_set_timeout_tv(req->http, &tv);
+    evhttp_connection_set_retries(req->http, 0);
+    req->http_req = evhttp_request_new(auth_http_cb, req);
+    if (req->http_req == NULL)
+        return LS_ENOMEM;
+
+    /* client_ip without the port */
+    snprintf(ip, sizeof ip, "%s", client_ip != NULL ? client_ip : "");
+    colon = strrchr(ip, ':');
+    if (colon != NULL && strchr(ip, ']') == NULL)
+        *colon = '\0';
+    else if (ip[0] == '[' && (colon = strstr(ip, "]:")) != NULL) {
+        *colon = '\0';
+        memmove(ip, ip + 1, strlen(ip));
+    }
+    ls_query_get(ref->query, "token", token, sizeof token);
+    ls_query_get(ref->query, "expires", expires, sizeof expires);
+    body = evhttp_request_get_output_buffer(req->http_req);
+    auth_form_add(body, "app", ref->app);
+    auth_form_add(body, "name", ref->name);
+    auth_form_add(body, "token", token);
+    auth_form_add(body, "expires", expires);
+    auth_form_add(body, "client_ip", ip);
+    auth_form_add(body, "action", action);
+    evhttp_add_header(evhttp_request_get_output_headers(req->http_req), "Host", host);
+    evhttp_add_header(evhttp_request_get_output_headers(req->http_req), "Content-Type",
+                      "application/x-www-form-urlencoded");
+    if (evhttp_make_request(req->http, req->http_req, EVHTTP_REQ_POST, target) == -1) {
+        req->http_req = NULL; /* freed by evhttp_make_request on failure */
+        return LS_EIO;
+    }
+    return LS_OK;
+}
+
+struct ls_auth_request *ls_auth_check(struct event_base *base, const struct ls_auth_config *cfg,
+                                      const char *action, const struct ls_stream_ref *ref,
+                                      const char *client_ip, ls_auth_cb cb, void *arg)
+{
+    struct ls_auth_request *req = calloc(1, sizeof *req);
+    const char *why = NULL;
+    int rc;
+
+    if (req == NULL)
+        return NULL;
+    req->base = base;
+    req->cb = cb;
+    req->arg = arg;
+    if (cfg->secret != NULL && cfg->secret[0] != '\0' &&
+        ls_token_verify(cfg->secret, ref->id, ref->query, (time_t)ls_unix_time(), &why) != LS_OK) {
+        rc = auth_deliver_later(req, base, LS_EAUTH, why != NULL ? why : "bad token");
+    } else if (cfg->auth_url != NULL && cfg->auth_url[0] != '\0') {
+        rc = auth_start_http(req, base, cfg, action, ref, client_ip);
+        if (rc != LS_OK)
+            rc = auth_deliver_later(req, base, LS_EAUTH, "auth_url request could not be made");
+    } else {
+        rc = auth_deliver_later(req, base, LS_OK, NULL);
+    }
+    if (rc != LS_OK) {
+        ls_auth_cancel(req);
+        return NULL;
+    }
+    return req;
+}
+
+void ls_auth_cancel(struct ls_auth_request *req)
+{
+    if (req == NULL)
+        return;
+    if (req->timer != NULL)
+        event_free(req->timer);
+    if (req->http_req != NULL)
+        evhttp_cancel_request(req->http_req);
+    if (req->http != NULL)
+        evhttp_connection_free(req->http);
+    free(req);
+}

@@ -1,0 +1,552 @@
+/*
+ * conn.c — an RTMP connection on libevent (see conn.h).
+ *
+ * Input path, per readable event (bounded so one busy publisher cannot starve the loop):
+ *
+ *   recv → scratch ─┬─ handshake not done → ls_handshake_feed → S0S1S2 / C0C1 / C2 out
+ *                   └─ ls_chunk_reader_feed → message → control handled here
+ *                                                     → everything else: owner
+ *
+ * Replies queued while handling input go out with one writev when the input is done
+ * (ARCHITECTURE.md decision 4: answer each command with one write, TCP_NODELAY set).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "libstream/buf.h"
+#include "libstream/clock.h"
+#include "libstream/conn.h"
+#include "libstream/control.h"
+#include "libstream/net.h"
+#include "libstream/rtmp.h"
+#include "libstream/stats.h"
+
+#define CONN_READ_ROUNDS 4
+#define CONN_SCRATCH_SIZE (64 * 1024)
+#define CONN_DRAIN_TIMEOUT_MS 2000
+
+struct ls_conn {
+    struct event_base *base;
+    int fd;
+    enum ls_hs_role role;
+    struct ls_conn_config cfg;
+    const struct ls_conn_ops *ops;
+    void *owner;
+
+    struct event *ev_read;
+    struct event *ev_write;
+    struct event *ev_timer;
+
+    struct ls_handshake *hs;      /* NULL once the handshake is done */
+    struct ls_chunk_reader *reader;
+    struct ls_outq outq;
+
+    struct sockaddr_storage peer_addr;
+    char peer[64];
+
+    uint64_t bytes_in;
+    uint64_t bytes_out;
+    uint64_t last_input_ms;
+    uint64_t started_ms;
+    uint32_t peer_acked;          /* last sequence number the peer acknowledged */
+
+    unsigned busy;                /* depth of our callbacks on the stack */
+    bool connecting;              /* client socket not connected yet */
+    bool write_waiting;           /* ev_write armed */
+    bool draining;                /* close once outq is empty */
+    bool closing;
+    bool reading_paused;
+    int close_err;
+    const char *close_why;
+};
+
+static uint8_t conn_scratch[CONN_SCRATCH_SIZE];
+
+void ls_conn_config_defaults(struct ls_conn_config *cfg)
+{
+    cfg->handshake_timeout_ms = 10000;
+    cfg->idle_timeout_ms = 0;
+    cfg->chunk = ls_chunk_default_limits;
+    cfg->out_chunk_size = 4096;
+    cfg->window_ack_size = 2500000;
+}
+
+static void conn_read_cb(evutil_socket_t fd, short what, void *arg);
+static void conn_write_cb(evutil_socket_t fd, short what, void *arg);
+static void conn_timer_cb(evutil_socket_t fd, short what, void *arg);
+static void conn_arm_timer(struct ls_conn *c);
+
+static void conn_format_peer(struct ls_conn *c)
+{
+    ls_net_format((const struct sockaddr *)&c->peer_addr, c->peer, sizeof c->peer);
+}
+
+struct ls_conn *ls_conn_new(struct event_base *base, int fd, enum ls_hs_role role,
+                            const struct ls_conn_config *cfg, const struct ls_conn_ops *ops,
+                            void *owner)
+{
+    struct ls_conn *c = calloc(1, sizeof *c);
+    socklen_t alen = sizeof(struct sockaddr_storage);
+    int one = 1;
+
+    if (c == NULL) {
+        close(fd);
+        return NULL;
+    }
+    c->base = base;
+    c->fd = fd;
+    c->role = role;
+    c->cfg = *cfg;
+    c->ops = ops;
+    c->owner = owner;
+    c->connecting = role == LS_HS_CLIENT;
+    ls_outq_init(&c->outq);
+    evutil_make_socket_nonblocking(fd);
+    /* Small control replies must not wait for Nagle or delayed ACKs (decision 4). */
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    if (getpeername(fd, (struct sockaddr *)&c->peer_addr, &alen) == -1)
+        memset(&c->peer_addr, 0, sizeof c->peer_addr);
+    conn_format_peer(c);
+    c->hs = ls_handshake_new(role);
+    c->reader = ls_chunk_reader_new(&c->cfg.chunk);
+    c->ev_read = event_new(base, fd, EV_READ | EV_PERSIST, conn_read_cb, c);
+    c->ev_write = event_new(base, fd, EV_WRITE | EV_PERSIST, conn_write_cb, c);
+    c->ev_timer = event_new(base, -1, EV_PERSIST, conn_timer_cb, c);
+    if (c->hs == NULL || c->reader == NULL || c->ev_read == NULL || c->ev_write == NULL ||
+        c->ev_timer == NULL) {
+        if (c->hs != NULL)
+            ls_handshake_free(c->hs);
+        ls_chunk_reader_free(c->reader);
+        if (c->ev_read != NULL)
+            event_free(c->ev_read);
+        if (c->ev_write != NULL)
+            event_free(c->ev_write);
+        if (c->ev_timer != NULL)
+            event_free(c->ev_timer);
+        close(fd);
+        free(c);
+        return NULL;
+    }
+    c->started_ms = c->last_input_ms = ls_now_ms();
+    ls_stats.connections++;
+    ls_stats.connections_total++;
+    return c;
+}
+
+/* Copies pending handshake output into the queue. */
+static int conn_queue_handshake_output(struct ls_conn *c)
+{
+    const uint8_t *out;
+    size_t n = ls_handshake_output(c->hs, &out);
+    struct ls_frame *blob;
+
+    if (n == 0)
+        return LS_OK;
+    blob = ls_frame_new_copy(0, 0, 0, out, (uint32_t)n);
+    if (blob == NULL)
+        return LS_ENOMEM;
+    ls_handshake_output_consumed(c->hs, n);
+    return ls_outq_push(&c->outq, blob, LS_OUTQ_KEEP);
+}
+
+int ls_conn_start(struct ls_conn *c)
+{
+    struct timeval tick = { 1, 0 };
+
+    if (event_add(c->ev_read, NULL) == -1 || event_add(c->ev_timer, &tick) == -1)
+        return LS_EIO;
+    if (c->role == LS_HS_CLIENT) {
+        int rc = conn_queue_handshake_output(c);
+
+        if (rc != LS_OK)
+            return rc;
+        /* Writable = connected; C0C1 leave then. */
+        if (event_add(c->ev_write, NULL) == -1)
+            return LS_EIO;
+        c->write_waiting = true;
+    }
+    return LS_OK;
+}
+
+static void conn_finish(struct ls_conn *c)
+{
+    const struct ls_conn_ops *ops = c->ops;
+
+    event_free(c->ev_read);
+    event_free(c->ev_write);
+    event_free(c->ev_timer);
+    if (c->hs != NULL)
+        ls_handshake_free(c->hs);
+    ls_chunk_reader_free(c->reader);
+    ls_outq_clear(&c->outq);
+    close(c->fd);
+    ls_stats.connections--;
+    if (ops->on_close != NULL)
+        ops->on_close(c, c->owner, c->close_err, c->close_why);
+    free(c);
+}
+
+void ls_conn_close(struct ls_conn *c, int err, const char *why)
+{
+    if (c->closing)
+        return;
+    c->closing = true;
+    c->close_err = err;
+    c->close_why = why;
+    if (err == LS_EPROTO || err == LS_ELIMIT)
+        ls_stats.protocol_errors_total++;
+    if (c->busy == 0)
+        conn_finish(c);
+}
+
+/* Ends a callback of ours: performs a close requested inside it. */
+static void conn_leave(struct ls_conn *c)
+{
+    if (--c->busy == 0 && c->closing)
+        conn_finish(c);
+}
+
+void ls_conn_close_after_flush(struct ls_conn *c, int err, const char *why)
+{
+    if (c->closing || c->draining)
+        return;
+    c->draining = true;
+    c->close_err = err;
+    c->close_why = why;
+    event_del(c->ev_read);
+    c->started_ms = ls_now_ms(); /* the drain deadline counts from here */
+    conn_arm_timer(c);
+    ls_conn_flush(c);
+    if (!c->closing && ls_outq_empty(&c->outq))
+        ls_conn_close(c, err, why);
+}
+
+const char *ls_conn_peer(const struct ls_conn *c)
+{
+    return c->peer;
+}
+
+const struct sockaddr *ls_conn_peer_addr(const struct ls_conn *c)
+{
+    return (const struct sockaddr *)&c->peer_addr;
+}
+
+struct ls_outq *ls_conn_outq(struct ls_conn *c)
+{
+    return &c->outq;
+}
+
+uint32_t ls_conn_out_chunk_size(const struct ls_conn *c)
+{
+    return c->cfg.out_chunk_size;
+}
+
+uint64_t ls_conn_bytes_in(const struct ls_conn *c)
+{
+    return c->bytes_in;
+}
+
+uint64_t ls_conn_bytes_out(const struct ls_conn *c)
+{
+    return c->bytes_out;
+}
+
+uint64_t ls_conn_idle_ms(const struct ls_conn *c)
+{
+    return ls_now_ms() - c->last_input_ms;
+}
+
+static void conn_arm_timer(struct ls_conn *c)
+{
+    struct timeval tick = { 1, 0 };
+
+    if (!evtimer_pending(c->ev_timer, NULL))
+        evtimer_add(c->ev_timer, &tick);
+}
+
+void ls_conn_set_idle_timeout(struct ls_conn *c, unsigned ms)
+{
+    c->cfg.idle_timeout_ms = ms;
+    c->last_input_ms = ls_now_ms();
+    if (ms != 0 && !c->closing)
+        conn_arm_timer(c);
+}
+
+void ls_conn_pause_reading(struct ls_conn *c, bool paused)
+{
+    if (c->closing || c->draining || paused == c->reading_paused)
+        return;
+    c->reading_paused = paused;
+    if (paused)
+        event_del(c->ev_read);
+    else
+        event_add(c->ev_read, NULL);
+}
+
+/* ---- output ---- */
+
+int ls_conn_send_blob(struct ls_conn *c, struct ls_frame *blob, enum ls_outq_class cls)
+{
+    if (c->closing) {
+        ls_frame_unref(blob);
+        return LS_ESTATE;
+    }
+    return ls_outq_push(&c->outq, blob, cls);
+}
+
+int ls_conn_send(struct ls_conn *c, uint32_t csid, uint8_t type, uint32_t timestamp,
+                 uint32_t stream_id, const uint8_t *payload, size_t len)
+{
+    size_t size;
+    struct ls_frame *blob;
+
+    if (len > LS_RTMP_MAX_MESSAGE_LENGTH)
+        return LS_ELIMIT;
+    size = ls_chunk_encoded_size(csid, timestamp, (uint32_t)len, c->cfg.out_chunk_size);
+    blob = ls_frame_new(0, timestamp, stream_id, (uint32_t)size);
+    if (blob == NULL)
+        return LS_ENOMEM;
+    ls_chunk_write_mem(blob->data, csid, type, timestamp, stream_id, payload, (uint32_t)len,
+                       c->cfg.out_chunk_size);
+    return ls_conn_send_blob(c, blob, LS_OUTQ_KEEP);
+}
+
+int ls_conn_send_buf(struct ls_conn *c, struct ls_buf *b)
+{
+    struct ls_frame *blob;
+    int rc = ls_buf_status(b);
+
+    if (rc == LS_OK && b->len > 0) {
+        blob = ls_frame_new_copy(0, 0, 0, b->data, (uint32_t)b->len);
+        rc = blob != NULL ? ls_conn_send_blob(c, blob, LS_OUTQ_KEEP) : LS_ENOMEM;
+    }
+    ls_buf_reset(b);
+    return rc;
+}
+
+static void conn_arm_write(struct ls_conn *c, bool on)
+{
+    if (on == c->write_waiting)
+        return;
+    c->write_waiting = on;
+    if (on)
+        event_add(c->ev_write, NULL);
+    else
+        event_del(c->ev_write);
+}
+
+void ls_conn_flush(struct ls_conn *c)
+{
+    ssize_t n;
+
+    if (c->closing || c->connecting || c->write_waiting || ls_outq_empty(&c->outq))
+        return;
+    n = ls_outq_write(&c->outq, c->fd);
+    if (n == -1) {
+        ls_conn_close(c, LS_EIO, errno == EPIPE || errno == ECONNRESET
+                                     ? "connection reset by peer" : "write failed");
+        return;
+    }
+    c->bytes_out += (uint64_t)n;
+    ls_stats.bytes_out_total += (uint64_t)n;
+    if (!ls_outq_empty(&c->outq))
+        conn_arm_write(c, true);
+    else if (c->draining)
+        ls_conn_close(c, c->close_err, c->close_why);
+}
+
+static void conn_write_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct ls_conn *c = arg;
+
+    (void)fd;
+    (void)what;
+    c->busy++;
+    if (c->connecting) {
+        int err = 0;
+        socklen_t len = sizeof err;
+
+        if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len) == -1 || err != 0) {
+            ls_conn_close(c, LS_EIO, "connect failed");
+            conn_leave(c);
+            return;
+        }
+        c->connecting = false;
+        if (getpeername(c->fd, (struct sockaddr *)&c->peer_addr,
+                        &(socklen_t){ sizeof c->peer_addr }) == 0)
+            conn_format_peer(c);
+    }
+    conn_arm_write(c, false);
+    ls_conn_flush(c);
+    conn_leave(c);
+}
+
+/* ---- input ---- */
+
+static void conn_handle_control(struct ls_conn *c, struct ls_frame *msg)
+{
+    struct ls_control ctl;
+    const char *why = NULL;
+
+    if (ls_control_parse(msg, &ctl, &why) != LS_OK) {
+        ls_conn_close(c, LS_EPROTO, why != NULL ? why : "bad control message");
+        return;
+    }
+    switch (ctl.type) {
+    case LS_MSG_ACK:
+        c->peer_acked = ctl.u.sequence;
+        break;
+    case LS_MSG_WINDOW_ACK_SIZE:
+        ls_chunk_reader_set_ack_window(c->reader, ctl.u.window.size);
+        break;
+    case LS_MSG_USER_CONTROL:
+        if (ctl.u.user.event == LS_UC_PING_REQUEST) {
+            struct ls_buf b;
+
+            ls_buf_init(&b, 0);
+            ls_control_write_ping_response(&b, ctl.u.user.timestamp);
+            if (ls_conn_send_buf(c, &b) != LS_OK)
+                ls_conn_close(c, LS_ENOMEM, "out of memory");
+            ls_buf_free(&b);
+            return;
+        }
+        c->ops->on_message(c, c->owner, msg); /* stream begin/EOF matter to clients */
+        break;
+    default:
+        /* Set Chunk Size and Abort were applied by the reader; Set Peer Bandwidth is
+         * advisory for us: we never throttle our own output by it. */
+        break;
+    }
+}
+
+static void conn_send_ack_if_due(struct ls_conn *c)
+{
+    uint32_t seq;
+
+    if (ls_chunk_reader_ack_due(c->reader, &seq)) {
+        struct ls_buf b;
+
+        ls_buf_init(&b, 0);
+        ls_control_write_ack(&b, seq);
+        if (ls_conn_send_buf(c, &b) != LS_OK)
+            ls_conn_close(c, LS_ENOMEM, "out of memory");
+        ls_buf_free(&b);
+    }
+}
+
+/* Feeds received bytes through the handshake and the chunk reader. */
+static void conn_process(struct ls_conn *c, const uint8_t *data, size_t len)
+{
+    const char *why = NULL;
+
+    while (len > 0 && !c->closing && !c->draining) {
+        ssize_t n;
+
+        if (c->hs != NULL) {
+            n = ls_handshake_feed(c->hs, data, len, &why);
+            if (n < 0) {
+                ls_conn_close(c, (int)n, why != NULL ? why : "bad handshake");
+                return;
+            }
+            if (conn_queue_handshake_output(c) != LS_OK) {
+                ls_conn_close(c, LS_ENOMEM, "out of memory");
+                return;
+            }
+            data += n;
+            len -= (size_t)n;
+            if (ls_handshake_done(c->hs)) {
+                ls_handshake_free(c->hs);
+                c->hs = NULL;
+                ls_conn_flush(c);
+                if (c->ops->on_ready != NULL && !c->closing)
+                    c->ops->on_ready(c, c->owner);
+            } else if (n == 0) {
+                break;
+            }
+            continue;
+        }
+        {
+            struct ls_frame *msg = NULL;
+
+            n = ls_chunk_reader_feed(c->reader, data, len, &msg, &why);
+            if (n < 0) {
+                ls_conn_close(c, (int)n, why != NULL ? why : "bad chunk stream");
+                return;
+            }
+            data += n;
+            len -= (size_t)n;
+            if (msg != NULL) {
+                if (msg->type <= LS_MSG_SET_PEER_BANDWIDTH)
+                    conn_handle_control(c, msg);
+                else
+                    c->ops->on_message(c, c->owner, msg);
+                ls_frame_unref(msg);
+            }
+            if (!c->closing)
+                conn_send_ack_if_due(c);
+        }
+    }
+}
+
+static void conn_read_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct ls_conn *c = arg;
+    int round;
+
+    (void)what;
+    c->busy++;
+    for (round = 0; round < CONN_READ_ROUNDS && !c->closing && !c->draining &&
+                    !c->reading_paused; round++) {
+        ssize_t n = recv(fd, conn_scratch, sizeof conn_scratch, 0);
+
+        if (n == 0) {
+            ls_conn_close(c, LS_OK, "closed by peer");
+            break;
+        }
+        if (n == -1) {
+            if (errno == EINTR)
+                continue;
+            if (errno != EAGAIN && errno != EWOULDBLOCK)
+                ls_conn_close(c, LS_EIO, errno == ECONNRESET ? "connection reset by peer"
+                                                             : "read failed");
+            break;
+        }
+        c->bytes_in += (uint64_t)n;
+        ls_stats.bytes_in_total += (uint64_t)n;
+        c->last_input_ms = ls_now_ms();
+        conn_process(c, conn_scratch, (size_t)n);
+        if ((size_t)n < sizeof conn_scratch)
+            break;
+    }
+    if (!c->closing)
+        ls_conn_flush(c);
+    conn_leave(c);
+}
+
+static void conn_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct ls_conn *c = arg;
+    uint64_t now = ls_now_ms();
+
+    (void)fd;
+    (void)what;
+    c->busy++;
+    if (c->hs != NULL && now - c->started_ms > c->cfg.handshake_timeout_ms)
+        ls_conn_close(c, LS_ELIMIT, "handshake timeout");
+    else if (c->draining && now - c->started_ms > CONN_DRAIN_TIMEOUT_MS)
+        ls_conn_close(c, c->close_err, c->close_why);
+    else if (c->cfg.idle_timeout_ms != 0 && now - c->last_input_ms > c->cfg.idle_timeout_ms)
+        ls_conn_close(c, LS_ELIMIT, "idle timeout");
+    else if (c->hs == NULL && !c->draining && c->cfg.idle_timeout_ms == 0)
+        event_del(c->ev_timer); /* nothing to watch: viewers cost no timer wake-ups */
+    conn_leave(c);
+}

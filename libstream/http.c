@@ -1,0 +1,286 @@
+/*
+ * http.c — HTTP API and metrics on evhttp (see http.h); HTTP-FLV is in httpflv.c.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/buffer.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+
+#include "libstream/clock.h"
+#include "libstream/config.h"
+#include "libstream/hub.h"
+#include "libstream/json.h"
+#include "libstream/log.h"
+#include "libstream/server.h"
+#include "libstream/stats.h"
+#include "http_int.h"
+
+#define HTTP_MAX_HEADERS 8192
+#define HTTP_TIMEOUT_S 30
+
+void ls_http_reply_json(struct evhttp_request *req, int code, struct ls_buf *body)
+{
+    struct evbuffer *out = evbuffer_new();
+
+    if (out == NULL || ls_buf_status(body) != LS_OK) {
+        if (out != NULL)
+            evbuffer_free(out);
+        evhttp_send_error(req, 500, "Internal Server Error");
+        ls_buf_reset(body);
+        return;
+    }
+    evbuffer_add(out, body->data, body->len);
+    evbuffer_add(out, "\n", 1);
+    evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
+                      "application/json");
+    evhttp_add_header(evhttp_request_get_output_headers(req), "Cache-Control", "no-store");
+    evhttp_send_reply(req, code, code == 200 ? "OK" : code == 404 ? "Not Found" : "Error", out);
+    evbuffer_free(out);
+    ls_buf_reset(body);
+}
+
+void ls_http_reply_error(struct evhttp_request *req, int code, const char *message)
+{
+    struct ls_buf b;
+    struct ls_json j;
+
+    ls_buf_init(&b, 0);
+    ls_json_init(&j, &b);
+    ls_json_object_begin(&j);
+    ls_json_kv_string(&j, "error", message);
+    ls_json_object_end(&j);
+    ls_http_reply_json(req, code, &b);
+    ls_buf_free(&b);
+}
+
+static void http_health(struct ls_http *http, struct evhttp_request *req)
+{
+    struct ls_buf b;
+    struct ls_json j;
+
+    ls_buf_init(&b, 0);
+    ls_json_init(&j, &b);
+    ls_json_object_begin(&j);
+    ls_json_kv_string(&j, "status", "ok");
+    ls_json_kv_string(&j, "role", http->role);
+    ls_json_kv_string(&j, "node_id", http->node_id);
+    ls_json_kv_string(&j, "version", LS_VERSION);
+    ls_json_kv_uint64(&j, "uptime_s", (ls_now_ms() - http->started_ms) / 1000);
+    ls_json_object_end(&j);
+    ls_http_reply_json(req, 200, &b);
+    ls_buf_free(&b);
+}
+
+static void http_stream_json(struct ls_stream *st, void *arg)
+{
+    struct ls_json *j = arg;
+    struct ls_stream_stats s;
+
+    ls_stream_stats(st, &s);
+    ls_json_object_begin(j);
+    ls_json_kv_string(j, "id", ls_stream_id(st));
+    ls_json_key(j, "source");
+    if (ls_stream_has_source(st))
+        ls_json_string(j, ls_source_kind_name(ls_stream_source_kind(st)));
+    else
+        ls_json_null(j);
+    ls_json_kv_bool(j, "live", ls_stream_has_source(st));
+    ls_json_kv_uint64(j, "viewers", s.subscribers);
+    ls_json_kv_uint64(j, "bytes_in", s.bytes_in);
+    ls_json_kv_uint64(j, "bytes_out", s.bytes_out);
+    ls_json_kv_uint64(j, "kbps_in", s.kbps_in);
+    ls_json_key(j, "video_codec");
+    if (s.video_codec != NULL)
+        ls_json_string(j, s.video_codec);
+    else
+        ls_json_null(j);
+    ls_json_kv_uint64(j, "width", s.width);
+    ls_json_kv_uint64(j, "height", s.height);
+    ls_json_kv_double(j, "framerate", s.framerate);
+    ls_json_key(j, "audio_codec");
+    if (s.audio_codec != NULL)
+        ls_json_string(j, s.audio_codec);
+    else
+        ls_json_null(j);
+    ls_json_kv_uint64(j, "frames_in", s.frames_in);
+    ls_json_kv_uint64(j, "frames_dropped", s.frames_dropped);
+    ls_json_kv_uint64(j, "uptime_s", s.uptime_ms / 1000);
+    ls_json_object_end(j);
+}
+
+static void http_streams(struct ls_http *http, struct evhttp_request *req)
+{
+    struct ls_buf b;
+    struct ls_json j;
+
+    ls_buf_init(&b, 0);
+    ls_json_init(&j, &b);
+    ls_json_object_begin(&j);
+    ls_json_key(&j, "streams");
+    ls_json_array_begin(&j);
+    if (http->srv != NULL)
+        ls_hub_foreach(ls_server_hub(http->srv), http_stream_json, &j);
+    ls_json_array_end(&j);
+    ls_json_object_end(&j);
+    ls_http_reply_json(req, 200, &b);
+    ls_buf_free(&b);
+}
+
+static void http_metrics(struct ls_http *http, struct evhttp_request *req)
+{
+    struct ls_buf b;
+    struct evbuffer *out;
+    struct ls_hub *hub = http->srv != NULL ? ls_server_hub(http->srv) : NULL;
+
+    ls_buf_init(&b, 0);
+    ls_stats_render(&b, hub != NULL ? ls_hub_stream_count(hub) : 0,
+                    hub != NULL ? ls_hub_subscriber_count(hub) : 0);
+    if (http->metrics_fn != NULL)
+        http->metrics_fn(&b, http->metrics_arg);
+    out = evbuffer_new();
+    if (out == NULL || ls_buf_status(&b) != LS_OK) {
+        evhttp_send_error(req, 500, "Internal Server Error");
+    } else {
+        evbuffer_add(out, b.data, b.len);
+        evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
+                          "text/plain; version=0.0.4");
+        evhttp_send_reply(req, 200, "OK", out);
+    }
+    if (out != NULL)
+        evbuffer_free(out);
+    ls_buf_free(&b);
+}
+
+static bool http_ends_with(const char *s, const char *suffix)
+{
+    size_t n = strlen(s), m = strlen(suffix);
+
+    return n >= m && strcmp(s + n - m, suffix) == 0;
+}
+
+static void http_request_cb(struct evhttp_request *req, void *arg)
+{
+    struct ls_http *http = arg;
+    const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
+    const char *path = uri != NULL ? evhttp_uri_get_path(uri) : NULL;
+    enum evhttp_cmd_type method = evhttp_request_get_command(req);
+    struct http_route *r;
+
+    if (method != EVHTTP_REQ_GET && method != EVHTTP_REQ_HEAD) {
+        ls_http_reply_error(req, 405, "method not allowed");
+        return;
+    }
+    if (path == NULL || path[0] == '\0')
+        path = "/";
+    for (r = http->routes; r != NULL; r = r->next) {
+        if (strcmp(r->path, path) == 0) {
+            r->fn(req, r->arg);
+            return;
+        }
+    }
+    if (strcmp(path, "/api/v1/health") == 0)
+        http_health(http, req);
+    else if (strcmp(path, "/metrics") == 0)
+        http_metrics(http, req);
+    else if (strcmp(path, "/api/v1/streams") == 0 && http->srv != NULL)
+        http_streams(http, req);
+    else if (http->srv != NULL && http_ends_with(path, ".flv") && method == EVHTTP_REQ_GET)
+        ls_httpflv_request(http, req, path, evhttp_uri_get_query(uri));
+    else
+        ls_http_reply_error(req, 404, "not found");
+}
+
+struct ls_http *ls_http_new(struct event_base *base, const char *listen, const char *role,
+                            const char *node_id)
+{
+    struct ls_http *http = calloc(1, sizeof *http);
+    struct ls_addr addr;
+    const char *host;
+
+    if (http == NULL)
+        return NULL;
+    http->base = base;
+    http->started_ms = ls_now_ms();
+    http->role = strdup(role);
+    http->node_id = strdup(node_id != NULL ? node_id : "");
+    LIST_INIT(&http->viewers);
+    http->evhttp = evhttp_new(base);
+    if (http->role == NULL || http->node_id == NULL || http->evhttp == NULL ||
+        ls_addr_parse(listen, true, &addr) != LS_OK) {
+        ls_log(LS_LOG_ERR, "cannot set up HTTP on %s", listen);
+        ls_http_free(http);
+        return NULL;
+    }
+    host = addr.host[0] == '\0' || strcmp(addr.host, "*") == 0 ? "0.0.0.0" : addr.host;
+    if (evhttp_bind_socket(http->evhttp, host, addr.port) != 0) {
+        ls_log(LS_LOG_ERR, "cannot listen for HTTP on %s", listen);
+        ls_http_free(http);
+        return NULL;
+    }
+    evhttp_set_max_headers_size(http->evhttp, HTTP_MAX_HEADERS);
+    evhttp_set_max_body_size(http->evhttp, 0);
+    evhttp_set_timeout(http->evhttp, HTTP_TIMEOUT_S);
+    evhttp_set_allowed_methods(http->evhttp, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD | EVHTTP_REQ_POST |
+                                             EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE);
+    evhttp_set_gencb(http->evhttp, http_request_cb, http);
+    return http;
+}
+
+void ls_http_free(struct ls_http *http)
+{
+    struct http_route *r;
+
+    if (http == NULL)
+        return;
+    ls_httpflv_close_all(http);
+    if (http->evhttp != NULL)
+        evhttp_free(http->evhttp);
+    while ((r = http->routes) != NULL) {
+        http->routes = r->next;
+        free(r->path);
+        free(r);
+    }
+    free(http->role);
+    free(http->node_id);
+    free(http);
+}
+
+void ls_http_set_node_id(struct ls_http *http, const char *node_id)
+{
+    char *copy = strdup(node_id);
+
+    if (copy == NULL)
+        return;
+    free(http->node_id);
+    http->node_id = copy;
+}
+
+void ls_http_serve_media(struct ls_http *http, struct ls_server *srv)
+{
+    http->srv = srv;
+}
+
+int ls_http_route(struct ls_http *http, const char *path, ls_http_handler fn, void *arg)
+{
+    struct http_route *r = calloc(1, sizeof *r);
+
+    if (r == NULL || (r->path = strdup(path)) == NULL) {
+        free(r);
+        return LS_ENOMEM;
+    }
+    r->fn = fn;
+    r->arg = arg;
+    r->next = http->routes;
+    http->routes = r;
+    return LS_OK;
+}
+
+void ls_http_set_metrics(struct ls_http *http, void (*fn)(struct ls_buf *out, void *arg),
+                         void *arg)
+{
+    http->metrics_fn = fn;
+    http->metrics_arg = arg;
+}

@@ -1,0 +1,297 @@
+/*
+ * httpflv.c — live HTTP-FLV viewers: GET /APP/NAME.flv streams the FLV file header and then
+ * the hub's shared FLV tag bytes (ARCHITECTURE.md decision 2), over a chunked evhttp
+ * response.
+ *
+ * Back-pressure: at most one batch is handed to evhttp at a time; the next waits for
+ * evhttp's "chunk sent" callback. Anything newer stays in the viewer's outq, where the
+ * hub's slow-viewer policy (skip to the next keyframe, then drop) sees it — exactly as for
+ * RTMP viewers.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/buffer.h>
+#include <event2/event.h>
+#include <event2/http.h>
+
+#include "libstream/auth.h"
+#include "libstream/flv.h"
+#include "libstream/hub.h"
+#include "libstream/log.h"
+#include "libstream/net.h"
+#include "libstream/server.h"
+#include "libstream/stats.h"
+#include "libstream/streamid.h"
+#include "http_int.h"
+
+struct flv_viewer {
+    struct ls_http *http;
+    struct evhttp_request *req;     /* NULL once libevent has freed it */
+    struct evhttp_connection *evcon;
+    char peer[64];
+    struct ls_stream_ref ref;
+    struct ls_subscriber sub;
+    struct ls_outq outq;
+    struct ls_auth_request *auth;
+    struct event *wait_timer;
+    struct evbuffer *batch;
+    bool started;                   /* 200 and the FLV header sent */
+    bool in_flight;                 /* a batch is being written by evhttp */
+    LIST_ENTRY(flv_viewer) link;
+};
+
+static const struct ls_subscriber_ops flv_sub_ops;
+
+static struct flv_viewer *flv_from_sub(struct ls_subscriber *sub)
+{
+    return (struct flv_viewer *)((char *)sub - offsetof(struct flv_viewer, sub));
+}
+
+/* Releases everything; the evhttp side is already gone or is being closed by the caller. */
+static void flv_free(struct flv_viewer *v)
+{
+    if (v->auth != NULL)
+        ls_auth_cancel(v->auth);
+    ls_subscriber_detach(&v->sub);
+    if (v->wait_timer != NULL)
+        event_free(v->wait_timer);
+    if (v->batch != NULL)
+        evbuffer_free(v->batch);
+    ls_outq_clear(&v->outq);
+    LIST_REMOVE(v, link);
+    ls_server_connection_release(v->http->srv);
+    ls_stats.connections--;
+    free(v);
+}
+
+static void flv_conn_closed(struct evhttp_connection *evcon, void *arg)
+{
+    struct flv_viewer *v = arg;
+
+    (void)evcon;
+    ls_log(LS_LOG_INFO, "%s: http-flv %s closed", v->peer, v->ref.id[0] ? v->ref.id : "-");
+    v->req = NULL;
+    v->evcon = NULL;
+    flv_free(v);
+}
+
+/* Ends a viewer from our side: closing the connection runs flv_conn_closed. */
+static void flv_abort(struct flv_viewer *v)
+{
+    if (v->evcon != NULL)
+        evhttp_connection_free(v->evcon);
+    else
+        flv_free(v);
+}
+
+/* Answers a request that will not stream and forgets the viewer. */
+static void flv_reply_error(struct flv_viewer *v, int code, const char *message)
+{
+    struct evhttp_request *req = v->req;
+
+    if (v->evcon != NULL)
+        evhttp_connection_set_closecb(v->evcon, NULL, NULL);
+    v->req = NULL;
+    v->evcon = NULL;
+    flv_free(v);
+    if (req != NULL)
+        ls_http_reply_error(req, code, message);
+}
+
+static void flv_flush(struct flv_viewer *v);
+
+static void flv_batch_sent(struct evhttp_connection *evcon, void *arg)
+{
+    struct flv_viewer *v = arg;
+
+    (void)evcon;
+    v->in_flight = false;
+    flv_flush(v);
+}
+
+static void flv_flush(struct flv_viewer *v)
+{
+    ssize_t n;
+
+    if (!v->started || v->in_flight || v->req == NULL || ls_outq_empty(&v->outq))
+        return;
+    n = ls_outq_move_to_evbuffer(&v->outq, v->batch);
+    if (n < 0) {
+        flv_abort(v);
+        return;
+    }
+    ls_stats.bytes_out_total += (uint64_t)n;
+    v->in_flight = true;
+    evhttp_send_reply_chunk_with_cb(v->req, v->batch, flv_batch_sent, v);
+}
+
+/* 200 and the FLV file header (audio and video flags, PreviousTagSize0). */
+static void flv_start(struct flv_viewer *v)
+{
+    struct evkeyvalq *headers = evhttp_request_get_output_headers(v->req);
+    struct ls_buf b;
+    struct ls_frame *blob;
+
+    evhttp_add_header(headers, "Content-Type", "video/x-flv");
+    evhttp_add_header(headers, "Cache-Control", "no-cache");
+    evhttp_add_header(headers, "Access-Control-Allow-Origin", "*");
+    evhttp_send_reply_start(v->req, 200, "OK");
+    v->started = true;
+    ls_buf_init(&b, 0);
+    ls_flv_write_header(&b, true, true);
+    blob = ls_buf_status(&b) == LS_OK ? ls_frame_new_copy(0, 0, 0, b.data, (uint32_t)b.len) : NULL;
+    ls_buf_free(&b);
+    if (blob == NULL || ls_outq_push(&v->outq, blob, LS_OUTQ_KEEP) != LS_OK) {
+        flv_abort(v);
+        return;
+    }
+    ls_log(LS_LOG_INFO, "%s: http-flv %s started", v->peer, v->ref.id);
+}
+
+static void flv_sub_flush(struct ls_subscriber *sub)
+{
+    flv_flush(flv_from_sub(sub));
+}
+
+static void flv_sub_source_event(struct ls_subscriber *sub, enum ls_source_event ev)
+{
+    struct flv_viewer *v = flv_from_sub(sub);
+
+    if (ev == LS_SOURCE_STARTED && !v->started) {
+        if (v->wait_timer != NULL)
+            event_del(v->wait_timer);
+        flv_start(v);
+    }
+    /* FLV has no unpublish notice: a viewer just sees a gap, then the new source's
+     * sequence headers, on a continuing timeline. */
+}
+
+static void flv_sub_too_slow(struct ls_subscriber *sub, const char *why)
+{
+    struct flv_viewer *v = flv_from_sub(sub);
+
+    ls_stats.slow_viewer_drops_total++;
+    ls_log(LS_LOG_INFO, "%s: http-flv %s: viewer dropped: %s", v->peer, v->ref.id, why);
+    flv_abort(v);
+}
+
+static const struct ls_subscriber_ops flv_sub_ops = {
+    .flush = flv_sub_flush,
+    .source_event = flv_sub_source_event,
+    .too_slow = flv_sub_too_slow,
+};
+
+static void flv_wait_timeout(evutil_socket_t fd, short what, void *arg)
+{
+    struct flv_viewer *v = arg;
+
+    (void)fd;
+    (void)what;
+    if (v->started || v->req == NULL)
+        return;
+    ls_stats.play_failures_total[LS_FAIL_NOT_FOUND]++;
+    ls_log(LS_LOG_INFO, "%s: http-flv %s failed: not live within play_wait_timeout", v->peer,
+           v->ref.id);
+    flv_reply_error(v, 404, "stream not found");
+}
+
+static void flv_admitted(void *arg, int result, const char *why)
+{
+    struct flv_viewer *v = arg;
+    const struct ls_server_config *cfg = ls_server_config(v->http->srv);
+    struct ls_stream *st;
+    struct timeval tv;
+
+    v->auth = NULL;
+    if (v->req == NULL)
+        return;
+    if (result != LS_OK) {
+        ls_stats.play_failures_total[LS_FAIL_UNAUTHORIZED]++;
+        ls_log(LS_LOG_INFO, "%s: http-flv %s refused: %s", v->peer, v->ref.id,
+               why != NULL ? why : "not authorised");
+        flv_reply_error(v, 403, "forbidden");
+        return;
+    }
+    st = ls_hub_get(ls_server_hub(v->http->srv), v->ref.id);
+    if (st == NULL) {
+        flv_reply_error(v, 500, "out of memory");
+        return;
+    }
+    ls_subscriber_init(&v->sub, &flv_sub_ops, &v->outq, LS_TRANSPORT_FLV, 0);
+    if (ls_stream_has_source(st))
+        flv_start(v);
+    if (ls_stream_subscribe(st, &v->sub) != LS_OK) {
+        flv_abort(v);
+        return;
+    }
+    if (!v->started) {
+        v->wait_timer = evtimer_new(v->http->base, flv_wait_timeout, v);
+        if (v->wait_timer == NULL) {
+            flv_abort(v);
+            return;
+        }
+        tv.tv_sec = cfg->play_wait_timeout_ms / 1000;
+        tv.tv_usec = (cfg->play_wait_timeout_ms % 1000) * 1000;
+        evtimer_add(v->wait_timer, &tv);
+    }
+}
+
+void ls_httpflv_request(struct ls_http *http, struct evhttp_request *req, const char *path,
+                        const char *query)
+{
+    struct flv_viewer *v;
+    char full[1200];
+    char *host = NULL;
+    ev_uint16_t port = 0;
+
+    ls_stats.play_requests_total++;
+    v = calloc(1, sizeof *v);
+    if (v == NULL) {
+        ls_http_reply_error(req, 500, "out of memory");
+        return;
+    }
+    evhttp_connection_get_peer(evhttp_request_get_connection(req), &host, &port);
+    snprintf(v->peer, sizeof v->peer, strchr(host != NULL ? host : "", ':') ? "[%s]:%u" : "%s:%u",
+             host != NULL ? host : "?", port);
+    snprintf(full, sizeof full, "%s%s%s", path, query != NULL ? "?" : "", query != NULL ? query : "");
+    if (ls_http_flv_path_parse(full, &v->ref) != LS_OK) {
+        ls_stats.play_failures_total[LS_FAIL_BAD_NAME]++;
+        ls_log(LS_LOG_INFO, "%s: http-flv refused: bad stream id", v->peer);
+        free(v);
+        ls_http_reply_error(req, 404, "bad stream id");
+        return;
+    }
+    if (ls_server_connection_acquire(http->srv) != LS_OK) {
+        ls_stats.play_failures_total[LS_FAIL_LIMIT]++;
+        ls_log(LS_LOG_WARNING, "%s: http-flv %s refused: max_connections reached", v->peer,
+               v->ref.id);
+        free(v);
+        ls_http_reply_error(req, 503, "too many connections");
+        return;
+    }
+    ls_stats.connections++;
+    ls_stats.connections_total++;
+    v->http = http;
+    v->req = req;
+    v->evcon = evhttp_request_get_connection(req);
+    ls_outq_init(&v->outq);
+    v->batch = evbuffer_new();
+    LIST_INSERT_HEAD(&http->viewers, v, link);
+    evhttp_connection_set_closecb(v->evcon, flv_conn_closed, v);
+    if (v->batch == NULL) {
+        flv_abort(v);
+        return;
+    }
+    v->auth = ls_auth_check(http->base, &ls_server_config(http->srv)->play_auth, "play", &v->ref,
+                            v->peer, flv_admitted, v);
+    if (v->auth == NULL)
+        flv_abort(v);
+}
+
+void ls_httpflv_close_all(struct ls_http *http)
+{
+    while (!LIST_EMPTY(&http->viewers))
+        flv_abort(LIST_FIRST(&http->viewers));
+}

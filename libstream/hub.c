@@ -1,0 +1,930 @@
+/*
+ * hub.c — stream table, caches and fan-out (see hub.h).
+ *
+ * Per stream:
+ *
+ *   source ──push──▶ classify ──▶ packet (encoded once per transport, lazily)
+ *                                  │
+ *             caches: metadata, video/audio sequence headers, GOP since last keyframe
+ *                                  │
+ *              for each subscriber: slow-viewer policy → outq (by reference) → dirty list
+ *                                  │
+ *              flush timer (every flush_interval_ms): writev per dirty subscriber
+ *
+ * Timeline: each stream keeps its own outgoing timeline. When a source replaces an earlier
+ * one, the new source's timestamps are shifted so that they continue just after the last
+ * timestamp subscribers saw (a returning publisher usually restarts at 0).
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/event.h>
+
+#include "libstream/bytes.h"
+#include "libstream/clock.h"
+#include "libstream/codec.h"
+#include "libstream/command.h"
+#include "libstream/hub.h"
+#include "libstream/rtmp.h"
+#include "packet_int.h"
+
+#define HUB_ID_MAX 258
+#define HUB_RATE_WINDOW_MS 2000u
+
+LIST_HEAD(ls_subscriber_list, ls_subscriber);
+TAILQ_HEAD(ls_dirty_list, ls_subscriber);
+
+struct ls_stream {
+    char id[HUB_ID_MAX];
+    struct ls_hub *hub;
+    struct ls_stream *hash_next;
+
+    /* source */
+    const struct ls_source_ops *source_ops;
+    void *source_owner;
+    enum ls_source_kind source_kind;
+    uint64_t source_since_ms;
+    uint64_t last_media_ms;
+
+    struct ls_subscriber_list subscribers;
+    unsigned nsubscribers;
+    unsigned holds;
+    void *role_data;
+
+    /* caches: one packet reference each */
+    struct ls_packet *metadata;
+    struct ls_packet *video_seq;
+    struct ls_packet *audio_seq;
+    struct ls_packet **gop;
+    size_t gop_count;
+    size_t gop_cap;
+    size_t gop_bytes;
+    bool gop_open;           /* a keyframe started the cache and it is within bounds */
+
+    /* timeline */
+    bool has_ts;             /* something was sent on this stream's timeline */
+    bool rebase;             /* next message starts a new source: recompute offset */
+    uint32_t last_ts;
+    uint32_t ts_offset;
+
+    /* stats */
+    uint64_t bytes_in;
+    uint64_t bytes_out;
+    uint64_t frames_in;
+    uint64_t frames_dropped;
+    uint64_t rate_mark_ms;
+    uint64_t rate_mark_bytes;
+    unsigned kbps_in;
+    const char *video_codec;
+    const char *audio_codec;
+    unsigned width, height;
+    double framerate;
+};
+
+struct ls_hub {
+    struct event_base *base;
+    struct ls_hub_config cfg;
+    struct ls_hub_hooks hooks;
+    struct ls_stream **buckets;
+    size_t nbuckets;
+    size_t nstreams;
+    size_t nsubscribers;
+    struct ls_dirty_list dirty;
+    struct event *flush_timer;
+    bool flushing;
+};
+
+void ls_hub_config_defaults(struct ls_hub_config *cfg)
+{
+    cfg->gop_cache = true;
+    cfg->gop_cache_max_bytes = 32u << 20;
+    cfg->chunk_size = 4096;
+    cfg->queue_max_bytes = 4u << 20;
+    cfg->slow_timeout_ms = 10000;
+    cfg->flush_interval_ms = 20;
+}
+
+const char *ls_source_kind_name(enum ls_source_kind kind)
+{
+    switch (kind) {
+    case LS_SOURCE_PUBLISHER: return "publisher";
+    case LS_SOURCE_PEER: return "peer";
+    case LS_SOURCE_UPSTREAM: return "upstream";
+    }
+    return "unknown";
+}
+
+/* ---- hub and table ---- */
+
+static void hub_flush_cb(evutil_socket_t fd, short what, void *arg);
+
+struct ls_hub *ls_hub_new(struct event_base *base, const struct ls_hub_config *cfg)
+{
+    struct ls_hub *hub = calloc(1, sizeof *hub);
+
+    if (hub == NULL)
+        return NULL;
+    hub->base = base;
+    hub->cfg = *cfg;
+    hub->nbuckets = 64;
+    hub->buckets = calloc(hub->nbuckets, sizeof *hub->buckets);
+    hub->flush_timer = evtimer_new(base, hub_flush_cb, hub);
+    if (hub->buckets == NULL || hub->flush_timer == NULL) {
+        ls_hub_free(hub);
+        return NULL;
+    }
+    TAILQ_INIT(&hub->dirty);
+    return hub;
+}
+
+static void stream_free(struct ls_stream *st);
+
+void ls_hub_free(struct ls_hub *hub)
+{
+    size_t i;
+
+    if (hub == NULL)
+        return;
+    for (i = 0; hub->buckets != NULL && i < hub->nbuckets; i++) {
+        while (hub->buckets[i] != NULL) {
+            struct ls_stream *st = hub->buckets[i];
+
+            hub->buckets[i] = st->hash_next;
+            stream_free(st);
+        }
+    }
+    free(hub->buckets);
+    if (hub->flush_timer != NULL)
+        event_free(hub->flush_timer);
+    free(hub);
+}
+
+void ls_hub_set_config(struct ls_hub *hub, const struct ls_hub_config *cfg)
+{
+    uint32_t chunk_size = hub->cfg.chunk_size;
+
+    hub->cfg = *cfg;
+    /* Subscribers were told the chunk size at connect; it cannot change under them. */
+    hub->cfg.chunk_size = chunk_size;
+}
+
+const struct ls_hub_config *ls_hub_config(const struct ls_hub *hub)
+{
+    return &hub->cfg;
+}
+
+void ls_hub_set_hooks(struct ls_hub *hub, const struct ls_hub_hooks *hooks)
+{
+    hub->hooks = *hooks;
+}
+
+static size_t hub_hash(const char *id)
+{
+    uint64_t h = 0xcbf29ce484222325u; /* FNV-1a */
+
+    while (*id != '\0') {
+        h ^= (uint8_t)*id++;
+        h *= 0x100000001b3u;
+    }
+    return (size_t)h;
+}
+
+struct ls_stream *ls_hub_find(struct ls_hub *hub, const char *id)
+{
+    struct ls_stream *st = hub->buckets[hub_hash(id) & (hub->nbuckets - 1)];
+
+    while (st != NULL && strcmp(st->id, id) != 0)
+        st = st->hash_next;
+    return st;
+}
+
+static void hub_grow(struct ls_hub *hub)
+{
+    size_t n = hub->nbuckets * 2, i;
+    struct ls_stream **buckets = calloc(n, sizeof *buckets);
+
+    if (buckets == NULL)
+        return; /* keep the old table: slower, still correct */
+    for (i = 0; i < hub->nbuckets; i++) {
+        while (hub->buckets[i] != NULL) {
+            struct ls_stream *st = hub->buckets[i];
+            size_t b = hub_hash(st->id) & (n - 1);
+
+            hub->buckets[i] = st->hash_next;
+            st->hash_next = buckets[b];
+            buckets[b] = st;
+        }
+    }
+    free(hub->buckets);
+    hub->buckets = buckets;
+    hub->nbuckets = n;
+}
+
+struct ls_stream *ls_hub_get(struct ls_hub *hub, const char *id)
+{
+    struct ls_stream *st = ls_hub_find(hub, id);
+    size_t b;
+
+    if (st != NULL)
+        return st;
+    if (strlen(id) >= HUB_ID_MAX)
+        return NULL;
+    st = calloc(1, sizeof *st);
+    if (st == NULL)
+        return NULL;
+    strcpy(st->id, id);
+    st->hub = hub;
+    LIST_INIT(&st->subscribers);
+    if (hub->nstreams >= hub->nbuckets)
+        hub_grow(hub);
+    b = hub_hash(id) & (hub->nbuckets - 1);
+    st->hash_next = hub->buckets[b];
+    hub->buckets[b] = st;
+    hub->nstreams++;
+    return st;
+}
+
+void ls_hub_foreach(struct ls_hub *hub, void (*fn)(struct ls_stream *st, void *arg), void *arg)
+{
+    size_t i;
+
+    for (i = 0; i < hub->nbuckets; i++) {
+        struct ls_stream *st = hub->buckets[i];
+
+        while (st != NULL) {
+            struct ls_stream *next = st->hash_next;
+
+            fn(st, arg);
+            st = next;
+        }
+    }
+}
+
+size_t ls_hub_stream_count(const struct ls_hub *hub)
+{
+    return hub->nstreams;
+}
+
+size_t ls_hub_subscriber_count(const struct ls_hub *hub)
+{
+    return hub->nsubscribers;
+}
+
+/* ---- caches ---- */
+
+static void gop_clear(struct ls_stream *st)
+{
+    size_t i;
+
+    for (i = 0; i < st->gop_count; i++)
+        ls_packet_unref(st->gop[i]);
+    st->gop_count = 0;
+    st->gop_bytes = 0;
+    st->gop_open = false;
+}
+
+static void gop_append(struct ls_stream *st, struct ls_packet *p)
+{
+    const struct ls_hub_config *cfg = &st->hub->cfg;
+
+    if (!st->gop_open)
+        return;
+    if (st->gop_bytes + p->msg->len > cfg->gop_cache_max_bytes) {
+        /* A GOP too long to cache: new subscribers wait for the next keyframe instead. */
+        gop_clear(st);
+        return;
+    }
+    if (st->gop_count == st->gop_cap) {
+        size_t cap = st->gop_cap != 0 ? st->gop_cap * 2 : 64;
+        struct ls_packet **gop = realloc(st->gop, cap * sizeof *gop);
+
+        if (gop == NULL) {
+            gop_clear(st);
+            return;
+        }
+        st->gop = gop;
+        st->gop_cap = cap;
+    }
+    st->gop[st->gop_count++] = ls_packet_ref(p);
+    st->gop_bytes += p->msg->len;
+}
+
+static void caches_clear(struct ls_stream *st)
+{
+    gop_clear(st);
+    ls_packet_unref(st->metadata);
+    ls_packet_unref(st->video_seq);
+    ls_packet_unref(st->audio_seq);
+    st->metadata = st->video_seq = st->audio_seq = NULL;
+}
+
+static void stream_free(struct ls_stream *st)
+{
+    struct ls_subscriber *sub;
+
+    while ((sub = LIST_FIRST(&st->subscribers)) != NULL) {
+        LIST_REMOVE(sub, link);
+        sub->stream = NULL;
+    }
+    caches_clear(st);
+    free(st->gop);
+    free(st);
+}
+
+/* Frees the stream when nothing keeps it: no source, no subscriber, no role hold. */
+static void stream_maybe_free(struct ls_stream *st)
+{
+    struct ls_hub *hub = st->hub;
+    struct ls_stream **pp;
+
+    if (st->source_owner != NULL || st->nsubscribers > 0 || st->holds > 0)
+        return;
+    pp = &hub->buckets[hub_hash(st->id) & (hub->nbuckets - 1)];
+    while (*pp != st)
+        pp = &(*pp)->hash_next;
+    *pp = st->hash_next;
+    hub->nstreams--;
+    stream_free(st);
+}
+
+/* ---- flushing ---- */
+
+static void hub_schedule_flush(struct ls_hub *hub)
+{
+    struct timeval tv;
+
+    if (evtimer_pending(hub->flush_timer, NULL))
+        return;
+    tv.tv_sec = hub->cfg.flush_interval_ms / 1000;
+    tv.tv_usec = (hub->cfg.flush_interval_ms % 1000) * 1000;
+    evtimer_add(hub->flush_timer, &tv);
+}
+
+void ls_subscriber_mark_dirty(struct ls_subscriber *sub, bool now)
+{
+    struct ls_hub *hub;
+
+    if (sub->stream == NULL) {
+        sub->ops->flush(sub);
+        return;
+    }
+    hub = sub->stream->hub;
+    if (now || hub->cfg.flush_interval_ms == 0)
+        sub->flush_now = true;
+    if (!sub->dirty) {
+        sub->dirty = true;
+        TAILQ_INSERT_TAIL(&hub->dirty, sub, dirty_link);
+    }
+    if (!sub->flush_now)
+        hub_schedule_flush(hub);
+}
+
+static void subscriber_undirty(struct ls_hub *hub, struct ls_subscriber *sub)
+{
+    if (sub->dirty) {
+        TAILQ_REMOVE(&hub->dirty, sub, dirty_link);
+        sub->dirty = false;
+    }
+    sub->flush_now = false;
+}
+
+/*
+ * Flushes dirty subscribers: all of them (timer tick) or only those marked flush_now (end
+ * of a push). Subscribers may detach themselves from inside the callbacks, so each is
+ * taken off the list before its callback runs.
+ */
+static void hub_flush(struct ls_hub *hub, bool only_now)
+{
+    struct ls_dirty_list pending;
+    struct ls_subscriber *sub;
+    uint64_t now = ls_now_ms();
+
+    if (hub->flushing)
+        return;
+    hub->flushing = true;
+    TAILQ_INIT(&pending);
+    TAILQ_CONCAT(&pending, &hub->dirty, dirty_link);
+    while ((sub = TAILQ_FIRST(&pending)) != NULL) {
+        TAILQ_REMOVE(&pending, sub, dirty_link);
+        if (only_now && !sub->flush_now) {
+            TAILQ_INSERT_TAIL(&hub->dirty, sub, dirty_link);
+            continue;
+        }
+        sub->dirty = false;
+        sub->flush_now = false;
+        if (sub->behind_since_ms != 0 &&
+            now - sub->behind_since_ms > hub->cfg.slow_timeout_ms) {
+            sub->ops->too_slow(sub, "stayed behind longer than the slow-viewer timeout");
+            continue;
+        }
+        sub->ops->flush(sub);
+    }
+    hub->flushing = false;
+    if (!TAILQ_EMPTY(&hub->dirty))
+        hub_schedule_flush(hub);
+}
+
+static void hub_flush_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    hub_flush(arg, false);
+}
+
+/* ---- delivery ---- */
+
+/*
+ * Queues one packet for one subscriber, applying the slow-viewer policy: past the queue
+ * bound a subscriber sheds queued video and skips video until the next keyframe (audio,
+ * metadata and sequence headers are kept up to twice the bound); past twice the bound, or
+ * behind for longer than slow_timeout_ms, it is dropped by the next flush.
+ */
+static void deliver(struct ls_subscriber *sub, struct ls_packet *p)
+{
+    const struct ls_hub_config *cfg = &sub->stream->hub->cfg;
+    struct ls_frame *blob;
+    size_t queued, len;
+
+    if (sub->skipping && p->cls >= LS_OUTQ_VIDEO) {
+        if (p->cls == LS_OUTQ_VIDEO) {
+            sub->frames_dropped++;
+            return;
+        }
+        sub->skipping = false; /* a keyframe: resume here */
+    }
+    blob = sub->transport == LS_TRANSPORT_RTMP ? ls_packet_rtmp(p, sub->stream_id)
+                                               : ls_packet_flv(p);
+    if (blob == NULL)
+        return;
+    len = blob->len;
+    queued = ls_outq_bytes(sub->outq);
+    if (queued + len > cfg->queue_max_bytes) {
+        if (sub->behind_since_ms == 0)
+            sub->behind_since_ms = ls_now_ms();
+        sub->frames_dropped += ls_outq_shed(sub->outq, LS_OUTQ_VIDEO) > 0;
+        queued = ls_outq_bytes(sub->outq);
+        if (p->cls >= LS_OUTQ_VIDEO) {
+            sub->skipping = p->cls == LS_OUTQ_VIDEO || queued + len > cfg->queue_max_bytes;
+            if (sub->skipping) {
+                sub->frames_dropped++;
+                ls_frame_unref(blob);
+                ls_subscriber_mark_dirty(sub, false);
+                return;
+            }
+        } else if (queued + len > 2 * cfg->queue_max_bytes) {
+            /* Not even audio and headers drain: give up on this subscriber. */
+            ls_frame_unref(blob);
+            sub->behind_since_ms = 1; /* far in the past: the next flush drops it */
+            ls_subscriber_mark_dirty(sub, true);
+            return;
+        }
+    } else if (sub->behind_since_ms != 0 && !sub->skipping &&
+               queued + len <= cfg->queue_max_bytes / 2) {
+        sub->behind_since_ms = 0;
+    }
+    if (ls_outq_push(sub->outq, blob, (enum ls_outq_class)p->cls) != LS_OK)
+        return;
+    sub->bytes_out += len;
+    sub->stream->bytes_out += len;
+    ls_subscriber_mark_dirty(sub, false);
+}
+
+/* Queues what a subscriber needs to start decoding: metadata, sequence headers, GOP. */
+static void deliver_start(struct ls_subscriber *sub)
+{
+    struct ls_stream *st = sub->stream;
+    size_t i;
+
+    if (st->metadata != NULL)
+        deliver(sub, st->metadata);
+    if (st->video_seq != NULL)
+        deliver(sub, st->video_seq);
+    if (st->audio_seq != NULL)
+        deliver(sub, st->audio_seq);
+    sub->skipping = true; /* until a keyframe: from the GOP cache or the live stream */
+    for (i = 0; i < st->gop_count; i++)
+        deliver(sub, st->gop[i]);
+}
+
+/* ---- sources ---- */
+
+int ls_stream_attach_source(struct ls_stream *st, enum ls_source_kind kind,
+                            const struct ls_source_ops *ops, void *owner)
+{
+    struct ls_subscriber *sub, *next;
+
+    if (st->source_owner != NULL)
+        return LS_EBUSY;
+    st->source_ops = ops;
+    st->source_owner = owner;
+    st->source_kind = kind;
+    st->source_since_ms = st->last_media_ms = ls_now_ms();
+    st->rate_mark_ms = st->source_since_ms;
+    st->rate_mark_bytes = st->bytes_in;
+    st->kbps_in = 0;
+    st->rebase = st->has_ts;
+    caches_clear(st);
+    for (sub = LIST_FIRST(&st->subscribers); sub != NULL; sub = next) {
+        next = LIST_NEXT(sub, link);
+        sub->skipping = true;
+        sub->ops->source_event(sub, LS_SOURCE_STARTED);
+    }
+    return LS_OK;
+}
+
+void ls_stream_detach_source(struct ls_stream *st, void *owner, enum ls_source_event ev)
+{
+    struct ls_subscriber *sub, *next;
+
+    if (st->source_owner != owner || owner == NULL)
+        return;
+    st->source_owner = NULL;
+    st->source_ops = NULL;
+    caches_clear(st);
+    st->video_codec = st->audio_codec = NULL;
+    st->width = st->height = 0;
+    st->framerate = 0;
+    st->kbps_in = 0;
+    for (sub = LIST_FIRST(&st->subscribers); sub != NULL; sub = next) {
+        next = LIST_NEXT(sub, link);
+        sub->ops->source_event(sub, ev);
+    }
+    stream_maybe_free(st);
+}
+
+void ls_stream_kick_source(struct ls_stream *st, const char *why)
+{
+    if (st->source_owner != NULL && st->source_ops->kick != NULL)
+        st->source_ops->kick(st->source_owner, why);
+}
+
+bool ls_stream_has_source(const struct ls_stream *st)
+{
+    return st->source_owner != NULL;
+}
+
+void *ls_stream_source_owner(const struct ls_stream *st)
+{
+    return st->source_owner;
+}
+
+enum ls_source_kind ls_stream_source_kind(const struct ls_stream *st)
+{
+    return st->source_kind;
+}
+
+uint64_t ls_stream_source_idle_ms(const struct ls_stream *st)
+{
+    return ls_now_ms() - st->last_media_ms;
+}
+
+/* Width/height from an AVC/HEVC decoder configuration, when metadata did not say. */
+static void hub_note_video_config(struct ls_stream *st, const struct ls_frame *msg,
+                                  const struct ls_video_info *vi)
+{
+    struct ls_avc_config cfg;
+
+    if (vi->codec != LS_VIDEO_H264 || vi->header_len >= msg->len)
+        return;
+    if (ls_codec_avc_config_parse(msg->data + vi->header_len, msg->len - vi->header_len, &cfg,
+                                  NULL) == LS_OK && cfg.width > 0 && cfg.height > 0) {
+        st->width = cfg.width;
+        st->height = cfg.height;
+    }
+}
+
+/* Metadata fields for the API: size, frame rate and codecs as the encoder announced. */
+static void hub_note_metadata(struct ls_stream *st, const uint8_t *p, size_t len)
+{
+    struct ls_data_message dm;
+    struct ls_metadata md;
+
+    if (ls_data_decode(p, len, false, &ls_amf_default_limits, &dm, NULL) < 0)
+        return;
+    if (dm.nvalues > 0 && ls_metadata_parse(&dm.values[0], &md) == LS_OK) {
+        if (md.has_width && md.has_height && md.width > 0 && md.height > 0 &&
+            md.width < 65536 && md.height < 65536) {
+            st->width = (unsigned)md.width;
+            st->height = (unsigned)md.height;
+        }
+        if (md.has_framerate && md.framerate > 0 && md.framerate < 1000)
+            st->framerate = md.framerate;
+    }
+    ls_data_message_free(&dm);
+}
+
+/* Classifies a message, updates codec stats, and says how subscribers may treat it. */
+static int classify(struct ls_stream *st, const struct ls_frame *msg, uint8_t *cls,
+                    bool *keyframe, bool *seq)
+{
+    *keyframe = false;
+    *seq = false;
+    if (msg->type == LS_MSG_AUDIO) {
+        struct ls_audio_info ai;
+
+        *cls = LS_OUTQ_AUDIO;
+        if (msg->len == 0 || ls_codec_audio_inspect(msg->data, msg->len, &ai, NULL) != LS_OK)
+            return LS_OK; /* opaque audio still flows */
+        st->audio_codec = ls_codec_audio_name(ai.codec);
+        if (ai.sequence_header) {
+            *seq = true;
+            *cls = LS_OUTQ_KEEP;
+        }
+        return LS_OK;
+    }
+    if (msg->type == LS_MSG_VIDEO) {
+        struct ls_video_info vi;
+
+        *cls = LS_OUTQ_VIDEO;
+        if (msg->len == 0 || ls_codec_video_inspect(msg->data, msg->len, &vi, NULL) != LS_OK)
+            return LS_OK;
+        st->video_codec = ls_codec_video_name(vi.codec);
+        if (vi.packet == LS_VPKT_SEQUENCE_HEADER) {
+            *seq = true;
+            *cls = LS_OUTQ_KEEP;
+            hub_note_video_config(st, msg, &vi);
+        } else if (vi.keyframe) {
+            *keyframe = true;
+            *cls = LS_OUTQ_VIDEO_KEY;
+        } else if (vi.packet != LS_VPKT_FRAME) {
+            *cls = LS_OUTQ_KEEP; /* end of sequence, metadata, commands: tiny, never shed */
+        }
+        return LS_OK;
+    }
+    *cls = LS_OUTQ_KEEP;
+    return LS_OK;
+}
+
+/* Runs the message through the caches and out to every subscriber. */
+static int stream_fan_out(struct ls_stream *st, struct ls_frame *msg, uint8_t cls,
+                          bool keyframe, bool seq, bool metadata)
+{
+    struct ls_hub *hub = st->hub;
+    struct ls_subscriber *sub, *next;
+    struct ls_packet *p;
+    uint32_t ts;
+
+    if (st->rebase) {
+        /* A new source: continue just after what subscribers last saw. */
+        st->ts_offset = st->last_ts + 1 - msg->timestamp;
+        st->rebase = false;
+    }
+    ts = msg->timestamp + st->ts_offset;
+    if (!st->has_ts || (int32_t)(ts - st->last_ts) > 0)
+        st->last_ts = ts;
+    st->has_ts = true;
+
+    p = ls_packet_new(ls_frame_ref(msg), ts, cls, hub->cfg.chunk_size);
+    if (p == NULL)
+        return LS_ENOMEM;
+    p->keyframe = keyframe;
+    p->sequence_header = seq;
+    p->metadata = metadata;
+
+    if (metadata) {
+        ls_packet_unref(st->metadata);
+        st->metadata = ls_packet_ref(p);
+    } else if (seq) {
+        struct ls_packet **slot = msg->type == LS_MSG_VIDEO ? &st->video_seq : &st->audio_seq;
+
+        ls_packet_unref(*slot);
+        *slot = ls_packet_ref(p);
+    } else if (hub->cfg.gop_cache && keyframe) {
+        gop_clear(st);
+        st->gop_open = true;
+        gop_append(st, p);
+    } else if (hub->cfg.gop_cache && (cls == LS_OUTQ_VIDEO || cls == LS_OUTQ_AUDIO)) {
+        gop_append(st, p);
+    }
+
+    for (sub = LIST_FIRST(&st->subscribers); sub != NULL; sub = next) {
+        next = LIST_NEXT(sub, link);
+        deliver(sub, p);
+    }
+    ls_packet_unref(p);
+    return LS_OK;
+}
+
+static int stream_push_one(struct ls_stream *st, struct ls_frame *msg);
+
+/*
+ * An aggregate message (type 22) is a run of FLV tags without the file header:
+ *   type(1) size(3) timestamp(3) timestamp-ext(1) stream-id(3) data(size) prev-size(4)
+ * Sub-message timestamps are re-based on the aggregate's own timestamp.
+ */
+static int stream_push_aggregate(struct ls_stream *st, const struct ls_frame *agg)
+{
+    struct ls_reader r;
+    bool first = true;
+    uint32_t base = 0;
+
+    ls_rd_init(&r, agg->data, agg->len);
+    while (ls_rd_left(&r) > 0) {
+        uint8_t type, ts_ext;
+        uint32_t size, ts, prev;
+        const uint8_t *data;
+        struct ls_frame *sub;
+        int rc;
+
+        if (!ls_rd_u8(&r, &type) || !ls_rd_be24(&r, &size) || !ls_rd_be24(&r, &ts) ||
+            !ls_rd_u8(&r, &ts_ext) || !ls_rd_skip(&r, 3) || !ls_rd_bytes(&r, size, &data) ||
+            !ls_rd_be32(&r, &prev))
+            return LS_EPROTO;
+        ts |= (uint32_t)ts_ext << 24;
+        if (first) {
+            base = ts;
+            first = false;
+        }
+        if (type != LS_MSG_AUDIO && type != LS_MSG_VIDEO && type != LS_MSG_DATA_AMF0)
+            continue;
+        sub = ls_frame_new_copy(type, agg->timestamp + (ts - base), agg->stream_id, data, size);
+        if (sub == NULL)
+            return LS_ENOMEM;
+        rc = stream_push_one(st, sub);
+        ls_frame_unref(sub);
+        if (rc != LS_OK)
+            return rc;
+    }
+    return LS_OK;
+}
+
+static int stream_push_one(struct ls_stream *st, struct ls_frame *msg)
+{
+    uint8_t cls;
+    bool keyframe, seq;
+    int rc;
+
+    switch (msg->type) {
+    case LS_MSG_AGGREGATE:
+        return stream_push_aggregate(st, msg);
+    case LS_MSG_AUDIO:
+    case LS_MSG_VIDEO:
+        st->bytes_in += msg->len;
+        st->frames_in++;
+        st->last_media_ms = ls_now_ms();
+        rc = classify(st, msg, &cls, &keyframe, &seq);
+        if (rc != LS_OK)
+            return rc;
+        return stream_fan_out(st, msg, cls, keyframe, seq, false);
+    case LS_MSG_DATA_AMF0: {
+        /* "@setDataFrame", "onMetaData", {…} from encoders becomes "onMetaData", {…}. */
+        const uint8_t *body;
+        size_t body_len;
+        struct ls_frame *stripped;
+        bool is_metadata;
+
+        st->bytes_in += msg->len;
+        ls_data_strip_set_data_frame(msg->data, msg->len, &body, &body_len);
+        is_metadata = ls_data_is_named(body, body_len, "onMetaData");
+        if (is_metadata)
+            hub_note_metadata(st, body, body_len);
+        if (body == msg->data)
+            return stream_fan_out(st, msg, LS_OUTQ_KEEP, false, false, is_metadata);
+        stripped = ls_frame_new_copy(msg->type, msg->timestamp, msg->stream_id, body,
+                                     (uint32_t)body_len);
+        if (stripped == NULL)
+            return LS_ENOMEM;
+        rc = stream_fan_out(st, stripped, LS_OUTQ_KEEP, false, false, is_metadata);
+        ls_frame_unref(stripped);
+        return rc;
+    }
+    case LS_MSG_DATA_AMF3:
+        st->bytes_in += msg->len;
+        return stream_fan_out(st, msg, LS_OUTQ_KEEP, false, false, false);
+    default:
+        return LS_OK; /* commands and control messages are not stream content */
+    }
+}
+
+static void stream_update_rate(struct ls_stream *st)
+{
+    uint64_t now = ls_now_ms();
+    uint64_t elapsed = now - st->rate_mark_ms;
+
+    if (elapsed < HUB_RATE_WINDOW_MS)
+        return;
+    st->kbps_in = (unsigned)((st->bytes_in - st->rate_mark_bytes) * 8 / elapsed);
+    st->rate_mark_ms = now;
+    st->rate_mark_bytes = st->bytes_in;
+}
+
+int ls_stream_push(struct ls_stream *st, struct ls_frame *msg)
+{
+    int rc = stream_push_one(st, msg);
+
+    stream_update_rate(st);
+    hub_flush(st->hub, true);
+    return rc;
+}
+
+/* ---- subscribers ---- */
+
+void ls_subscriber_init(struct ls_subscriber *sub, const struct ls_subscriber_ops *ops,
+                        struct ls_outq *outq, enum ls_transport transport, uint32_t stream_id)
+{
+    memset(sub, 0, sizeof *sub);
+    sub->ops = ops;
+    sub->outq = outq;
+    sub->transport = transport;
+    sub->stream_id = stream_id;
+}
+
+int ls_stream_subscribe(struct ls_stream *st, struct ls_subscriber *sub)
+{
+    struct ls_hub *hub = st->hub;
+
+    if (sub->stream != NULL)
+        return LS_ESTATE;
+    sub->stream = st;
+    sub->skipping = false;
+    sub->behind_since_ms = 0;
+    LIST_INSERT_HEAD(&st->subscribers, sub, link);
+    st->nsubscribers++;
+    hub->nsubscribers++;
+    if (st->source_owner != NULL) {
+        deliver_start(sub);
+        ls_subscriber_mark_dirty(sub, true); /* a new viewer's first flush is immediate */
+        hub_flush(hub, true);
+    } else if (st->nsubscribers == 1 && hub->hooks.stream_wanted != NULL) {
+        hub->hooks.stream_wanted(hub->hooks.arg, st);
+    }
+    return LS_OK;
+}
+
+void ls_subscriber_detach(struct ls_subscriber *sub)
+{
+    struct ls_stream *st = sub->stream;
+    struct ls_hub *hub;
+
+    if (st == NULL)
+        return;
+    hub = st->hub;
+    subscriber_undirty(hub, sub);
+    LIST_REMOVE(sub, link);
+    sub->stream = NULL;
+    st->nsubscribers--;
+    hub->nsubscribers--;
+    if (st->nsubscribers == 0 && hub->hooks.stream_unwanted != NULL) {
+        st->holds++; /* the hook may release the role's hold: keep st valid through it */
+        hub->hooks.stream_unwanted(hub->hooks.arg, st);
+        st->holds--;
+    }
+    stream_maybe_free(st);
+}
+
+/* ---- holds and accessors ---- */
+
+void ls_stream_hold(struct ls_stream *st)
+{
+    st->holds++;
+}
+
+void ls_stream_release(struct ls_stream *st)
+{
+    if (st->holds > 0)
+        st->holds--;
+    stream_maybe_free(st);
+}
+
+const char *ls_stream_id(const struct ls_stream *st)
+{
+    return st->id;
+}
+
+struct ls_hub *ls_stream_hub(const struct ls_stream *st)
+{
+    return st->hub;
+}
+
+void *ls_stream_role_data(const struct ls_stream *st)
+{
+    return st->role_data;
+}
+
+void ls_stream_set_role_data(struct ls_stream *st, void *data)
+{
+    st->role_data = data;
+}
+
+void ls_stream_stats(const struct ls_stream *st, struct ls_stream_stats *out)
+{
+    struct ls_subscriber *sub;
+
+    memset(out, 0, sizeof *out);
+    out->subscribers = st->nsubscribers;
+    out->bytes_in = st->bytes_in;
+    out->bytes_out = st->bytes_out;
+    out->frames_in = st->frames_in;
+    out->frames_dropped = st->frames_dropped;
+    LIST_FOREACH(sub, &st->subscribers, link)
+        out->frames_dropped += sub->frames_dropped;
+    if (st->source_owner != NULL) {
+        out->kbps_in = st->kbps_in;
+        out->uptime_ms = ls_now_ms() - st->source_since_ms;
+    }
+    out->video_codec = st->video_codec;
+    out->audio_codec = st->audio_codec;
+    out->width = st->width;
+    out->height = st->height;
+    out->framerate = st->framerate;
+}

@@ -1,0 +1,62 @@
+/*
+ * client.h — the RTMP client side: connect → createStream → play or publish, on the
+ * event loop. Used for internal pulls (an edge from its upstream, an origin from a peer),
+ * by the test clients and by rtmpbench.
+ *
+ * Lifetime: the client owns its connection and reports exactly one on_close; after it
+ * the client is freed. ls_client_close() from any callback is safe.
+ */
+#ifndef LIBSTREAM_CLIENT_H
+#define LIBSTREAM_CLIENT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "libstream/conn.h"
+#include "libstream/err.h"
+#include "libstream/frame.h"
+
+struct event_base;
+struct ls_client;
+
+struct ls_client_config {
+    struct ls_conn_config conn;
+    unsigned start_timeout_ms;   /* connect to Play.Start/Publish.Start (default 10 s) */
+    double object_encoding;      /* 0 or 3 */
+    bool amf3_commands;          /* send commands after connect as type 17 (Flash AMF3) */
+    uint32_t buffer_ms;          /* Set Buffer Length sent with play (default 1000) */
+    const char *flash_ver;       /* default "LNX 9,0,124,2" */
+};
+void ls_client_config_defaults(struct ls_client_config *cfg);
+
+struct ls_client_ops {
+    /* Play.Start / Publish.Start received: media flows (or may be sent). */
+    void (*on_started)(struct ls_client *cl, void *arg);
+    /* Every onStatus, for logs and tests (code such as "NetStream.Play.UnpublishNotify"). */
+    void (*on_status)(struct ls_client *cl, void *arg, const char *level, const char *code);
+    /* Audio, video and data messages of the played stream (borrowed: ref to keep). */
+    void (*on_media)(struct ls_client *cl, void *arg, struct ls_frame *msg);
+    /* Exactly once; err LS_OK for an orderly close. */
+    void (*on_close)(struct ls_client *cl, void *arg, int err, const char *why);
+};
+
+enum ls_client_mode { LS_CLIENT_PLAY, LS_CLIENT_PUBLISH };
+
+/*
+ * Starts a client to `sa`: connect(app, tc_url) then play or publish `name` (which may
+ * carry a ?query). Strings are copied. NULL when the socket cannot be created.
+ */
+struct ls_client *ls_client_start(struct event_base *base, const struct sockaddr *sa,
+                                  socklen_t salen, enum ls_client_mode mode, const char *tc_url,
+                                  const char *app, const char *name,
+                                  const struct ls_client_config *cfg,
+                                  const struct ls_client_ops *ops, void *arg);
+/* Closes (on_close follows with LS_OK and `why`). */
+void ls_client_close(struct ls_client *cl, const char *why);
+/* Publishing: sends one media/data message on the published stream (timestamp as given). */
+LS_MUST_CHECK int ls_client_send(struct ls_client *cl, const struct ls_frame *msg);
+bool ls_client_started(const struct ls_client *cl);
+struct ls_conn *ls_client_conn(struct ls_client *cl);
+
+#endif /* LIBSTREAM_CLIENT_H */

@@ -1,0 +1,29 @@
+/*
+ * net.h — sockets for the daemons: resolving "host:port" text, listening, and starting a
+ * non-blocking connect. The only place libstream calls getaddrinfo.
+ */
+#ifndef LIBSTREAM_NET_H
+#define LIBSTREAM_NET_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "libstream/err.h"
+
+/*
+ * Resolves `hostport` ("1.2.3.4:1935", "[::1]:80", "*:1935", "name:1935") into `out`.
+ * `passive` for listening (host "*" or empty = any address). Blocking for DNS names: call
+ * at start-up or on reload, not per request. LS_EINVAL for bad text, LS_ENOTFOUND when the
+ * name does not resolve.
+ */
+int ls_net_resolve(const char *hostport, bool passive, struct sockaddr_storage *out,
+                   socklen_t *out_len);
+/* A listening, non-blocking, close-on-exec TCP socket with SO_REUSEADDR, or -1 with errno. */
+int ls_net_listen(const struct sockaddr *sa, socklen_t len, int backlog);
+/* A non-blocking socket with connect() started (EINPROGRESS is success), or -1 with errno. */
+int ls_net_connect(const struct sockaddr *sa, socklen_t len);
+/* "ip:port" of a socket address into `out`. */
+void ls_net_format(const struct sockaddr *sa, char *out, size_t cap);
+
+#endif /* LIBSTREAM_NET_H */

@@ -1,0 +1,56 @@
+/*
+ * stats.h — process-wide counters behind /metrics.
+ *
+ * One event loop per process (ARCHITECTURE.md decision 1) means plain integers suffice:
+ * no atomics, no locks. libstream's connection, session and hub code count here; daemons
+ * add their own role counters the same way and render everything with ls_stats_render.
+ */
+#ifndef LIBSTREAM_STATS_H
+#define LIBSTREAM_STATS_H
+
+#include <stdint.h>
+
+struct ls_buf;
+
+/* Why a play or publish was refused or failed; the `reason` label of the failure counters. */
+enum ls_fail_reason {
+    LS_FAIL_BAD_NAME,      /* invalid stream id */
+    LS_FAIL_UNAUTHORIZED,  /* token or auth_url refused */
+    LS_FAIL_NOT_FOUND,     /* play: not live within play_wait_timeout */
+    LS_FAIL_BUSY,          /* publish: id already published */
+    LS_FAIL_DENIED,        /* not allowed on this node (publish on an edge) */
+    LS_FAIL_PROTOCOL,      /* malformed request */
+    LS_FAIL_UPSTREAM,      /* a pull or registry step failed */
+    LS_FAIL_LIMIT,         /* a configured bound was hit */
+    LS_FAIL_INTERNAL,      /* our own failure (out of memory, …) */
+    LS_FAIL_COUNT
+};
+const char *ls_fail_reason_name(enum ls_fail_reason r); /* "bad_name", "unauthorized", … */
+
+struct ls_stats {
+    uint64_t connections;            /* gauge: open client connections (RTMP + HTTP-FLV) */
+    uint64_t connections_total;
+    uint64_t connections_refused_total; /* over max_connections */
+    uint64_t protocol_errors_total;  /* connections closed for bad input */
+    uint64_t play_requests_total;
+    uint64_t play_failures_total[LS_FAIL_COUNT];
+    uint64_t publish_requests_total;
+    uint64_t publish_failures_total[LS_FAIL_COUNT];
+    uint64_t publish_takeovers_total;
+    uint64_t slow_viewer_drops_total;
+    uint64_t bytes_in_total;
+    uint64_t bytes_out_total;
+    uint64_t pulls_started_total;
+    uint64_t pull_failures_total[LS_FAIL_COUNT];
+};
+
+/* The process's counters (zero-initialised). */
+extern struct ls_stats ls_stats;
+
+/*
+ * Appends the counters above in Prometheus text format (names prefixed livecluster_),
+ * plus the gauges passed in: streams and viewers of the local hub.
+ */
+void ls_stats_render(struct ls_buf *out, uint64_t streams, uint64_t viewers);
+
+#endif /* LIBSTREAM_STATS_H */

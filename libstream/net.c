@@ -1,0 +1,96 @@
+/* net.c — resolving, listening and connecting (see net.h). */
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+
+#include "libstream/config.h"
+#include "libstream/net.h"
+
+int ls_net_resolve(const char *hostport, bool passive, struct sockaddr_storage *out,
+                   socklen_t *out_len)
+{
+    struct ls_addr addr;
+    struct addrinfo hints, *res = NULL;
+    char port[8];
+    const char *host;
+
+    if (ls_addr_parse(hostport, passive, &addr) != LS_OK)
+        return LS_EINVAL;
+    memset(&hints, 0, sizeof hints);
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = passive ? AI_PASSIVE : 0;
+    host = addr.host;
+    if (passive && (host[0] == '\0' || strcmp(host, "*") == 0)) {
+        host = NULL;
+        hints.ai_family = AF_INET;
+    }
+    snprintf(port, sizeof port, "%u", addr.port);
+    if (getaddrinfo(host, port, &hints, &res) != 0 || res == NULL)
+        return LS_ENOTFOUND;
+    memcpy(out, res->ai_addr, res->ai_addrlen);
+    *out_len = res->ai_addrlen;
+    freeaddrinfo(res);
+    return LS_OK;
+}
+
+int ls_net_listen(const struct sockaddr *sa, socklen_t len, int backlog)
+{
+    int fd = socket(sa->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    int one = 1;
+
+    if (fd == -1)
+        return -1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (bind(fd, sa, len) == -1 || listen(fd, backlog) == -1) {
+        int saved = errno;
+
+        close(fd);
+        errno = saved;
+        return -1;
+    }
+    return fd;
+}
+
+int ls_net_connect(const struct sockaddr *sa, socklen_t len)
+{
+    int fd = socket(sa->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    int one = 1;
+
+    if (fd == -1)
+        return -1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    if (connect(fd, sa, len) == -1 && errno != EINPROGRESS) {
+        int saved = errno;
+
+        close(fd);
+        errno = saved;
+        return -1;
+    }
+    return fd;
+}
+
+void ls_net_format(const struct sockaddr *sa, char *out, size_t cap)
+{
+    char host[INET6_ADDRSTRLEN] = "?";
+
+    if (sa->sa_family == AF_INET) {
+        const struct sockaddr_in *sin = (const struct sockaddr_in *)sa;
+
+        inet_ntop(AF_INET, &sin->sin_addr, host, sizeof host);
+        snprintf(out, cap, "%s:%u", host, ntohs(sin->sin_port));
+    } else if (sa->sa_family == AF_INET6) {
+        const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)sa;
+
+        inet_ntop(AF_INET6, &sin6->sin6_addr, host, sizeof host);
+        snprintf(out, cap, "[%s]:%u", host, ntohs(sin6->sin6_port));
+    } else {
+        snprintf(out, cap, "unknown");
+    }
+}

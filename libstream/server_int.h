@@ -1,0 +1,32 @@
+/*
+ * server_int.h — what server.c and session.c share (private to libstream).
+ */
+#ifndef LIBSTREAM_SERVER_INT_H
+#define LIBSTREAM_SERVER_INT_H
+
+#include <sys/queue.h>
+
+#include "libstream/server.h"
+
+struct evconnlistener;
+
+LIST_HEAD(ls_session_list, ls_session);
+
+struct ls_server {
+    struct event_base *base;
+    struct ls_hub *hub;
+    struct ls_server_config cfg;
+    struct ls_server_hooks hooks;
+    struct evconnlistener *listener;
+    struct ls_session_list sessions;
+    unsigned nsessions;
+    unsigned nconnections;   /* sessions + connections acquired by other transports */
+    bool shutting_down;
+};
+
+/* A session for an accepted socket (takes the fd). Logs and closes on failure. */
+void ls_session_accept(struct ls_server *srv, int fd);
+/* Closes a session from the server (shutdown). */
+void ls_session_shutdown(struct ls_session *ses);
+
+#endif /* LIBSTREAM_SERVER_INT_H */
