@@ -238,7 +238,7 @@ static int apply_control(struct ls_chunk_reader *r, const struct ls_frame *f,
 }
 
 /*
- * Parses one chunk header from p[0..n) and prepares its chunk data.
+ * Parses one chunk header from p[0..n), n >= 1, and prepares its chunk data.
  *
  * Returns the header length (> 0); 0 when n is too short, with *need set to the number
  * of bytes that would let parsing progress (never more than HDR_MAX); or a negative
@@ -258,11 +258,7 @@ static ssize_t parse_header(struct ls_chunk_reader *r, const uint8_t *p, size_t 
     struct chunk_stream *s;
     int rc;
 
-    if (n < 1) {
-        *need = 1;
-        return 0;
-    }
-    fmt = p[0] >> 6;
+    fmt = p[0] >> 6; /* n >= 1: callers only parse when a byte is there */
     csid = p[0] & 0x3f;
     bl = csid == 0 ? 2 : csid == 1 ? 3 : 1;
     hl = bl + mh_len[fmt];

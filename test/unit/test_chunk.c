@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <cmocka.h>
 
 #include "libstream/buf.h"
@@ -828,6 +829,54 @@ static void test_reader_free_with_partials(void **state)
     ls_buf_free(&v);
 }
 
+/* Sanitizer runtimes reserve terabytes of address space: no RLIMIT_AS games there. */
+#if defined(__SANITIZE_ADDRESS__)
+#define UNDER_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define UNDER_ASAN 1
+#endif
+#endif
+
+/* A message that cannot be allocated is LS_ENOMEM, not a crash (address space capped). */
+static void test_read_enomem(void **state)
+{
+#ifdef UNDER_ASAN
+    (void)state;
+    skip();
+#else
+    struct ls_chunk_limits lim = ls_chunk_default_limits;
+    struct ls_chunk_reader *r;
+    struct ls_frame *msg;
+    struct rlimit old, capped;
+    const char *why = NULL;
+    long pages = 0;
+    FILE *f;
+    static const uint8_t hdr[] = { 0x03, 0, 0, 0, 0xff, 0xff, 0xff, 9, 0, 0, 0, 0 };
+    ssize_t n;
+    (void)state;
+    lim.max_message_size = 0xffffff;
+    r = ls_chunk_reader_new(&lim);
+    assert_non_null(r);
+    f = fopen("/proc/self/statm", "r");
+    assert_non_null(f);
+    assert_int_equal(fscanf(f, "%ld", &pages), 1);
+    fclose(f);
+    assert_int_equal(getrlimit(RLIMIT_AS, &old), 0);
+    capped = old;
+    capped.rlim_cur = (rlim_t)pages * 4096 + (4u << 20); /* 4 MiB more than now */
+    if (old.rlim_cur != RLIM_INFINITY && old.rlim_cur < capped.rlim_cur)
+        capped.rlim_cur = old.rlim_cur;
+    assert_int_equal(setrlimit(RLIMIT_AS, &capped), 0);
+    n = ls_chunk_reader_feed(r, hdr, sizeof hdr, &msg, &why);
+    assert_int_equal(setrlimit(RLIMIT_AS, &old), 0);
+    assert_int_equal(n, LS_ENOMEM);
+    assert_null(msg);
+    assert_non_null(why);
+    ls_chunk_reader_free(r);
+#endif
+}
+
 /* ---- reader: acknowledgements ------------------------------------------------------ */
 
 static void test_read_ack_window(void **state)
@@ -1397,6 +1446,7 @@ int main(void)
         cmocka_unit_test(test_read_limit_chunk_size),
         cmocka_unit_test(test_reader_new_rejects_bad_limits),
         cmocka_unit_test(test_reader_free_with_partials),
+        cmocka_unit_test(test_read_enomem),
         cmocka_unit_test(test_read_ack_window),
         cmocka_unit_test(test_read_ack_sequence_wraps),
         cmocka_unit_test(test_write_exact_bytes),
