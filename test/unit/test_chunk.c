@@ -344,7 +344,10 @@ static void test_read_spec_example2(void **state)
     ls_buf_free(&v);
 }
 
-/* Type 1 (new length and type, same stream id), type 2, then type 3 new message. */
+/*
+ * Type 1 (new length and type, same stream id), type 2, then type 3 new message; then a
+ * type-0 header, after which a type-3 new message repeats its timestamp (delta 0).
+ */
 static void test_read_type1_type2_type3(void **state)
 {
     struct ls_buf v;
@@ -353,6 +356,9 @@ static void test_read_type1_type2_type3(void **state)
         { 20, 150, 1, 4, 2, NULL },
         { 20, 157, 1, 4, 3, NULL },
         { 20, 164, 1, 4, 4, NULL },
+        { 8, 500, 2, 1, 5, NULL },
+        { 8, 500, 2, 1, 6, NULL },
+        { 8, 503, 2, 1, 7, NULL },
     };
     (void)state;
     ls_buf_init(&v, 0);
@@ -364,6 +370,12 @@ static void test_read_type1_type2_type3(void **state)
     fill(&v, 3, 0, 4);
     B(&v, 0xc5);
     fill(&v, 4, 0, 4);
+    B(&v, 0x05, 0, 0x01, 0xf4, 0, 0, 1, 8, 2, 0, 0, 0);
+    fill(&v, 5, 0, 1);
+    B(&v, 0xc5);
+    fill(&v, 6, 0, 1);
+    B(&v, 0x85, 0, 0, 3);
+    fill(&v, 7, 0, 1);
     check_vector(&v, want, N(want));
     ls_buf_free(&v);
 }
