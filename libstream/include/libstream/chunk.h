@@ -47,7 +47,9 @@ struct ls_chunk_limits {
        chunk stream lives as long as the reader. One more → LS_ELIMIT. */
     uint32_t max_chunk_streams;
     /* Sum of the lengths of all messages being reassembled at one time (default
-       16 MiB); a message start that would exceed it → LS_ELIMIT. */
+       16 MiB); a message start that would exceed it → LS_ELIMIT. A message's buffer is
+       allocated at its full length when its first chunk header arrives, so this is the
+       most memory a peer can make one reader reserve with a few header bytes. */
     uint64_t max_pending_bytes;
 };
 
