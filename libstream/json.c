@@ -63,9 +63,9 @@ static void value_end(struct ls_json *j)
         j->done = true;
 }
 
-/* Length of the valid UTF-8 sequence at p (n bytes left), 0 if p[0] does not start one. */
-static size_t utf8_seq_len(const unsigned char *p, size_t n)
+size_t ls_json_utf8_len(const void *ptr, size_t n)
 {
+    const unsigned char *p = ptr;
     unsigned char c = p[0];
     uint32_t cp, min;
     size_t len, i;
@@ -120,7 +120,7 @@ static void put_string(struct ls_buf *b, const char *s, size_t len)
             ls_buf_append(b, e, 6);
             p++;
         } else {
-            size_t n = utf8_seq_len(p, (size_t)(end - p));
+            size_t n = ls_json_utf8_len(p, (size_t)(end - p));
 
             if (n == 0) {
                 ls_buf_append(b, "\xef\xbf\xbd", 3); /* U+FFFD */

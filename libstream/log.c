@@ -13,13 +13,13 @@
  * errno is preserved across ls_log() so callers can log before reporting errno.
  */
 #include <errno.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "libstream/json.h"
 #include "libstream/log.h"
 
 static struct {
@@ -89,40 +89,6 @@ void ls_log_set_sink(void (*sink)(int level, const char *line, void *arg), void 
 {
     g_log.sink = sink;
     g_log.sink_arg = sink != NULL ? arg : NULL;
-}
-
-/*
- * Length of the valid UTF-8 sequence starting at p (n bytes available), or 0 when the
- * byte does not start one: stray continuation bytes, overlong forms, surrogates and
- * code points above U+10FFFF are all invalid.
- */
-static size_t utf8_seq_len(const unsigned char *p, size_t n)
-{
-    unsigned char c = p[0];
-    uint32_t cp, min;
-    size_t len, i;
-
-    if (c < 0x80)
-        return 1;
-    if (c >= 0xc2 && c <= 0xdf) {
-        len = 2; cp = c & 0x1f; min = 0x80;
-    } else if (c >= 0xe0 && c <= 0xef) {
-        len = 3; cp = c & 0x0f; min = 0x800;
-    } else if (c >= 0xf0 && c <= 0xf4) {
-        len = 4; cp = c & 0x07; min = 0x10000;
-    } else {
-        return 0;
-    }
-    if (n < len)
-        return 0;
-    for (i = 1; i < len; i++) {
-        if ((p[i] & 0xc0) != 0x80)
-            return 0;
-        cp = cp << 6 | (p[i] & 0x3f);
-    }
-    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-        return 0;
-    return len;
 }
 
 static size_t format_prefix(char *line, size_t cap, int level)
@@ -203,7 +169,7 @@ void ls_vlog(int level, const char *fmt, va_list ap)
             e = "\\t"; elen = 2;
         } else if (*p < 0x20 || *p == 0x7f) {
             elen = (size_t)snprintf(esc, sizeof esc, "\\x%02x", *p);
-        } else if ((seq = utf8_seq_len(p, (size_t)(end - p))) == 0) {
+        } else if ((seq = ls_json_utf8_len(p, (size_t)(end - p))) == 0) {
             seq = 1;
             elen = (size_t)snprintf(esc, sizeof esc, "\\x%02x", *p);
         } else {

@@ -71,6 +71,14 @@ void ls_json_kv_double(struct ls_json *j, const char *key, double v);
 void ls_json_kv_bool(struct ls_json *j, const char *key, bool v);
 
 /*
+ * Length (1..4) of the valid UTF-8 sequence starting at p, which has n > 0 bytes left;
+ * 0 when p[0] does not start one (stray continuation byte, overlong form, surrogate, code
+ * point above U+10FFFF, or a sequence cut by the end). The validator the writer uses;
+ * log.c and prom.c share it.
+ */
+size_t ls_json_utf8_len(const void *p, size_t n);
+
+/*
  * LS_OK when exactly one complete value was written and the buffer took every byte;
  * otherwise the writer's sticky error (LS_ESTATE, LS_ELIMIT), LS_ESTATE for an unfinished
  * document, or the buffer's error (LS_ENOMEM, LS_ELIMIT).
