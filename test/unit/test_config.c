@@ -323,6 +323,8 @@ static void test_error_files(void **state)
         { DATA "conf_smd.conf", spd_keys, DATA "conf_smd.conf:8: unknown key 'lease_seconds'" },
         { DATA "conf_spd.conf", epd_keys, DATA "conf_spd.conf:8: unknown key 'advertise'" },
         { DATA "conf_epd.conf", spd_keys, DATA "conf_epd.conf:8: unknown key 'upstream'" },
+        { DATA "conf_include.conf", spd_keys,
+          DATA "conf_include_part.conf:3: unknown key 'record.dri'" },
         { DATA "no_such_file.conf", spd_keys,
           DATA "no_such_file.conf:0: cannot open: No such file or directory" },
         { DATA, spd_keys, DATA ":0: cannot open: Is a directory" },
@@ -665,6 +667,39 @@ static void test_bad_schema_defaults(void **state)
     assert_int_equal(c.log_level, LS_LOG_ERR);
 }
 
+/* A required key inside a group is reported at the group's line. */
+static void test_required_in_group(void **state)
+{
+    static const struct ls_conf_key req_auth[] = {
+        { .name = "secret", .type = LS_CONF_STRING, .offset = offsetof(struct auth_conf, secret),
+          .flags = LS_CONF_REQUIRED },
+        { .name = "auth_url", .type = LS_CONF_URL, .offset = offsetof(struct auth_conf, auth_url) },
+        { .name = NULL },
+    };
+    static const struct ls_conf_key keys[] = {
+        { .name = "node_id", .type = LS_CONF_STRING, .offset = offsetof(struct spd_conf, node_id) },
+        { .name = "publish", .type = LS_CONF_GROUP, .offset = offsetof(struct spd_conf, publish),
+          .children = req_auth },
+        { .name = NULL },
+    };
+    struct spd_conf c;
+    char err[256];
+
+    (void)state;
+    /* an absent group is not checked: its keys keep their defaults */
+    assert_int_equal(ls_config_load_string("node_id = \"x\";", "t.conf", keys, &c, err, sizeof err),
+                     LS_OK);
+    ls_config_free(keys, &c);
+    assert_int_equal(ls_config_load_string("node_id = \"x\";\npublish = {\n auth_url = \"\";\n};",
+                                           "t.conf", keys, &c, err, sizeof err), LS_ECONF);
+    assert_string_equal(err, "t.conf:2: missing required key 'publish.secret'");
+    assert_null(c.node_id);
+    assert_int_equal(ls_config_load_string("publish = { secret = \"s\"; };", "t.conf", keys, &c,
+                                           err, sizeof err), LS_OK);
+    assert_string_equal(c.publish.secret, "s");
+    ls_config_free(keys, &c);
+}
+
 /* ---- addresses ------------------------------------------------------------------------ */
 
 static void test_addr_parse_table(void **state)
@@ -1002,6 +1037,7 @@ int main(void)
         cmocka_unit_test(test_error_buffer_bounds),
         cmocka_unit_test(test_file_rules),
         cmocka_unit_test(test_bad_schema_defaults),
+        cmocka_unit_test(test_required_in_group),
         cmocka_unit_test(test_addr_parse_table),
         cmocka_unit_test(test_addr_name_bounds),
         cmocka_unit_test(test_addr_format),

@@ -177,6 +177,10 @@ LS_MUST_CHECK int ls_config_defaults(const struct ls_conf_key *schema, void *out
  * `path` as given (or the included file for settings from an @include). Values quoted in
  * messages are cut to 64 bytes with control characters escaped, so the message stays one
  * line whatever the file holds. The first error in file order is reported.
+ * Files are read whole (at most 1 MiB, no NUL bytes). libconfig 1.5 keeps integer
+ * literals without an 'L' suffix in 32 bits; rather than load a wrapped value, such a
+ * literal beyond 32 bits is an error suggesting the 'L' form (not checked inside files
+ * pulled in with @include, whose paths libconfig resolves from the working directory).
  */
 LS_MUST_CHECK int ls_config_load(const char *path, const struct ls_conf_key *schema,
                                  void *out, char *err, size_t errlen);
