@@ -28,6 +28,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <libconfig.h>
 
@@ -525,6 +526,16 @@ static int set_defaults(const struct ls_conf_key *schema, void *base, int depth)
             }
             /* fall through */
         case LS_CONF_STRING:
+            if (k->flags & LS_CONF_DEFAULT_HOSTNAME) {
+                char host[256];
+
+                /* gethostname() need not terminate a truncated name */
+                if (gethostname(host, sizeof host - 1) == -1)
+                    strcpy(host, "localhost");
+                host[sizeof host - 1] = '\0';
+                rc = set_string((char **)f, host);
+                break;
+            }
             rc = set_string((char **)f, def);
             break;
         case LS_CONF_INT:

