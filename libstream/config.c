@@ -1,0 +1,929 @@
+/*
+ * config.c — schema-driven libconfig loading and address validation (see config.h).
+ * Layer: daemon plumbing. Syntax: libconfig 1.5 ("key = value;", groups "{ }", lists "( )",
+ * arrays "[ ]"); semantics: INTERFACE.md "Configuration".
+ *
+ * The loader walks the *file's* settings in file order and looks each one up in the
+ * schema, rather than the other way round, so that every key in the file is accounted for
+ * (unknown keys are errors, not silently ignored typos) and the first error reported is the
+ * first one an operator reading the file would meet.
+ *
+ * Address grammar accepted (RFC 3986 authority, restricted):
+ *
+ *   addr      = host ":" port
+ *   host      = IPv4 | "[" IPv6 "]" | "*" (listen only) | dns-name (peer only)
+ *   port      = 1*5DIGIT, value 1..65535
+ *   dns-name  = label *("." label) ["."], label = 1*63(ALPHA / DIGIT / "-"), no edge "-"
+ *
+ * A host made only of digits and dots is an IPv4 literal or an error, never a name
+ * ("10.0.0.256" must not be sent to DNS).
+ */
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <libconfig.h>
+
+#include "libstream/config.h"
+#include "libstream/log.h"
+
+/* ---- addresses ---------------------------------------------------------------------- */
+
+static bool dns_name_valid(const char *s, size_t n)
+{
+    size_t i, label = 0;
+
+    if (n > 0 && s[n - 1] == '.')
+        n--; /* fully-qualified form */
+    if (n == 0 || n > 253)
+        return false;
+    for (i = 0; i < n; i++) {
+        char c = s[i];
+
+        if (c == '.') {
+            if (label == 0 || s[i - 1] == '-')
+                return false;
+            label = 0;
+        } else if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                   (c >= '0' && c <= '9') || c == '-') {
+            if (c == '-' && label == 0)
+                return false;
+            if (++label > 63)
+                return false;
+        } else {
+            return false;
+        }
+    }
+    return s[n - 1] != '-';
+}
+
+static int parse_port(const char *p, uint16_t *port, const char **why)
+{
+    unsigned long v = 0;
+    size_t i;
+
+    if (*p == '\0') {
+        LS_WHY(why, "missing port");
+        return LS_EINVAL;
+    }
+    for (i = 0; p[i] != '\0'; i++) {
+        if (p[i] < '0' || p[i] > '9' || i >= 5) {
+            LS_WHY(why, "port must be a number from 1 to 65535");
+            return LS_EINVAL;
+        }
+        v = v * 10 + (unsigned long)(p[i] - '0');
+    }
+    if (v < 1 || v > 65535) {
+        LS_WHY(why, "port must be a number from 1 to 65535");
+        return LS_EINVAL;
+    }
+    *port = (uint16_t)v;
+    return LS_OK;
+}
+
+int ls_addr_parse_why(const char *text, bool listen, struct ls_addr *out, const char **why)
+{
+    const char *host, *port, *colon;
+    size_t hlen;
+    char buf[INET6_ADDRSTRLEN];
+
+    if (text == NULL || text[0] == '\0') {
+        LS_WHY(why, "empty address");
+        return LS_EINVAL;
+    }
+    if (text[0] == '[') {
+        struct in6_addr a6;
+        const char *close = strchr(text, ']');
+
+        if (close == NULL) {
+            LS_WHY(why, "missing ']' after IPv6 address");
+            return LS_EINVAL;
+        }
+        host = text + 1;
+        hlen = (size_t)(close - host);
+        if (close[1] != ':') {
+            LS_WHY(why, close[1] == '\0' ? "missing port" : "expected ':' after ']'");
+            return LS_EINVAL;
+        }
+        port = close + 2;
+        if (hlen == 0 || hlen >= sizeof buf) {
+            LS_WHY(why, "bad IPv6 address");
+            return LS_EINVAL;
+        }
+        memcpy(buf, host, hlen);
+        buf[hlen] = '\0';
+        if (inet_pton(AF_INET6, buf, &a6) != 1) {
+            LS_WHY(why, "bad IPv6 address");
+            return LS_EINVAL;
+        }
+        if (!listen && IN6_IS_ADDR_UNSPECIFIED(&a6)) {
+            LS_WHY(why, "the unspecified address cannot be a peer");
+            return LS_EINVAL;
+        }
+    } else {
+        colon = strrchr(text, ':');
+        if (colon == NULL) {
+            LS_WHY(why, "missing port");
+            return LS_EINVAL;
+        }
+        host = text;
+        hlen = (size_t)(colon - text);
+        port = colon + 1;
+        if (memchr(host, ':', hlen) != NULL) {
+            LS_WHY(why, "an IPv6 address must be in brackets: [::1]:1935");
+            return LS_EINVAL;
+        }
+        if (hlen == 0) {
+            LS_WHY(why, "missing host");
+            return LS_EINVAL;
+        }
+        if (hlen == 1 && host[0] == '*') {
+            if (!listen) {
+                LS_WHY(why, "'*' is only valid for listen addresses");
+                return LS_EINVAL;
+            }
+            host = "0.0.0.0";
+            hlen = 7;
+        } else if (strspn(host, "0123456789.") >= hlen) {
+            struct in_addr a4;
+
+            if (hlen >= sizeof buf)
+                hlen = sizeof buf - 1; /* still fails inet_pton below */
+            memcpy(buf, host, hlen);
+            buf[hlen] = '\0';
+            if (inet_pton(AF_INET, buf, &a4) != 1) {
+                LS_WHY(why, "bad IPv4 address");
+                return LS_EINVAL;
+            }
+            if (!listen && a4.s_addr == htonl(INADDR_ANY)) {
+                LS_WHY(why, "the unspecified address cannot be a peer");
+                return LS_EINVAL;
+            }
+        } else if (listen) {
+            LS_WHY(why, "a listen host must be a numeric address or '*'");
+            return LS_EINVAL;
+        } else if (!dns_name_valid(host, hlen)) {
+            LS_WHY(why, "bad host name");
+            return LS_EINVAL;
+        }
+    }
+    if (parse_port(port, &out->port, why) != LS_OK)
+        return LS_EINVAL;
+    memcpy(out->host, host, hlen);
+    out->host[hlen] = '\0';
+    return LS_OK;
+}
+
+int ls_addr_parse(const char *text, bool listen, struct ls_addr *out)
+{
+    return ls_addr_parse_why(text, listen, out, NULL);
+}
+
+int ls_addr_format(const struct ls_addr *a, char *out, size_t outlen)
+{
+    int n;
+
+    if (outlen == 0)
+        return LS_ELIMIT;
+    if (strchr(a->host, ':') != NULL)
+        n = snprintf(out, outlen, "[%s]:%u", a->host, (unsigned)a->port);
+    else
+        n = snprintf(out, outlen, "%s:%u", a->host, (unsigned)a->port);
+    return n >= 0 && (size_t)n < outlen ? LS_OK : LS_ELIMIT;
+}
+
+int ls_addr_to_sockaddr(const struct ls_addr *a, struct sockaddr_storage *ss, socklen_t *len)
+{
+    memset(ss, 0, sizeof *ss);
+    if (a->port != 0) {
+        struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
+        struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
+
+        if (inet_pton(AF_INET, a->host, &s4->sin_addr) == 1) {
+            s4->sin_family = AF_INET;
+            s4->sin_port = htons(a->port);
+            *len = sizeof *s4;
+            return LS_OK;
+        }
+        if (inet_pton(AF_INET6, a->host, &s6->sin6_addr) == 1) {
+            s6->sin6_family = AF_INET6;
+            s6->sin6_port = htons(a->port);
+            *len = sizeof *s6;
+            return LS_OK;
+        }
+    }
+    memset(ss, 0, sizeof *ss);
+    return LS_EINVAL;
+}
+
+/* ---- networks ----------------------------------------------------------------------- */
+
+static const uint8_t v4mapped_prefix[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+
+int ls_cidr_parse(const char *text, struct ls_cidr *out, const char **why)
+{
+    char buf[INET6_ADDRSTRLEN];
+    const char *slash;
+    size_t alen, i, bytes;
+    unsigned long prefix;
+    unsigned maxbits;
+    struct ls_cidr c;
+
+    if (text == NULL || text[0] == '\0') {
+        LS_WHY(why, "empty network");
+        return LS_EINVAL;
+    }
+    slash = strchr(text, '/');
+    alen = slash != NULL ? (size_t)(slash - text) : strlen(text);
+    if (alen == 0 || alen >= sizeof buf) {
+        LS_WHY(why, "bad address");
+        return LS_EINVAL;
+    }
+    memcpy(buf, text, alen);
+    buf[alen] = '\0';
+    memset(&c, 0, sizeof c);
+    if (memchr(buf, ':', alen) != NULL) {
+        c.family = AF_INET6;
+        maxbits = 128;
+    } else {
+        c.family = AF_INET;
+        maxbits = 32;
+    }
+    if (inet_pton(c.family, buf, c.addr) != 1) {
+        LS_WHY(why, c.family == AF_INET ? "bad IPv4 address" : "bad IPv6 address");
+        return LS_EINVAL;
+    }
+    prefix = maxbits;
+    if (slash != NULL) {
+        const char *p = slash + 1;
+
+        if (*p == '\0' || strlen(p) > 3 || strspn(p, "0123456789") != strlen(p)) {
+            LS_WHY(why, "prefix length must be a number");
+            return LS_EINVAL;
+        }
+        prefix = strtoul(p, NULL, 10);
+        if (prefix > maxbits) {
+            LS_WHY(why, c.family == AF_INET ? "prefix length must be 0..32"
+                                            : "prefix length must be 0..128");
+            return LS_EINVAL;
+        }
+    }
+    c.prefix = (uint8_t)prefix;
+    /* Host bits past the prefix must be zero. */
+    bytes = maxbits / 8;
+    for (i = prefix / 8; i < bytes; i++) {
+        uint8_t mask = i == prefix / 8 ? (uint8_t)(0xffu >> (prefix % 8)) : 0xff;
+
+        if (c.addr[i] & mask) {
+            LS_WHY(why, "address has bits set past the prefix length");
+            return LS_EINVAL;
+        }
+    }
+    if (c.family == AF_INET6 && c.prefix >= 96 &&
+        memcmp(c.addr, v4mapped_prefix, sizeof v4mapped_prefix) == 0) {
+        memmove(c.addr, c.addr + 12, 4);
+        memset(c.addr + 4, 0, 12);
+        c.family = AF_INET;
+        c.prefix = (uint8_t)(c.prefix - 96);
+    }
+    *out = c;
+    return LS_OK;
+}
+
+static bool prefix_equal(const uint8_t *a, const uint8_t *b, unsigned prefix)
+{
+    unsigned full = prefix / 8, rest = prefix % 8;
+
+    if (memcmp(a, b, full) != 0)
+        return false;
+    if (rest == 0)
+        return true;
+    return ((a[full] ^ b[full]) & (uint8_t)(0xff00u >> rest)) == 0;
+}
+
+bool ls_cidr_match(const struct ls_cidr *c, const struct sockaddr *sa)
+{
+    const uint8_t *peer;
+    int family;
+
+    if (sa == NULL)
+        return false;
+    if (sa->sa_family == AF_INET) {
+        peer = (const uint8_t *)&((const struct sockaddr_in *)(const void *)sa)->sin_addr;
+        family = AF_INET;
+    } else if (sa->sa_family == AF_INET6) {
+        peer = (const uint8_t *)&((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr;
+        family = AF_INET6;
+        if (memcmp(peer, v4mapped_prefix, sizeof v4mapped_prefix) == 0) {
+            peer += 12;
+            family = AF_INET;
+        }
+    } else {
+        return false;
+    }
+    return family == c->family && prefix_equal(peer, c->addr, c->prefix);
+}
+
+bool ls_cidr_list_match(const struct ls_cidr_list *l, const struct sockaddr *sa)
+{
+    size_t i;
+
+    for (i = 0; i < l->n; i++)
+        if (ls_cidr_match(&l->v[i], sa))
+            return true;
+    return false;
+}
+
+/* ---- URLs --------------------------------------------------------------------------- */
+
+/* "" or http://host[:port][/path-and-query], host as for a peer address. */
+static int url_check(const char *url, const char **why)
+{
+    char auth[LS_ADDR_HOST_MAX + 16];
+    struct ls_addr addr;
+    size_t alen;
+    const char *p;
+
+    if (url[0] == '\0')
+        return LS_OK;
+    if (strncasecmp(url, "http://", 7) != 0) {
+        LS_WHY(why, strncasecmp(url, "https://", 8) == 0 ? "https is not supported"
+                                                         : "must start with http://");
+        return LS_EINVAL;
+    }
+    p = url + 7;
+    alen = strcspn(p, "/?#");
+    if (memchr(p, '@', alen) != NULL) {
+        LS_WHY(why, "user information is not supported");
+        return LS_EINVAL;
+    }
+    if (alen == 0 || alen > LS_ADDR_HOST_MAX + 8) {
+        LS_WHY(why, "missing or overlong host");
+        return LS_EINVAL;
+    }
+    memcpy(auth, p, alen);
+    auth[alen] = '\0';
+    /* No port given: the HTTP default. A bracketed IPv6 host carries ':' inside. */
+    if ((auth[0] == '[' && strstr(auth, "]:") == NULL) ||
+        (auth[0] != '[' && strchr(auth, ':') == NULL))
+        strcat(auth, ":80");
+    if (ls_addr_parse_why(auth, false, &addr, why) != LS_OK)
+        return LS_EINVAL;
+    for (p += alen; *p != '\0'; p++) {
+        if ((unsigned char)*p <= 0x20 || (unsigned char)*p >= 0x7f) {
+            LS_WHY(why, "spaces, control and non-ASCII characters must be percent-encoded");
+            return LS_EINVAL;
+        }
+    }
+    return LS_OK;
+}
+
+/* ---- loader ------------------------------------------------------------------------- */
+
+struct loader {
+    const char *name; /* FILE in messages */
+    char *err;
+    size_t errlen;
+};
+
+static int fail_at(const struct loader *L, const char *file, int line, const char *fmt, ...)
+    LS_PRINTF(4, 5);
+
+static int fail_at(const struct loader *L, const char *file, int line, const char *fmt, ...)
+{
+    va_list ap;
+    int n;
+
+    if (L->err == NULL || L->errlen == 0)
+        return LS_ECONF;
+    n = snprintf(L->err, L->errlen, "%s:%d: ", file != NULL ? file : L->name, line);
+    if (n >= 0 && (size_t)n < L->errlen) {
+        va_start(ap, fmt);
+        vsnprintf(L->err + n, L->errlen - (size_t)n, fmt, ap);
+        va_end(ap);
+    }
+    return LS_ECONF;
+}
+
+#define FAIL(L, s, ...) \
+    fail_at((L), config_setting_source_file(s), (int)config_setting_source_line(s), __VA_ARGS__)
+
+/* A file value fit for a one-line message: '"' and control bytes escaped, cut at 64. */
+static const char *quote(const char *s, char *out, size_t cap)
+{
+    size_t o = 0, i;
+
+    for (i = 0; s[i] != '\0' && o + 8 < cap; i++) {
+        unsigned char c = (unsigned char)s[i];
+
+        if (i == 64) {
+            memcpy(out + o, "...", 3);
+            o += 3;
+            break;
+        }
+        if (c < 0x20 || c == 0x7f || c == '"' || c == '\\')
+            o += (size_t)snprintf(out + o, cap - o, "\\x%02x", c);
+        else
+            out[o++] = (char)c;
+    }
+    out[o] = '\0';
+    return out;
+}
+
+static void *field(void *base, const struct ls_conf_key *k) { return (char *)base + k->offset; }
+
+static void zero_fields(const struct ls_conf_key *schema, void *base)
+{
+    const struct ls_conf_key *k;
+
+    for (k = schema; k->name != NULL; k++) {
+        void *f = field(base, k);
+
+        switch (k->type) {
+        case LS_CONF_STRING:
+        case LS_CONF_URL: *(char **)f = NULL; break;
+        case LS_CONF_INT: *(int64_t *)f = 0; break;
+        case LS_CONF_BOOL: *(bool *)f = false; break;
+        case LS_CONF_LOG_LEVEL: *(int *)f = 0; break;
+        case LS_CONF_LISTEN_ADDR:
+        case LS_CONF_PEER_ADDR: memset(f, 0, sizeof(struct ls_addr)); break;
+        case LS_CONF_ADDR_LIST: memset(f, 0, sizeof(struct ls_addr_list)); break;
+        case LS_CONF_CIDR_LIST: memset(f, 0, sizeof(struct ls_cidr_list)); break;
+        case LS_CONF_GROUP:
+            if (k->children != NULL)
+                zero_fields(k->children, f);
+            break;
+        }
+    }
+}
+
+void ls_config_free(const struct ls_conf_key *schema, void *conf)
+{
+    const struct ls_conf_key *k;
+
+    for (k = schema; k->name != NULL; k++) {
+        void *f = field(conf, k);
+
+        switch (k->type) {
+        case LS_CONF_STRING:
+        case LS_CONF_URL:
+            free(*(char **)f);
+            *(char **)f = NULL;
+            break;
+        case LS_CONF_ADDR_LIST:
+            free(((struct ls_addr_list *)f)->v);
+            memset(f, 0, sizeof(struct ls_addr_list));
+            break;
+        case LS_CONF_CIDR_LIST:
+            free(((struct ls_cidr_list *)f)->v);
+            memset(f, 0, sizeof(struct ls_cidr_list));
+            break;
+        case LS_CONF_GROUP:
+            if (k->children != NULL)
+                ls_config_free(k->children, f);
+            break;
+        default:
+            break;
+        }
+    }
+}
+
+static int set_string(char **slot, const char *value)
+{
+    char *copy = strdup(value);
+
+    if (copy == NULL)
+        return LS_ENOMEM;
+    free(*slot);
+    *slot = copy;
+    return LS_OK;
+}
+
+static int set_defaults(const struct ls_conf_key *schema, void *base, int depth)
+{
+    const struct ls_conf_key *k;
+    int rc = LS_OK;
+
+    if (depth > LS_CONF_DEPTH_MAX)
+        return LS_ECONF;
+    for (k = schema; k->name != NULL && rc == LS_OK; k++) {
+        void *f = field(base, k);
+        const char *def = k->def != NULL ? k->def : "";
+
+        switch (k->type) {
+        case LS_CONF_URL:
+            if (url_check(def, NULL) != LS_OK) {
+                rc = LS_ECONF;
+                break;
+            }
+            /* fall through */
+        case LS_CONF_STRING:
+            if (k->flags & LS_CONF_DEFAULT_HOSTNAME) {
+                char host[256];
+
+                /* gethostname() need not terminate a truncated name */
+                if (gethostname(host, sizeof host - 1) == -1)
+                    strcpy(host, "localhost");
+                host[sizeof host - 1] = '\0';
+                rc = set_string((char **)f, host);
+                break;
+            }
+            rc = set_string((char **)f, def);
+            break;
+        case LS_CONF_INT:
+            if ((k->min != 0 || k->max != 0) && (k->def_int < k->min || k->def_int > k->max))
+                rc = LS_ECONF;
+            *(int64_t *)f = k->def_int;
+            break;
+        case LS_CONF_BOOL:
+            *(bool *)f = k->def_int != 0;
+            break;
+        case LS_CONF_LOG_LEVEL:
+            if (ls_log_parse_level(k->def != NULL ? k->def : "info", (int *)f) != LS_OK)
+                rc = LS_ECONF;
+            break;
+        case LS_CONF_LISTEN_ADDR:
+        case LS_CONF_PEER_ADDR:
+            memset(f, 0, sizeof(struct ls_addr));
+            if (def[0] != '\0' &&
+                ls_addr_parse(def, k->type == LS_CONF_LISTEN_ADDR, f) != LS_OK)
+                rc = LS_ECONF;
+            break;
+        case LS_CONF_ADDR_LIST:
+        case LS_CONF_CIDR_LIST:
+            break; /* zeroed: empty */
+        case LS_CONF_GROUP:
+            rc = k->children != NULL ? set_defaults(k->children, f, depth + 1) : LS_ECONF;
+            break;
+        default:
+            rc = LS_ECONF;
+            break;
+        }
+    }
+    return rc;
+}
+
+int ls_config_defaults(const struct ls_conf_key *schema, void *out)
+{
+    int rc;
+
+    zero_fields(schema, out);
+    rc = set_defaults(schema, out, 0);
+    if (rc != LS_OK) {
+        ls_config_free(schema, out);
+        zero_fields(schema, out);
+    }
+    return rc;
+}
+
+static const struct ls_conf_key *find_key(const struct ls_conf_key *schema, const char *name)
+{
+    for (; schema->name != NULL; schema++)
+        if (strcmp(schema->name, name) == 0)
+            return schema;
+    return NULL;
+}
+
+static int load_group(const struct loader *L, const config_setting_t *group,
+                      const struct ls_conf_key *schema, void *base, const char *prefix);
+
+static const char *string_value(const config_setting_t *s)
+{
+    return config_setting_type(s) == CONFIG_TYPE_STRING ? config_setting_get_string(s) : NULL;
+}
+
+static int load_list(const struct loader *L, const config_setting_t *s,
+                     const struct ls_conf_key *k, void *f, const char *path)
+{
+    bool cidr = k->type == LS_CONF_CIDR_LIST;
+    const char *what = cidr ? "'%s' must be a list of network strings (\"10.0.0.0/8\")"
+                            : "'%s' must be a list of \"host:port\" strings";
+    char q[300];
+    unsigned n, i;
+    void *v = NULL;
+    size_t elem = cidr ? sizeof(struct ls_cidr) : sizeof(struct ls_addr);
+
+    if (config_setting_type(s) != CONFIG_TYPE_LIST && config_setting_type(s) != CONFIG_TYPE_ARRAY)
+        return FAIL(L, s, what, path);
+    n = (unsigned)config_setting_length(s);
+    if (n > LS_CONF_LIST_MAX)
+        return FAIL(L, s, "'%s' has more than %d entries", path, LS_CONF_LIST_MAX);
+    if (n > 0 && (v = calloc(n, elem)) == NULL)
+        return LS_ENOMEM;
+    for (i = 0; i < n; i++) {
+        const config_setting_t *e = config_setting_get_elem(s, i);
+        const char *text = string_value(e);
+        const char *why = "";
+        int rc;
+
+        if (text == NULL) {
+            free(v);
+            return FAIL(L, e, what, path);
+        }
+        if (cidr)
+            rc = ls_cidr_parse(text, (struct ls_cidr *)v + i, &why);
+        else
+            rc = ls_addr_parse_why(text, false, (struct ls_addr *)v + i, &why);
+        if (rc != LS_OK) {
+            free(v);
+            return FAIL(L, e, "'%s': bad %s \"%s\": %s", path, cidr ? "network" : "address",
+                        quote(text, q, sizeof q), why);
+        }
+    }
+    if (cidr) {
+        struct ls_cidr_list *l = f;
+
+        free(l->v);
+        l->v = v;
+        l->n = n;
+    } else {
+        struct ls_addr_list *l = f;
+
+        free(l->v);
+        l->v = v;
+        l->n = n;
+    }
+    return LS_OK;
+}
+
+static int load_value(const struct loader *L, const config_setting_t *s,
+                      const struct ls_conf_key *k, void *f, const char *path)
+{
+    const char *text = string_value(s);
+    const char *why = "";
+    char q[300];
+    int type = config_setting_type(s);
+
+    switch (k->type) {
+    case LS_CONF_STRING:
+    case LS_CONF_URL:
+        if (text == NULL)
+            return FAIL(L, s, "'%s' must be a string", path);
+        if (strlen(text) > LS_CONF_STRING_MAX)
+            return FAIL(L, s, "'%s' is longer than %d bytes", path, LS_CONF_STRING_MAX);
+        if (k->type == LS_CONF_URL && url_check(text, &why) != LS_OK)
+            return FAIL(L, s, "'%s': bad URL \"%s\": %s", path, quote(text, q, sizeof q), why);
+        return set_string((char **)f, text);
+    case LS_CONF_INT: {
+        long long v;
+
+        if (type != CONFIG_TYPE_INT && type != CONFIG_TYPE_INT64)
+            return FAIL(L, s, "'%s' must be an integer", path);
+        v = config_setting_get_int64(s);
+        if ((k->min != 0 || k->max != 0) && (v < k->min || v > k->max))
+            return FAIL(L, s, "'%s' must be between %lld and %lld", path, (long long)k->min,
+                        (long long)k->max);
+        *(int64_t *)f = v;
+        return LS_OK;
+    }
+    case LS_CONF_BOOL:
+        if (type != CONFIG_TYPE_BOOL)
+            return FAIL(L, s, "'%s' must be true or false", path);
+        *(bool *)f = config_setting_get_bool(s) != 0;
+        return LS_OK;
+    case LS_CONF_LOG_LEVEL:
+        if (text == NULL || ls_log_parse_level(text, (int *)f) != LS_OK)
+            return FAIL(L, s,
+                        "'%s' must be one of \"debug\", \"info\", \"notice\", \"warning\", "
+                        "\"error\"",
+                        path);
+        return LS_OK;
+    case LS_CONF_LISTEN_ADDR:
+    case LS_CONF_PEER_ADDR: {
+        struct ls_addr a;
+
+        if (text == NULL)
+            return FAIL(L, s, "'%s' must be a \"host:port\" string", path);
+        memset(&a, 0, sizeof a);
+        if (text[0] != '\0' &&
+            ls_addr_parse_why(text, k->type == LS_CONF_LISTEN_ADDR, &a, &why) != LS_OK)
+            return FAIL(L, s, "'%s': bad address \"%s\": %s", path, quote(text, q, sizeof q),
+                        why);
+        *(struct ls_addr *)f = a;
+        return LS_OK;
+    }
+    case LS_CONF_ADDR_LIST:
+    case LS_CONF_CIDR_LIST:
+        return load_list(L, s, k, f, path);
+    case LS_CONF_GROUP:
+        if (type != CONFIG_TYPE_GROUP)
+            return FAIL(L, s, "'%s' must be a group: %s = { ... };", path, k->name);
+        return load_group(L, s, k->children, f, path);
+    }
+    return FAIL(L, s, "'%s' has an unknown schema type", path);
+}
+
+static int load_group(const struct loader *L, const config_setting_t *group,
+                      const struct ls_conf_key *schema, void *base, const char *prefix)
+{
+    const struct ls_conf_key *k;
+    char path[256];
+    int i, n, rc;
+
+    n = config_setting_length(group);
+    for (i = 0; i < n; i++) {
+        const config_setting_t *s = config_setting_get_elem(group, (unsigned)i);
+        const char *name = config_setting_name(s);
+
+        snprintf(path, sizeof path, "%s%s%s", prefix, prefix[0] != '\0' ? "." : "",
+                 name != NULL ? name : "?");
+        k = name != NULL ? find_key(schema, name) : NULL;
+        if (k == NULL)
+            return FAIL(L, s, "unknown key '%s'", path);
+        rc = load_value(L, s, k, field(base, k), path);
+        if (rc != LS_OK)
+            return rc;
+    }
+    for (k = schema; k->name != NULL; k++) {
+        if ((k->flags & LS_CONF_REQUIRED) && config_setting_get_member(group, k->name) == NULL) {
+            snprintf(path, sizeof path, "%s%s%s", prefix, prefix[0] != '\0' ? "." : "",
+                     k->name);
+            return FAIL(L, group, "missing required key '%s'", path);
+        }
+    }
+    return LS_OK;
+}
+
+/*
+ * libconfig 1.5 stores an integer literal without an 'L' suffix in a C int, silently
+ * wrapping anything beyond 32 bits ("max_bytes = 5000000000;" loads as 705032704). This
+ * scan of the text (outside strings and comments) finds such literals so they are refused
+ * with a hint instead of loaded wrapped. Runs only on text libconfig has parsed already.
+ * Files pulled in with @include are not scanned.
+ */
+static int check_int_literals(const struct loader *L, const char *p)
+{
+    int line = 1;
+
+    while (*p != '\0') {
+        unsigned char c = (unsigned char)*p;
+
+        if (c == '\n') {
+            line++;
+            p++;
+        } else if (c == '"') {
+            for (p++; *p != '\0' && *p != '"'; p++) {
+                if (*p == '\\' && p[1] != '\0')
+                    p++;
+                if (*p == '\n')
+                    line++;
+            }
+            if (*p != '\0')
+                p++;
+        } else if (c == '#' || (c == '/' && p[1] == '/')) {
+            while (*p != '\0' && *p != '\n')
+                p++;
+        } else if (c == '/' && p[1] == '*') {
+            for (p += 2; *p != '\0' && !(p[0] == '*' && p[1] == '/'); p++)
+                if (*p == '\n')
+                    line++;
+            if (*p != '\0')
+                p += 2;
+        } else if (isalpha(c) || c == '*' || c == '@' || c == '_') {
+            /* a setting name, true/false, @include: may contain digits and '-' */
+            for (p++; isalnum((unsigned char)*p) || *p == '_' || *p == '-' || *p == '*'; p++)
+                ;
+        } else if (isdigit(c) || ((c == '-' || c == '+') && isdigit((unsigned char)p[1]))) {
+            const char *start = p, *digits = isdigit(c) ? p : p + 1;
+            bool hex = digits[0] == '0' && (digits[1] == 'x' || digits[1] == 'X');
+            bool is_float = false, wide = false;
+            char tok[72], *end;
+            size_t n;
+            long long v;
+
+            for (p++; isalnum((unsigned char)*p) || *p == '.' ||
+                      (!hex && (*p == '+' || *p == '-') && (p[-1] == 'e' || p[-1] == 'E'));
+                 p++)
+                if (*p == '.' || (!hex && (*p == 'e' || *p == 'E')))
+                    is_float = true;
+            n = (size_t)(p - start);
+            if (is_float)
+                continue;
+            if (n >= sizeof tok)
+                return fail_at(L, NULL, line, "integer %.20s... is out of range", start);
+            memcpy(tok, start, n);
+            tok[n] = '\0';
+            while (n > 0 && (tok[n - 1] == 'L' || tok[n - 1] == 'l')) {
+                tok[--n] = '\0';
+                wide = true;
+            }
+            errno = 0;
+            v = strtoll(tok, &end, hex ? 16 : 10);
+            if (*end != '\0')
+                continue; /* not a plain integer; libconfig judged it already */
+            if (errno == ERANGE)
+                return fail_at(L, NULL, line, "integer %s is out of range", tok);
+            if (!wide && (hex ? (v < 0 || v > 0x7fffffff) : (v < INT32_MIN || v > INT32_MAX)))
+                return fail_at(L, NULL, line,
+                               "integer %s does not fit in 32 bits: write %sL for a 64-bit "
+                               "value",
+                               tok, tok);
+        } else {
+            p++;
+        }
+    }
+    return LS_OK;
+}
+
+/* Fills *out from libconfig text (or reports the parse error). */
+static int load_text(const struct loader *L, const char *text, const struct ls_conf_key *schema,
+                     void *out)
+{
+    config_t cfg;
+    int rc;
+
+    config_init(&cfg);
+    if (config_read_string(&cfg, text) != CONFIG_TRUE) {
+        rc = fail_at(L, config_error_file(&cfg), config_error_line(&cfg), "%s",
+                     config_error_text(&cfg) != NULL ? config_error_text(&cfg) : "parse error");
+        goto fail;
+    }
+    rc = check_int_literals(L, text);
+    if (rc != LS_OK)
+        goto fail;
+    rc = ls_config_defaults(schema, out);
+    if (rc == LS_ECONF)
+        rc = fail_at(L, NULL, 0, "internal error: a schema default does not validate");
+    if (rc != LS_OK)
+        goto fail;
+    rc = load_group(L, config_root_setting(&cfg), schema, out, "");
+    if (rc != LS_OK)
+        ls_config_free(schema, out);
+fail:
+    if (rc != LS_OK)
+        zero_fields(schema, out);
+    config_destroy(&cfg);
+    return rc;
+}
+
+/* Largest config file read. */
+#define CONF_FILE_MAX (1024 * 1024)
+
+int ls_config_load(const char *path, const struct ls_conf_key *schema, void *out, char *err,
+                   size_t errlen)
+{
+    struct loader L = { path, err, errlen };
+    struct stat st;
+    char *text = NULL;
+    size_t len;
+    FILE *f;
+    int rc;
+
+    f = fopen(path, "r");
+    if (f == NULL) {
+        rc = fail_at(&L, NULL, 0, "cannot open: %s", strerror(errno));
+        goto early;
+    }
+    if (fstat(fileno(f), &st) == -1) {
+        rc = fail_at(&L, NULL, 0, "cannot open: %s", strerror(errno));
+        goto early;
+    }
+    if (S_ISDIR(st.st_mode)) {
+        rc = fail_at(&L, NULL, 0, "cannot open: %s", strerror(EISDIR));
+        goto early;
+    }
+    text = malloc(CONF_FILE_MAX + 1);
+    if (text == NULL) {
+        rc = LS_ENOMEM;
+        goto early;
+    }
+    len = fread(text, 1, CONF_FILE_MAX + 1, f);
+    if (ferror(f)) {
+        rc = fail_at(&L, NULL, 0, "cannot read: %s", strerror(errno));
+        goto early;
+    }
+    if (len > CONF_FILE_MAX) {
+        rc = fail_at(&L, NULL, 0, "file is larger than %d bytes", CONF_FILE_MAX);
+        goto early;
+    }
+    if (memchr(text, '\0', len) != NULL) {
+        rc = fail_at(&L, NULL, 0, "file contains a NUL byte");
+        goto early;
+    }
+    text[len] = '\0';
+    rc = load_text(&L, text, schema, out); /* zeroes *out itself on failure */
+    goto done;
+early:
+    zero_fields(schema, out);
+done:
+    free(text);
+    if (f != NULL)
+        fclose(f);
+    return rc;
+}
+
+int ls_config_load_string(const char *text, const char *name, const struct ls_conf_key *schema,
+                          void *out, char *err, size_t errlen)
+{
+    struct loader L = { name, err, errlen };
+
+    return load_text(&L, text, schema, out);
+}

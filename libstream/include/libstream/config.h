@@ -1,0 +1,199 @@
+/*
+ * config.h — the schema-driven libconfig loader and the address types it validates.
+ *
+ * Each daemon declares a plain config struct and a table of struct ls_conf_key describing
+ * every key (name, type, offsetof, default, range, help). ls_config_load() fills the
+ * struct from the defaults, then from the file, and validates every key: an unknown key, a
+ * wrong type, an out-of-range integer or a bad address is an error. Errors are one line,
+ * "FILE:LINE: message", the form `-t` prints (INTERFACE.md "Command line"):
+ *
+ *   spd.conf:7: syntax error                         (libconfig's own parse errors)
+ *   spd.conf:12: unknown key 'publish.secrett'
+ *   spd.conf:3: 'max_connections' must be an integer
+ *   spd.conf:3: 'max_connections' must be between 1 and 1000000
+ *   spd.conf:5: 'listen': bad address "1.2.3:1935": bad IPv4 address
+ *   spd.conf:0: cannot open: No such file or directory   (line 0 = the file as a whole)
+ *   epd.conf:0: missing required key 'upstream'      (line of the enclosing group; root = 0)
+ *
+ * Reload is "load into a fresh struct, swap on success": the loader never touches a live
+ * config. Field types by key type (the struct member at `offset` must have this type):
+ *
+ *   LS_CONF_STRING        char *                 owned, never NULL after loading ("" default)
+ *   LS_CONF_URL           char *                 owned; "" or "http://host[:port][/path]"
+ *   LS_CONF_INT           int64_t                range-checked against [min, max]
+ *   LS_CONF_BOOL          bool                   libconfig true/false only (not 0/1)
+ *   LS_CONF_LOG_LEVEL     int                    enum ls_log_level, from "debug".."error"
+ *   LS_CONF_LISTEN_ADDR   struct ls_addr         numeric host or "*"; "" = unset (port 0)
+ *   LS_CONF_PEER_ADDR     struct ls_addr         numeric host or DNS name; "" = unset
+ *   LS_CONF_ADDR_LIST     struct ls_addr_list    list/array of peer "host:port" strings
+ *   LS_CONF_CIDR_LIST     struct ls_cidr_list    list/array of "net/prefix" or bare addresses
+ *   LS_CONF_GROUP         a nested struct        `children` offsets are relative to it
+ *
+ * Not thread-safe only in the sense that the caller owns `out`; no global state is used.
+ */
+#ifndef LIBSTREAM_CONFIG_H
+#define LIBSTREAM_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "libstream/err.h"
+
+/* ---- addresses ---------------------------------------------------------------------- */
+
+/* Longest host kept (a DNS name is at most 253 characters). */
+#define LS_ADDR_HOST_MAX 255
+/* Room for ls_addr_format(): "[" host "]:" port NUL. */
+#define LS_ADDR_STRLEN (LS_ADDR_HOST_MAX + 9)
+
+/*
+ * A "host:port" endpoint. `host` is an IPv4 literal ("10.0.0.1"), an IPv6 literal without
+ * brackets ("::1"), or — for peers only — a DNS name checked for syntax, resolved later by
+ * the daemon. `port` is 1..65535; host "" and port 0 mean "not set".
+ */
+struct ls_addr {
+    char host[LS_ADDR_HOST_MAX + 1];
+    uint16_t port;
+};
+
+/*
+ * Parses "host:port". IPv6 hosts are bracketed ("[::1]:1935"); the port is 1..65535 in
+ * decimal and is required. With `listen`, the host must be numeric, or "*" which is stored
+ * as "0.0.0.0" (IPv4 any; use "[::]" for the dual-stack any). Without `listen` (a peer),
+ * the host may also be a DNS name (labels of [A-Za-z0-9-], 1..63 characters, not starting
+ * or ending with '-', 253 at most in all, an optional final '.'), and the unspecified
+ * addresses ("*", 0.0.0.0, ::) are refused. IPv6 zone ids ("%eth0") are not supported.
+ * Returns LS_OK, or LS_EINVAL with *out unspecified.
+ */
+LS_MUST_CHECK int ls_addr_parse(const char *text, bool listen, struct ls_addr *out);
+/* As ls_addr_parse(), also storing a static reason on failure in the optional *why. */
+LS_MUST_CHECK int ls_addr_parse_why(const char *text, bool listen, struct ls_addr *out,
+                                    const char **why);
+/*
+ * Writes "host:port" ("[::1]:1935" for IPv6) NUL-terminated into out[outlen]
+ * (LS_ADDR_STRLEN always suffices). Returns LS_OK, or LS_ELIMIT when it does not fit
+ * (out then holds a truncated, NUL-terminated string; nothing is written when outlen is 0).
+ */
+LS_MUST_CHECK int ls_addr_format(const struct ls_addr *a, char *out, size_t outlen);
+/*
+ * Fills *ss and *len for a numeric host (for bind/connect). Returns LS_OK, or LS_EINVAL when
+ * the host is a DNS name (resolve it with getaddrinfo) or the address is unset.
+ */
+LS_MUST_CHECK int ls_addr_to_sockaddr(const struct ls_addr *a, struct sockaddr_storage *ss,
+                                      socklen_t *len);
+
+/*
+ * An IP network. IPv4-mapped IPv6 networks ("::ffff:10.0.0.0/104") are stored as the IPv4
+ * network they denote, so one rule matches a peer whichever way it connected.
+ */
+struct ls_cidr {
+    int family;       /* AF_INET or AF_INET6 */
+    uint8_t addr[16]; /* network address, network byte order; first 4 bytes for IPv4 */
+    uint8_t prefix;   /* 0..32 or 0..128 */
+};
+
+/*
+ * Parses "10.0.0.0/8", "2001:db8::/32", or a bare address (a host route: /32 or /128).
+ * A prefix longer than the family allows, a non-decimal prefix, or host bits set past
+ * the prefix ("10.0.0.1/8", almost always a typo) are refused. Returns LS_OK or LS_EINVAL
+ * (reason in the optional *why).
+ */
+LS_MUST_CHECK int ls_cidr_parse(const char *text, struct ls_cidr *out, const char **why);
+/*
+ * True when the peer address `sa` (AF_INET or AF_INET6; any other family never matches)
+ * lies in the network. An IPv4-mapped IPv6 peer (::ffff:a.b.c.d, as a dual-stack listener
+ * reports IPv4 clients) is matched as the IPv4 address a.b.c.d.
+ */
+bool ls_cidr_match(const struct ls_cidr *c, const struct sockaddr *sa);
+
+/* Owned arrays filled by the loader for LS_CONF_ADDR_LIST / LS_CONF_CIDR_LIST. */
+struct ls_addr_list {
+    struct ls_addr *v; /* owned; NULL when n == 0 */
+    size_t n;
+};
+struct ls_cidr_list {
+    struct ls_cidr *v; /* owned; NULL when n == 0 */
+    size_t n;
+};
+/* True when any network of the list contains `sa`; an empty list matches nothing. */
+bool ls_cidr_list_match(const struct ls_cidr_list *l, const struct sockaddr *sa);
+
+/* ---- schema and loader ---------------------------------------------------------------- */
+
+enum ls_conf_type {
+    LS_CONF_STRING = 1,
+    LS_CONF_INT,
+    LS_CONF_BOOL,
+    LS_CONF_LISTEN_ADDR,
+    LS_CONF_PEER_ADDR,
+    LS_CONF_ADDR_LIST,
+    LS_CONF_CIDR_LIST,
+    LS_CONF_LOG_LEVEL,
+    LS_CONF_GROUP,
+    LS_CONF_URL,
+};
+
+/* Key flags. */
+#define LS_CONF_REQUIRED 0x1u         /* the key must appear in the file */
+#define LS_CONF_DEFAULT_HOSTNAME 0x2u /* STRING: the default is gethostname() ("node_id") */
+
+/* Bounds the loader enforces on file content. */
+#define LS_CONF_STRING_MAX 4096 /* bytes in a STRING/URL value */
+#define LS_CONF_LIST_MAX 256    /* entries in an ADDR_LIST/CIDR_LIST */
+#define LS_CONF_DEPTH_MAX 8     /* GROUP nesting in a schema */
+
+/*
+ * One key of a schema. A schema is an array ended by an entry with name == NULL.
+ * Names are libconfig setting names ([A-Za-z*][-A-Za-z0-9_*]*).
+ */
+struct ls_conf_key {
+    const char *name;
+    enum ls_conf_type type;
+    size_t offset;        /* offsetof() the field in the (group's) struct */
+    const char *def;      /* default text for STRING, URL, *_ADDR, LOG_LEVEL; NULL = ""
+                           * (LOG_LEVEL: NULL = "info"); lists always default to empty */
+    int64_t def_int;      /* default for INT, and BOOL (0/1) */
+    int64_t min, max;     /* INT: inclusive range; min == max == 0 means any int64 */
+    const struct ls_conf_key *children; /* GROUP: its keys */
+    unsigned flags;       /* LS_CONF_REQUIRED, LS_CONF_DEFAULT_HOSTNAME */
+    const char *help;     /* one line for documentation and `-h`-style listings */
+};
+
+/*
+ * Sets every field the schema names to its default. Strings are strdup'd (owned by *out);
+ * fields not in the schema are left alone. Returns LS_OK, LS_ENOMEM, or LS_ECONF when a
+ * default does not validate (a schema bug). On failure the already-set fields are freed
+ * and zeroed, so ls_config_free() stays safe.
+ */
+LS_MUST_CHECK int ls_config_defaults(const struct ls_conf_key *schema, void *out);
+
+/*
+ * Loads the libconfig file at `path` into *out: defaults first, then each setting of the
+ * file, validated against the schema (see the top of this file for messages).
+ * Returns LS_OK (the caller then owns *out's strings and lists: ls_config_free), or LS_ECONF
+ * with the one-line "FILE:LINE: message" (no newline) in err[errlen] (truncated to fit;
+ * err may be NULL when errlen is 0) and *out released and zeroed, or LS_ENOMEM. FILE is
+ * `path` as given (or the included file for settings from an @include). Values quoted in
+ * messages are cut to 64 bytes with control characters escaped, so the message stays one
+ * line whatever the file holds. The first error in file order is reported.
+ * Files are read whole (at most 1 MiB, no NUL bytes). libconfig 1.5 keeps integer
+ * literals without an 'L' suffix in 32 bits; rather than load a wrapped value, such a
+ * literal beyond 32 bits is an error suggesting the 'L' form (not checked inside files
+ * pulled in with @include, whose paths libconfig resolves from the working directory).
+ */
+LS_MUST_CHECK int ls_config_load(const char *path, const struct ls_conf_key *schema,
+                                 void *out, char *err, size_t errlen);
+/*
+ * As ls_config_load(), from the NUL-terminated libconfig text `text`; `name` stands for
+ * FILE in messages. (@include directives still read files, relative to the current
+ * directory.)
+ */
+LS_MUST_CHECK int ls_config_load_string(const char *text, const char *name,
+                                        const struct ls_conf_key *schema, void *out,
+                                        char *err, size_t errlen);
+/* Frees what the loader allocated in *conf and zeroes those fields. Safe to repeat. */
+void ls_config_free(const struct ls_conf_key *schema, void *conf);
+
+#endif /* LIBSTREAM_CONFIG_H */

@@ -1,0 +1,78 @@
+/*
+ * log.h — one-line-per-call logging to stderr, journald-aware.
+ *
+ * The daemons run in the foreground under systemd; stderr is their log. Two line forms:
+ *
+ *   journal mode (JOURNAL_STREAM set at ls_log_init):  "<6>spd: message"
+ *   plain mode (otherwise):    "2026-11-24T03:04:05.123Z spd info: message"
+ *
+ * The `<N>` prefix is the syslog priority, which journald strips and keeps as the entry's
+ * level (it adds its own timestamp). Each line is written with a single write(2) of at most
+ * LS_LOG_LINE_MAX bytes (< PIPE_BUF), so lines from one process never interleave, and
+ * longer messages are cut and end in "...". Control characters and bytes that are not
+ * valid UTF-8 inside the message are escaped (\n, \r, \t, \xHH), so a peer-controlled string
+ * (a stream name, a URL) can never start a forged log line.
+ *
+ * State is process-global and not thread-safe: the daemons are single-threaded (one event
+ * loop per process). Nothing here allocates, exits, or fails.
+ */
+#ifndef LIBSTREAM_LOG_H
+#define LIBSTREAM_LOG_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+
+#include "libstream/err.h"
+
+/* Syslog severities; the numbers are the journald priority prefixes. */
+enum ls_log_level {
+    LS_LOG_ERR = 3,
+    LS_LOG_WARNING = 4,
+    LS_LOG_NOTICE = 5,
+    LS_LOG_INFO = 6,
+    LS_LOG_DEBUG = 7,
+};
+
+/* Longest line written, newline included. Longer lines end in "...". */
+#define LS_LOG_LINE_MAX 2048
+/* Longest ident kept (longer idents are cut). */
+#define LS_LOG_IDENT_MAX 31
+
+/*
+ * Sets the ident (copied; e.g. "spd") and reads JOURNAL_STREAM from the environment, once:
+ * non-empty selects journal mode. May be called again (tests do) to re-read it. Before the
+ * first call the ident is "livecluster", the mode plain, the level LS_LOG_INFO.
+ */
+void ls_log_init(const char *ident);
+/* Replaces the ident (copied, cut at LS_LOG_IDENT_MAX bytes). NULL means "livecluster". */
+void ls_log_set_ident(const char *ident);
+/* Lines with a level above `level` (less severe) are dropped. Clamped to ERR..DEBUG. */
+void ls_log_set_level(int level);
+int ls_log_get_level(void);
+/* True when a line at `level` would be written: use it to skip expensive formatting. */
+bool ls_log_enabled(int level);
+
+/*
+ * Parses "debug" | "info" | "notice" | "warning" | "error" (exact, lower case) into
+ * *level. Returns LS_OK, or LS_EINVAL (and leaves *level alone) for anything else.
+ */
+LS_MUST_CHECK int ls_log_parse_level(const char *text, int *level);
+/* Static lower-case name of a level ("info"); out-of-range levels are clamped. */
+const char *ls_log_level_name(int level);
+
+/*
+ * Formats and emits one line at `level` (clamped to ERR..DEBUG) when enabled.
+ * `fmt` is trusted (a literal); the arguments it formats are escaped as described above.
+ */
+void ls_log(int level, const char *fmt, ...) LS_PRINTF(2, 3);
+void ls_vlog(int level, const char *fmt, va_list ap) LS_PRINTF(2, 0);
+
+/*
+ * Redirects lines to `sink` instead of stderr (tests, or a daemon that wants its own
+ * output). The sink receives the finished line — prefix included, no trailing newline,
+ * NUL-terminated, at most LS_LOG_LINE_MAX - 1 bytes — borrowed for the call only, and
+ * `arg` unchanged. NULL restores stderr.
+ */
+void ls_log_set_sink(void (*sink)(int level, const char *line, void *arg), void *arg);
+
+#endif /* LIBSTREAM_LOG_H */

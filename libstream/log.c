@@ -1,0 +1,212 @@
+/*
+ * log.c — daemon logging (see log.h). Layer: process plumbing, not the media path.
+ *
+ * Format follows sd-daemon(3) for journal mode — a "<N>" syslog priority prefix per line
+ * on a stream that journald reads — and RFC 3339 UTC timestamps with milliseconds in
+ * plain mode:
+ *
+ *   journal:  <6>spd: publish live/x from 10.0.0.7:50512
+ *   plain:    2026-11-24T03:04:05.123Z spd info: publish live/x from 10.0.0.7:50512
+ *
+ * A line is assembled completely in a stack buffer and handed to one write(2): stderr is a
+ * pipe or socket under systemd, where writes below PIPE_BUF are atomic, so lines never mix.
+ * errno is preserved across ls_log() so callers can log before reporting errno.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "libstream/json.h"
+#include "libstream/log.h"
+
+static struct {
+    char ident[LS_LOG_IDENT_MAX + 1];
+    int level;
+    bool journal;
+    void (*sink)(int level, const char *line, void *arg);
+    void *sink_arg;
+} g_log = { "livecluster", LS_LOG_INFO, false, NULL, NULL };
+
+static const char *const level_names[] = {
+    [LS_LOG_ERR] = "error",
+    [LS_LOG_WARNING] = "warning",
+    [LS_LOG_NOTICE] = "notice",
+    [LS_LOG_INFO] = "info",
+    [LS_LOG_DEBUG] = "debug",
+};
+
+static int clamp_level(int level)
+{
+    if (level < LS_LOG_ERR)
+        return LS_LOG_ERR;
+    if (level > LS_LOG_DEBUG)
+        return LS_LOG_DEBUG;
+    return level;
+}
+
+void ls_log_set_ident(const char *ident)
+{
+    if (ident == NULL)
+        ident = "livecluster";
+    snprintf(g_log.ident, sizeof g_log.ident, "%.*s", LS_LOG_IDENT_MAX, ident);
+}
+
+void ls_log_init(const char *ident)
+{
+    const char *js = getenv("JOURNAL_STREAM");
+
+    ls_log_set_ident(ident);
+    g_log.journal = js != NULL && js[0] != '\0';
+}
+
+void ls_log_set_level(int level) { g_log.level = clamp_level(level); }
+
+int ls_log_get_level(void) { return g_log.level; }
+
+bool ls_log_enabled(int level) { return clamp_level(level) <= g_log.level; }
+
+int ls_log_parse_level(const char *text, int *level)
+{
+    int l;
+
+    if (text == NULL)
+        return LS_EINVAL;
+    for (l = LS_LOG_ERR; l <= LS_LOG_DEBUG; l++) {
+        if (strcmp(text, level_names[l]) == 0) {
+            *level = l;
+            return LS_OK;
+        }
+    }
+    return LS_EINVAL;
+}
+
+const char *ls_log_level_name(int level) { return level_names[clamp_level(level)]; }
+
+void ls_log_set_sink(void (*sink)(int level, const char *line, void *arg), void *arg)
+{
+    g_log.sink = sink;
+    g_log.sink_arg = sink != NULL ? arg : NULL;
+}
+
+static size_t format_prefix(char *line, size_t cap, int level)
+{
+    struct timespec ts;
+    struct tm tm;
+    int n;
+
+    if (g_log.journal) {
+        n = snprintf(line, cap, "<%d>%s: ", level, g_log.ident);
+    } else {
+        if (clock_gettime(CLOCK_REALTIME, &ts) == -1) {
+            ts.tv_sec = 0;
+            ts.tv_nsec = 0;
+        }
+        gmtime_r(&ts.tv_sec, &tm);
+        n = snprintf(line, cap, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ %s %s: ",
+                     tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
+                     tm.tm_sec, ts.tv_nsec / 1000000L, g_log.ident, level_names[level]);
+    }
+    /* The ident is bounded, so the prefix always fits; clamp anyway. */
+    if (n < 0)
+        return 0;
+    return (size_t)n < cap ? (size_t)n : cap - 1;
+}
+
+static void write_all(const char *p, size_t n)
+{
+    while (n > 0) {
+        ssize_t w = write(STDERR_FILENO, p, n);
+
+        if (w == -1) {
+            if (errno == EINTR)
+                continue;
+            return; /* nowhere left to report a failing stderr */
+        }
+        p += w;
+        n -= (size_t)w;
+    }
+}
+
+void ls_vlog(int level, const char *fmt, va_list ap)
+{
+    /* Content (without the newline) may use LS_LOG_LINE_MAX - 1 bytes; a cut line keeps
+     * room for "..." within that. */
+    enum { HARD = LS_LOG_LINE_MAX - 1, SOFT = HARD - 3 };
+    char msg[LS_LOG_LINE_MAX];
+    char line[LS_LOG_LINE_MAX];
+    const unsigned char *p, *end;
+    size_t len, last_fit, elen;
+    bool cut;
+    int saved_errno = errno;
+    int n;
+
+    level = clamp_level(level);
+    if (level > g_log.level)
+        return;
+    n = vsnprintf(msg, sizeof msg, fmt, ap);
+    if (n < 0) {
+        msg[0] = '\0';
+        n = 0;
+    }
+    cut = (size_t)n >= sizeof msg;
+    len = format_prefix(line, sizeof line, level);
+    last_fit = len;
+    p = (const unsigned char *)msg;
+    end = p + strlen(msg);
+    while (p < end) {
+        char esc[8];
+        const char *e = esc;
+        size_t seq = 1;
+
+        if (*p == '\n') {
+            e = "\\n"; elen = 2;
+        } else if (*p == '\r') {
+            e = "\\r"; elen = 2;
+        } else if (*p == '\t') {
+            e = "\\t"; elen = 2;
+        } else if (*p < 0x20 || *p == 0x7f) {
+            elen = (size_t)snprintf(esc, sizeof esc, "\\x%02x", *p);
+        } else if ((seq = ls_json_utf8_len(p, (size_t)(end - p))) == 0) {
+            seq = 1;
+            elen = (size_t)snprintf(esc, sizeof esc, "\\x%02x", *p);
+        } else {
+            e = (const char *)p;
+            elen = seq;
+        }
+        if (len + elen > HARD) {
+            cut = true;
+            break;
+        }
+        memcpy(line + len, e, elen);
+        len += elen;
+        p += seq;
+        if (len <= SOFT)
+            last_fit = len;
+    }
+    if (cut) {
+        if (len > SOFT)
+            len = last_fit;
+        memcpy(line + len, "...", 3);
+        len += 3;
+    }
+    if (g_log.sink != NULL) {
+        line[len] = '\0';
+        g_log.sink(level, line, g_log.sink_arg);
+    } else {
+        line[len] = '\n';
+        write_all(line, len + 1);
+    }
+    errno = saved_errno;
+}
+
+void ls_log(int level, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    ls_vlog(level, fmt, ap);
+    va_end(ap);
+}

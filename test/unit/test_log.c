@@ -1,0 +1,334 @@
+/* Unit tests for log.c: both line forms, levels, escaping, truncation, the stderr path. */
+#include <ctype.h>
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "libstream/err.h"
+#include "libstream/log.h"
+
+struct capture {
+    int calls;
+    int level;
+    char line[LS_LOG_LINE_MAX + 16];
+};
+
+static void capture_sink(int level, const char *line, void *arg)
+{
+    struct capture *c = arg;
+
+    c->calls++;
+    c->level = level;
+    snprintf(c->line, sizeof c->line, "%s", line);
+}
+
+static struct capture cap;
+
+static int setup_journal(void **state)
+{
+    (void)state;
+    setenv("JOURNAL_STREAM", "8:123456", 1);
+    ls_log_init("spd");
+    ls_log_set_level(LS_LOG_INFO);
+    memset(&cap, 0, sizeof cap);
+    ls_log_set_sink(capture_sink, &cap);
+    return 0;
+}
+
+static int setup_plain(void **state)
+{
+    (void)state;
+    unsetenv("JOURNAL_STREAM");
+    ls_log_init("spd");
+    ls_log_set_level(LS_LOG_INFO);
+    memset(&cap, 0, sizeof cap);
+    ls_log_set_sink(capture_sink, &cap);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    ls_log_set_sink(NULL, NULL);
+    return 0;
+}
+
+static void test_journal_prefix(void **state)
+{
+    (void)state;
+    ls_log(LS_LOG_INFO, "publish %s from %s:%d", "live/x", "10.0.0.7", 50512);
+    assert_int_equal(cap.calls, 1);
+    assert_int_equal(cap.level, LS_LOG_INFO);
+    assert_string_equal(cap.line, "<6>spd: publish live/x from 10.0.0.7:50512");
+    ls_log(LS_LOG_ERR, "boom");
+    assert_string_equal(cap.line, "<3>spd: boom");
+    ls_log(LS_LOG_WARNING, "w");
+    assert_string_equal(cap.line, "<4>spd: w");
+    ls_log(LS_LOG_NOTICE, "n");
+    assert_string_equal(cap.line, "<5>spd: n");
+    /* Out-of-range levels are clamped, not dropped or printed as <0>. */
+    ls_log(0, "low");
+    assert_string_equal(cap.line, "<3>spd: low");
+    assert_int_equal(cap.level, LS_LOG_ERR);
+}
+
+static void test_empty_journal_stream_is_plain(void **state)
+{
+    (void)state;
+    setenv("JOURNAL_STREAM", "", 1);
+    ls_log_init("epd");
+    ls_log(LS_LOG_INFO, "x");
+    assert_true(cap.line[0] != '<');
+    assert_non_null(strstr(cap.line, " epd info: x"));
+}
+
+/* "2026-11-24T03:04:05.123Z spd info: message" */
+static void assert_plain_line(const char *line, const char *rest)
+{
+    static const char shape[] = "dddd-dd-ddTdd:dd:dd.dddZ ";
+    size_t i;
+
+    assert_true(strlen(line) >= sizeof shape - 1);
+    for (i = 0; i < sizeof shape - 1; i++) {
+        if (shape[i] == 'd')
+            assert_true(isdigit((unsigned char)line[i]));
+        else
+            assert_int_equal(line[i], shape[i]);
+    }
+    assert_string_equal(line + sizeof shape - 1, rest);
+}
+
+static void test_plain_format(void **state)
+{
+    (void)state;
+    ls_log(LS_LOG_INFO, "hello %d", 42);
+    assert_plain_line(cap.line, "spd info: hello 42");
+    ls_log(LS_LOG_ERR, "e");
+    assert_plain_line(cap.line, "spd error: e");
+    ls_log(LS_LOG_WARNING, "w");
+    assert_plain_line(cap.line, "spd warning: w");
+    ls_log(LS_LOG_NOTICE, "n");
+    assert_plain_line(cap.line, "spd notice: n");
+    ls_log_set_level(LS_LOG_DEBUG);
+    ls_log(LS_LOG_DEBUG, "d");
+    assert_plain_line(cap.line, "spd debug: d");
+    ls_log(99, "clamped");
+    assert_plain_line(cap.line, "spd debug: clamped");
+    /* The year of "now" is plausible: the timestamp is real, not a constant. */
+    assert_true(strncmp(cap.line, "20", 2) == 0);
+}
+
+static void test_levels_filter(void **state)
+{
+    (void)state;
+    ls_log_set_level(LS_LOG_NOTICE);
+    assert_int_equal(ls_log_get_level(), LS_LOG_NOTICE);
+    assert_false(ls_log_enabled(LS_LOG_INFO));
+    assert_true(ls_log_enabled(LS_LOG_NOTICE));
+    assert_true(ls_log_enabled(LS_LOG_ERR));
+    ls_log(LS_LOG_INFO, "dropped");
+    ls_log(LS_LOG_DEBUG, "dropped");
+    assert_int_equal(cap.calls, 0);
+    ls_log(LS_LOG_WARNING, "kept");
+    assert_int_equal(cap.calls, 1);
+    ls_log_set_level(-5);
+    assert_int_equal(ls_log_get_level(), LS_LOG_ERR);
+    ls_log_set_level(50);
+    assert_int_equal(ls_log_get_level(), LS_LOG_DEBUG);
+    assert_true(ls_log_enabled(LS_LOG_DEBUG));
+}
+
+static void test_parse_level(void **state)
+{
+    static const struct { const char *text; int rc; int level; } cases[] = {
+        { "debug", LS_OK, LS_LOG_DEBUG },   { "info", LS_OK, LS_LOG_INFO },
+        { "notice", LS_OK, LS_LOG_NOTICE }, { "warning", LS_OK, LS_LOG_WARNING },
+        { "error", LS_OK, LS_LOG_ERR },     { "err", LS_EINVAL, -1 },
+        { "INFO", LS_EINVAL, -1 },          { "", LS_EINVAL, -1 },
+        { "info ", LS_EINVAL, -1 },         { "warn", LS_EINVAL, -1 },
+        { "crit", LS_EINVAL, -1 },
+    };
+    size_t i;
+    int level;
+
+    (void)state;
+    for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        level = -1;
+        assert_int_equal(ls_log_parse_level(cases[i].text, &level), cases[i].rc);
+        assert_int_equal(level, cases[i].level);
+    }
+    assert_int_equal(ls_log_parse_level(NULL, &level), LS_EINVAL);
+    assert_string_equal(ls_log_level_name(LS_LOG_WARNING), "warning");
+    assert_string_equal(ls_log_level_name(LS_LOG_ERR), "error");
+    assert_string_equal(ls_log_level_name(1), "error");
+    assert_string_equal(ls_log_level_name(8), "debug");
+}
+
+static void test_control_chars_escaped(void **state)
+{
+    static const struct { const char *in; const char *out; } cases[] = {
+        { "a\nb", "a\\nb" },
+        { "fake\n<3>spd: forged", "fake\\n<3>spd: forged" },
+        { "cr\rlf", "cr\\rlf" },
+        { "tab\there", "tab\\there" },
+        { "bell\x07 esc\x1b[31m del\x7f", "bell\\x07 esc\\x1b[31m del\\x7f" },
+        { "back\\slash", "back\\slash" },
+        { "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x8e\xa5", "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x8e\xa5" },
+        { "bad \xff byte", "bad \\xff byte" },
+        { "overlong \xc0\xaf", "overlong \\xc0\\xaf" },
+        { "overlong3 \xe0\x80\xaf", "overlong3 \\xe0\\x80\\xaf" },
+        { "surrogate \xed\xa0\x80", "surrogate \\xed\\xa0\\x80" },
+        { "too big \xf4\x90\x80\x80", "too big \\xf4\\x90\\x80\\x80" },
+        { "f5 \xf5\x80\x80\x80", "f5 \\xf5\\x80\\x80\\x80" },
+        { "stray \x80", "stray \\x80" },
+        { "short \xe2\x82", "short \\xe2\\x82" },
+        { "broken \xe2\x28\xa1", "broken \\xe2(\\xa1" },
+    };
+    size_t i;
+
+    (void)state;
+    for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char want[256];
+
+        ls_log(LS_LOG_INFO, "name=%s", cases[i].in);
+        snprintf(want, sizeof want, "<6>spd: name=%s", cases[i].out);
+        assert_string_equal(cap.line, want);
+        assert_null(strchr(cap.line, '\n'));
+    }
+}
+
+static void test_truncation(void **state)
+{
+    static char big[6000];
+    const size_t prefix = strlen("<6>spd: ");
+    const size_t room = LS_LOG_LINE_MAX - 1 - prefix; /* bytes of message that fit */
+    size_t len;
+
+    (void)state;
+    /* Exactly fits: no "...". */
+    memset(big, 'a', room);
+    big[room] = '\0';
+    ls_log(LS_LOG_INFO, "%s", big);
+    len = strlen(cap.line);
+    assert_int_equal(len, LS_LOG_LINE_MAX - 1);
+    assert_int_equal(cap.line[len - 1], 'a');
+
+    /* One byte more: cut, ends in "...", still within the bound. */
+    memset(big, 'b', room + 1);
+    big[room + 1] = '\0';
+    ls_log(LS_LOG_INFO, "%s", big);
+    len = strlen(cap.line);
+    assert_true(len <= LS_LOG_LINE_MAX - 1);
+    assert_string_equal(cap.line + len - 3, "...");
+    assert_int_equal(cap.line[len - 4], 'b');
+
+    /* Far longer than the formatting buffer. */
+    memset(big, 'c', sizeof big - 1);
+    big[sizeof big - 1] = '\0';
+    ls_log(LS_LOG_INFO, "%s", big);
+    len = strlen(cap.line);
+    assert_int_equal(len, LS_LOG_LINE_MAX - 1);
+    assert_string_equal(cap.line + len - 3, "...");
+
+    /* Escapes near the end: an escape is never split, and the line stays bounded. */
+    memset(big, '\n', sizeof big - 1);
+    ls_log(LS_LOG_INFO, "%s", big);
+    len = strlen(cap.line);
+    assert_true(len <= LS_LOG_LINE_MAX - 1);
+    assert_string_equal(cap.line + len - 5, "\\n...");
+
+    /* Multi-byte characters near the end are never split. */
+    for (len = 0; len + 2 < sizeof big; len += 2) {
+        big[len] = (char)0xc3;
+        big[len + 1] = (char)0xa9;
+    }
+    big[len] = '\0';
+    ls_log(LS_LOG_INFO, "x%s", big); /* odd offset: a byte-count cut would split one */
+    len = strlen(cap.line);
+    assert_true(len <= LS_LOG_LINE_MAX - 1);
+    assert_string_equal(cap.line + len - 5, "\xc3\xa9...");
+}
+
+static void test_ident(void **state)
+{
+    char longid[100];
+
+    (void)state;
+    ls_log_set_ident(NULL);
+    ls_log(LS_LOG_INFO, "x");
+    assert_string_equal(cap.line, "<6>livecluster: x");
+    memset(longid, 'i', sizeof longid - 1);
+    longid[sizeof longid - 1] = '\0';
+    ls_log_set_ident(longid);
+    ls_log(LS_LOG_INFO, "x");
+    assert_int_equal(strlen(cap.line), 3 + LS_LOG_IDENT_MAX + 3);
+    ls_log_set_ident("smd");
+    ls_log(LS_LOG_INFO, "x");
+    assert_string_equal(cap.line, "<6>smd: x");
+}
+
+static void test_errno_preserved(void **state)
+{
+    (void)state;
+    errno = ECONNRESET;
+    ls_log(LS_LOG_INFO, "%s", "x");
+    assert_int_equal(errno, ECONNRESET);
+    errno = EPIPE;
+    ls_log(LS_LOG_DEBUG, "filtered"); /* dropped path, too */
+    assert_int_equal(errno, EPIPE);
+}
+
+/* The real path: one write to fd 2, newline-terminated, nothing else. */
+static void test_stderr_single_write(void **state)
+{
+    int fds[2], saved;
+    char got[LS_LOG_LINE_MAX * 2];
+    ssize_t n;
+    static char big[3000];
+
+    (void)state;
+    ls_log_set_sink(NULL, NULL);
+    assert_int_equal(pipe(fds), 0);
+    saved = dup(STDERR_FILENO);
+    assert_true(saved >= 0);
+    assert_int_equal(dup2(fds[1], STDERR_FILENO), STDERR_FILENO);
+    ls_log(LS_LOG_WARNING, "to %s", "stderr\n");
+    memset(big, 'z', sizeof big - 1);
+    ls_log(LS_LOG_ERR, "%s", big);
+    assert_int_equal(dup2(saved, STDERR_FILENO), STDERR_FILENO);
+    close(saved);
+    close(fds[1]);
+    n = read(fds[0], got, sizeof got - 1);
+    close(fds[0]);
+    assert_true(n > 0);
+    got[n] = '\0';
+    assert_int_equal((size_t)n, strlen("<4>spd: to stderr\\n\n") + LS_LOG_LINE_MAX);
+    assert_memory_equal(got, "<4>spd: to stderr\\n\n<3>spd: zzz", 31);
+    assert_string_equal(got + n - 4, "...\n");
+    ls_log_set_sink(capture_sink, &cap);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_journal_prefix, setup_journal, teardown),
+        cmocka_unit_test_setup_teardown(test_empty_journal_stream_is_plain, setup_plain,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_plain_format, setup_plain, teardown),
+        cmocka_unit_test_setup_teardown(test_levels_filter, setup_journal, teardown),
+        cmocka_unit_test_setup_teardown(test_parse_level, setup_journal, teardown),
+        cmocka_unit_test_setup_teardown(test_control_chars_escaped, setup_journal, teardown),
+        cmocka_unit_test_setup_teardown(test_truncation, setup_journal, teardown),
+        cmocka_unit_test_setup_teardown(test_ident, setup_journal, teardown),
+        cmocka_unit_test_setup_teardown(test_errno_preserved, setup_journal, teardown),
+        cmocka_unit_test_setup_teardown(test_stderr_single_write, setup_journal, teardown),
+    };
+    return cmocka_run_group_tests_name("log", tests, NULL, NULL);
+}
