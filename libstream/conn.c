@@ -403,17 +403,14 @@ static void conn_handle_control(struct ls_conn *c, struct ls_frame *msg)
     }
     switch (ctl.type) {
     case LS_MSG_ACK:
-        c->peer_acked = ctl.u.sequence;
-        break;
-    case LS_MSG_WINDOW_ACK_SIZE:
-        ls_chunk_reader_set_ack_window(c->reader, ctl.u.window.size);
+        c->peer_acked = ctl.sequence;
         break;
     case LS_MSG_USER_CONTROL:
-        if (ctl.u.user.event == LS_UC_PING_REQUEST) {
+        if (ctl.event == LS_UC_PING_REQUEST) {
             struct ls_buf b;
 
             ls_buf_init(&b, 0);
-            ls_control_write_ping_response(&b, ctl.u.user.timestamp);
+            ls_control_write_ping_response(&b, ctl.timestamp);
             if (ls_conn_send_buf(c, &b) != LS_OK)
                 ls_conn_close(c, LS_ENOMEM, "out of memory");
             ls_buf_free(&b);
@@ -422,8 +419,8 @@ static void conn_handle_control(struct ls_conn *c, struct ls_frame *msg)
         c->ops->on_message(c, c->owner, msg); /* stream begin/EOF matter to clients */
         break;
     default:
-        /* Set Chunk Size and Abort were applied by the reader; Set Peer Bandwidth is
-         * advisory for us: we never throttle our own output by it. */
+        /* Set Chunk Size, Abort and Window Ack Size were applied by the reader; Set Peer
+         * Bandwidth is advisory for us: we never throttle our own output by it. */
         break;
     }
 }
@@ -448,7 +445,9 @@ static void conn_process(struct ls_conn *c, const uint8_t *data, size_t len)
 {
     const char *why = NULL;
 
-    while (len > 0 && !c->closing && !c->draining) {
+    bool more = true; /* the chunk reader may hold a complete message with no input left */
+
+    while ((len > 0 || (more && c->hs == NULL)) && !c->closing && !c->draining) {
         ssize_t n;
 
         if (c->hs != NULL) {
@@ -484,6 +483,7 @@ static void conn_process(struct ls_conn *c, const uint8_t *data, size_t len)
             }
             data += n;
             len -= (size_t)n;
+            more = msg != NULL;
             if (msg != NULL) {
                 if (msg->type <= LS_MSG_SET_PEER_BANDWIDTH)
                     conn_handle_control(c, msg);

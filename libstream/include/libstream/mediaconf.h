@@ -1,0 +1,73 @@
+/*
+ * mediaconf.h — the configuration of the two media daemons, spd (origin) and epd (edge):
+ * one struct, one schema per role (the keys they share come from one list), and the
+ * mapping onto the server, connection and hub settings. Keys and defaults are documented
+ * in conf/spd.conf and conf/epd.conf; INTERFACE.md names the contract's keys.
+ */
+#ifndef LIBSTREAM_MEDIACONF_H
+#define LIBSTREAM_MEDIACONF_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "libstream/config.h"
+#include "libstream/hub.h"
+#include "libstream/server.h"
+
+struct ls_media_auth_conf {
+    char *secret;
+    char *auth_url;
+};
+
+struct ls_media_record_conf {
+    bool enabled;
+    char *dir;
+};
+
+struct ls_media_conf {
+    /* every daemon */
+    char *node_id;
+    int log_level;
+    struct ls_addr listen;
+    struct ls_addr http_listen;
+    char *cluster_secret;
+    int64_t max_connections;
+    /* spd */
+    struct ls_addr advertise;
+    struct ls_addr_list source_managers;
+    int64_t publish_takeover_idle;   /* s */
+    int64_t publisher_idle_timeout;  /* s */
+    struct ls_media_auth_conf publish;
+    struct ls_media_record_conf record;
+    /* epd */
+    struct ls_addr upstream;
+    /* both */
+    bool gop_cache;
+    int64_t idle_timeout;            /* s: pulled stream kept this long without viewers */
+    int64_t play_wait_timeout;       /* s */
+    struct ls_media_auth_conf play;
+    int64_t handshake_timeout;       /* s */
+    int64_t connect_timeout;         /* s: connected, neither publishing nor playing */
+    int64_t chunk_size;              /* our outgoing chunk size */
+    int64_t max_chunk_size;          /* largest chunk size a peer may set */
+    int64_t max_message_size;
+    int64_t max_chunk_streams;
+    int64_t viewer_queue_bytes;
+    int64_t slow_viewer_timeout;     /* s */
+    int64_t flush_interval_ms;
+    int64_t gop_cache_max_bytes;
+    int64_t auth_timeout_ms;
+    int64_t pull_retry_max;          /* s: longest back-off between pull attempts */
+};
+
+extern const struct ls_conf_key ls_spd_schema[];
+extern const struct ls_conf_key ls_epd_schema[];
+
+/*
+ * Fills the server and hub settings from a loaded config. String pointers in `srv` borrow
+ * from `conf`: keep `conf` alive as long as the server uses them (until the next reload).
+ */
+void ls_media_conf_apply(const struct ls_media_conf *conf, bool allow_publish,
+                         struct ls_server_config *srv, struct ls_hub_config *hub);
+
+#endif /* LIBSTREAM_MEDIACONF_H */

@@ -1,0 +1,130 @@
+/*
+ * mediaconf.c — spd and epd schemas (see mediaconf.h). The shared keys are listed once, in
+ * MEDIA_COMMON_KEYS, and expanded into both schemas.
+ */
+#include <stddef.h>
+
+#include "libstream/mediaconf.h"
+
+#define OFF(field) offsetof(struct ls_media_conf, field)
+
+static const struct ls_conf_key auth_keys[] = {
+    { .name = "secret", .type = LS_CONF_STRING, .offset = offsetof(struct ls_media_auth_conf, secret),
+      .help = "HMAC-SHA256 token secret; empty = no token required" },
+    { .name = "auth_url", .type = LS_CONF_URL, .offset = offsetof(struct ls_media_auth_conf, auth_url),
+      .help = "http:// URL that must answer 2xx to each request; empty = none" },
+    { .name = NULL },
+};
+
+static const struct ls_conf_key record_keys[] = {
+    { .name = "enabled", .type = LS_CONF_BOOL, .offset = offsetof(struct ls_media_record_conf, enabled),
+      .help = "write every published stream to an FLV file" },
+    { .name = "dir", .type = LS_CONF_STRING, .offset = offsetof(struct ls_media_record_conf, dir),
+      .def = "/var/lib/livecluster/record", .help = "directory for recordings" },
+    { .name = NULL },
+};
+
+#define INT_KEY(key, field, dflt, lo, hi, text) \
+    { .name = key, .type = LS_CONF_INT, .offset = OFF(field), .def_int = dflt, .min = lo, \
+      .max = hi, .help = text }
+
+#define MEDIA_COMMON_KEYS \
+    { .name = "node_id", .type = LS_CONF_STRING, .offset = OFF(node_id), \
+      .flags = LS_CONF_DEFAULT_HOSTNAME, .help = "this node's name (default: hostname)" }, \
+    { .name = "log_level", .type = LS_CONF_LOG_LEVEL, .offset = OFF(log_level), .def = "info", \
+      .help = "debug | info | notice | warning | error" }, \
+    { .name = "listen", .type = LS_CONF_LISTEN_ADDR, .offset = OFF(listen), .def = "*:1935", \
+      .help = "RTMP listen address" }, \
+    { .name = "http_listen", .type = LS_CONF_LISTEN_ADDR, .offset = OFF(http_listen), \
+      .def = "*:8080", .help = "HTTP API and HTTP-FLV listen address" }, \
+    { .name = "cluster_secret", .type = LS_CONF_STRING, .offset = OFF(cluster_secret), \
+      .help = "signs internal links; empty = unauthenticated" }, \
+    INT_KEY("max_connections", max_connections, 10000, 1, 1000000, \
+            "client connections (RTMP + HTTP-FLV) beyond which new ones are refused"), \
+    { .name = "gop_cache", .type = LS_CONF_BOOL, .offset = OFF(gop_cache), .def_int = 1, \
+      .help = "keep the GOP since the last keyframe for instant start" }, \
+    INT_KEY("idle_timeout", idle_timeout, 10, 0, 86400, \
+            "seconds a pulled stream with no viewers is kept"), \
+    INT_KEY("play_wait_timeout", play_wait_timeout, 10, 0, 3600, \
+            "seconds a play of a non-live id waits before StreamNotFound"), \
+    { .name = "play", .type = LS_CONF_GROUP, .offset = OFF(play), .children = auth_keys, \
+      .help = "play admission" }, \
+    INT_KEY("handshake_timeout", handshake_timeout, 10, 1, 600, \
+            "seconds a client has to finish the RTMP handshake"), \
+    INT_KEY("connect_timeout", connect_timeout, 30, 1, 3600, \
+            "seconds a connected client may stay without publishing or playing"), \
+    INT_KEY("chunk_size", chunk_size, 4096, 128, 65536, "outgoing RTMP chunk size"), \
+    INT_KEY("max_chunk_size", max_chunk_size, 65536, 128, 16777215, \
+            "largest chunk size a peer may announce"), \
+    INT_KEY("max_message_size", max_message_size, 8388608, 4096, 16777215, \
+            "largest RTMP message accepted"), \
+    INT_KEY("max_chunk_streams", max_chunk_streams, 64, 4, 65599, \
+            "chunk streams one connection may use"), \
+    INT_KEY("viewer_queue_bytes", viewer_queue_bytes, 4194304, 65536, 1073741824, \
+            "queued output per viewer before it skips to the next keyframe"), \
+    INT_KEY("slow_viewer_timeout", slow_viewer_timeout, 10, 1, 3600, \
+            "seconds a viewer may stay behind before it is disconnected"), \
+    INT_KEY("flush_interval_ms", flush_interval_ms, 20, 0, 1000, \
+            "batching window for viewer writes; 0 = write at once"), \
+    INT_KEY("gop_cache_max_bytes", gop_cache_max_bytes, 33554432, 65536, 1073741824, \
+            "largest GOP kept in the cache"), \
+    INT_KEY("auth_timeout_ms", auth_timeout_ms, 3000, 100, 60000, "auth_url answer deadline"), \
+    INT_KEY("pull_retry_max", pull_retry_max, 5, 1, 300, \
+            "longest pause in seconds between attempts of a failed pull")
+
+const struct ls_conf_key ls_spd_schema[] = {
+    MEDIA_COMMON_KEYS,
+    { .name = "advertise", .type = LS_CONF_PEER_ADDR, .offset = OFF(advertise),
+      .help = "host:port of this spd's RTMP port as peers and edges reach it" },
+    { .name = "source_managers", .type = LS_CONF_ADDR_LIST, .offset = OFF(source_managers),
+      .help = "smd registries; empty = standalone origin" },
+    INT_KEY("publish_takeover_idle", publish_takeover_idle, 5, 0, 3600,
+            "seconds without media after which a new publisher may take over an id"),
+    INT_KEY("publisher_idle_timeout", publisher_idle_timeout, 30, 1, 3600,
+            "seconds without any data after which a publisher is disconnected"),
+    { .name = "publish", .type = LS_CONF_GROUP, .offset = OFF(publish), .children = auth_keys,
+      .help = "publish admission" },
+    { .name = "record", .type = LS_CONF_GROUP, .offset = OFF(record), .children = record_keys,
+      .help = "recording of published streams" },
+    { .name = NULL },
+};
+
+const struct ls_conf_key ls_epd_schema[] = {
+    MEDIA_COMMON_KEYS,
+    { .name = "upstream", .type = LS_CONF_PEER_ADDR, .offset = OFF(upstream),
+      .flags = LS_CONF_REQUIRED, .help = "host:port of the one spd this edge pulls from" },
+    { .name = NULL },
+};
+
+void ls_media_conf_apply(const struct ls_media_conf *conf, bool allow_publish,
+                         struct ls_server_config *srv, struct ls_hub_config *hub)
+{
+    ls_server_config_defaults(srv);
+    srv->max_connections = (unsigned)conf->max_connections;
+    srv->conn.handshake_timeout_ms = (unsigned)conf->handshake_timeout * 1000;
+    srv->conn.out_chunk_size = (uint32_t)conf->chunk_size;
+    srv->conn.chunk.max_chunk_size = (uint32_t)conf->max_chunk_size;
+    srv->conn.chunk.max_message_size = (uint32_t)conf->max_message_size;
+    srv->conn.chunk.max_chunk_streams = (uint32_t)conf->max_chunk_streams;
+    srv->conn.chunk.max_pending_bytes = 2 * (uint64_t)conf->max_message_size;
+    srv->connect_timeout_ms = (unsigned)conf->connect_timeout * 1000;
+    srv->publisher_idle_timeout_ms = (unsigned)conf->publisher_idle_timeout * 1000;
+    srv->publish_takeover_idle_ms = (unsigned)conf->publish_takeover_idle * 1000;
+    srv->play_wait_timeout_ms = (unsigned)conf->play_wait_timeout * 1000;
+    srv->allow_publish = allow_publish;
+    srv->publish_auth.secret = conf->publish.secret;
+    srv->publish_auth.auth_url = conf->publish.auth_url;
+    srv->publish_auth.timeout_ms = (unsigned)conf->auth_timeout_ms;
+    srv->play_auth.secret = conf->play.secret;
+    srv->play_auth.auth_url = conf->play.auth_url;
+    srv->play_auth.timeout_ms = (unsigned)conf->auth_timeout_ms;
+    srv->cluster_secret = conf->cluster_secret != NULL ? conf->cluster_secret : "";
+
+    ls_hub_config_defaults(hub);
+    hub->gop_cache = conf->gop_cache;
+    hub->gop_cache_max_bytes = (size_t)conf->gop_cache_max_bytes;
+    hub->chunk_size = (uint32_t)conf->chunk_size;
+    hub->queue_max_bytes = (size_t)conf->viewer_queue_bytes;
+    hub->slow_timeout_ms = (unsigned)conf->slow_viewer_timeout * 1000;
+    hub->flush_interval_ms = (unsigned)conf->flush_interval_ms;
+}
