@@ -519,23 +519,19 @@ static int32_t bits_se(struct bits *b, bool *bad)
 
 /*
  * Copies a NAL unit without its emulation-prevention bytes (a 0x03 after two zero
- * bytes). Stops at `cap` output bytes; *capped tells whether input was left over.
+ * bytes), keeping at most `cap` output bytes. LS_CODEC_MAX_SPS_RBSP is larger than the
+ * longest bit string the SPS parsers can consume before they stop (see codec.h), so
+ * cutting there never hides a field they read: what follows is VUI and extensions.
  */
-static size_t unescape_nal(const uint8_t *in, size_t len, uint8_t *out, size_t cap,
-                           bool *capped)
+static size_t unescape_nal(const uint8_t *in, size_t len, uint8_t *out, size_t cap)
 {
     size_t i, n = 0;
     unsigned zeros = 0;
 
-    *capped = false;
-    for (i = 0; i < len; i++) {
+    for (i = 0; i < len && n < cap; i++) {
         if (zeros >= 2 && in[i] == 0x03) {
             zeros = 0;
             continue;
-        }
-        if (n == cap) {
-            *capped = true;
-            break;
         }
         zeros = in[i] == 0 ? zeros + 1 : 0;
         out[n++] = in[i];
@@ -543,18 +539,13 @@ static size_t unescape_nal(const uint8_t *in, size_t len, uint8_t *out, size_t c
     return n;
 }
 
-/* Reports the end of an SPS parse: overrun is LS_ELIMIT when our cap caused it. */
-static int sps_status(const struct bits *b, bool bad, bool capped, const char **why)
+static int sps_status(const struct bits *b, bool bad, const char **why)
 {
     if (bad) {
         LS_WHY(why, "codec: malformed SPS");
         return LS_EPROTO;
     }
     if (b->over) {
-        if (capped) {
-            LS_WHY(why, "codec: SPS longer than LS_CODEC_MAX_SPS_RBSP");
-            return LS_ELIMIT;
-        }
         LS_WHY(why, "codec: truncated SPS");
         return LS_EPROTO;
     }
@@ -611,7 +602,7 @@ static int avc_sps_parse(const uint8_t *nal, size_t len, struct ls_avc_config *o
 {
     uint8_t rbsp[LS_CODEC_MAX_SPS_RBSP];
     struct bits b;
-    bool bad = false, capped, separate_planes = false;
+    bool bad = false, separate_planes = false;
     uint32_t profile, chroma = 1, poc_type, i, w_mbs, h_units;
     uint64_t crop_l = 0, crop_r = 0, crop_t = 0, crop_b = 0, unit_x, unit_y;
     size_t n;
@@ -621,7 +612,7 @@ static int avc_sps_parse(const uint8_t *nal, size_t len, struct ls_avc_config *o
         LS_WHY(why, "codec: first avcC parameter set is not an SPS");
         return LS_EPROTO;
     }
-    n = unescape_nal(nal + 1, len - 1, rbsp, sizeof rbsp, &capped);
+    n = unescape_nal(nal + 1, len - 1, rbsp, sizeof rbsp);
     bits_init(&b, rbsp, n);
     profile = bits_u(&b, 8);
     bits_skip(&b, 16); /* constraint flags, level_idc */
@@ -682,7 +673,7 @@ static int avc_sps_parse(const uint8_t *nal, size_t len, struct ls_avc_config *o
         crop_t = bits_ue(&b, &bad);
         crop_b = bits_ue(&b, &bad);
     }
-    rc = sps_status(&b, bad, capped, why);
+    rc = sps_status(&b, bad, why);
     if (rc != LS_OK)
         return rc;
     out->chroma_format_idc = (uint8_t)chroma;
@@ -763,7 +754,7 @@ static int hevc_sps_parse(const uint8_t *nal, size_t len, struct ls_hevc_config 
 {
     uint8_t rbsp[LS_CODEC_MAX_SPS_RBSP];
     struct bits b;
-    bool bad = false, capped, separate_planes = false;
+    bool bad = false, separate_planes = false;
     bool sub_profile[8] = { false }, sub_level[8] = { false };
     uint32_t max_sub_layers, i, chroma, w, h;
     uint64_t crop_l = 0, crop_r = 0, crop_t = 0, crop_b = 0, unit_x, unit_y;
@@ -774,7 +765,7 @@ static int hevc_sps_parse(const uint8_t *nal, size_t len, struct ls_hevc_config 
         LS_WHY(why, "codec: hvcC SPS array holds a non-SPS NAL unit");
         return LS_EPROTO;
     }
-    n = unescape_nal(nal + 2, len - 2, rbsp, sizeof rbsp, &capped);
+    n = unescape_nal(nal + 2, len - 2, rbsp, sizeof rbsp);
     bits_init(&b, rbsp, n);
     bits_skip(&b, 4); /* sps_video_parameter_set_id */
     max_sub_layers = bits_u(&b, 3);
@@ -810,7 +801,7 @@ static int hevc_sps_parse(const uint8_t *nal, size_t len, struct ls_hevc_config 
         crop_t = bits_ue(&b, &bad);
         crop_b = bits_ue(&b, &bad);
     }
-    rc = sps_status(&b, bad, capped, why);
+    rc = sps_status(&b, bad, why);
     if (rc != LS_OK)
         return rc;
     /* Table 6-1: SubWidthC / SubHeightC; 1 for 4:4:4, monochrome or separate planes. */

@@ -184,8 +184,12 @@ const char *ls_codec_audio_name(enum ls_audio_codec c);
 
 /* Sanity bound on a coded picture dimension, in pixels; larger SPS values are refused. */
 #define LS_CODEC_MAX_DIMENSION 65535u
-/* Largest SPS prefix examined (after emulation-prevention removal); the fields this
- * module needs end far earlier (under 1.2 KiB even with every scaling list present). */
+/*
+ * Size of the stack buffer an SPS is unescaped into (emulation-prevention bytes removed).
+ * The fields parsed here end within about 3.2 KiB in the worst legal case (all twelve
+ * scaling lists, 255 maximal offset_for_ref_frame values, every ue(v) at 63 bits), so
+ * a longer SPS only loses VUI/extension bytes that are never examined.
+ */
 #define LS_CODEC_MAX_SPS_RBSP 4096u
 
 struct ls_avc_config {
@@ -208,9 +212,9 @@ struct ls_avc_config {
  * an AVC sequence header, i.e. payload + ls_video_info.header_len) and the first SPS
  * (ITU-T H.264 7.3.2.1.1) up to frame cropping: scaling lists are walked, not kept.
  * Returns LS_OK, or LS_EPROTO for a truncated/malformed record or SPS (configuration
- * version != 1, zero-length or non-SPS NAL unit, exp-Golomb overflow, size over
- * LS_CODEC_MAX_DIMENSION, cropping larger than the picture), or LS_ELIMIT when the SPS
- * fields run past the first LS_CODEC_MAX_SPS_RBSP bytes.
+ * version != 1, zero-length or non-SPS NAL unit, exp-Golomb overflow (> 31 leading
+ * zeros), out-of-range syntax values, size over LS_CODEC_MAX_DIMENSION, cropping that
+ * leaves no picture).
  */
 LS_MUST_CHECK int ls_codec_avc_config_parse(const uint8_t *p, size_t len,
                                             struct ls_avc_config *out, const char **why);
@@ -237,8 +241,8 @@ struct ls_hevc_config {
 /*
  * Parses an HEVCDecoderConfigurationRecord (ISO/IEC 14496-15 8.3.3.1) and the first SPS
  * (ITU-T H.265 7.3.2.2) up to the conformance window. Counts above 255 saturate.
- * Returns LS_OK, LS_EPROTO (truncated/malformed record or SPS, configuration version
- * != 1, sps_max_sub_layers_minus1 > 6, implausible size) or LS_ELIMIT as for AVC.
+ * Returns LS_OK, or LS_EPROTO (truncated/malformed record or SPS, configuration version
+ * != 1, sps_max_sub_layers_minus1 > 6, out-of-range syntax values, implausible size).
  */
 LS_MUST_CHECK int ls_codec_hevc_config_parse(const uint8_t *p, size_t len,
                                              struct ls_hevc_config *out, const char **why);
