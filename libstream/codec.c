@@ -552,12 +552,15 @@ static int sps_status(const struct bits *b, bool bad, const char **why)
     return LS_OK;
 }
 
-/* Applies cropping (in luma samples) to a coded size; false when it leaves nothing. */
+/*
+ * Applies cropping (in luma samples) to a coded size; false when it leaves nothing or
+ * the result exceeds LS_CODEC_MAX_DIMENSION. Inputs are at most ~2^37: no overflow.
+ */
 static bool apply_crop(uint64_t w, uint64_t h, uint64_t crop_w, uint64_t crop_h,
                        uint32_t *width, uint32_t *height)
 {
-    if (w == 0 || h == 0 || w > LS_CODEC_MAX_DIMENSION || h > LS_CODEC_MAX_DIMENSION ||
-        crop_w >= w || crop_h >= h)
+    if (crop_w >= w || crop_h >= h || w - crop_w > LS_CODEC_MAX_DIMENSION ||
+        h - crop_h > LS_CODEC_MAX_DIMENSION)
         return false;
     *width = (uint32_t)(w - crop_w);
     *height = (uint32_t)(h - crop_h);
