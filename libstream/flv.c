@@ -114,7 +114,8 @@ static bool gather(struct ls_flv_reader *r, const uint8_t *in, size_t len, size_
 
     if (n > len - *pos)
         n = len - *pos;
-    memcpy(r->acc + r->have, in + *pos, n);
+    if (n > 0) /* `in` may be NULL when len is 0 */
+        memcpy(r->acc + r->have, in + *pos, n);
     r->have += n;
     *pos += n;
     if (r->have < want)
