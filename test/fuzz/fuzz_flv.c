@@ -30,13 +30,17 @@ static void inspect(const struct ls_frame *f)
         if (vi.packet == LS_VPKT_SEQUENCE_HEADER && vi.codec == LS_VIDEO_H264) {
             struct ls_avc_config c;
 
-            (void)ls_codec_avc_config_parse(f->data + vi.header_len, f->len - vi.header_len,
-                                            &c, NULL);
+            if (ls_codec_avc_config_parse(f->data + vi.header_len, f->len - vi.header_len,
+                                          &c, NULL) == LS_OK &&
+                c.height > LS_CODEC_MAX_DIMENSION)
+                abort();
         } else if (vi.packet == LS_VPKT_SEQUENCE_HEADER && vi.codec == LS_VIDEO_HEVC) {
             struct ls_hevc_config c;
 
-            (void)ls_codec_hevc_config_parse(f->data + vi.header_len, f->len - vi.header_len,
-                                             &c, NULL);
+            if (ls_codec_hevc_config_parse(f->data + vi.header_len, f->len - vi.header_len,
+                                           &c, NULL) == LS_OK &&
+                c.height > LS_CODEC_MAX_DIMENSION)
+                abort();
         }
     } else if (f->type == LS_FLV_TAG_AUDIO) {
         struct ls_audio_info ai;
@@ -48,8 +52,10 @@ static void inspect(const struct ls_frame *f)
         if (ai.sequence_header && ai.codec == LS_AUDIO_AAC) {
             struct ls_aac_config c;
 
-            (void)ls_codec_aac_config_parse(f->data + ai.header_len, f->len - ai.header_len,
-                                            &c, NULL);
+            if (ls_codec_aac_config_parse(f->data + ai.header_len, f->len - ai.header_len,
+                                          &c, NULL) == LS_OK &&
+                c.rate_hz == 0)
+                abort();
         }
     }
 }
