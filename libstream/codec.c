@@ -605,7 +605,7 @@ static int avc_sps_parse(const uint8_t *nal, size_t len, struct ls_avc_config *o
 {
     uint8_t rbsp[LS_CODEC_MAX_SPS_RBSP];
     struct bits b;
-    bool bad = false, separate_planes = false;
+    bool bad = false;
     uint32_t profile, chroma = 1, poc_type, i, w_mbs, h_units;
     uint64_t crop_l = 0, crop_r = 0, crop_t = 0, crop_b = 0, unit_x, unit_y;
     size_t n;
@@ -626,7 +626,7 @@ static int avc_sps_parse(const uint8_t *nal, size_t len, struct ls_avc_config *o
         if (chroma > 3)
             bad = true;
         if (chroma == 3)
-            separate_planes = bits_u(&b, 1);
+            bits_skip(&b, 1); /* separate_colour_plane_flag: see the crop units below */
         i = bits_ue(&b, &bad); /* bit_depth_luma_minus8 */
         if (i > 6 || bits_ue(&b, &bad) > 6) /* and bit_depth_chroma_minus8 */
             bad = true;
@@ -680,14 +680,15 @@ static int avc_sps_parse(const uint8_t *nal, size_t len, struct ls_avc_config *o
     if (rc != LS_OK)
         return rc;
     out->chroma_format_idc = (uint8_t)chroma;
-    /* Table 6-1 and equations 7-19..7-22: crop units depend on ChromaArrayType. */
-    if (separate_planes || chroma == 0) {
-        unit_x = 1;
-        unit_y = out->frame_mbs_only ? 1 : 2;
-    } else {
-        unit_x = chroma == 3 ? 1 : 2;
-        unit_y = (chroma == 1 ? 2 : 1) * (out->frame_mbs_only ? 1 : 2);
-    }
+    /*
+     * Equations 7-19..7-22 with Table 6-1: CropUnitX = SubWidthC, CropUnitY = SubHeightC
+     * * (2 - frame_mbs_only_flag), where SubWidthC/SubHeightC are 2/2 for 4:2:0, 2/1 for
+     * 4:2:2 and 1/1 otherwise. Monochrome and separate colour planes (ChromaArrayType 0)
+     * use 1 and (2 - frame_mbs_only_flag): the same values as 4:4:4, so the flag itself
+     * does not matter here.
+     */
+    unit_x = chroma == 1 || chroma == 2 ? 2 : 1;
+    unit_y = (chroma == 1 ? 2 : 1) * (out->frame_mbs_only ? 1 : 2);
     if (!apply_crop(((uint64_t)w_mbs + 1) * 16,
                     ((uint64_t)h_units + 1) * 16 * (out->frame_mbs_only ? 1 : 2),
                     unit_x * (crop_l + crop_r), unit_y * (crop_t + crop_b),
@@ -757,7 +758,7 @@ static int hevc_sps_parse(const uint8_t *nal, size_t len, struct ls_hevc_config 
 {
     uint8_t rbsp[LS_CODEC_MAX_SPS_RBSP];
     struct bits b;
-    bool bad = false, separate_planes = false;
+    bool bad = false;
     bool sub_profile[8] = { false }, sub_level[8] = { false };
     uint32_t max_sub_layers, i, chroma, w, h;
     uint64_t crop_l = 0, crop_r = 0, crop_t = 0, crop_b = 0, unit_x, unit_y;
@@ -795,7 +796,7 @@ static int hevc_sps_parse(const uint8_t *nal, size_t len, struct ls_hevc_config 
     if (chroma > 3)
         bad = true;
     if (chroma == 3)
-        separate_planes = bits_u(&b, 1);
+        bits_skip(&b, 1); /* separate_colour_plane_flag: units are 1 with or without */
     w = bits_ue(&b, &bad);
     h = bits_ue(&b, &bad);
     if (bits_u(&b, 1)) { /* conformance_window_flag */
@@ -808,8 +809,8 @@ static int hevc_sps_parse(const uint8_t *nal, size_t len, struct ls_hevc_config 
     if (rc != LS_OK)
         return rc;
     /* Table 6-1: SubWidthC / SubHeightC; 1 for 4:4:4, monochrome or separate planes. */
-    unit_x = (chroma == 1 || chroma == 2) && !separate_planes ? 2 : 1;
-    unit_y = chroma == 1 && !separate_planes ? 2 : 1;
+    unit_x = chroma == 1 || chroma == 2 ? 2 : 1;
+    unit_y = chroma == 1 ? 2 : 1;
     if (!apply_crop(w, h, unit_x * (crop_l + crop_r), unit_y * (crop_t + crop_b),
                     &out->width, &out->height)) {
         LS_WHY(why, "codec: implausible SPS picture size or cropping");

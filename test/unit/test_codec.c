@@ -592,6 +592,16 @@ static void test_video_enhanced_modex(void **state)
     assert_int_equal(vi.composition_time, 2);
     assert_int_equal(vi.header_len, 13);
     video_prefixes_fail(nano, 13);
+    {
+        /* the same 3 bytes under modifier type 1: not a timestamp offset */
+        uint8_t other[sizeof nano];
+
+        memcpy(other, nano, sizeof nano);
+        other[5] = 0x11;
+        assert_int_equal(video(other, sizeof other, &vi, NULL), LS_OK);
+        assert_int_equal(vi.timestamp_offset_ns, 0);
+        assert_int_equal(vi.composition_time, 2);
+    }
 
     chain[n++] = 0xa7;           /* inter frame, ModEx */
     chain[n++] = 0xff;           /* size escape */
