@@ -54,9 +54,11 @@
 /* ---- enhanced prefixes shared by audio and video ------------------------------------ */
 
 /*
- * Walks the ModEx chain that starts when the packet type is 7 (ModEx): each link is
- * size (UI8 + 1, or when that gives 256, UI16 + 1), the data, then a byte holding the
- * modifier type (high nibble) and the next packet type (low nibble).
+ * Walks the ModEx chain that starts when the packet type is 7 (ModEx; the same value for
+ * VideoPacketType and AudioPacketType): each link is size (UI8 + 1, or when that gives
+ * 256, UI16 + 1), the data, then a byte holding the modifier type (high nibble) and the
+ * next packet type (low nibble). Each link consumes at least 3 bytes, so the loop is
+ * bounded by the input length.
  */
 static int walk_modex(struct ls_reader *rd, uint8_t *ptype, uint32_t *nano, const char **why)
 {
