@@ -17,9 +17,13 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include <dlfcn.h>
+
 #include <openssl/core_names.h>
 #include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <openssl/params.h>
+#include <openssl/rand.h>
 
 #include "libstream/bytes.h"
 #include "libstream/err.h"
@@ -129,6 +133,47 @@ static size_t ffmpeg_accepts(const uint8_t *c1, size_t c1_off, const uint8_t *s0
     if (!ref_response_ok(s2, c1 + ref_pos(c1, c1_off), ref_fms, sizeof ref_fms))
         return 0;
     return base;
+}
+
+/* ---- fault injection -----------------------------------------------------------------
+ * This program defines HMAC() and RAND_bytes() itself, so libstream's calls (linked
+ * statically into it) land here; they forward to OpenSSL through dlsym(RTLD_NEXT) unless
+ * a countdown says the n-th call from now must fail, as an allocation failure inside
+ * OpenSSL would. The reference above uses EVP_MAC and is never affected.
+ */
+static int hmac_fail_in = -1; /* -1: never; n: the call after n more successes fails */
+static int rand_fail_in = -1;
+static int hmac_calls;
+
+unsigned char *HMAC(const EVP_MD *evp_md, const void *key, int key_len, const unsigned char *data,
+                    size_t data_len, unsigned char *md, unsigned int *md_len)
+{
+    unsigned char *(*real)(const EVP_MD *, const void *, int, const unsigned char *, size_t,
+                           unsigned char *, unsigned int *);
+    hmac_calls++;
+    if (hmac_fail_in == 0) {
+        hmac_fail_in = -1;
+        return NULL;
+    }
+    if (hmac_fail_in > 0)
+        hmac_fail_in--;
+    *(void **)&real = dlsym(RTLD_NEXT, "HMAC");
+    assert_non_null(real);
+    return real(evp_md, key, key_len, data, data_len, md, md_len);
+}
+
+int RAND_bytes(unsigned char *buf, int num)
+{
+    int (*real)(unsigned char *, int);
+    if (rand_fail_in == 0) {
+        rand_fail_in = -1;
+        return 0;
+    }
+    if (rand_fail_in > 0)
+        rand_fail_in--;
+    *(void **)&real = dlsym(RTLD_NEXT, "RAND_bytes");
+    assert_non_null(real);
+    return real(buf, num);
 }
 
 /* ---- helpers ------------------------------------------------------------------------ */
@@ -843,6 +888,81 @@ static void test_random_c1(void **state)
     ls_handshake_free(y);
 }
 
+/* ---- OpenSSL failures ------------------------------------------------------------------ */
+
+/* ls_handshake_new returns NULL when the RNG or the C1 signature fails. */
+static void test_new_fails_cleanly(void **state)
+{
+    int k;
+    (void)state;
+    for (k = 0; k < 2; k++) { /* S1 random, S2 random */
+        rand_fail_in = k;
+        assert_null(ls_handshake_new(LS_HS_SERVER));
+        assert_int_equal(rand_fail_in, -1);
+    }
+    rand_fail_in = 1; /* a client draws twice as well: C1 and C2 random */
+    assert_null(ls_handshake_new(LS_HS_CLIENT));
+    hmac_fail_in = 0; /* the client signs C1 at creation */
+    assert_null(ls_handshake_new(LS_HS_CLIENT));
+    assert_int_equal(hmac_fail_in, -1);
+    hmac_fail_in = 0; /* a plain client computes no HMAC */
+    {
+        struct ls_handshake *hs = new_hs(LS_HS_CLIENT, LS_HS_PLAIN);
+        ls_handshake_free(hs);
+    }
+    assert_int_equal(hmac_fail_in, 0);
+    hmac_fail_in = -1;
+}
+
+/* Fails the k-th HMAC of a whole handshake for every k: each failure is LS_ENOMEM, sticky,
+ * and produces no further output. */
+static void run_with_hmac_failure(enum ls_hs_role role, const uint8_t *in, size_t len)
+{
+    int k, calls;
+    /* First count how many HMACs one run makes. */
+    struct ls_handshake *hs = ls_handshake_new(role);
+    assert_non_null(hs);
+    hmac_calls = 0;
+    assert_true(ls_handshake_feed(hs, in, len, NULL) > 0);
+    assert_true(ls_handshake_done(hs));
+    calls = hmac_calls;
+    assert_true(calls >= 3);
+    ls_handshake_free(hs);
+    for (k = 0; k < calls; k++) {
+        const char *why = NULL;
+        const uint8_t *out;
+        size_t before;
+        hs = ls_handshake_new(role);
+        assert_non_null(hs);
+        before = ls_handshake_output(hs, &out);
+        hmac_fail_in = k;
+        assert_int_equal(ls_handshake_feed(hs, in, len, &why), LS_ENOMEM);
+        assert_int_equal(hmac_fail_in, -1);
+        assert_non_null(strstr(why, "HMAC"));
+        assert_int_equal(ls_handshake_feed(hs, in, len, NULL), LS_ENOMEM);
+        assert_false(ls_handshake_done(hs));
+        /* The last two HMACs check C2/S2; a failure before them (while answering C1/S1)
+         * adds no output, a failure in them leaves the answer already produced. */
+        if (k < calls - 2)
+            assert_int_equal(ls_handshake_output(hs, &out), before);
+        else
+            assert_int_equal(ls_handshake_output(hs, &out), 1 + 2 * PKT);
+        ls_handshake_free(hs);
+    }
+}
+
+static void test_hmac_failures(void **state)
+{
+    size_t clen, slen;
+    uint8_t *c2s = load("test/fixtures/ffmpeg_publish.c2s", &clen);
+    uint8_t *s2c = load("test/fixtures/ffmpeg_publish.s2c", &slen);
+    (void)state;
+    run_with_hmac_failure(LS_HS_SERVER, c2s, HS_LEN);
+    run_with_hmac_failure(LS_HS_CLIENT, s2c, HS_LEN);
+    free(c2s);
+    free(s2c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -862,6 +982,8 @@ int main(void)
         cmocka_unit_test(test_client_fallbacks),
         cmocka_unit_test(test_api_edges),
         cmocka_unit_test(test_random_c1),
+        cmocka_unit_test(test_new_fails_cleanly),
+        cmocka_unit_test(test_hmac_failures),
     };
     return cmocka_run_group_tests_name("handshake", tests, setup_keys, NULL);
 }
