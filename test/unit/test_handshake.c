@@ -828,6 +828,58 @@ static void test_client_fallbacks(void **state)
     client_with_s1(0x04050001u, true, false, LS_HS_DIGEST0, LS_HS_CHECK_FAILED);
 }
 
+/* ---- C0 C1 C2 captured from real clients by test/tools/hsprobe ------------------------- */
+
+/* Replays a client's C0C1C2 (3073 bytes, captured against hsprobe) into a fresh server:
+ * whole, one byte at a time, and split at every offset, with chunk bytes after it. The
+ * C2 answered another S1 (ours are random), so it is reported FAILED, never refused. */
+static void replay_client(const char *path, enum ls_hs_scheme want, uint32_t version)
+{
+    size_t len, k;
+    uint8_t *v = load(path, &len), in[HS_LEN + 8], s[HS_LEN];
+    assert_int_equal(len, HS_LEN);
+    memcpy(in, v, HS_LEN);
+    memcpy(in + HS_LEN, trailer, sizeof trailer);
+    for (k = 0; k <= sizeof in + 1; k++) {
+        struct ls_handshake *hs = ls_handshake_new(LS_HS_SERVER);
+        assert_non_null(hs);
+        if (k == sizeof in + 1) { /* one byte at a time */
+            size_t i, used = 0;
+            for (i = 0; i < sizeof in; i++)
+                used += (size_t)ls_handshake_feed(hs, in + i, 1, NULL);
+            assert_int_equal(used, HS_LEN);
+        } else {
+            assert_int_equal(feed_split(hs, in, sizeof in, k), HS_LEN);
+        }
+        assert_true(ls_handshake_done(hs));
+        assert_int_equal(ls_handshake_scheme(hs), want);
+        assert_int_equal(ls_handshake_peer_version(hs), version);
+        assert_int_equal(ls_handshake_response_check(hs), LS_HS_CHECK_FAILED);
+        take_output(hs, s, HS_LEN);
+        if (want == LS_HS_PLAIN) {
+            assert_int_equal(ls_get_be32(s + 1 + 4), 0);
+            assert_memory_equal(s + 1 + PKT, in + 1, PKT); /* what librtmp and gst compare */
+        } else {
+            /* librtmp's client check is ffmpeg's: S1 digest at 772 or 8, S2 signature. */
+            assert_int_equal(ffmpeg_accepts(in + 1, want == LS_HS_DIGEST0 ? 8 : 772, s),
+                             want == LS_HS_DIGEST0 ? 8 : 772);
+        }
+        ls_handshake_free(hs);
+    }
+    free(v);
+}
+
+static void test_real_clients(void **state)
+{
+    (void)state;
+    /* rtmpdump 2.4 (librtmp), default: plain handshake, zero version. */
+    replay_client("test/unit/data/hs_rtmpdump_plain.c0c1c2", LS_HS_PLAIN, 0);
+    /* rtmpdump with --swfhash/--swfsize: the FP9 digest handshake, Flash 10.0.45.2. */
+    replay_client("test/unit/data/hs_rtmpdump_fp9.c0c1c2", LS_HS_DIGEST0, 0x0a002d02u);
+    /* GStreamer 1.22 rtmp2src: plain. */
+    replay_client("test/unit/data/hs_gst_rtmp2.c0c1c2", LS_HS_PLAIN, 0);
+}
+
 /* ---- API edges ------------------------------------------------------------------------ */
 
 static void test_api_edges(void **state)
@@ -980,6 +1032,7 @@ int main(void)
         cmocka_unit_test(test_server_plain_fallbacks),
         cmocka_unit_test(test_server_digest1),
         cmocka_unit_test(test_client_fallbacks),
+        cmocka_unit_test(test_real_clients),
         cmocka_unit_test(test_api_edges),
         cmocka_unit_test(test_random_c1),
         cmocka_unit_test(test_new_fails_cleanly),
