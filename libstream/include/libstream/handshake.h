@@ -87,10 +87,11 @@ void ls_handshake_options_init(struct ls_hs_options *o, enum ls_hs_role role);
  * Returns NULL on allocation failure, RNG failure or HMAC failure; free with
  * ls_handshake_free(). The object is about 6.2 KiB and is meant to be freed once done.
  */
-struct ls_handshake *ls_handshake_new(enum ls_hs_role role);
+LS_MUST_CHECK struct ls_handshake *ls_handshake_new(enum ls_hs_role role);
 /* As ls_handshake_new() with explicit options (NULL = defaults). Also NULL for an invalid
  * role or scheme. `o` is only read during the call. */
-struct ls_handshake *ls_handshake_new_opts(enum ls_hs_role role, const struct ls_hs_options *o);
+LS_MUST_CHECK struct ls_handshake *ls_handshake_new_opts(enum ls_hs_role role,
+                                                     const struct ls_hs_options *o);
 /* Frees everything, including any output not yet consumed. NULL is ignored. */
 void ls_handshake_free(struct ls_handshake *hs);
 
