@@ -593,15 +593,22 @@ static void hub_note_video_config(struct ls_stream *st, const struct ls_frame *m
     }
 }
 
-/* Metadata fields for the API: size, frame rate and codecs as the encoder announced. */
-static void hub_note_metadata(struct ls_stream *st, const uint8_t *p, size_t len)
+/*
+ * Notes the encoder's metadata (size, frame rate) for the API. Returns true when the
+ * payload is an onMetaData message (which subscribers get first, from the cache).
+ */
+static bool hub_note_metadata(struct ls_stream *st, const uint8_t *p, size_t len)
 {
     struct ls_data_message dm;
+    const struct ls_amf_value *meta;
     struct ls_metadata md;
+    bool is_metadata;
 
     if (ls_data_decode(p, len, false, &ls_amf_default_limits, &dm, NULL) < 0)
-        return;
-    if (dm.nvalues > 0 && ls_metadata_parse(&dm.values[0], &md) == LS_OK) {
+        return false;
+    is_metadata = strcmp(dm.name, "onMetaData") == 0;
+    meta = is_metadata ? ls_data_metadata(&dm) : NULL;
+    if (meta != NULL && ls_metadata_parse(meta, &md) == LS_OK) {
         if (md.has_width && md.has_height && md.width > 0 && md.height > 0 &&
             md.width < 65536 && md.height < 65536) {
             st->width = (unsigned)md.width;
@@ -610,7 +617,8 @@ static void hub_note_metadata(struct ls_stream *st, const uint8_t *p, size_t len
         if (md.has_framerate && md.framerate > 0 && md.framerate < 1000)
             st->framerate = md.framerate;
     }
-    ls_data_message_free(&dm);
+    ls_data_free(&dm);
+    return is_metadata;
 }
 
 /* Classifies a message, updates codec stats, and says how subscribers may treat it. */
@@ -775,9 +783,7 @@ static int stream_push_one(struct ls_stream *st, struct ls_frame *msg)
 
         st->bytes_in += msg->len;
         ls_data_strip_set_data_frame(msg->data, msg->len, &body, &body_len);
-        is_metadata = ls_data_is_named(body, body_len, "onMetaData");
-        if (is_metadata)
-            hub_note_metadata(st, body, body_len);
+        is_metadata = hub_note_metadata(st, body, body_len);
         if (body == msg->data)
             return stream_fan_out(st, msg, LS_OUTQ_KEEP, false, false, is_metadata);
         stripped = ls_frame_new_copy(msg->type, msg->timestamp, msg->stream_id, body,
