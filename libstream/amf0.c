@@ -121,8 +121,8 @@ static int begin_complex(struct ctx *c, struct ls_amf_value *out, unsigned depth
 
     if (depth >= d->lim.max_depth)
         return fail(c, LS_ELIMIT, "AMF0: nesting deeper than max_depth");
-    if (d->_nrefs >= d->lim.max_nodes)
-        return fail(c, LS_ELIMIT, "AMF0: reference table full");
+    /* The table needs no bound of its own: each entry is a value already paid for
+     * against max_nodes. */
     if (d->_nrefs == d->_refs_cap) {
         size_t cap = d->_refs_cap != 0 ? d->_refs_cap * 2 : 16;
         struct ls_amf_ref *refs = realloc(d->_refs, cap * sizeof *refs);

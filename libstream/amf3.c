@@ -180,8 +180,8 @@ static int add_object(struct ctx *c, const struct ls_amf_value *v, bool complete
 {
     struct ls_amf3_decoder *d = c->d;
 
-    if (d->_nobjects >= d->lim.max_nodes)
-        return fail(c, LS_ELIMIT, "AMF3: object table larger than max_nodes");
+    /* No size check: every entry is a value already paid for, so the table cannot
+     * outgrow max_nodes. */
     if (!grow((void **)&d->_objects, &d->_objects_cap, d->_nobjects, sizeof *d->_objects))
         return fail(c, LS_ENOMEM, "AMF3: out of memory");
     d->_objects[d->_nobjects].v = *v;
@@ -380,8 +380,6 @@ static int decode_object(struct ctx *c, struct ls_amf_value *out, unsigned depth
         t.nsealed = u >> 3;
         if ((rc = read_strref(c, &t.class_name)) != LS_OK)
             return rc;
-        if (d->_ntraits >= d->lim.max_nodes)
-            return fail(c, LS_ELIMIT, "AMF3: traits table larger than max_nodes");
         t.first_name = d->_ntnames;
         for (i = 0; i < t.nsealed; i++) {
             if ((rc = read_strref(c, &name)) != LS_OK)
@@ -390,6 +388,8 @@ static int decode_object(struct ctx *c, struct ls_amf_value *out, unsigned depth
                 return fail(c, LS_ENOMEM, "AMF3: out of memory");
             d->_tnames[d->_ntnames++] = name;
         }
+        /* the traits table needs no bound of its own: each entry is paid for by the
+         * object that follows, or the decode fails right after */
         if (!grow((void **)&d->_traits, &d->_traits_cap, d->_ntraits, sizeof *d->_traits))
             return fail(c, LS_ENOMEM, "AMF3: out of memory");
         d->_traits[d->_ntraits++] = t;
