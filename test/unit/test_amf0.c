@@ -419,10 +419,13 @@ static void test_malformed_table(void **state)
 static void test_failed_decode_rolls_back_references(void **state)
 {
     static const uint8_t first[] = { 0x03, 0x00, 0x00, 0x09 };
-    static const uint8_t broken[] = { 0x0a, 0x00, 0x00, 0x00, 0x01, 0x03, 0x00, 0x01, 'a' };
+    /* [ {}, <truncated string> ]: the {} is complete when the decode fails */
+    static const uint8_t broken[] = { 0x0a, 0x00, 0x00, 0x00, 0x02, 0x03, 0x00, 0x00, 0x09,
+                                      0x02 };
     static const uint8_t avm_broken[] = { 0x0a, 0x00, 0x00, 0x00, 0x02, 0x11, 0x09, 0x01, 0x01,
                                           0x02 };
     static const uint8_t ref1[] = { 0x07, 0x00, 0x01 };
+    static const uint8_t ref2[] = { 0x07, 0x00, 0x02 };
     static const uint8_t ref0[] = { 0x07, 0x00, 0x00 };
     static const uint8_t amf3_ref0[] = { 0x11, 0x09, 0x00 };
     struct ls_amf0_decoder d;
@@ -435,6 +438,7 @@ static void test_failed_decode_rolls_back_references(void **state)
     assert_int_equal(ls_amf0_decode(&d, avm_broken, sizeof avm_broken, &b, NULL), LS_EPROTO);
     /* the broken values' table entries are gone with them */
     assert_int_equal(ls_amf0_decode(&d, ref1, sizeof ref1, &b, NULL), LS_EPROTO);
+    assert_int_equal(ls_amf0_decode(&d, ref2, sizeof ref2, &b, NULL), LS_EPROTO);
     assert_int_equal(ls_amf0_decode(&d, amf3_ref0, sizeof amf3_ref0, &b, NULL), LS_EPROTO);
     assert_int_equal(ls_amf0_decode(&d, ref0, sizeof ref0, &b, NULL), (ssize_t)sizeof ref0);
     assert_true(ls_amf_equal(&a, &b));
@@ -508,6 +512,30 @@ static void test_node_limit(void **state)
                      0, 1, 'e', 5, 0, 0, 9), &lim, LS_ELIMIT);
     lim.max_nodes = 1;
     expect_error(VEC(0x0a, 0, 0, 0, 1, 5), &lim, LS_ELIMIT);
+
+    /* AVM+ values draw on the same budget: an AMF3 array of two nulls (3) + a null */
+    {
+        static const uint8_t msg[] = { 0x11, 0x09, 0x05, 0x01, 0x01, 0x01, 0x05 };
+        static const uint8_t refmsg[] = { 0x03, 0x00, 0x01, 'a', 0x05, 0x00, 0x00, 0x09,
+                                          0x07, 0x00, 0x00 };
+        struct ls_amf_value *vals;
+        size_t count;
+
+        lim.max_nodes = 3;
+        assert_int_equal(ls_amf0_decode_all(msg, sizeof msg, &lim, &vals, &count, NULL),
+                         LS_ELIMIT);
+        lim.max_nodes = 4;
+        assert_int_equal(ls_amf0_decode_all(msg, sizeof msg, &lim, &vals, &count, NULL),
+                         (ssize_t)sizeof msg);
+        ls_amf_values_free(vals, count);
+        /* a reference costs exactly the values it copies: {a: null} twice is 4 */
+        assert_int_equal(ls_amf0_decode_all(refmsg, sizeof refmsg, &lim, &vals, &count, NULL),
+                         (ssize_t)sizeof refmsg);
+        ls_amf_values_free(vals, count);
+        lim.max_nodes = 3;
+        assert_int_equal(ls_amf0_decode_all(refmsg, sizeof refmsg, &lim, &vals, &count, NULL),
+                         LS_ELIMIT);
+    }
 }
 
 /*

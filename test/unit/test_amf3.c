@@ -546,18 +546,21 @@ static void test_malformed_table(void **state)
 static void test_failed_decode_rolls_back_objects(void **state)
 {
     static const uint8_t first[] = { 0x09, 0x01, 0x01 };
-    static const uint8_t broken[] = { 0x09, 0x03, 0x01, 0x09, 0x01, 0x01 }; /* 2nd array ok, then nothing */
+    /* [ [], <truncated string> ]: the inner array is complete when the decode fails */
+    static const uint8_t broken[] = { 0x09, 0x05, 0x01, 0x09, 0x01, 0x01, 0x06 };
     static const uint8_t ref1[] = { 0x09, 0x02 };
+    static const uint8_t ref2[] = { 0x09, 0x04 };
     static const uint8_t ref0[] = { 0x09, 0x00 };
     struct ls_amf3_decoder d;
     struct ls_amf_value a = LS_AMF_VALUE_INIT, b = LS_AMF_VALUE_INIT;
-    uint8_t *trunc = dup_exact(broken, 5);
+    uint8_t *trunc = dup_exact(broken, sizeof broken);
     (void)state;
 
     ls_amf3_decoder_init(&d, NULL);
     assert_int_equal(ls_amf3_decode(&d, first, sizeof first, &a, NULL), 3);
-    assert_int_equal(ls_amf3_decode(&d, trunc, 5, &b, NULL), LS_EPROTO);
+    assert_int_equal(ls_amf3_decode(&d, trunc, sizeof broken, &b, NULL), LS_EPROTO);
     assert_int_equal(ls_amf3_decode(&d, ref1, sizeof ref1, &b, NULL), LS_EPROTO);
+    assert_int_equal(ls_amf3_decode(&d, ref2, sizeof ref2, &b, NULL), LS_EPROTO);
     assert_int_equal(ls_amf3_decode(&d, ref0, sizeof ref0, &b, NULL), 2);
     assert_true(ls_amf_equal(&a, &b));
     ls_amf_clear(&a);
