@@ -52,8 +52,10 @@ static int nomem(struct ctx *c, int rc)
 
 void ls_amf0_decoder_init(struct ls_amf0_decoder *d, const struct ls_amf_limits *lim)
 {
+    struct ls_amf_limits l = lim != NULL ? *lim : ls_amf_default_limits; /* lim may be &d->lim */
+
     memset(d, 0, sizeof *d);
-    d->lim = lim != NULL ? *lim : ls_amf_default_limits;
+    d->lim = l;
     d->left.nodes = d->lim.max_nodes;
     d->left.bytes = d->lim.max_bytes;
     ls_amf3_decoder_init(&d->amf3, &d->lim);

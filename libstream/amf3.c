@@ -50,8 +50,10 @@ static int fail(struct ctx *c, int code, const char *text)
 
 void ls_amf3_decoder_init(struct ls_amf3_decoder *d, const struct ls_amf_limits *lim)
 {
+    struct ls_amf_limits l = lim != NULL ? *lim : ls_amf_default_limits; /* lim may be &d->lim */
+
     memset(d, 0, sizeof *d);
-    d->lim = lim != NULL ? *lim : ls_amf_default_limits;
+    d->lim = l;
     d->left.nodes = d->lim.max_nodes;
     d->left.bytes = d->lim.max_bytes;
     ls_buf_init(&d->_arena, 0);

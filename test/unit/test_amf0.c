@@ -512,6 +512,23 @@ static void test_node_limit(void **state)
                      0, 1, 'e', 5, 0, 0, 9), &lim, LS_ELIMIT);
     lim.max_nodes = 1;
     expect_error(VEC(0x0a, 0, 0, 0, 1, 5), &lim, LS_ELIMIT);
+    /* a freed decoder is ready for the next message, with the same limits */
+    {
+        static const uint8_t arr1[] = { 0x0a, 0, 0, 0, 1, 5 };
+        struct ls_amf0_decoder d;
+
+        lim.max_nodes = 2;
+        ls_amf0_decoder_init(&d, &lim);
+        assert_int_equal(ls_amf0_decode(&d, arr1, sizeof arr1, &out, NULL), 6);
+        ls_amf_clear(&out);
+        assert_int_equal(ls_amf0_decode(&d, arr1, sizeof arr1, &out, NULL), LS_ELIMIT);
+        ls_amf0_decoder_free(&d);
+        assert_int_equal(d.lim.max_nodes, 2);
+        assert_int_equal(ls_amf0_decode(&d, arr1, sizeof arr1, &out, NULL), 6);
+        ls_amf_clear(&out);
+        ls_amf0_decoder_free(&d);
+        assert_int_equal(d.amf3.lim.max_nodes, 2);
+    }
 
     /* AVM+ values draw on the same budget: an AMF3 array of two nulls (3) + a null */
     {

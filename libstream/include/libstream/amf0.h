@@ -70,7 +70,8 @@ struct ls_amf0_decoder {
 /* Prepares `d` for one message; `lim` is copied (NULL = ls_amf_default_limits). Never fails. */
 void ls_amf0_decoder_init(struct ls_amf0_decoder *d, const struct ls_amf_limits *lim);
 
-/* Frees the decoder's tables (not the values it returned). */
+/* Frees the decoder's tables (not the values it returned) and makes `d` ready for
+ * another message with the same limits. */
 void ls_amf0_decoder_free(struct ls_amf0_decoder *d);
 
 /*

@@ -91,7 +91,8 @@ struct ls_amf3_decoder {
 /* Prepares `d` for one message; `lim` is copied (NULL = ls_amf_default_limits). Never fails. */
 void ls_amf3_decoder_init(struct ls_amf3_decoder *d, const struct ls_amf_limits *lim);
 
-/* Frees the reference tables. Values already returned are not touched. */
+/* Frees the reference tables and makes `d` ready for another message with the same
+ * limits. Values already returned are not touched. */
 void ls_amf3_decoder_free(struct ls_amf3_decoder *d);
 
 /*
