@@ -127,8 +127,11 @@ static int auth_start_http(struct ls_auth_request *req, struct event_base *base,
         *colon = '\0';
         memmove(ip, ip + 1, strlen(ip));
     }
-    ls_query_get(ref->query, "token", token, sizeof token);
-    ls_query_get(ref->query, "expires", expires, sizeof expires);
+    /* Absent parameters are sent empty: the token server decides what that means. */
+    if (ls_query_get(ref->query, "token", token, sizeof token) != LS_OK)
+        token[0] = '\0';
+    if (ls_query_get(ref->query, "expires", expires, sizeof expires) != LS_OK)
+        expires[0] = '\0';
     body = evhttp_request_get_output_buffer(req->http_req);
     auth_form_add(body, "app", ref->app);
     auth_form_add(body, "name", ref->name);

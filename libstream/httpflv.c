@@ -131,18 +131,16 @@ static void flv_flush(struct flv_viewer *v)
 static void flv_start(struct flv_viewer *v)
 {
     struct evkeyvalq *headers = evhttp_request_get_output_headers(v->req);
-    struct ls_buf b;
     struct ls_frame *blob;
+    uint8_t header[13];
 
     evhttp_add_header(headers, "Content-Type", "video/x-flv");
     evhttp_add_header(headers, "Cache-Control", "no-cache");
     evhttp_add_header(headers, "Access-Control-Allow-Origin", "*");
     evhttp_send_reply_start(v->req, 200, "OK");
     v->started = true;
-    ls_buf_init(&b, 0);
-    ls_flv_write_header(&b, true, true);
-    blob = ls_buf_status(&b) == LS_OK ? ls_frame_new_copy(0, 0, 0, b.data, (uint32_t)b.len) : NULL;
-    ls_buf_free(&b);
+    ls_flv_file_header(header, true, true);
+    blob = ls_frame_new_copy(0, 0, 0, header, sizeof header);
     if (blob == NULL || ls_outq_push(&v->outq, blob, LS_OUTQ_KEEP) != LS_OK) {
         flv_abort(v);
         return;

@@ -67,7 +67,8 @@ int main(int argc, char **argv)
     if (args.check_only)
         return spd_check_config(args.config_path);
     ls_log_init("spd");
-    ls_notify_init();
+    if (ls_notify_init() != LS_OK)
+        ls_log(LS_LOG_WARNING, "NOTIFY_SOCKET is unusable: running without systemd notification");
     base = event_base_new();
     if (base == NULL) {
         ls_log(LS_LOG_ERR, "cannot create the event loop");
