@@ -71,6 +71,14 @@ static void flv_conn_closed(struct evhttp_connection *evcon, void *arg)
     struct flv_viewer *v = arg;
 
     (void)evcon;
+    /* When the peer goes away first, libevent detaches an unfinished request from its
+     * connection and leaves freeing it to us (http.c, evhttp_connection_incoming_fail). */
+    if (v->req != NULL && evhttp_request_get_connection(v->req) == NULL) {
+        if (v->started)
+            evhttp_send_reply_end(v->req);
+        else
+            evhttp_request_free(v->req);
+    }
     ls_log(LS_LOG_INFO, "%s: http-flv %s closed", v->peer, v->ref.id[0] ? v->ref.id : "-");
     v->req = NULL;
     v->evcon = NULL;

@@ -1,0 +1,187 @@
+# lib.sh — helpers for the integration tests (POSIX sh; sourced by test/integration/t_*.sh).
+#
+# Every test:   . "$(dirname "$0")/lib.sh"; lc_init NAME
+# then starts daemons and clients through the lc_* helpers, which record every PID they
+# start; lc_cleanup (run by the EXIT trap) kills exactly those PIDs and nothing else.
+# Checks call lc_check / lc_expect; the test ends with lc_done, which prints
+# "NAME: N passed, N failed" and exits non-zero on any failure.
+#
+# Addresses: each test takes its own 127.0.0.x address from lc_init (x derived from the
+# test name), so tests never collide on ports even when run back to back.
+
+BUILD=${BUILD:-build}
+LC_ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+LC_FIXTURE="$LC_ROOT/test/fixtures/ffmpeg_h264_aac.flv"
+LC_PASSED=0
+LC_FAILED=0
+LC_PIDS=""
+
+lc_init() {
+    LC_NAME=$1
+    LC_DIR=$(mktemp -d "${TMPDIR:-/tmp}/lc-$LC_NAME.XXXXXX")
+    # A loopback address per test: 127.1.<hash>.1 (Linux routes all of 127/8 to lo).
+    h=$(printf '%s' "$LC_NAME" | cksum | cut -d' ' -f1)
+    LC_IP="127.1.$((h % 250 + 1)).$((h / 250 % 250 + 1))"
+    trap lc_cleanup EXIT
+    trap 'exit 130' INT TERM
+    export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0:exitcode=23}"
+    export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
+}
+
+lc_cleanup() {
+    for pid in $LC_PIDS; do
+        kill "$pid" 2>/dev/null
+    done
+    sleep 0.2
+    for pid in $LC_PIDS; do
+        kill -9 "$pid" 2>/dev/null
+    done
+    if [ "$LC_FAILED" -ne 0 ] || [ -n "${LC_KEEP:-}" ]; then
+        echo "  (logs kept in $LC_DIR)"
+    else
+        rm -rf "$LC_DIR"
+    fi
+}
+
+lc_log() { echo "  [$LC_NAME] $*"; }
+
+# lc_check DESCRIPTION COMMAND... — passes when the command exits 0.
+lc_check() {
+    desc=$1
+    shift
+    if "$@" >"$LC_DIR/check.out" 2>&1; then
+        LC_PASSED=$((LC_PASSED + 1))
+        lc_log "ok   $desc"
+    else
+        LC_FAILED=$((LC_FAILED + 1))
+        lc_log "FAIL $desc"
+        sed 's/^/        /' "$LC_DIR/check.out" | tail -20
+    fi
+}
+
+# lc_expect DESCRIPTION CONDITION-STATUS — records the outcome of a test done inline:
+#   some command; lc_expect "what" $?
+lc_expect() {
+    if [ "$2" -eq 0 ]; then
+        LC_PASSED=$((LC_PASSED + 1))
+        lc_log "ok   $1"
+    else
+        LC_FAILED=$((LC_FAILED + 1))
+        lc_log "FAIL $1"
+    fi
+}
+
+lc_done() {
+    echo "  $LC_NAME: $LC_PASSED passed, $LC_FAILED failed"
+    [ "$LC_FAILED" -eq 0 ]
+}
+
+# lc_track PID — kill it at cleanup.
+lc_track() { LC_PIDS="$LC_PIDS $1"; }
+
+# lc_port N — the Nth port of this test (19500 + N); ports are per test address.
+lc_port() { echo $((19500 + $1)); }
+
+# lc_wait_http URL [SECONDS] — until the URL answers 200.
+lc_wait_http() {
+    i=0
+    limit=$(( ${2:-10} * 10 ))
+    while [ $i -lt $limit ]; do
+        curl -sf -o /dev/null --max-time 1 "$1" && return 0
+        sleep 0.1
+        i=$((i + 1))
+    done
+    return 1
+}
+
+# lc_start DAEMON NAME CONFIG-TEXT — writes $LC_DIR/NAME.conf, starts $BUILD/DAEMON with
+# it (stderr to $LC_DIR/NAME.log), waits for its HTTP health, sets NAME_pid.
+# The config text must contain http_listen; the health URL is derived from it.
+lc_start() {
+    daemon=$1
+    name=$2
+    printf '%s\n' "$3" >"$LC_DIR/$name.conf"
+    "$LC_ROOT/$BUILD/$daemon" -c "$LC_DIR/$name.conf" >>"$LC_DIR/$name.log" 2>&1 &
+    pid=$!
+    lc_track "$pid"
+    eval "${name}_pid=$pid"
+    http=$(grep -o 'http_listen *= *"[^"]*"' "$LC_DIR/$name.conf" | sed 's/.*"\(.*\)"/\1/')
+    if ! lc_wait_http "http://$http/api/v1/health" 10; then
+        lc_log "$name did not come up; log:"
+        tail -20 "$LC_DIR/$name.log" | sed 's/^/        /'
+        return 1
+    fi
+}
+
+# lc_stop NAME — SIGTERM the daemon started as NAME; returns its exit status (bounded wait).
+lc_stop() {
+    eval "pid=\$${1}_pid"
+    kill -TERM "$pid" 2>/dev/null || return 1
+    i=0
+    while kill -0 "$pid" 2>/dev/null && [ $i -lt 100 ]; do
+        sleep 0.1
+        i=$((i + 1))
+    done
+    if kill -0 "$pid" 2>/dev/null; then
+        kill -9 "$pid"
+        return 124
+    fi
+    wait "$pid"
+}
+
+# lc_publish NAME URL [FILE] — ffmpeg publishes FILE (default: the fixture) looped in real
+# time; sets NAME_pid. Log in $LC_DIR/NAME.log.
+lc_publish() {
+    ffmpeg -hide_banner -nostdin -loglevel warning -re -stream_loop -1 -i "${3:-$LC_FIXTURE}" \
+        -c copy -f flv "$2" >>"$LC_DIR/$1.log" 2>&1 &
+    pid=$!
+    lc_track "$pid"
+    eval "${1}_pid=$pid"
+}
+
+# lc_stream_field HTTP ID FIELD — one field of a stream in /api/v1/streams ("" if absent).
+lc_stream_field() {
+    curl -sf --max-time 2 "http://$1/api/v1/streams" | python3 -c '
+import json, sys
+want, field = sys.argv[1], sys.argv[2]
+for s in json.load(sys.stdin)["streams"]:
+    if s["id"] == want:
+        v = s.get(field)
+        print("" if v is None else str(v).lower() if isinstance(v, bool) else v)
+' "$2" "$3"
+}
+
+# lc_wait_live HTTP ID [SECONDS] — until the stream is live on that node.
+lc_wait_live() {
+    i=0
+    limit=$(( ${3:-10} * 10 ))
+    while [ $i -lt $limit ]; do
+        [ "$(lc_stream_field "$1" "$2" live)" = "true" ] && return 0
+        sleep 0.1
+        i=$((i + 1))
+    done
+    return 1
+}
+
+# lc_probe URL — ffprobe decodes frames; prints "codec WIDTHxHEIGHT frames" of the video.
+lc_probe() {
+    timeout 20 ffprobe -v error -rw_timeout 10000000 -read_intervals "%+2" -count_frames \
+        -select_streams v:0 -show_entries stream=codec_name,width,height,nb_read_frames \
+        -of csv=p=0 "$1"
+}
+
+# lc_probe_ok URL — succeeds when ffprobe decoded h264 320x240 frames (the fixture).
+lc_probe_ok() {
+    out=$(lc_probe "$1") || { echo "ffprobe failed: $out"; return 1; }
+    echo "ffprobe: $out"
+    case "$out" in
+    h264,320,240,[1-9]*) return 0 ;;
+    *) return 1 ;;
+    esac
+}
+
+# lc_rss_kb PID — resident set size in KiB.
+lc_rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
+
+# lc_log_has NAME PATTERN — the daemon's log contains the (grep -E) pattern.
+lc_log_has() { grep -Eq "$2" "$LC_DIR/$1.log"; }
