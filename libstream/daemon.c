@@ -6,6 +6,8 @@
 
 #include <event2/event.h>
 
+#include "libstream/args.h"
+#include "libstream/config.h"
 #include "libstream/daemon.h"
 #include "libstream/err.h"
 #include "libstream/log.h"
@@ -160,4 +162,62 @@ void ls_daemon_free(struct ls_daemon *d)
     if (d->status_timer != NULL)
         event_free(d->status_timer);
     free(d);
+}
+
+/* -t: validates the file; FILE:LINE: message on stderr when invalid. */
+static int daemon_check_config(const struct ls_role *role, const char *path)
+{
+    void *conf = calloc(1, role->conf_size);
+    char err[512];
+    int status = 0;
+
+    if (conf == NULL)
+        return 1;
+    if (ls_config_load(path, role->schema, conf, err, sizeof err) != LS_OK) {
+        fprintf(stderr, "%s\n", err);
+        status = 1;
+    } else {
+        ls_config_free(role->schema, conf);
+        printf("%s: configuration is valid\n", path);
+    }
+    free(conf);
+    return status;
+}
+
+int ls_daemon_main(int argc, char **argv, const struct ls_role *role)
+{
+    struct ls_args args;
+    struct event_base *base;
+    struct ls_daemon *d;
+    void *obj;
+    int status;
+
+    if (ls_args_parse(argc, argv, role->name, &args) != LS_OK)
+        return args.exit_status;
+    if (args.check_only)
+        return daemon_check_config(role, args.config_path);
+    ls_log_init(role->name);
+    if (ls_notify_init() != LS_OK)
+        ls_log(LS_LOG_WARNING, "NOTIFY_SOCKET is unusable: running without systemd notification");
+    base = event_base_new();
+    if (base == NULL) {
+        ls_log(LS_LOG_ERR, "cannot create the event loop");
+        return 1;
+    }
+    obj = role->start(base, args.config_path);
+    if (obj == NULL) {
+        event_base_free(base);
+        return 1;
+    }
+    d = ls_daemon_new(base, role->name, &role->ops, obj);
+    if (d == NULL) {
+        role->free(obj);
+        event_base_free(base);
+        return 1;
+    }
+    status = ls_daemon_run(d);
+    role->free(obj);
+    ls_daemon_free(d);
+    event_base_free(base);
+    return status;
 }

@@ -173,6 +173,11 @@ const struct ls_hub_config *ls_hub_config(const struct ls_hub *hub)
     return &hub->cfg;
 }
 
+struct event_base *ls_hub_base(const struct ls_hub *hub)
+{
+    return hub->base;
+}
+
 void ls_hub_set_hooks(struct ls_hub *hub, const struct ls_hub_hooks *hooks)
 {
     hub->hooks = *hooks;

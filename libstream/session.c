@@ -254,21 +254,20 @@ static void session_publish_start(struct ls_session *ses)
         session_fail(ses, LS_ENOMEM, "out of memory");
         return;
     }
+    /* Held across the kick: a departing pull may release the last hold on the stream. */
+    ls_stream_hold(st);
     if (ls_stream_has_source(st)) {
         /* An idle local publisher (checked at request time) or a pull being replaced by a
          * real publisher: the newcomer wins. */
         ls_stream_kick_source(st, "taken over by a new publisher");
-        if (ls_stream_has_source(st)) {
-            session_publish_refuse(ses, LS_FAIL_BUSY, "NetStream.Publish.BadName",
-                                   "Stream already publishing", "source would not leave");
-            return;
-        }
     }
     if (ls_stream_attach_source(st, LS_SOURCE_PUBLISHER, &session_source_ops, ses) != LS_OK) {
+        ls_stream_release(st);
         session_publish_refuse(ses, LS_FAIL_BUSY, "NetStream.Publish.BadName",
-                               "Stream already publishing", "stream busy");
+                               "Stream already publishing", "the current source would not leave");
         return;
     }
+    ls_stream_release(st);
     ses->stream = st;
     ses->phase = SES_PUBLISHING;
     if (ses->takeover)

@@ -13,6 +13,8 @@
 
 #include <stddef.h>
 
+struct ls_conf_key;
+
 struct event_base;
 struct ls_daemon;
 
@@ -25,6 +27,22 @@ struct ls_daemon_ops {
     /* One short line for systemd's STATUS= ("3 streams, 120 viewers"). */
     void (*status)(char *out, size_t cap, void *arg);
 };
+
+/*
+ * A role as main() sees it. ls_daemon_main does the rest: the command line (-c -t -V -h),
+ * `-t` validation against `schema`, logging, sd_notify, the event loop, signals.
+ */
+struct ls_role {
+    const char *name;                   /* "smd" | "spd" | "epd" */
+    const struct ls_conf_key *schema;   /* for -t */
+    size_t conf_size;                   /* size of the struct the schema fills */
+    /* Loads the config at `path` and starts serving; NULL after logging why. */
+    void *(*start)(struct event_base *base, const char *path);
+    struct ls_daemon_ops ops;           /* reload / stop / status on the started role */
+    void (*free)(void *role);
+};
+/* The whole of a daemon's main(): returns the process exit status. */
+int ls_daemon_main(int argc, char **argv, const struct ls_role *role);
 
 struct ls_daemon *ls_daemon_new(struct event_base *base, const char *name,
                                 const struct ls_daemon_ops *ops, void *arg);

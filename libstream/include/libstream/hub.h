@@ -102,6 +102,7 @@ void ls_hub_free(struct ls_hub *hub);
 /* Replaces the config (SIGHUP); applies to packets and deliveries from now on. */
 void ls_hub_set_config(struct ls_hub *hub, const struct ls_hub_config *cfg);
 const struct ls_hub_config *ls_hub_config(const struct ls_hub *hub);
+struct event_base *ls_hub_base(const struct ls_hub *hub);
 
 struct ls_hub_hooks {
     /* A stream without a source got its first subscriber: the role may start a pull. */

@@ -1,0 +1,73 @@
+/*
+ * pull.h — one internal pull per stream per node (ARCHITECTURE.md decisions 5, 7, 8).
+ *
+ * A pull is the source of a local stream whose media comes from another node: an edge
+ * pulling from its upstream origin, or an origin pulling from the origin that owns the
+ * publisher. It is created when the stream gets its first subscriber, plays the stream
+ * from a target the role names (ls_pull_ops.resolve), pushes what it receives into the
+ * hub, and:
+ *   - keeps the stream's subscribers connected when the link fails, retrying with
+ *     backoff (500 ms doubling to retry_max) and asking the role for a target again each
+ *     time (the owner may have moved);
+ *   - mirrors the upstream's unpublish/republish to local subscribers;
+ *   - closes `idle_timeout_ms` after the last subscriber left.
+ * Internal pulls carry a cluster signature (server.h, ls_peer_sign) so the far side knows
+ * them for what they are.
+ *
+ * Ownership: the pull holds the stream (ls_stream_hold) and is the stream's role data
+ * until it ends; it then calls ops->ended, releases the stream and frees itself.
+ */
+#ifndef LIBSTREAM_PULL_H
+#define LIBSTREAM_PULL_H
+
+#include <stdbool.h>
+#include <sys/socket.h>
+
+#include "libstream/client.h"
+#include "libstream/hub.h"
+
+struct ls_pull;
+
+struct ls_pull_config {
+    struct ls_client_config client;
+    unsigned idle_timeout_ms;   /* kept this long without subscribers */
+    unsigned retry_max_ms;      /* longest pause between attempts */
+    const char *node_id;        /* signs the pull (borrowed: must outlive the pull or be
+                                   replaced with ls_pull_set_config) */
+    const char *role;           /* "spd" | "epd" */
+    const char *secret;         /* cluster_secret */
+};
+void ls_pull_config_defaults(struct ls_pull_config *cfg);
+
+struct ls_pull_ops {
+    /*
+     * Where should the next attempt go? The role answers, now or later, with
+     * ls_pull_connect (a target) or ls_pull_unavailable (none yet: retry after backoff,
+     * or wait for ls_pull_kick when the role learns more, e.g. an smd watch).
+     */
+    void (*resolve)(struct ls_pull *p, void *arg, const char *id);
+    /* The pull ended (idle, or stopped). The stream may be freed right after. */
+    void (*ended)(struct ls_pull *p, void *arg, const char *id);
+    void *arg;
+};
+
+/* Starts a pull feeding `st` as a source of `kind`. NULL on allocation failure. */
+struct ls_pull *ls_pull_new(struct ls_stream *st, enum ls_source_kind kind,
+                            const struct ls_pull_config *cfg, const struct ls_pull_ops *ops);
+/* Plays from `target` ("host:port") now. */
+void ls_pull_connect(struct ls_pull *p, const char *target);
+/* No target now: waits (backoff) and asks again; `why` is logged once per outage. */
+void ls_pull_unavailable(struct ls_pull *p, const char *why);
+/* Retry at once (the role learned a new target, e.g. from an smd watch). */
+void ls_pull_kick(struct ls_pull *p);
+/* The stream lost its last subscriber: the pull ends after idle_timeout_ms unless one
+ * comes back (the role calls this from its stream_unwanted hook). */
+void ls_pull_unwanted(struct ls_pull *p);
+/* Ends the pull now (shutdown, or a local publisher takes over the stream). */
+void ls_pull_stop(struct ls_pull *p, const char *why);
+/* Applies a reloaded config (strings borrowed as in ls_pull_new). */
+void ls_pull_set_config(struct ls_pull *p, const struct ls_pull_config *cfg);
+bool ls_pull_connected(const struct ls_pull *p);
+const char *ls_pull_target(const struct ls_pull *p);
+
+#endif /* LIBSTREAM_PULL_H */

@@ -1,0 +1,156 @@
+/* medianode.c — the process-level plumbing spd and epd share (see medianode.h). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "libstream/config.h"
+#include "libstream/log.h"
+#include "libstream/medianode.h"
+
+static int node_load(struct ls_media_node *node, struct ls_media_conf *conf)
+{
+    char err[512];
+
+    if (ls_config_load(node->config_path, node->schema, conf, err, sizeof err) != LS_OK) {
+        ls_log(LS_LOG_ERR, "%s", err);
+        return LS_ECONF;
+    }
+    return LS_OK;
+}
+
+/* Derives the server, hub and pull settings from `conf` (strings borrowed from it). */
+static void node_apply(struct ls_media_node *node, const struct ls_media_conf *conf,
+                       struct ls_server_config *srv, struct ls_hub_config *hub,
+                       struct ls_pull_config *pull)
+{
+    ls_media_conf_apply(conf, node->allow_publish, srv, hub);
+    ls_pull_config_defaults(pull);
+    pull->client.conn.chunk = srv->conn.chunk;
+    pull->client.conn.out_chunk_size = srv->conn.out_chunk_size;
+    pull->idle_timeout_ms = (unsigned)conf->idle_timeout * 1000;
+    pull->retry_max_ms = (unsigned)conf->pull_retry_max * 1000;
+    pull->node_id = conf->node_id;
+    pull->role = node->role;
+    pull->secret = conf->cluster_secret != NULL ? conf->cluster_secret : "";
+}
+
+static void node_format_addr(const struct ls_addr *a, char *out, size_t cap)
+{
+    if (ls_addr_format(a, out, cap) != LS_OK)
+        snprintf(out, cap, "?");
+}
+
+struct ls_media_node *ls_media_node_new(struct event_base *base, const char *path,
+                                        const char *role, const struct ls_conf_key *schema,
+                                        bool allow_publish)
+{
+    struct ls_media_node *node = calloc(1, sizeof *node);
+    char listen[LS_ADDR_STRLEN], http_listen[LS_ADDR_STRLEN];
+
+    if (node == NULL)
+        return NULL;
+    node->base = base;
+    node->role = role;
+    node->schema = schema;
+    node->allow_publish = allow_publish;
+    node->config_path = strdup(path);
+    if (node->config_path == NULL || node_load(node, &node->conf) != LS_OK) {
+        free(node->config_path);
+        free(node);
+        return NULL;
+    }
+    ls_log_set_level(node->conf.log_level);
+    node_apply(node, &node->conf, &node->srv_cfg, &node->hub_cfg, &node->pull_cfg);
+    node_format_addr(&node->conf.listen, listen, sizeof listen);
+    node_format_addr(&node->conf.http_listen, http_listen, sizeof http_listen);
+    node->hub = ls_hub_new(base, &node->hub_cfg);
+    if (node->hub != NULL)
+        node->srv = ls_server_new(base, node->hub, &node->srv_cfg, listen);
+    if (node->srv != NULL)
+        node->http = ls_http_new(base, http_listen, role, node->conf.node_id);
+    if (node->http == NULL) {
+        ls_media_node_free(node);
+        return NULL;
+    }
+    ls_http_serve_media(node->http, node->srv);
+    ls_log(LS_LOG_NOTICE, "%s %s: RTMP on %s, HTTP on %s", role, node->conf.node_id, listen,
+           http_listen);
+    return node;
+}
+
+static void node_reconfigure_pull(struct ls_stream *st, void *arg)
+{
+    struct ls_pull *pull = ls_stream_role_data(st);
+
+    if (pull != NULL)
+        ls_pull_set_config(pull, arg);
+}
+
+int ls_media_node_reload(struct ls_media_node *node)
+{
+    struct ls_media_conf fresh;
+    struct ls_server_config srv;
+    struct ls_hub_config hub;
+    struct ls_pull_config pull;
+
+    if (node_load(node, &fresh) != LS_OK) {
+        ls_log(LS_LOG_WARNING, "reload failed: keeping the running configuration");
+        return LS_ECONF;
+    }
+    if (memcmp(&fresh.listen, &node->conf.listen, sizeof fresh.listen) != 0 ||
+        memcmp(&fresh.http_listen, &node->conf.http_listen, sizeof fresh.http_listen) != 0 ||
+        fresh.chunk_size != node->conf.chunk_size)
+        ls_log(LS_LOG_WARNING, "listen, http_listen and chunk_size changes need a restart");
+    node_apply(node, &fresh, &srv, &hub, &pull);
+    ls_log_set_level(fresh.log_level);
+    ls_server_set_config(node->srv, &srv);
+    ls_hub_set_config(node->hub, &hub);
+    ls_http_set_node_id(node->http, fresh.node_id);
+    /* Everything now borrows from `fresh`; the old strings can go. */
+    ls_config_free(node->schema, &node->conf);
+    node->conf = fresh;
+    node->srv_cfg = srv;
+    node->hub_cfg = hub;
+    node->pull_cfg = pull;
+    ls_hub_foreach(node->hub, node_reconfigure_pull, &node->pull_cfg);
+    if (node->reloaded != NULL)
+        node->reloaded(node, node->arg);
+    return LS_OK;
+}
+
+static void node_stop_pull(struct ls_stream *st, void *arg)
+{
+    struct ls_pull *pull = ls_stream_role_data(st);
+
+    (void)arg;
+    if (pull != NULL)
+        ls_pull_stop(pull, "shutting down");
+}
+
+void ls_media_node_stop(struct ls_media_node *node)
+{
+    ls_server_shutdown(node->srv);
+    ls_http_free(node->http);
+    node->http = NULL;
+    ls_hub_foreach(node->hub, node_stop_pull, NULL);
+}
+
+void ls_media_node_status(const struct ls_media_node *node, char *out, size_t cap)
+{
+    snprintf(out, cap, "%zu streams, %zu subscribers, %u RTMP connections",
+             ls_hub_stream_count(node->hub), ls_hub_subscriber_count(node->hub),
+             ls_server_session_count(node->srv));
+}
+
+void ls_media_node_free(struct ls_media_node *node)
+{
+    if (node == NULL)
+        return;
+    if (node->srv != NULL)
+        ls_media_node_stop(node);
+    ls_server_free(node->srv);
+    ls_hub_free(node->hub);
+    ls_config_free(node->schema, &node->conf);
+    free(node->config_path);
+    free(node);
+}

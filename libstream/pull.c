@@ -1,0 +1,344 @@
+/*
+ * pull.c — an internal pull feeding one local stream (see pull.h).
+ *
+ *          resolve ──target──▶ connecting ──Play.Start──▶ attached (source of the stream)
+ *             ▲                    │                        │  UnpublishNotify: detach
+ *             │                    │ fails                  │  PublishNotify: attach
+ *             └──── backoff ◀──────┴──────── link lost ◀────┘
+ *
+ *   last subscriber gone ─▶ idle timer ─▶ still none? ─▶ end (close, release the stream)
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/event.h>
+
+#include "libstream/log.h"
+#include "libstream/net.h"
+#include "libstream/pull.h"
+#include "libstream/server.h"
+#include "libstream/stats.h"
+#include "libstream/streamid.h"
+
+#define PULL_RETRY_MIN_MS 500u
+
+struct ls_pull {
+    struct ls_stream *st;
+    char id[258];
+    enum ls_source_kind kind;
+    struct ls_pull_config cfg;
+    const struct ls_pull_ops *ops;
+    struct ls_client *client;
+    struct event *retry_timer;
+    struct event *idle_timer;
+    char target[300];
+    unsigned backoff_ms;
+    bool attached;          /* we are the stream's source */
+    bool resolving;         /* waiting for the role's answer */
+    bool stopping;
+    bool outage_logged;
+    const char *stop_why;
+};
+
+static const struct ls_client_ops pull_client_ops;
+static const struct ls_source_ops pull_source_ops;
+
+void ls_pull_config_defaults(struct ls_pull_config *cfg)
+{
+    memset(cfg, 0, sizeof *cfg);
+    ls_client_config_defaults(&cfg->client);
+    /* The far side may hold our play while it waits for the stream itself. */
+    cfg->client.start_timeout_ms = 30000;
+    cfg->client.buffer_ms = 0;
+    cfg->idle_timeout_ms = 10000;
+    cfg->retry_max_ms = 5000;
+    cfg->node_id = "";
+    cfg->role = "epd";
+    cfg->secret = "";
+}
+
+static void timer_set(struct event *ev, unsigned ms)
+{
+    struct timeval tv = { (time_t)(ms / 1000), (suseconds_t)(ms % 1000) * 1000 };
+
+    evtimer_add(ev, &tv);
+}
+
+/* Ends the pull: no client, not attached. Frees `p`. */
+static void pull_finish(struct ls_pull *p)
+{
+    struct ls_stream *st = p->st;
+
+    if (p->attached) {
+        p->attached = false;
+        ls_stream_detach_source(st, p, LS_SOURCE_INTERRUPTED);
+    }
+    event_free(p->retry_timer);
+    event_free(p->idle_timer);
+    ls_log(LS_LOG_INFO, "pull %s ended (%s)", p->id, p->stop_why != NULL ? p->stop_why : "stopped");
+    ls_stream_set_role_data(st, NULL);
+    if (p->ops->ended != NULL)
+        p->ops->ended(p, p->ops->arg, p->id);
+    free(p);
+    ls_stream_release(st);
+}
+
+static void pull_resolve(struct ls_pull *p)
+{
+    p->resolving = true;
+    p->ops->resolve(p, p->ops->arg, p->id);
+}
+
+static void pull_schedule_retry(struct ls_pull *p)
+{
+    if (p->stopping)
+        return;
+    p->backoff_ms = p->backoff_ms == 0 ? PULL_RETRY_MIN_MS : p->backoff_ms * 2;
+    if (p->backoff_ms > p->cfg.retry_max_ms)
+        p->backoff_ms = p->cfg.retry_max_ms;
+    timer_set(p->retry_timer, p->backoff_ms);
+}
+
+static void pull_retry_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct ls_pull *p = arg;
+
+    (void)fd;
+    (void)what;
+    if (p->client == NULL && !p->resolving && !p->stopping)
+        pull_resolve(p);
+}
+
+static void pull_idle_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct ls_pull *p = arg;
+    struct ls_stream_stats s;
+
+    (void)fd;
+    (void)what;
+    ls_stream_stats(p->st, &s);
+    if (s.subscribers == 0)
+        ls_pull_stop(p, "no viewers for idle_timeout");
+}
+
+struct ls_pull *ls_pull_new(struct ls_stream *st, enum ls_source_kind kind,
+                            const struct ls_pull_config *cfg, const struct ls_pull_ops *ops)
+{
+    struct event_base *base = NULL;
+    struct ls_pull *p = calloc(1, sizeof *p);
+
+    if (p == NULL)
+        return NULL;
+    base = ls_hub_base(ls_stream_hub(st));
+    p->st = st;
+    snprintf(p->id, sizeof p->id, "%s", ls_stream_id(st));
+    p->kind = kind;
+    p->cfg = *cfg;
+    p->ops = ops;
+    p->retry_timer = evtimer_new(base, pull_retry_cb, p);
+    p->idle_timer = evtimer_new(base, pull_idle_cb, p);
+    if (p->retry_timer == NULL || p->idle_timer == NULL) {
+        if (p->retry_timer != NULL)
+            event_free(p->retry_timer);
+        if (p->idle_timer != NULL)
+            event_free(p->idle_timer);
+        free(p);
+        return NULL;
+    }
+    ls_stream_hold(st);
+    ls_stream_set_role_data(st, p);
+    ls_stats.pulls_started_total++;
+    pull_resolve(p);
+    return p;
+}
+
+void ls_pull_connect(struct ls_pull *p, const char *target)
+{
+    struct event_base *base = ls_hub_base(ls_stream_hub(p->st));
+    struct sockaddr_storage ss;
+    socklen_t sslen;
+    struct ls_stream_ref ref;
+    char tc_url[400], name[1400], query[1024] = "";
+
+    p->resolving = false;
+    if (p->stopping) {
+        pull_finish(p); /* stopped while the role was resolving */
+        return;
+    }
+    if (p->client != NULL)
+        return;
+    snprintf(p->target, sizeof p->target, "%s", target);
+    if (ls_streamid_parse_id(p->id, &ref, NULL) != LS_OK ||
+        ls_net_resolve(target, false, &ss, &sslen) != LS_OK) {
+        ls_pull_unavailable(p, "target does not resolve");
+        return;
+    }
+    if (ls_peer_sign(p->cfg.secret, p->cfg.node_id, p->cfg.role, p->id, query, sizeof query) !=
+        LS_OK) {
+        ls_pull_unavailable(p, "cannot sign the pull");
+        return;
+    }
+    snprintf(tc_url, sizeof tc_url, "rtmp://%s/%s", target, ref.app);
+    snprintf(name, sizeof name, "%s?%s", ref.name, query);
+    ls_log(LS_LOG_DEBUG, "pull %s: playing from %s", p->id, target);
+    p->client = ls_client_start(base, (struct sockaddr *)&ss, sslen, LS_CLIENT_PLAY, tc_url,
+                                ref.app, name, &p->cfg.client, &pull_client_ops, p);
+    if (p->client == NULL)
+        ls_pull_unavailable(p, "cannot open a connection");
+}
+
+void ls_pull_unavailable(struct ls_pull *p, const char *why)
+{
+    p->resolving = false;
+    if (p->stopping) {
+        pull_finish(p);
+        return;
+    }
+    if (!p->outage_logged) {
+        ls_log(LS_LOG_INFO, "pull %s: no source yet (%s); retrying", p->id, why);
+        p->outage_logged = true;
+    }
+    pull_schedule_retry(p);
+}
+
+void ls_pull_kick(struct ls_pull *p)
+{
+    if (p->client != NULL || p->resolving || p->stopping)
+        return;
+    evtimer_del(p->retry_timer);
+    p->backoff_ms = 0;
+    pull_resolve(p);
+}
+
+void ls_pull_stop(struct ls_pull *p, const char *why)
+{
+    if (p->stopping)
+        return;
+    p->stopping = true;
+    p->stop_why = why;
+    evtimer_del(p->retry_timer);
+    evtimer_del(p->idle_timer);
+    if (p->client != NULL)
+        ls_client_close(p->client, why); /* pull_on_close finishes */
+    else if (!p->resolving)
+        pull_finish(p);
+    /* resolving: the role's answer arrives later and finishes (see ls_pull_connect) */
+}
+
+void ls_pull_set_config(struct ls_pull *p, const struct ls_pull_config *cfg)
+{
+    p->cfg = *cfg;
+}
+
+bool ls_pull_connected(const struct ls_pull *p)
+{
+    return p->attached;
+}
+
+const char *ls_pull_target(const struct ls_pull *p)
+{
+    return p->target;
+}
+
+void ls_pull_unwanted(struct ls_pull *p)
+{
+    if (!p->stopping)
+        timer_set(p->idle_timer, p->cfg.idle_timeout_ms);
+}
+
+/* ---- the client side of the pull ---- */
+
+static void pull_attach(struct ls_pull *p)
+{
+    if (p->attached)
+        return;
+    if (ls_stream_attach_source(p->st, p->kind, &pull_source_ops, p) != LS_OK) {
+        /* A local publisher holds the stream now: this pull has no purpose. */
+        ls_pull_stop(p, "stream has a local publisher");
+        return;
+    }
+    p->attached = true;
+}
+
+static void pull_on_started(struct ls_client *cl, void *arg)
+{
+    struct ls_pull *p = arg;
+
+    (void)cl;
+    p->backoff_ms = 0;
+    p->outage_logged = false;
+    ls_log(LS_LOG_INFO, "pull %s: live from %s", p->id, p->target);
+    pull_attach(p);
+}
+
+static void pull_on_status(struct ls_client *cl, void *arg, const char *level, const char *code)
+{
+    struct ls_pull *p = arg;
+
+    (void)cl;
+    (void)level;
+    if (strcmp(code, "NetStream.Play.UnpublishNotify") == 0 && p->attached) {
+        /* The publisher upstream stopped: tell our viewers the same, keep the link. */
+        p->attached = false;
+        ls_stream_detach_source(p->st, p, LS_SOURCE_STOPPED);
+    } else if (strcmp(code, "NetStream.Play.PublishNotify") == 0 && !p->attached) {
+        pull_attach(p);
+    }
+}
+
+static void pull_on_media(struct ls_client *cl, void *arg, struct ls_frame *msg)
+{
+    struct ls_pull *p = arg;
+
+    if (!p->attached)
+        return;
+    if (ls_stream_push(p->st, msg) == LS_ENOMEM)
+        ls_client_close(cl, "out of memory");
+}
+
+static void pull_on_close(struct ls_client *cl, void *arg, int err, const char *why)
+{
+    struct ls_pull *p = arg;
+    struct ls_stream_stats s;
+
+    (void)cl;
+    p->client = NULL;
+    if (p->attached) {
+        p->attached = false;
+        /* Silent for viewers: they stay and resume when a retry succeeds (decision 8). */
+        ls_stream_detach_source(p->st, p, LS_SOURCE_INTERRUPTED);
+    }
+    if (p->stopping) {
+        pull_finish(p);
+        return;
+    }
+    ls_stats.pull_failures_total[err == LS_OK ? LS_FAIL_NOT_FOUND : LS_FAIL_UPSTREAM]++;
+    ls_stream_stats(p->st, &s);
+    if (!p->outage_logged)
+        ls_log(LS_LOG_INFO, "pull %s from %s lost: %s", p->id, p->target,
+               why != NULL ? why : ls_strerror(err));
+    p->outage_logged = true;
+    if (s.subscribers == 0) {
+        p->stop_why = "link closed with no viewers";
+        pull_finish(p);
+        return;
+    }
+    pull_schedule_retry(p);
+}
+
+static const struct ls_client_ops pull_client_ops = {
+    .on_started = pull_on_started,
+    .on_status = pull_on_status,
+    .on_media = pull_on_media,
+    .on_close = pull_on_close,
+};
+
+static void pull_kick_source(void *owner, const char *why)
+{
+    ls_pull_stop(owner, why);
+}
+
+static const struct ls_source_ops pull_source_ops = {
+    .kick = pull_kick_source,
+};
