@@ -52,13 +52,15 @@ struct ls_publish_claim;
 struct ls_server_hooks {
     /*
      * A publisher passed admission; the role decides cluster-wide (spd asks smd) and then
-     * calls ls_publish_claim_done exactly once — unless ls_publish_claim_cancelled fires
-     * first (the session went away). NULL = accept at once.
-     * `takeover` is true when a local publisher of the id was idle and is being replaced.
+     * calls ls_publish_claim_done exactly once — also after publish_claim_cancelled (the
+     * session went away; the answer is then ignored and the claim freed). NULL = accept
+     * at once. `takeover` is true when a local publisher of the id was idle and is being
+     * replaced.
      */
     void (*publish_claim)(void *arg, struct ls_publish_claim *claim, const char *id,
                           bool takeover);
-    /* A claim's session went away before ls_publish_claim_done: forget the claim. */
+    /* A claim's session went away before ls_publish_claim_done: stop the work and call
+     * ls_publish_claim_done (now or later) to free the claim. */
     void (*publish_claim_cancelled)(void *arg, struct ls_publish_claim *claim);
     /* A publisher stopped (unpublish, disconnect, takeover). */
     void (*publish_ended)(void *arg, const char *id);
