@@ -1,0 +1,455 @@
+#!/bin/sh
+# run.sh — `make bench`: livecluster's edge (epd, behind an spd origin) against nginx-rtmp on
+# the same machine, with the same source and the same viewers, next to two "floor" servers
+# that only write the same pre-chunked bytes to sockets. Prints one table and writes it as
+# JSON. Benchmarks never fail on time: this script reports figures; it exits non-zero only
+# when it could not run at all (missing build, no ffmpeg).
+#
+# Per (server, N) run, every process is started fresh on 127.0.0.1 and killed by PID after:
+#   floor-message  floorsrv -m message, pulling the stream from an spd origin
+#   floor-batched  floorsrv -m batched -w FLUSH_MS, pulling from an spd origin
+#   spd            spd with the publisher on it, viewers on it
+#   epd            epd pulling from an spd origin (the edge is warmed by one viewer first)
+#   nginx          nginx-rtmp (one worker, live on, chunk_size 4096), publisher on it
+# The publisher is ffmpeg -re -stream_loop -1 -c copy of the cached source (H.264 640x360
+# 25 fps, 2 s GOP, ~0.9 Mbit/s + AAC 64 kbit/s). rtmpbench measures the server process
+# (-p server=PID) over a window after the ramp and a warm-up.
+#
+# Then: end-to-end latency with rtmpbench as the publisher (flush window W vs 0), cold
+# start through the edge, and a perf profile of epd at 1000 viewers.
+#
+# Environment (all optional):
+#   BENCH_N="100 1000 3000"   viewer counts always run for every server
+#   BENCH_N_MORE="5000 7000 9000"  then these, for each server, while it kept every viewer
+#   BENCH_SERVERS="floor-message floor-batched spd epd nginx"
+#   BENCH_DURATION=15 BENCH_WARMUP=3 BENCH_RATE=500   window s, warm-up s, connects/s
+#   BENCH_FLUSH_MS=20         flush_interval_ms of spd/epd and the batched floor's window
+#   BENCH_SWEEP_MS=50         rtmpbench read sweep (see rtmpbench.c)
+#   BENCH_PIN=1               server on CPU 0; bench, publisher, origin on CPU 1
+#   BENCH_PROFILE=1           perf profile of epd (needs perf)
+#   BENCH_LATENCY=1 BENCH_COLD=1
+#   BENCH_CACHE=build/bench-cache   where the generated source is kept
+#   BENCH_OUT=$BUILD/bench          results: bench.txt, bench.json, runs/*.json, logs/
+set -u
+
+BUILD=${BUILD:-build}
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+cd "$ROOT" || exit 1
+N_LIST=${BENCH_N:-"100 1000 3000"}
+N_MORE=${BENCH_N_MORE:-"5000 7000 9000"}
+SERVERS=${BENCH_SERVERS:-"floor-message floor-batched spd epd nginx"}
+DURATION=${BENCH_DURATION:-15}
+WARMUP=${BENCH_WARMUP:-3}
+RATE=${BENCH_RATE:-500}
+FLUSH_MS=${BENCH_FLUSH_MS:-20}
+SWEEP_MS=${BENCH_SWEEP_MS:-50}
+PIN=${BENCH_PIN:-1}
+PROFILE=${BENCH_PROFILE:-1}
+LATENCY=${BENCH_LATENCY:-1}
+COLD=${BENCH_COLD:-1}
+CACHE=${BENCH_CACHE:-$ROOT/build/bench-cache}
+OUT=${BENCH_OUT:-$ROOT/$BUILD/bench}
+TOOLS="$ROOT/$BUILD/tools"
+SOURCE="$CACHE/source-h264-aac-1mbps.flv"
+IP=127.0.0.1
+P_ORIGIN=19701 H_ORIGIN=19702 P_SERVER=19711 H_SERVER=19712
+NGINX_MODULE=""
+PIDS=""
+
+say() { echo "bench: $*"; }
+
+# ---- process tracking: everything started here is killed by PID, nothing else --------
+
+track() { PIDS="$PIDS $1"; }
+
+stop_all() {
+    for pid in $PIDS; do kill -TERM "$pid" 2>/dev/null; done
+    i=0
+    while [ $i -lt 30 ]; do
+        alive=""
+        for pid in $PIDS; do kill -0 "$pid" 2>/dev/null && alive="$alive $pid"; done
+        [ -z "$alive" ] && break
+        sleep 0.1
+        i=$((i + 1))
+    done
+    for pid in $PIDS; do kill -KILL "$pid" 2>/dev/null; done
+    for pid in $PIDS; do wait "$pid" 2>/dev/null; done
+    PIDS=""
+}
+trap 'stop_all' EXIT
+trap 'exit 130' INT TERM
+
+# on CPU → "taskset -c CPU" when pinning, else nothing
+on() { [ "$PIN" = 1 ] && command -v taskset >/dev/null && echo "taskset -c $1"; }
+
+# start NAME CPU CMD... — background, log in $LOGS/NAME.log, PID in $LAST_PID
+start() {
+    name=$1 cpu=$2
+    shift 2
+    # shellcheck disable=SC2046
+    $(on "$cpu") "$@" >"$LOGS/$name.log" 2>&1 &
+    LAST_PID=$!
+    track "$LAST_PID"
+}
+
+wait_tcp() { # HOST PORT — until something listens (10 s)
+    python3 - "$1" "$2" <<'EOF'
+import socket, sys, time
+for _ in range(100):
+    try:
+        socket.create_connection((sys.argv[1], int(sys.argv[2])), 0.2).close()
+        sys.exit(0)
+    except OSError:
+        time.sleep(0.1)
+sys.exit(1)
+EOF
+}
+
+# ---- prerequisites ----------------------------------------------------------------------
+
+need_tools() {
+    for t in rtmpbench floorsrv; do
+        [ -x "$TOOLS/$t" ] || { say "missing $TOOLS/$t (run make tools)"; exit 1; }
+    done
+    [ -x "$BUILD/spd" ] || { say "missing $BUILD/spd"; exit 1; }
+    command -v ffmpeg >/dev/null || { say "ffmpeg is required (apt-get install ffmpeg)"; exit 1; }
+    command -v python3 >/dev/null || { say "python3 is required for the report"; exit 1; }
+}
+
+find_nginx_module() {
+    for m in /usr/lib/nginx/modules/ngx_rtmp_module.so /usr/lib64/nginx/modules/ngx_rtmp_module.so \
+             /usr/share/nginx/modules/ngx_rtmp_module.so; do
+        [ -f "$m" ] && { NGINX_MODULE=$m; return 0; }
+    done
+    return 1
+}
+
+# nginx-light and libnginx-mod-rtmp (Debian), installed when missing and we are root.
+need_nginx() {
+    if command -v nginx >/dev/null && find_nginx_module; then
+        return 0
+    fi
+    if [ "$(id -u)" != 0 ]; then
+        say "nginx with the RTMP module is missing and we are not root:"
+        say "  apt-get install nginx-light libnginx-mod-rtmp   (nginx-rtmp is left out of the table)"
+        return 1
+    fi
+    say "installing nginx-light libnginx-mod-rtmp"
+    if ! DEBIAN_FRONTEND=noninteractive apt-get install -y nginx-light libnginx-mod-rtmp \
+            >"$LOGS/apt.log" 2>&1; then
+        apt-get update >>"$LOGS/apt.log" 2>&1
+        DEBIAN_FRONTEND=noninteractive apt-get install -y nginx-light libnginx-mod-rtmp \
+            >>"$LOGS/apt.log" 2>&1 || { say "apt-get failed (see $LOGS/apt.log)"; return 1; }
+    fi
+    # the package may have started the system nginx; that one is not ours to stop
+    command -v nginx >/dev/null && find_nginx_module
+}
+
+# The source: made with ffmpeg once, then cached.
+need_source() {
+    [ -s "$SOURCE" ] && return 0
+    mkdir -p "$CACHE"
+    say "making the source (60 s H.264 640x360 25 fps GOP 50 + AAC, ~1 Mbit/s) in $SOURCE"
+    ffmpeg -hide_banner -nostdin -loglevel error -y \
+        -f lavfi -i "testsrc2=size=640x360:rate=25,noise=alls=12:allf=t" \
+        -f lavfi -i "sine=frequency=440:sample_rate=44100" -t 60 \
+        -c:v libx264 -preset veryfast -tune zerolatency -pix_fmt yuv420p \
+        -b:v 900k -maxrate 900k -bufsize 900k \
+        -x264-params "nal-hrd=cbr:keyint=50:min-keyint=50:scenecut=0" \
+        -c:a aac -b:a 64k -ar 44100 -ac 2 -f flv "$SOURCE.tmp" && mv "$SOURCE.tmp" "$SOURCE"
+}
+
+# Fraction of the machine busy over one second before we start (other jobs skew figures).
+machine_busy() {
+    python3 - <<'EOF'
+import time
+def read():
+    with open("/proc/stat") as f:
+        v = [int(x) for x in f.readline().split()[1:9]]
+    return v[0] + v[1] + v[2] + v[5] + v[6] + v[7], sum(v)
+b0, t0 = read(); time.sleep(1); b1, t1 = read()
+print("%.0f" % (100.0 * (b1 - b0) / max(1, t1 - t0)))
+EOF
+}
+
+# ---- servers ------------------------------------------------------------------------------
+
+spd_conf() { # PORT HTTP — a standalone origin
+    cat <<EOF
+node_id = "bench-spd-$1"; log_level = "warning";
+listen = "$IP:$1"; http_listen = "$IP:$2";
+max_connections = 100000; flush_interval_ms = $FLUSH_MS;
+EOF
+}
+
+epd_conf() {
+    cat <<EOF
+node_id = "bench-epd"; log_level = "warning";
+listen = "$IP:$P_SERVER"; http_listen = "$IP:$H_SERVER"; upstream = "$IP:$P_ORIGIN";
+max_connections = 100000; flush_interval_ms = $FLUSH_MS; idle_timeout = ${EPD_IDLE:-10};
+EOF
+}
+
+nginx_conf() {
+    cat <<EOF
+load_module $NGINX_MODULE;
+worker_processes 1;
+daemon off;
+master_process on;
+pid $RUN/nginx.pid;
+error_log $RUN/nginx-error.log warn;
+worker_rlimit_nofile 100000;
+events { worker_connections 100000; }
+rtmp {
+    server {
+        listen $IP:$P_SERVER;
+        chunk_size 4096;
+        application live { live on; }
+    }
+}
+EOF
+}
+
+publish() { # URL — ffmpeg publishes the source, looped, at real-time pace
+    start publisher 1 ffmpeg -hide_banner -nostdin -loglevel warning -re -stream_loop -1 \
+        -i "$SOURCE" -c copy -f flv "$1"
+}
+
+# live URL — until a player gets a keyframe there (the stream is up, the GOP cache filled)
+wait_live() {
+    i=0
+    while [ $i -lt 20 ]; do
+        "$TOOLS/rtmpbench" -q -n 1 -w 0 -d 0.2 -t 5 "$1" >/dev/null 2>&1 && return 0
+        sleep 0.5
+        i=$((i + 1))
+    done
+    return 1
+}
+
+# origin — an spd on CPU 1 with the publisher on it (for epd and the floors)
+start_origin() {
+    spd_conf $P_ORIGIN $H_ORIGIN >"$RUN/origin.conf"
+    start origin 1 "$BUILD/spd" -c "$RUN/origin.conf"
+    ORIGIN_PID=$LAST_PID
+    wait_tcp $IP $P_ORIGIN || return 1
+    publish "rtmp://$IP:$P_ORIGIN/live/bench"
+    wait_live "rtmp://$IP:$P_ORIGIN/live/bench"
+}
+
+# start_server KIND — starts it (and what feeds it); sets SERVER_PID, URL, EXTRA_P
+start_server() {
+    EXTRA_P=""
+    case $1 in
+    floor-message|floor-batched)
+        start_origin || return 1
+        mode=${1#floor-}
+        start server 0 "$TOOLS/floorsrv" -l "$IP:$P_SERVER" -m "$mode" -w "$FLUSH_MS" \
+            -u "rtmp://$IP:$P_ORIGIN/live/bench"
+        SERVER_PID=$LAST_PID
+        EXTRA_P="-p origin=$ORIGIN_PID"
+        URL="raw://$IP:$P_SERVER"
+        wait_tcp $IP $P_SERVER || return 1
+        sleep 2.5 # a whole GOP in the floor's cache
+        ;;
+    spd)
+        spd_conf $P_SERVER $H_SERVER >"$RUN/server.conf"
+        start server 0 "$BUILD/spd" -c "$RUN/server.conf"
+        SERVER_PID=$LAST_PID
+        wait_tcp $IP $P_SERVER || return 1
+        URL="rtmp://$IP:$P_SERVER/live/bench"
+        publish "$URL"
+        ;;
+    epd)
+        start_origin || return 1
+        epd_conf >"$RUN/server.conf"
+        start server 0 "$BUILD/epd" -c "$RUN/server.conf"
+        SERVER_PID=$LAST_PID
+        EXTRA_P="-p origin=$ORIGIN_PID"
+        wait_tcp $IP $P_SERVER || return 1
+        URL="rtmp://$IP:$P_SERVER/live/bench"
+        ;;
+    nginx)
+        nginx_conf >"$RUN/nginx.conf"
+        start server-master 0 nginx -p "$RUN" -e "$RUN/nginx-error.log" -c "$RUN/nginx.conf"
+        master=$LAST_PID
+        wait_tcp $IP $P_SERVER || return 1
+        SERVER_PID=$(pgrep -P "$master" | head -1)
+        [ -n "$SERVER_PID" ] || return 1
+        URL="rtmp://$IP:$P_SERVER/live/bench"
+        publish "$URL"
+        ;;
+    *)
+        say "unknown server $1"
+        return 1
+        ;;
+    esac
+    wait_live "$URL"
+}
+
+# run_one KIND N — one measurement; JSON in $OUT/runs/KIND-N.json; returns 0 if all kept up
+run_one() {
+    kind=$1 n=$2
+    RUN="$OUT/tmp/$kind-$n"
+    LOGS="$OUT/logs/$kind-$n"
+    rm -rf "$RUN" "$LOGS"
+    mkdir -p "$RUN" "$LOGS"
+    json="$OUT/runs/$kind-$n.json"
+    rm -f "$json"
+    if ! start_server "$kind"; then
+        say "$kind did not come up for N=$n (logs in $LOGS)"
+        stop_all
+        return 1
+    fi
+    # shellcheck disable=SC2086
+    $(on 1) "$TOOLS/rtmpbench" -q -n "$n" -r "$RATE" -w "$WARMUP" -d "$DURATION" -i "$SWEEP_MS" \
+        -S "$SOURCE" -p "server=$SERVER_PID" $EXTRA_P -j "$json" "$URL" \
+        >"$LOGS/rtmpbench.log" 2>&1
+    stop_all
+    python3 "$ROOT/test/bench/report.py" line "$kind" "$n" "$json"
+}
+
+# ---- latency, cold start, profile ---------------------------------------------------------
+
+# latency NAME PLAYURL PUBURL — rtmpbench publishes and plays (readiness reads, -i 0)
+latency_one() {
+    # shellcheck disable=SC2086
+    $(on 1) "$TOOLS/rtmpbench" -q -n 20 -r 100 -w 2 -d 10 -i 0 -P "$SOURCE" -U "$3" \
+        -j "$OUT/runs/latency-$1.json" "$2" >"$LOGS/latency-$1.log" 2>&1
+    python3 "$ROOT/test/bench/report.py" latency "$1" "$OUT/runs/latency-$1.json"
+}
+
+latency_runs() {
+    RUN="$OUT/tmp/latency" LOGS="$OUT/logs/latency"
+    mkdir -p "$RUN" "$LOGS"
+    for w in "$FLUSH_MS" 0; do
+        FLUSH_MS_SAVED=$FLUSH_MS
+        FLUSH_MS=$w
+        spd_conf $P_SERVER $H_SERVER >"$RUN/spd.conf"
+        start "spd-window$w" 0 "$BUILD/spd" -c "$RUN/spd.conf"
+        wait_tcp $IP $P_SERVER && latency_one "spd-window$w" "rtmp://$IP:$P_SERVER/live/lat" \
+            "rtmp://$IP:$P_SERVER/live/lat"
+        stop_all
+        if [ -x "$BUILD/epd" ]; then
+            spd_conf $P_ORIGIN $H_ORIGIN >"$RUN/origin.conf"
+            start "origin-window$w" 1 "$BUILD/spd" -c "$RUN/origin.conf"
+            epd_conf >"$RUN/epd.conf"
+            start "epd-window$w" 0 "$BUILD/epd" -c "$RUN/epd.conf"
+            wait_tcp $IP $P_ORIGIN && wait_tcp $IP $P_SERVER &&
+                latency_one "epd-window$w" "rtmp://$IP:$P_SERVER/live/lat" \
+                    "rtmp://$IP:$P_ORIGIN/live/lat"
+            stop_all
+        fi
+        FLUSH_MS=$FLUSH_MS_SAVED
+    done
+    if [ -n "$NGINX_MODULE" ]; then
+        nginx_conf >"$RUN/nginx.conf"
+        start server-master 0 nginx -p "$RUN" -e "$RUN/nginx-error.log" -c "$RUN/nginx.conf"
+        wait_tcp $IP $P_SERVER && latency_one nginx "rtmp://$IP:$P_SERVER/live/lat" \
+            "rtmp://$IP:$P_SERVER/live/lat"
+        stop_all
+    fi
+}
+
+# Cold start: the edge holds no pull (idle_timeout 0); each player makes it pull from spd.
+cold_runs() {
+    [ -x "$BUILD/epd" ] || return 0
+    RUN="$OUT/tmp/cold" LOGS="$OUT/logs/cold"
+    mkdir -p "$RUN" "$LOGS"
+    start_origin || { stop_all; return 1; }
+    EPD_IDLE=0 epd_conf >"$RUN/epd.conf"
+    start server 0 "$BUILD/epd" -c "$RUN/epd.conf"
+    wait_tcp $IP $P_SERVER || { stop_all; return 1; }
+    files=""
+    for i in 1 2 3 4 5 6 7 8 9 10; do
+        f="$RUN/cold-$i.json"
+        $(on 1) "$TOOLS/rtmpbench" -q -n 1 -w 0 -d 0.3 -j "$f" "rtmp://$IP:$P_SERVER/live/bench" \
+            >>"$LOGS/rtmpbench.log" 2>&1
+        files="$files $f"
+        sleep 0.5 # the edge drops the pull when the player leaves
+    done
+    stop_all
+    # shellcheck disable=SC2086
+    python3 "$ROOT/test/bench/report.py" cold "$OUT/runs/cold.json" $files
+}
+
+profile_epd() {
+    [ -x "$BUILD/epd" ] && command -v perf >/dev/null || return 0
+    RUN="$OUT/tmp/profile" LOGS="$OUT/logs/profile"
+    rm -rf "$RUN" "$LOGS"
+    mkdir -p "$RUN" "$LOGS"
+    start_server epd || { stop_all; return 1; }
+    $(on 1) "$TOOLS/rtmpbench" -q -n 1000 -r "$RATE" -w 3 -d 12 -S "$SOURCE" "$URL" \
+        >"$LOGS/rtmpbench.log" 2>&1 &
+    bench=$!
+    track $bench
+    sleep $((1000 / RATE + 5))
+    if perf record -e cpu-clock -g -o "$RUN/perf.data" -p "$SERVER_PID" -- sleep 8 \
+            >"$LOGS/perf.log" 2>&1; then
+        perf report -i "$RUN/perf.data" --no-children --sort symbol --stdio -g none \
+            2>/dev/null | grep -v '^#' | grep '%' | head -40 >"$OUT/epd-profile.txt"
+        perf report -i "$RUN/perf.data" --no-children --sort dso --stdio -g none \
+            2>/dev/null | grep -v '^#' | grep '%' | head -10 >"$OUT/epd-profile-dso.txt"
+        say "epd profile at 1000 viewers (perf, cpu-clock), top symbols:"
+        head -15 "$OUT/epd-profile.txt" | sed 's/^/    /'
+        say "by object:"
+        sed 's/^/    /' "$OUT/epd-profile-dso.txt"
+    else
+        say "perf record failed (see $LOGS/perf.log); no profile"
+    fi
+    wait $bench 2>/dev/null
+    stop_all
+}
+
+# ---- main ---------------------------------------------------------------------------------
+
+need_tools
+mkdir -p "$OUT/runs" "$OUT/logs" "$OUT/tmp"
+rm -f "$OUT"/runs/*.json
+LOGS="$OUT/logs"
+need_source || { say "cannot make the source"; exit 1; }
+if need_nginx; then
+    :
+else
+    SERVERS=$(echo "$SERVERS" | sed 's/nginx//')
+fi
+[ -x "$BUILD/epd" ] || {
+    say "no $BUILD/epd yet: benchmarking spd directly"
+    SERVERS=$(echo "$SERVERS" | sed 's/epd//')
+}
+ulimit -n 100000 2>/dev/null || ulimit -n "$(ulimit -Hn)" 2>/dev/null
+
+busy=$(machine_busy)
+say "machine: $(nproc) CPUs, $(uname -r); $busy% busy before we start"
+[ "$busy" -gt 10 ] && say "WARNING: other processes use $busy% of the CPUs: figures will be noisy" &&
+    ps -eo pcpu,pid,comm --sort=-pcpu | head -6 | sed 's/^/    /'
+echo "$busy" >"$OUT/busy-before.txt"
+say "servers: $SERVERS; viewers: $N_LIST (then $N_MORE while they hold)"
+say "window ${DURATION}s after ${WARMUP}s warm-up, ramp ${RATE}/s, flush window ${FLUSH_MS} ms," \
+    "pinning $([ "$PIN" = 1 ] && echo 'server CPU 0, rest CPU 1' || echo off)"
+
+held=""
+for n in $N_LIST; do
+    held="" # servers that kept every viewer at the largest N so far
+    for s in $SERVERS; do
+        run_one "$s" "$n" && held="$held $s"
+    done
+done
+for n in $N_MORE; do
+    still=""
+    for s in $held; do
+        run_one "$s" "$n" && still="$still $s"
+    done
+    held=$still
+    [ -z "$held" ] && break
+done
+
+[ "$LATENCY" = 1 ] && latency_runs
+[ "$COLD" = 1 ] && cold_runs
+[ "$PROFILE" = 1 ] && profile_epd
+
+python3 "$ROOT/test/bench/report.py" table "$OUT" \
+    --meta "flush_ms=$FLUSH_MS" "duration_s=$DURATION" "warmup_s=$WARMUP" "rate=$RATE" \
+    "sweep_ms=$SWEEP_MS" "pin=$PIN" "busy_before=$busy" "cpus=$(nproc)" \
+    "kernel=$(uname -r)" "source=$(basename "$SOURCE")" | tee "$OUT/bench.txt"
+say "table: $OUT/bench.txt; JSON: $OUT/bench.json"
+exit 0
