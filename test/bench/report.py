@@ -8,8 +8,9 @@
                                        the table (stdout) and OUTDIR/bench.json
 
 CPU per GB = the server process's CPU seconds (utime + stime from /proc/PID/stat) in the
-measurement window divided by the bytes the players received in that window (1 GB = 1e9
-bytes). RSS per viewer = (RSS at the end of the window - RSS just before the first
+measurement window, plus those of ksoftirqd on the server's CPU when the server is pinned
+(deferred TCP work of the server's own sends, charged to no process otherwise), divided by
+the bytes the players received in that window (1 GB = 1e9 bytes). RSS per viewer = (RSS at the end of the window - RSS just before the first
 viewer connected, with the stream already live and its GOP cached) / viewers.
 """
 import json
@@ -17,6 +18,8 @@ import math
 import os
 import sys
 
+RATIO_KEYS = ("cpu_s_per_gb", "cpu_s_per_gb_process", "peak_rss_mb", "rss_kb_per_viewer",
+              "start_p50_ms", "start_p90_ms", "start_p99_ms")
 SERVER_ORDER = ["epd", "nginx", "spd", "floor-message", "floor-batched"]
 LABEL = {"epd": "epd", "nginx": "nginx-rtmp", "spd": "spd", "floor-message": "floor/msg",
          "floor-batched": "floor/batch"}
@@ -50,10 +53,17 @@ def summarize(run, n):
     bench = next((p for p in run.get("procs", []) if p.get("name", "").startswith("rtmpbench")),
                  {})
     origin = proc(run, "origin")
+    soft = proc(run, "softirq")
     window = run.get("window_s") or 0
+    gb = run.get("window_bytes", 0) / 1e9
+    cpu = srv.get("cpu_s")
+    if num(cpu) and soft is not None and num(soft.get("cpu_s")):
+        cpu += soft["cpu_s"]
     s.update({
-        "cpu_s_per_gb": srv.get("cpu_s_per_gb"),
-        "cpu_util": srv.get("cpu_util"),
+        "cpu_s_per_gb": cpu / gb if num(cpu) and gb > 0 else None,
+        "cpu_s_per_gb_process": srv.get("cpu_s_per_gb"),
+        "softirq_cpu_util": soft.get("cpu_util") if soft else None,
+        "cpu_util": cpu / window if num(cpu) and window > 0 else None,
         "peak_rss_mb": srv.get("hwm_kb", 0) / 1024.0 if srv else None,
         "rss_before_mb": srv.get("rss_kb_before", 0) / 1024.0 if srv else None,
         "rss_kb_per_viewer": ((srv.get("rss_kb_end", 0) - srv.get("rss_kb_before", 0)) / n
@@ -161,13 +171,15 @@ def cmd_table(outdir, meta):
     lc = "epd" if any("epd" in r for r in runs.values()) else "spd"
     kinds = [k for k in SERVER_ORDER if any(k in r for r in runs.values())]
     lines = []
-    w = 11
+    w = 12
     head = "%-22s" % "" + "".join("%*s" % (w, LABEL[k]) for k in kinds) + \
         "%*s" % (w + 2, "%s/nginx" % LABEL[lc])
     rows = [
         ("CPU-s per GB", "cpu_s_per_gb", "%.2f"),
+        ("  process only", "cpu_s_per_gb_process", "%.2f"),
         ("  x batched floor", None, "%.2f"),
         ("server CPU % of core", "cpu_util", "%.0f"),
+        ("  of which ksoftirqd", "softirq_cpu_util", "%.0f"),
         ("peak RSS MB", "peak_rss_mb", "%.1f"),
         ("RSS KB per viewer", "rss_kb_per_viewer", "%.1f"),
         ("start p50 ms", "start_p50_ms", "%.0f"),
@@ -195,15 +207,21 @@ def cmd_table(outdir, meta):
                         v = s.get("cpu_s_per_gb") / fb if num(fb) and fb and num(s.get("cpu_s_per_gb")) else None
                     else:
                         v = s.get(key)
-                        if key in ("cpu_util", "bench_cpu_util") and num(v):
+                        if key in ("cpu_util", "bench_cpu_util", "softirq_cpu_util") and num(v):
                             v = 100 * v
                 vals[k] = v
-                cells.append("%*s" % (w, fmt(v, spec)))
+                cell = fmt(v, spec)
+                if key == "kept_up" and s is not None and num(v) and v < n:
+                    cell += "!"
+                cells.append("%*s" % (w, cell))
             a, b = vals.get(lc), vals.get("nginx")
-            ratio = "%.2fx" % (a / b) if num(a) and num(b) and b else "-"
-            if key is None:
+            ratio = ("%.2fx" if num(a) and num(b) and b and a / b >= 0.1 else "%.2gx") % (a / b) \
+                if num(a) and num(b) and b else "-"
+            if key not in RATIO_KEYS:
                 ratio = ""
             lines.append("%-22s" % label + "".join(cells) + "%*s" % (w + 2, ratio))
+    lines.append("(! = not every viewer kept up: that server's figures in that block describe an "
+                 "overloaded run)")
     if latency:
         lines.append("")
         lines.append("end-to-end latency (rtmpbench publishes and plays, 20 players, readiness "

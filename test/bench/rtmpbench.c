@@ -79,7 +79,6 @@
 #define HTTP_HEADER_MAX 16384
 #define MAX_PROCS 8
 #define LAT_RING 8192                /* ms of timestamps the latency ring tells apart */
-#define LAT_HIST_MS 10000            /* latency histogram: 1 ms buckets, the last one open */
 #define OUT_CHUNK_SIZE 128           /* we never announce another chunk size */
 #define CLIENT_WINDOW 2500000u
 
@@ -138,6 +137,7 @@ struct player {
     struct ls_buf out;      /* bytes for the server not yet written */
     size_t out_off;
     uint32_t stream_id;
+    const char *step;       /* what the server has yet to answer, for error messages */
     int pub;                /* which publisher's stream it plays (-m) */
     const char *name;       /* stream name it plays */
 
@@ -237,8 +237,8 @@ static long clk_tck;
 static double cpu_busy0[16], cpu_total0[16], cpu_busy_frac[16];
 static int ncpus;
 
-static uint64_t lat_hist[LAT_HIST_MS + 1];
-static uint64_t lat_samples;
+static int32_t *lat_us;             /* latency samples in the window (µs) */
+static size_t lat_samples, lat_cap;
 
 static int exit_status;
 
@@ -572,7 +572,8 @@ static void player_connected(struct player *p, int64_t now)
     socklen_t len = sizeof err;
 
     if (getsockopt(p->fd, SOL_SOCKET, SO_ERROR, &err, &len) == -1 || err != 0) {
-        player_fail(p, "%s (%s:%u)", strerror(err != 0 ? err : errno), opt.host, opt.port);
+        player_fail(p, "cannot connect to %s:%u: %s", opt.host, opt.port,
+                    strerror(err != 0 ? err : errno));
         return;
     }
     p->t_conn = now;
@@ -591,6 +592,7 @@ static void player_connected(struct player *p, int64_t now)
         ls_buf_append(&p->out, out, n);
         ls_handshake_output_consumed(p->hs, n);
         p->st = ST_HANDSHAKE;
+        p->step = "the RTMP handshake";
         break;
     }
     case PROTO_HTTP: {
@@ -608,6 +610,7 @@ static void player_connected(struct player *p, int64_t now)
         }
         ls_buf_append(&p->out, req, (size_t)n);
         p->st = ST_HTTP_HEADER;
+        p->step = "the HTTP response";
         break;
     }
     case PROTO_RAW:
@@ -645,16 +648,24 @@ static void track_ts(struct player *p, struct track *t, uint32_t ts)
 static void latency_sample(struct player *p, uint32_t ts, int64_t now)
 {
     const struct lat_slot *s;
-    int64_t ms;
+    int64_t us;
 
     if (pubs == NULL || phase != PH_WINDOW)
         return;
     s = &pubs[p->pub].ring[ts % LAT_RING];
     if (s->sent_us == 0 || s->ts != ts)
         return;
-    ms = (now - s->sent_us) / 1000;
-    lat_hist[ms < 0 ? 0 : ms > LAT_HIST_MS ? LAT_HIST_MS : ms]++;
-    lat_samples++;
+    if (lat_samples == lat_cap) {
+        size_t cap = lat_cap ? lat_cap * 2 : 4096;
+        int32_t *v = realloc(lat_us, cap * sizeof *v);
+
+        if (v == NULL)
+            return;
+        lat_us = v;
+        lat_cap = cap;
+    }
+    us = now - s->sent_us;
+    lat_us[lat_samples++] = us > INT32_MAX ? INT32_MAX : (int32_t)us;
 }
 
 static void on_media(struct player *p, uint8_t type, uint32_t ts, const uint8_t *data,
@@ -719,6 +730,7 @@ static void rtmp_on_command(struct player *p, const struct ls_frame *msg)
         ls_control_write_window_ack_size(&p->out, CLIENT_WINDOW);
         ls_command_build_create_stream(&b, 2);
         player_command(p, 0, &b);
+        p->step = "createStream";
     } else if (strcmp(cmd.name, "_result") == 0 && cmd.transaction_id == 2) {
         double id = cmd.nargs >= 1 && cmd.args[0].type == LS_AMF_NUMBER ? cmd.args[0].u.number
                                                                          : 0;
@@ -730,6 +742,7 @@ static void rtmp_on_command(struct player *p, const struct ls_frame *msg)
             ls_command_build_play(&b, 0, p->name, -1000, -1, true);
             player_command(p, p->stream_id, &b);
             ls_control_write_set_buffer_length(&p->out, p->stream_id, 1000);
+            p->step = "play (no NetStream.Play.Start)";
         }
     } else if (strcmp(cmd.name, "_error") == 0 || strcmp(cmd.name, "onStatus") == 0) {
         const struct ls_amf_value *info = NULL;
@@ -845,6 +858,7 @@ static bool rtmp_handshake(struct player *p, const uint8_t *data, size_t len, in
     ls_buf_init(&b, 0);
     ls_command_build_connect(&b, 1, opt.app, opt.tc_url, "LNX 9,0,124,2", 0);
     player_command(p, 0, &b);
+    p->step = "connect";
     ls_buf_free(&b);
     return rtmp_feed(p, data + n, len - (size_t)n, now);
 }
@@ -1032,8 +1046,10 @@ static void player_read(struct player *p, int64_t now)
         ssize_t n = recv(p->fd, scratch, sizeof scratch, 0);
 
         if (n == 0) {
-            player_fail(p, "closed by the server%s",
-                        p->st == ST_PLAYING ? "" : " before the play started");
+            if (p->st == ST_PLAYING)
+                player_fail(p, "closed by the server");
+            else
+                player_fail(p, "closed by the server while waiting for %s", p->step);
             return;
         }
         if (n == -1) {
@@ -1421,7 +1437,7 @@ static void house_cb(evutil_socket_t fd, short what, void *arg)
         else if (p->st == ST_CONNECTING)
             player_fail(p, "connect to %s:%u timed out", opt.host, opt.port);
         else
-            player_fail(p, "play did not start within %u s", opt.start_timeout_s);
+            player_fail(p, "no answer to %s within %u s", p->step, opt.start_timeout_s);
     }
 }
 
@@ -1455,21 +1471,23 @@ struct stats {
 
 static void lat_percentiles(double out[4])
 {
-    static const double q[3] = { 0.5, 0.9, 0.99 };
-    uint64_t acc = 0;
-    int i = 0, k;
+    double *v = calloc(lat_samples + 1, sizeof *v);
+    size_t i;
 
-    for (k = 0; k < 4; k++)
-        out[k] = NAN;
-    if (lat_samples == 0)
+    for (i = 0; i < 4; i++)
+        out[i] = NAN;
+    if (v == NULL || lat_samples == 0) {
+        free(v);
         return;
-    for (k = 0; k <= LAT_HIST_MS; k++) {
-        acc += lat_hist[k];
-        while (i < 3 && (double)acc >= q[i] * (double)lat_samples)
-            out[i++] = k;
-        if (lat_hist[k] != 0)
-            out[3] = k;
     }
+    for (i = 0; i < lat_samples; i++)
+        v[i] = lat_us[i] / 1000.0;
+    qsort(v, lat_samples, sizeof *v, cmp_double);
+    out[0] = pct(v, lat_samples, 0.5);
+    out[1] = pct(v, lat_samples, 0.9);
+    out[2] = pct(v, lat_samples, 0.99);
+    out[3] = v[lat_samples - 1];
+    free(v);
 }
 
 static void compute(struct stats *s)
@@ -1615,7 +1633,7 @@ static void write_json(const struct stats *s, const struct reason *rs, int nr)
     ls_json_kv_double(&j, "source_kbps", s->source_kbps);
     ls_json_key(&j, "latency_ms");
     ls_json_object_begin(&j);
-    ls_json_kv_uint64(&j, "n", lat_samples);
+    ls_json_kv_uint64(&j, "n", (uint64_t)lat_samples);
     ls_json_kv_double(&j, "p50", s->lat[0]);
     ls_json_kv_double(&j, "p90", s->lat[1]);
     ls_json_kv_double(&j, "p99", s->lat[2]);
@@ -1698,6 +1716,8 @@ static void report(void)
                opt.players, opt.rate, s.window_s, opt.sweep_ms);
         printf("  started      %d/%d (keyframe %d), failed %d\n", s.started, opt.players,
                s.with_key, s.failed);
+    }
+    if (!opt.quiet && s.with_key > 0) {
         printf("  start time   p50 %.1f  p90 %.1f  p99 %.1f  max %.1f ms  (connect() to first "
                "video keyframe)\n", pct(s.start_ms, s.nstart, .5), pct(s.start_ms, s.nstart, .9),
                pct(s.start_ms, s.nstart, .99), s.nstart ? s.start_ms[s.nstart - 1] : NAN);
@@ -1712,15 +1732,15 @@ static void report(void)
                "%d connected at the end)\n", s.kept_up, opt.players, s.stalls, s.ts_back,
                s.ts_gap, s.alive_end);
         if (lat_samples > 0)
-            printf("  latency      p50 %.0f  p90 %.0f  p99 %.0f  max %.0f ms  (publisher send to "
-                   "player receive, %" PRIu64 " frames)\n", s.lat[0], s.lat[1], s.lat[2],
-                   s.lat[3], lat_samples);
+            printf("  latency      p50 %.1f  p90 %.1f  p99 %.1f  max %.1f ms  (publisher send "
+                   "to player receive, %zu frames)\n", s.lat[0], s.lat[1], s.lat[2], s.lat[3],
+                   lat_samples);
         for (i = 0; i < nprocs; i++) {
             const struct proc *pr = &procs[i];
             double cpu = pr->w1.cpu_s - pr->w0.cpu_s;
 
             if (!pr->w1.ok) {
-                printf("  %-12s pid %d: not readable\n", pr->name, pr->pid);
+                printf("  %-12s pid %d: not measured\n", pr->name, pr->pid);
                 continue;
             }
             printf("  %-12s cpu %.2f s (%.0f%%), %.2f CPU-s/GB; rss %.1f MB (before %.1f MB, "
@@ -1737,6 +1757,20 @@ static void report(void)
                 printf(" cpu%d %.0f%%", i, 100 * cpu_busy_frac[i]);
             printf("\n");
         }
+    }
+    if (!opt.quiet && pubs != NULL) {
+        uint64_t sent = 0;
+        int64_t late = 0;
+
+        for (i = 0; i < opt.publishers; i++) {
+            sent += pubs[i].sent;
+            if (pubs[i].late_max_us > late)
+                late = pubs[i].late_max_us;
+        }
+        printf("  published    %" PRIu64 " messages by %d publisher%s, worst send %.1f ms late\n",
+               sent, opt.publishers, opt.publishers == 1 ? "" : "s", (double)late / 1000);
+    }
+    if (!opt.quiet) {
         for (i = 0; i < nr; i++)
             printf("  error        %d player%s: %s\n", rs[i].count, rs[i].count == 1 ? "" : "s",
                    rs[i].why);
@@ -2095,6 +2129,7 @@ int main(int argc, char **argv)
         ls_frame_unref(tags[i]);
     free(tags);
     free(players);
+    free(lat_us);
     event_free(ramp_ev);
     event_free(sweep_ev);
     event_free(house_ev);

@@ -22,7 +22,9 @@
 #   BENCH_N="100 1000 3000"   viewer counts always run for every server
 #   BENCH_N_MORE="5000 7000 9000"  then these, for each server, while it kept every viewer
 #   BENCH_SERVERS="floor-message floor-batched spd epd nginx"
-#   BENCH_DURATION=15 BENCH_WARMUP=3 BENCH_RATE=500   window s, warm-up s, connects/s
+#   BENCH_DURATION=15 BENCH_WARMUP=3   measurement window and warm-up (s)
+#   BENCH_RATE=500 BENCH_RAMP_MIN=4     connects/s, but spread over at least RAMP_MIN s (so
+#                             joins fall at random points of the 2 s GOP)
 #   BENCH_FLUSH_MS=20         flush_interval_ms of spd/epd and the batched floor's window
 #   BENCH_SWEEP_MS=50         rtmpbench read sweep (see rtmpbench.c)
 #   BENCH_PIN=1               server on CPU 0; bench, publisher, origin on CPU 1
@@ -41,6 +43,7 @@ SERVERS=${BENCH_SERVERS:-"floor-message floor-batched spd epd nginx"}
 DURATION=${BENCH_DURATION:-15}
 WARMUP=${BENCH_WARMUP:-3}
 RATE=${BENCH_RATE:-500}
+RAMP_MIN=${BENCH_RAMP_MIN:-4}
 FLUSH_MS=${BENCH_FLUSH_MS:-20}
 SWEEP_MS=${BENCH_SWEEP_MS:-50}
 PIN=${BENCH_PIN:-1}
@@ -286,9 +289,18 @@ start_server() {
     wait_live "$URL"
 }
 
+# The kernel thread that runs deferred softirq work (TCP of the server's sends) on the
+# server's CPU: its CPU time is part of the server's cost, but not in the server's /proc.
+softirq_p() {
+    [ "$PIN" = 1 ] || return 0
+    k=$(pgrep -x ksoftirqd/0 | head -1)
+    [ -n "$k" ] && echo "-p softirq=$k"
+}
+
 # run_one KIND N — one measurement; JSON in $OUT/runs/KIND-N.json; returns 0 if all kept up
 run_one() {
     kind=$1 n=$2
+    rate=$(awk -v n="$n" -v r="$RATE" -v m="$RAMP_MIN" 'BEGIN { x = n / m; print (x < r ? x : r) }')
     RUN="$OUT/tmp/$kind-$n"
     LOGS="$OUT/logs/$kind-$n"
     rm -rf "$RUN" "$LOGS"
@@ -301,8 +313,8 @@ run_one() {
         return 1
     fi
     # shellcheck disable=SC2086
-    $(on 1) "$TOOLS/rtmpbench" -q -n "$n" -r "$RATE" -w "$WARMUP" -d "$DURATION" -i "$SWEEP_MS" \
-        -S "$SOURCE" -p "server=$SERVER_PID" $EXTRA_P -j "$json" "$URL" \
+    $(on 1) "$TOOLS/rtmpbench" -q -n "$n" -r "$rate" -w "$WARMUP" -d "$DURATION" -i "$SWEEP_MS" \
+        -S "$SOURCE" -p "server=$SERVER_PID" $EXTRA_P $(softirq_p) -j "$json" "$URL" \
         >"$LOGS/rtmpbench.log" 2>&1
     stop_all
     python3 "$ROOT/test/bench/report.py" line "$kind" "$n" "$json"
@@ -424,7 +436,8 @@ say "machine: $(nproc) CPUs, $(uname -r); $busy% busy before we start"
     ps -eo pcpu,pid,comm --sort=-pcpu | head -6 | sed 's/^/    /'
 echo "$busy" >"$OUT/busy-before.txt"
 say "servers: $SERVERS; viewers: $N_LIST (then $N_MORE while they hold)"
-say "window ${DURATION}s after ${WARMUP}s warm-up, ramp ${RATE}/s, flush window ${FLUSH_MS} ms," \
+say "window ${DURATION}s after ${WARMUP}s warm-up, ramp ${RATE}/s (over >= ${RAMP_MIN}s)," \
+    "flush window ${FLUSH_MS} ms," \
     "pinning $([ "$PIN" = 1 ] && echo 'server CPU 0, rest CPU 1' || echo off)"
 
 held=""
@@ -449,7 +462,7 @@ done
 
 python3 "$ROOT/test/bench/report.py" table "$OUT" \
     --meta "flush_ms=$FLUSH_MS" "duration_s=$DURATION" "warmup_s=$WARMUP" "rate=$RATE" \
-    "sweep_ms=$SWEEP_MS" "pin=$PIN" "busy_before=$busy" "cpus=$(nproc)" \
+    "ramp_min_s=$RAMP_MIN" "sweep_ms=$SWEEP_MS" "pin=$PIN" "busy_before=$busy" "cpus=$(nproc)" \
     "kernel=$(uname -r)" "source=$(basename "$SOURCE")" | tee "$OUT/bench.txt"
 say "table: $OUT/bench.txt; JSON: $OUT/bench.json"
 exit 0
