@@ -4,7 +4,7 @@
  * server is from the cost of the socket writes themselves.
  *
  *   floorsrv -l HOST:PORT (-u rtmp://HOST:PORT/APP/NAME | -f FILE.flv)
- *            [-m message|batched] [-w WINDOW_MS] [-q BYTES]
+ *            [-m message|batched] [-w WINDOW_MS] [-q BYTES] [-N]
  *
  * No protocol work towards viewers: no handshake, no commands, no parsing of anything a
  * viewer sends. The stream comes either from an origin, pulled once with libstream's RTMP
@@ -27,6 +27,9 @@
  *   batched  messages are queued by reference; the first message queued after a flush
  *            arms a timer of one window (-w, default 20 ms, as the hub does) that flushes
  *            every socket with one writev; a new viewer's first flush is immediate.
+ *
+ * Viewer sockets get TCP_NODELAY, as livecluster's do (decision 4); -N leaves Nagle on, as
+ * nginx-rtmp does, to measure what the kernel's coalescing of small writes is worth.
  *
  * A viewer whose queue exceeds -q bytes (default 4 MiB) is disconnected. Viewer sockets
  * live in a plain epoll set of their own; libevent runs the loop only because the pull
@@ -76,6 +79,7 @@ struct viewer {
 };
 
 static bool batched;
+static bool nagle;      /* -N: leave Nagle on, as nginx-rtmp does (no TCP_NODELAY) */
 static unsigned window_ms = 20;
 static size_t queue_max = 4u << 20;
 static int ep, lfd;
@@ -237,7 +241,8 @@ static void accept_cb(evutil_socket_t fd, short what, void *arg)
 
         if (cfd == -1)
             return;
-        setsockopt(cfd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+        if (!nagle)
+            setsockopt(cfd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
         v = calloc(1, sizeof *v);
         if (v == NULL) {
             close(cfd);
@@ -512,7 +517,7 @@ static void signal_cb(evutil_socket_t fd, short what, void *arg)
 static void usage(void)
 {
     fprintf(stderr, "usage: floorsrv -l HOST:PORT (-u rtmp://HOST:PORT/APP/NAME | -f FILE.flv) "
-                    "[-m message|batched] [-w WINDOW_MS] [-q QUEUE_BYTES]\n");
+                    "[-m message|batched] [-w WINDOW_MS] [-q QUEUE_BYTES] [-N]\n");
     exit(2);
 }
 
@@ -526,8 +531,9 @@ int main(int argc, char **argv)
     size_t i;
     int c;
 
-    while ((c = getopt(argc, argv, "l:f:u:m:w:q:")) != -1) {
+    while ((c = getopt(argc, argv, "l:f:u:m:w:q:N")) != -1) {
         switch (c) {
+        case 'N': nagle = true; break;
         case 'l': listen_at = optarg; break;
         case 'f': file = optarg; break;
         case 'u': url = optarg; break;

@@ -82,6 +82,8 @@ def summarize(run, n):
         "bench_cpu_s_per_gb": bench.get("cpu_s_per_gb"),
         "origin_cpu_util": origin.get("cpu_util") if origin else None,
         "cpu_busy": run.get("cpu_busy"),
+        "others_cpu_util": run.get("others_cpu_util"),
+        "others_top": run.get("others_top", []),
         "errors": run.get("errors", []),
     })
     return s
@@ -99,6 +101,10 @@ def cmd_line(kind, n, path):
     s = summarize(run, int(n))
     errs = "; ".join("%d× %s" % (e["players"], e["why"]) for e in s["errors"][:3])
     busy = " ".join("%.0f%%" % (100 * b) for b in (s["cpu_busy"] or []))
+    top = ", ".join(o["comm"] for o in s["others_top"][:2]
+                    if s["window_s"] and o["cpu_s"] > 0.05 * s["window_s"])
+    busy += "; others %s%%%s" % (fmt(100 * s["others_cpu_util"] if num(s["others_cpu_util"]) else None, "%.0f"),
+                                 (" " + top) if top else "")
     print("  %-14s N=%-5s %s CPU-s/GB (%s%% of a core), peak RSS %s MB, start p50/p99 %s/%s ms, "
           "kept up %s/%s, bench %s%% [cpus %s]%s" % (
               kind, n, fmt(s["cpu_s_per_gb"]), fmt(100 * s["cpu_util"] if num(s["cpu_util"]) else None, "%.0f"),
@@ -117,8 +123,8 @@ def cmd_latency(name, path):
         return 1
     lat = run.get("latency_ms", {})
     print("  latency %-14s p50 %s  p90 %s  p99 %s  max %s ms  (%s frames, publisher send to "
-          "player receive)" % (name, fmt(lat.get("p50"), "%.0f"), fmt(lat.get("p90"), "%.0f"),
-                               fmt(lat.get("p99"), "%.0f"), fmt(lat.get("max"), "%.0f"),
+          "player receive)" % (name, fmt(lat.get("p50"), "%.1f"), fmt(lat.get("p90"), "%.1f"),
+                               fmt(lat.get("p99"), "%.1f"), fmt(lat.get("max"), "%.1f"),
                                lat.get("n", 0)))
     return 0
 
@@ -188,6 +194,7 @@ def cmd_table(outdir, meta):
         ("kept up", "kept_up", "%d"),
         ("kbit/s per viewer", "delivered_kbps", "%.0f"),
         ("rtmpbench % of core", "bench_cpu_util", "%.0f"),
+        ("other load % of core", "others_cpu_util", "%.0f"),
     ]
     lines.append("livecluster bench — CPU per GB delivered, memory, start time; %s vs nginx-rtmp"
                  % LABEL[lc])
@@ -207,7 +214,8 @@ def cmd_table(outdir, meta):
                         v = s.get("cpu_s_per_gb") / fb if num(fb) and fb and num(s.get("cpu_s_per_gb")) else None
                     else:
                         v = s.get(key)
-                        if key in ("cpu_util", "bench_cpu_util", "softirq_cpu_util") and num(v):
+                        if key in ("cpu_util", "bench_cpu_util", "softirq_cpu_util",
+                                   "others_cpu_util") and num(v):
                             v = 100 * v
                 vals[k] = v
                 cell = fmt(v, spec)
@@ -221,7 +229,9 @@ def cmd_table(outdir, meta):
                 ratio = ""
             lines.append("%-22s" % label + "".join(cells) + "%*s" % (w + 2, ratio))
     lines.append("(! = not every viewer kept up: that server's figures in that block describe an "
-                 "overloaded run)")
+                 "overloaded run. \"other load\" = CPU the machine spent on processes other than "
+                 "the server, its origin, ksoftirqd and rtmpbench: above ~10%% the run shared the "
+                 "machine)")
     if latency:
         lines.append("")
         lines.append("end-to-end latency (rtmpbench publishes and plays, 20 players, readiness "
@@ -229,8 +239,8 @@ def cmd_table(outdir, meta):
         for name, lat in latency.items():
             if lat:
                 lines.append("  %-18s %s / %s / %s  (%d frames)" % (
-                    name, fmt(lat.get("p50"), "%.0f"), fmt(lat.get("p99"), "%.0f"),
-                    fmt(lat.get("max"), "%.0f"), lat.get("n", 0)))
+                    name, fmt(lat.get("p50"), "%.1f"), fmt(lat.get("p99"), "%.1f"),
+                    fmt(lat.get("max"), "%.1f"), lat.get("n", 0)))
     if cold:
         lines.append("")
         lines.append("cold start, epd pulling from spd on the first viewer: p50 %s ms, max %s ms "

@@ -37,6 +37,7 @@
  * reasons are printed, grouped), 2 for usage errors and unusable URLs or files.
  */
 #include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
@@ -233,6 +234,15 @@ static double source_kbps;          /* payload bitrate of the source file; 0 = u
 
 static struct proc procs[MAX_PROCS];
 static int nprocs;
+
+/* Every other process's CPU in the window: this machine may be shared, say so. */
+struct other {
+    int pid;
+    char comm[32];
+    double cpu0, cpu1;
+};
+static struct other *others;
+static size_t nothers, others_cap;
 static long clk_tck;
 static double cpu_busy0[16], cpu_total0[16], cpu_busy_frac[16];
 static int ncpus;
@@ -353,6 +363,8 @@ static int cpu_read(double *busy, double *total, int max)
     return n;
 }
 
+static void others_scan(int which);
+
 static void procs_sample(int which)
 {
     int i;
@@ -365,7 +377,9 @@ static void procs_sample(int which)
     }
     if (which == 1) {
         ncpus = cpu_read(cpu_busy0, cpu_total0, 16);
+        others_scan(0);
     } else if (which == 2) {
+        others_scan(1);
         double busy[16], total[16];
         int n = cpu_read(busy, total, 16), i2;
 
@@ -375,6 +389,118 @@ static void procs_sample(int which)
             cpu_busy_frac[i2] = dt > 0 ? (busy[i2] - cpu_busy0[i2]) / dt : 0;
         }
     }
+}
+
+static bool pid_measured(int pid)
+{
+    int i;
+
+    for (i = 0; i < nprocs; i++)
+        if (procs[i].pid == pid)
+            return true;
+    return false;
+}
+
+/* Reads one process's CPU seconds and name; false when it is gone or unreadable. */
+static bool proc_cpu(int pid, double *cpu, char *comm, size_t cap)
+{
+    char path[64], buf[1024], *open_p, *close_p;
+    unsigned long ut, st;
+    FILE *f;
+    size_t n;
+
+    snprintf(path, sizeof path, "/proc/%d/stat", pid);
+    if ((f = fopen(path, "r")) == NULL)
+        return false;
+    n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    open_p = strchr(buf, '(');
+    close_p = strrchr(buf, ')');
+    if (open_p == NULL || close_p == NULL || close_p < open_p ||
+        sscanf(close_p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st) != 2)
+        return false;
+    if (comm != NULL)
+        snprintf(comm, cap, "%.*s", (int)(close_p - open_p - 1), open_p + 1);
+    *cpu = (double)(ut + st) / (double)clk_tck;
+    return true;
+}
+
+/* which 0: remember every process's CPU; 1: compute what each used since. */
+static void others_scan(int which)
+{
+    DIR *d = opendir("/proc");
+    struct dirent *e;
+    size_t i;
+
+    if (d == NULL)
+        return;
+    if (which == 0)
+        nothers = 0;
+    while ((e = readdir(d)) != NULL) {
+        int pid = atoi(e->d_name);
+        double cpu, before = 0;
+        char comm[32];
+
+        if (pid <= 0 || pid == getpid() || pid_measured(pid) ||
+            !proc_cpu(pid, &cpu, comm, sizeof comm))
+            continue;
+        if (which == 1) {
+            for (i = 0; i < nothers; i++)
+                if (others[i].pid == pid)
+                    break;
+            if (i < nothers) {
+                others[i].cpu1 = cpu;
+                continue;
+            }
+            /* started during the window: all its CPU is from the window */
+        } else {
+            before = cpu;
+        }
+        if (nothers == others_cap) {
+            size_t cap = others_cap ? others_cap * 2 : 512;
+            struct other *o = realloc(others, cap * sizeof *o);
+
+            if (o == NULL)
+                break;
+            others = o;
+            others_cap = cap;
+        }
+        others[nothers].pid = pid;
+        snprintf(others[nothers].comm, sizeof others[nothers].comm, "%s", comm);
+        others[nothers].cpu0 = before;
+        others[nothers].cpu1 = cpu;
+        nothers++;
+    }
+    closedir(d);
+}
+
+/*
+ * CPU (in cores) the machine spent on anything but the measured processes during the
+ * window: busy time from /proc/stat minus theirs. Unlike the per-process scan this also
+ * sees processes that started and ended inside the window (compilers, test runs).
+ */
+static double others_util(void)
+{
+    double busy = 0, ours = 0, win = (double)(t_w1 - t_w0) / 1e6;
+    int i;
+
+    if (win <= 0)
+        return 0;
+    for (i = 0; i < ncpus; i++)
+        busy += cpu_busy_frac[i];
+    for (i = 0; i < nprocs; i++)
+        if (procs[i].w0.ok && procs[i].w1.ok)
+            ours += (procs[i].w1.cpu_s - procs[i].w0.cpu_s) / win;
+    return busy > ours ? busy - ours : 0;
+}
+
+static int cmp_other(const void *a, const void *b)
+{
+    const struct other *x = a, *y = b;
+    double dx = x->cpu1 - x->cpu0, dy = y->cpu1 - y->cpu0;
+
+    return dx < dy ? 1 : dx > dy ? -1 : 0;
 }
 
 /* ---- FLV source file ---- */
@@ -1663,6 +1789,19 @@ static void write_json(const struct stats *s, const struct reason *rs, int nr)
     for (i = 0; i < ncpus; i++)
         ls_json_double(&j, cpu_busy_frac[i]);
     ls_json_array_end(&j);
+    ls_json_kv_double(&j, "others_cpu_util", s->window_s > 0 ? others_util() : NAN);
+    ls_json_key(&j, "others_top");
+    ls_json_array_begin(&j);
+    if (nothers > 0)
+        qsort(others, nothers, sizeof *others, cmp_other);
+    for (i = 0; i < 5 && (size_t)i < nothers; i++) {
+        ls_json_object_begin(&j);
+        ls_json_kv_string(&j, "comm", others[i].comm);
+        ls_json_kv_int64(&j, "pid", others[i].pid);
+        ls_json_kv_double(&j, "cpu_s", others[i].cpu1 - others[i].cpu0);
+        ls_json_object_end(&j);
+    }
+    ls_json_array_end(&j);
     ls_json_key(&j, "errors");
     ls_json_array_begin(&j);
     for (i = 0; i < nr; i++) {
@@ -1755,6 +1894,15 @@ static void report(void)
             printf("  cpu busy    ");
             for (i = 0; i < ncpus; i++)
                 printf(" cpu%d %.0f%%", i, 100 * cpu_busy_frac[i]);
+            printf("\n");
+        }
+        if (s.window_s > 0 && ncpus > 0) {
+            if (nothers > 0)
+                qsort(others, nothers, sizeof *others, cmp_other);
+            printf("  others       %.0f%% of a core in the window", 100 * others_util());
+            for (i = 0; i < 3 && (size_t)i < nothers && others[i].cpu1 - others[i].cpu0 >= 0.05 * s.window_s; i++)
+                printf("%s %s %.0f%%", i == 0 ? ":" : ",", others[i].comm,
+                       100 * (others[i].cpu1 - others[i].cpu0) / s.window_s);
             printf("\n");
         }
     }
@@ -2130,6 +2278,7 @@ int main(int argc, char **argv)
     free(tags);
     free(players);
     free(lat_us);
+    free(others);
     event_free(ramp_ev);
     event_free(sweep_ev);
     event_free(house_ev);

@@ -397,10 +397,15 @@ profile_epd() {
     sleep $((1000 / RATE + 5))
     if perf record -e cpu-clock -g -o "$RUN/perf.data" -p "$SERVER_PID" -- sleep 8 \
             >"$LOGS/perf.log" 2>&1; then
-        perf report -i "$RUN/perf.data" --no-children --sort symbol --stdio -g none \
-            2>/dev/null | grep -v '^#' | grep '%' | head -40 >"$OUT/epd-profile.txt"
+        perf report -i "$RUN/perf.data" --no-children --sort dso,symbol --stdio -g none \
+            2>/dev/null | grep -v '^#' | grep '%' | awk '{ $1 = $1; print }' | head -40 \
+            >"$OUT/epd-profile.txt"
         perf report -i "$RUN/perf.data" --no-children --sort dso --stdio -g none \
-            2>/dev/null | grep -v '^#' | grep '%' | head -10 >"$OUT/epd-profile-dso.txt"
+            2>/dev/null | grep -v '^#' | grep '%' | awk '{ $1 = $1; print }' | head -10 \
+            >"$OUT/epd-profile-dso.txt"
+        perf report -i "$RUN/perf.data" --children --sort symbol --stdio -g none \
+            2>/dev/null | grep -v '^#' | grep '%' | grep -v '\[k\]' | awk '{ $1 = $1; print }' |
+            head -25 >"$OUT/epd-profile-children.txt"
         say "epd profile at 1000 viewers (perf, cpu-clock), top symbols:"
         head -15 "$OUT/epd-profile.txt" | sed 's/^/    /'
         say "by object:"
