@@ -20,9 +20,11 @@ import sys
 
 RATIO_KEYS = ("cpu_s_per_gb", "cpu_s_per_gb_process", "peak_rss_mb", "rss_kb_per_viewer",
               "start_p50_ms", "start_p90_ms", "start_p99_ms")
-SERVER_ORDER = ["epd", "nginx", "spd", "floor-message", "floor-batched"]
+SERVER_ORDER = ["epd", "nginx", "spd", "floor-message", "floor-batched",
+                "floor-message-nagle", "floor-batched-nagle"]
 LABEL = {"epd": "epd", "nginx": "nginx-rtmp", "spd": "spd", "floor-message": "floor/msg",
-         "floor-batched": "floor/batch"}
+         "floor-batched": "floor/batch", "floor-message-nagle": "floor/msg+N",
+         "floor-batched-nagle": "floor/batch+N"}
 
 
 def load(path):
@@ -157,15 +159,18 @@ def cmd_cold(out, paths):
 
 
 def cmd_table(outdir, meta):
-    runs = {}
-    for name in os.listdir(os.path.join(outdir, "runs")):
+    runs, windows = {}, {}
+    for name in sorted(os.listdir(os.path.join(outdir, "runs"))):
         if not name.endswith(".json") or name.startswith(("latency-", "cold")):
             continue
         kind, _, n = name[:-5].rpartition("-")
         if not n.isdigit():
             continue
-        runs.setdefault(int(n), {})[kind] = summarize(load(os.path.join(outdir, "runs", name)),
-                                                      int(n))
+        summary = summarize(load(os.path.join(outdir, "runs", name)), int(n))
+        if kind.startswith("epd-window"):
+            windows[int(kind[10:])] = summary
+            continue
+        runs.setdefault(int(n), {})[kind] = summary
     latency = {}
     for name in sorted(os.listdir(os.path.join(outdir, "runs"))):
         if name.startswith("latency-") and name.endswith(".json"):
@@ -232,6 +237,21 @@ def cmd_table(outdir, meta):
                  "overloaded run. \"other load\" = CPU the machine spent on processes other than "
                  "the server, its origin, ksoftirqd and rtmpbench: above ~10%% the run shared the "
                  "machine)")
+    flush = int(meta.get("flush_ms", "20")) if meta.get("flush_ms", "20").isdigit() else 20
+    if windows and 1000 in runs and "epd" in runs[1000]:
+        windows.setdefault(flush, runs[1000]["epd"])
+    if windows:
+        lines.append("")
+        lines.append("epd at 1000 viewers by flush window (flush_interval_ms): CPU-s/GB, "
+                     "start p50/p99 ms, kept up; latency p50/p99 ms (20 players, rtmpbench "
+                     "publishing to the origin: both hops batch)")
+        for w in sorted(windows):
+            s = windows[w]
+            lat = latency.get("epd-window%d" % w) or {}
+            lines.append("  window %4d ms   %s CPU-s/GB   start %s/%s   kept up %s   latency %s/%s"
+                         % (w, fmt(s.get("cpu_s_per_gb")), fmt(s.get("start_p50_ms"), "%.0f"),
+                            fmt(s.get("start_p99_ms"), "%.0f"), s.get("kept_up", "-"),
+                            fmt(lat.get("p50"), "%.1f"), fmt(lat.get("p99"), "%.1f")))
     if latency:
         lines.append("")
         lines.append("end-to-end latency (rtmpbench publishes and plays, 20 players, readiness "
@@ -274,6 +294,7 @@ def cmd_table(outdir, meta):
                    num(runs[n]["nginx"].get(k)) and runs[n]["nginx"][k] else None)
                for k in ("cpu_s_per_gb", "peak_rss_mb", "start_p50_ms", "start_p99_ms")}
                for n in sorted(runs)},
+           "epd_by_window_1000": {str(w): windows[w] for w in sorted(windows)},
            "latency_ms": latency, "cold_start": cold}
     with open(os.path.join(outdir, "bench.json"), "w") as f:
         json.dump(doc, f, indent=1, default=lambda o: None)

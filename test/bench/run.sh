@@ -21,7 +21,10 @@
 # Environment (all optional):
 #   BENCH_N="100 1000 3000"   viewer counts always run for every server
 #   BENCH_N_MORE="5000 7000 9000"  then these, for each server, while it kept every viewer
-#   BENCH_SERVERS="floor-message floor-batched spd epd nginx"
+#   BENCH_SERVERS="floor-message floor-batched spd epd nginx"  (also available:
+#                             floor-message-nagle floor-batched-nagle: the floors without
+#                             TCP_NODELAY, as nginx-rtmp runs its sockets)
+#   BENCH_WINDOWS="0 50"      epd at N=1000 with these flush windows too (cost vs latency)
 #   BENCH_DURATION=15 BENCH_WARMUP=3   measurement window and warm-up (s)
 #   BENCH_RATE=500 BENCH_RAMP_MIN=4     connects/s, but spread over at least RAMP_MIN s (so
 #                             joins fall at random points of the 2 s GOP)
@@ -40,6 +43,7 @@ cd "$ROOT" || exit 1
 N_LIST=${BENCH_N:-"100 1000 3000"}
 N_MORE=${BENCH_N_MORE:-"5000 7000 9000"}
 SERVERS=${BENCH_SERVERS:-"floor-message floor-batched spd epd nginx"}
+WINDOWS=${BENCH_WINDOWS-"0 50"}
 DURATION=${BENCH_DURATION:-15}
 WARMUP=${BENCH_WARMUP:-3}
 RATE=${BENCH_RATE:-500}
@@ -243,10 +247,14 @@ start_origin() {
 start_server() {
     EXTRA_P=""
     case $1 in
-    floor-message|floor-batched)
+    floor-message|floor-batched|floor-message-nagle|floor-batched-nagle)
         start_origin || return 1
         mode=${1#floor-}
-        start server 0 "$TOOLS/floorsrv" -l "$IP:$P_SERVER" -m "$mode" -w "$FLUSH_MS" \
+        mode=${mode%-nagle}
+        nagle=""
+        case $1 in *-nagle) nagle=-N ;; esac
+        # shellcheck disable=SC2086
+        start server 0 "$TOOLS/floorsrv" -l "$IP:$P_SERVER" -m "$mode" -w "$FLUSH_MS" $nagle \
             -u "rtmp://$IP:$P_ORIGIN/live/bench"
         SERVER_PID=$LAST_PID
         EXTRA_P="-p origin=$ORIGIN_PID"
@@ -262,7 +270,7 @@ start_server() {
         URL="rtmp://$IP:$P_SERVER/live/bench"
         publish "$URL"
         ;;
-    epd)
+    epd|epd-window*)
         start_origin || return 1
         epd_conf >"$RUN/server.conf"
         start server 0 "$BUILD/epd" -c "$RUN/server.conf"
@@ -312,7 +320,7 @@ run_one() {
         stop_all
         return 1
     fi
-    # shellcheck disable=SC2086
+    # shellcheck disable=SC2086,SC2046
     $(on 1) "$TOOLS/rtmpbench" -q -n "$n" -r "$rate" -w "$WARMUP" -d "$DURATION" -i "$SWEEP_MS" \
         -S "$SOURCE" -p "server=$SERVER_PID" $EXTRA_P $(softirq_p) -j "$json" "$URL" \
         >"$LOGS/rtmpbench.log" 2>&1
@@ -331,9 +339,12 @@ latency_one() {
 }
 
 latency_runs() {
+    done_w=""
     RUN="$OUT/tmp/latency" LOGS="$OUT/logs/latency"
     mkdir -p "$RUN" "$LOGS"
-    for w in "$FLUSH_MS" 0; do
+    for w in "$FLUSH_MS" 0 $WINDOWS; do
+        case " $done_w " in *" $w "*) continue ;; esac
+        done_w="$done_w $w"
         FLUSH_MS_SAVED=$FLUSH_MS
         FLUSH_MS=$w
         spd_conf $P_SERVER $H_SERVER >"$RUN/spd.conf"
@@ -461,6 +472,15 @@ for n in $N_MORE; do
     [ -z "$held" ] && break
 done
 
+# The batching window's price and worth: epd at 1000 viewers with other windows.
+if [ -x "$BUILD/epd" ] && [ -n "$WINDOWS" ]; then
+    saved=$FLUSH_MS
+    for w in $WINDOWS; do
+        FLUSH_MS=$w
+        run_one "epd-window$w" 1000
+    done
+    FLUSH_MS=$saved
+fi
 [ "$LATENCY" = 1 ] && latency_runs
 [ "$COLD" = 1 ] && cold_runs
 [ "$PROFILE" = 1 ] && profile_epd
