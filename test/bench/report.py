@@ -2,6 +2,7 @@
 """report.py — turns rtmpbench's JSON files into the `make bench` table (run.sh calls it).
 
   report.py line KIND N RUN.json       one progress line; exit 0 when every viewer kept up
+  report.py noise RUN.json             % of a core other processes used in the window
   report.py latency NAME RUN.json      one latency line
   report.py cold OUT.json RUN.json...  merges single-player cold-start runs
   report.py table OUTDIR [--meta k=v ...]
@@ -301,7 +302,16 @@ def cmd_table(outdir, meta):
     return 0
 
 
+def cmd_noise(path):
+    run = load(path)
+    v = run.get("others_cpu_util") if run else None
+    print(int(round(100 * v)) if num(v) else 0)
+    return 0
+
+
 def main(argv):
+    if len(argv) == 2 and argv[0] == "noise":
+        return cmd_noise(argv[1])
     if len(argv) >= 4 and argv[0] == "line":
         return cmd_line(argv[1], argv[2], argv[3])
     if len(argv) == 3 and argv[0] == "latency":

@@ -33,6 +33,11 @@
 #   BENCH_PIN=1               server on CPU 0; bench, publisher, origin on CPU 1
 #   BENCH_PROFILE=1           perf profile of epd (needs perf)
 #   BENCH_LATENCY=1 BENCH_COLD=1
+#   BENCH_QUIET=25 BENCH_QUIET_WAIT=60   before each run wait up to QUIET_WAIT s for the
+#                             machine to be less than QUIET % busy (a shared CI box)
+#   BENCH_RETRIES=2           re-run a measurement whose window saw other processes use
+#                             more than BENCH_NOISY % of a core (default 30); the run with
+#                             the least other load is kept
 #   BENCH_CACHE=build/bench-cache   where the generated source is kept
 #   BENCH_OUT=$BUILD/bench          results: bench.txt, bench.json, runs/*.json, logs/
 set -u
@@ -54,6 +59,10 @@ PIN=${BENCH_PIN:-1}
 PROFILE=${BENCH_PROFILE:-1}
 LATENCY=${BENCH_LATENCY:-1}
 COLD=${BENCH_COLD:-1}
+QUIET=${BENCH_QUIET:-25}
+QUIET_WAIT=${BENCH_QUIET_WAIT:-60}
+RETRIES=${BENCH_RETRIES:-2}
+NOISY=${BENCH_NOISY:-30}
 CACHE=${BENCH_CACHE:-$ROOT/build/bench-cache}
 OUT=${BENCH_OUT:-$ROOT/$BUILD/bench}
 TOOLS="$ROOT/$BUILD/tools"
@@ -305,15 +314,46 @@ softirq_p() {
     [ -n "$k" ] && echo "-p softirq=$k"
 }
 
-# run_one KIND N — one measurement; JSON in $OUT/runs/KIND-N.json; returns 0 if all kept up
+# Waits (bounded) until the machine is quiet enough to measure.
+wait_quiet() {
+    waited=0
+    while [ "$waited" -lt "$QUIET_WAIT" ]; do
+        [ "$(machine_busy)" -lt "$QUIET" ] && return 0
+        waited=$((waited + 1))
+    done
+    say "machine still busy after ${QUIET_WAIT}s: measuring anyway"
+}
+
+# run_one KIND N — the measurement, repeated while other processes disturbed its window
+# (at most RETRIES more times; the least disturbed run is kept). Returns 0 if all kept up.
 run_one() {
+    attempt=0 best="" best_noise=""
+    json="$OUT/runs/$1-$2.json"
+    while :; do
+        wait_quiet
+        measure_one "$1" "$2"
+        noise=$(python3 "$ROOT/test/bench/report.py" noise "$json")
+        if [ -z "$best" ] || [ "$noise" -lt "$best_noise" ]; then
+            best_noise=$noise
+            best="$json.best"
+            cp "$json" "$best" 2>/dev/null || best=""
+        fi
+        attempt=$((attempt + 1))
+        [ "$noise" -le "$NOISY" ] || [ "$attempt" -gt "$RETRIES" ] && break
+        say "$1 N=$2: other processes used ${noise}% of a core in the window: measuring again"
+    done
+    [ -n "$best" ] && mv "$best" "$json"
+    python3 "$ROOT/test/bench/report.py" line "$1" "$2" "$json"
+}
+
+# measure_one KIND N — one measurement; JSON in $OUT/runs/KIND-N.json
+measure_one() {
     kind=$1 n=$2
     rate=$(awk -v n="$n" -v r="$RATE" -v m="$RAMP_MIN" 'BEGIN { x = n / m; print (x < r ? x : r) }')
     RUN="$OUT/tmp/$kind-$n"
     LOGS="$OUT/logs/$kind-$n"
     rm -rf "$RUN" "$LOGS"
     mkdir -p "$RUN" "$LOGS"
-    json="$OUT/runs/$kind-$n.json"
     rm -f "$json"
     if ! start_server "$kind"; then
         say "$kind did not come up for N=$n (logs in $LOGS)"
@@ -325,7 +365,6 @@ run_one() {
         -S "$SOURCE" -p "server=$SERVER_PID" $EXTRA_P $(softirq_p) -j "$json" "$URL" \
         >"$LOGS/rtmpbench.log" 2>&1
     stop_all
-    python3 "$ROOT/test/bench/report.py" line "$kind" "$n" "$json"
 }
 
 # ---- latency, cold start, profile ---------------------------------------------------------
@@ -409,14 +448,14 @@ profile_epd() {
     if perf record -e cpu-clock -g -o "$RUN/perf.data" -p "$SERVER_PID" -- sleep 8 \
             >"$LOGS/perf.log" 2>&1; then
         perf report -i "$RUN/perf.data" --no-children --sort dso,symbol --stdio -g none \
-            2>/dev/null | grep -v '^#' | grep '%' | awk '{ $1 = $1; print }' | head -40 \
-            >"$OUT/epd-profile.txt"
+            2>/dev/null | grep -v '^#' | grep '%' | awk '{ $1 = $1; print }' |
+            sed 's/ - -$//' | head -40 >"$OUT/epd-profile.txt"
         perf report -i "$RUN/perf.data" --no-children --sort dso --stdio -g none \
-            2>/dev/null | grep -v '^#' | grep '%' | awk '{ $1 = $1; print }' | head -10 \
-            >"$OUT/epd-profile-dso.txt"
+            2>/dev/null | grep -v '^#' | grep '%' | awk '{ $1 = $1; print }' |
+            sed 's/ - -$//' | head -10 >"$OUT/epd-profile-dso.txt"
         perf report -i "$RUN/perf.data" --children --sort symbol --stdio -g none \
-            2>/dev/null | grep -v '^#' | grep '%' | grep -v '\[k\]' | awk '{ $1 = $1; print }' |
-            head -25 >"$OUT/epd-profile-children.txt"
+            2>/dev/null | grep -v '^#' | grep '%' | awk '{ $1 = $1; print }' |
+            sed 's/ - -$//' | head -40 >"$OUT/epd-profile-children.txt"
         say "epd profile at 1000 viewers (perf, cpu-clock), top symbols:"
         head -15 "$OUT/epd-profile.txt" | sed 's/^/    /'
         say "by object:"
