@@ -236,7 +236,7 @@ def cmd_table(outdir, meta):
             lines.append("%-22s" % label + "".join(cells) + "%*s" % (w + 2, ratio))
     lines.append("(! = not every viewer kept up: that server's figures in that block describe an "
                  "overloaded run. \"other load\" = CPU the machine spent on processes other than "
-                 "the server, its origin, ksoftirqd and rtmpbench: above ~10%% the run shared the "
+                 "the server, its origin, ksoftirqd and rtmpbench: above ~10% the run shared the "
                  "machine)")
     flush = int(meta.get("flush_ms", "20")) if meta.get("flush_ms", "20").isdigit() else 20
     if windows and 1000 in runs and "epd" in runs[1000]:

@@ -25,6 +25,8 @@
 #                             floor-message-nagle floor-batched-nagle: the floors without
 #                             TCP_NODELAY, as nginx-rtmp runs its sockets)
 #   BENCH_WINDOWS="0 50"      epd at N=1000 with these flush windows too (cost vs latency)
+#   BENCH_PUBLISHER=ffmpeg    or rtmpbench: its -P sends every message at its own time,
+#                             where ffmpeg -re sends bursts (about one per video frame)
 #   BENCH_DURATION=15 BENCH_WARMUP=3   measurement window and warm-up (s)
 #   BENCH_RATE=500 BENCH_RAMP_MIN=4     connects/s, but spread over at least RAMP_MIN s (so
 #                             joins fall at random points of the 2 s GOP)
@@ -49,6 +51,7 @@ N_LIST=${BENCH_N:-"100 1000 3000"}
 N_MORE=${BENCH_N_MORE:-"5000 7000 9000"}
 SERVERS=${BENCH_SERVERS:-"floor-message floor-batched spd epd nginx"}
 WINDOWS=${BENCH_WINDOWS-"0 50"}
+PUBLISHER=${BENCH_PUBLISHER:-ffmpeg}
 DURATION=${BENCH_DURATION:-15}
 WARMUP=${BENCH_WARMUP:-3}
 RATE=${BENCH_RATE:-500}
@@ -226,9 +229,13 @@ rtmp {
 EOF
 }
 
-publish() { # URL — ffmpeg publishes the source, looped, at real-time pace
-    start publisher 1 ffmpeg -hide_banner -nostdin -loglevel warning -re -stream_loop -1 \
-        -i "$SOURCE" -c copy -f flv "$1"
+publish() { # URL — the source, looped, at real-time pace
+    if [ "$PUBLISHER" = rtmpbench ]; then
+        start publisher 1 "$TOOLS/rtmpbench" -n 0 -d 0 -P "$SOURCE" "$1"
+    else
+        start publisher 1 ffmpeg -hide_banner -nostdin -loglevel warning -re -stream_loop -1 \
+            -i "$SOURCE" -c copy -f flv "$1"
+    fi
 }
 
 # live URL — until a player gets a keyframe there (the stream is up, the GOP cache filled)
@@ -526,7 +533,7 @@ fi
 
 python3 "$ROOT/test/bench/report.py" table "$OUT" \
     --meta "flush_ms=$FLUSH_MS" "duration_s=$DURATION" "warmup_s=$WARMUP" "rate=$RATE" \
-    "ramp_min_s=$RAMP_MIN" "sweep_ms=$SWEEP_MS" "pin=$PIN" "busy_before=$busy" "cpus=$(nproc)" \
+    "ramp_min_s=$RAMP_MIN" "sweep_ms=$SWEEP_MS" "pin=$PIN" "publisher=$PUBLISHER" "busy_before=$busy" "cpus=$(nproc)" \
     "kernel=$(uname -r)" "source=$(basename "$SOURCE")" | tee "$OUT/bench.txt"
 say "table: $OUT/bench.txt; JSON: $OUT/bench.json"
 exit 0
