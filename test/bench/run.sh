@@ -20,7 +20,7 @@
 #
 # Environment (all optional):
 #   BENCH_N="100 1000 3000"   viewer counts always run for every server
-#   BENCH_N_MORE="5000 7000 9000"  then these, for each server, while it kept every viewer
+#   BENCH_N_MORE="5000 7000 9000"  then these (may be empty), per server, while it kept every viewer
 #   BENCH_SERVERS="floor-message floor-batched spd epd nginx"  (also available:
 #                             floor-message-nagle floor-batched-nagle: the floors without
 #                             TCP_NODELAY, as nginx-rtmp runs its sockets)
@@ -48,7 +48,7 @@ BUILD=${BUILD:-build}
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$ROOT" || exit 1
 N_LIST=${BENCH_N:-"100 1000 3000"}
-N_MORE=${BENCH_N_MORE:-"5000 7000 9000"}
+N_MORE=${BENCH_N_MORE-"5000 7000 9000"}
 SERVERS=${BENCH_SERVERS:-"floor-message floor-batched spd epd nginx"}
 WINDOWS=${BENCH_WINDOWS-"0 50"}
 PUBLISHER=${BENCH_PUBLISHER:-ffmpeg}
@@ -460,9 +460,10 @@ profile_epd() {
         perf report -i "$RUN/perf.data" --no-children --sort dso --stdio -g none \
             2>/dev/null | grep -v '^#' | grep '%' | awk '{ $1 = $1; print }' |
             sed 's/ - -$//' | head -10 >"$OUT/epd-profile-dso.txt"
+        # inclusive, kernel paths only (user space has no frame pointers: see self times)
         perf report -i "$RUN/perf.data" --children --sort symbol --stdio -g none \
-            2>/dev/null | grep -v '^#' | grep '%' | awk '{ $1 = $1; print }' |
-            sed 's/ - -$//' | head -40 >"$OUT/epd-profile-children.txt"
+            2>/dev/null | grep -v '^#' | grep '%' | grep '\[k\]' | awk '{ $1 = $1; print }' |
+            sed 's/ - -$//' | head -40 >"$OUT/epd-profile-kernel-paths.txt"
         say "epd profile at 1000 viewers (perf, cpu-clock), top symbols:"
         head -15 "$OUT/epd-profile.txt" | sed 's/^/    /'
         say "by object:"
