@@ -183,7 +183,7 @@ def cmd_table(outdir, meta):
     lc = "epd" if any("epd" in r for r in runs.values()) else "spd"
     kinds = [k for k in SERVER_ORDER if any(k in r for r in runs.values())]
     lines = []
-    w = 12
+    w = 14
     head = "%-22s" % "" + "".join("%*s" % (w, LABEL[k]) for k in kinds) + \
         "%*s" % (w + 2, "%s/nginx" % LABEL[lc])
     rows = [

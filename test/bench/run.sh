@@ -68,6 +68,7 @@ RETRIES=${BENCH_RETRIES:-2}
 NOISY=${BENCH_NOISY:-30}
 CACHE=${BENCH_CACHE:-$ROOT/build/bench-cache}
 OUT=${BENCH_OUT:-$ROOT/$BUILD/bench}
+case $OUT in /*) ;; *) OUT="$ROOT/$OUT" ;; esac # nginx -p needs absolute paths
 TOOLS="$ROOT/$BUILD/tools"
 SOURCE="$CACHE/source-h264-aac-1mbps.flv"
 IP=127.0.0.1
