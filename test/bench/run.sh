@@ -155,14 +155,19 @@ need_nginx() {
         return 1
     fi
     say "installing nginx-light libnginx-mod-rtmp"
-    if ! DEBIAN_FRONTEND=noninteractive apt-get install -y nginx-light libnginx-mod-rtmp \
-            >"$LOGS/apt.log" 2>&1; then
+    # Judge by what is installed afterwards: the package scripts may fail to start the
+    # system nginx (no init system in a container) and make apt-get exit non-zero. The
+    # system nginx, if it started, is not ours to stop; ours uses its own config and port.
+    DEBIAN_FRONTEND=noninteractive apt-get install -y nginx-light libnginx-mod-rtmp \
+        >"$LOGS/apt.log" 2>&1
+    if ! { command -v nginx >/dev/null && find_nginx_module; }; then
         apt-get update >>"$LOGS/apt.log" 2>&1
         DEBIAN_FRONTEND=noninteractive apt-get install -y nginx-light libnginx-mod-rtmp \
-            >>"$LOGS/apt.log" 2>&1 || { say "apt-get failed (see $LOGS/apt.log)"; return 1; }
+            >>"$LOGS/apt.log" 2>&1
     fi
-    # the package may have started the system nginx; that one is not ours to stop
-    command -v nginx >/dev/null && find_nginx_module
+    command -v nginx >/dev/null && find_nginx_module && return 0
+    say "could not install nginx with the RTMP module (see $LOGS/apt.log)"
+    return 1
 }
 
 # The source: made with ffmpeg once, then cached.
