@@ -6,8 +6,9 @@
 # Checks call lc_check / lc_expect; the test ends with lc_done, which prints
 # "NAME: N passed, N failed" and exits non-zero on any failure.
 #
-# Addresses: each test takes its own 127.0.0.x address from lc_init (x derived from the
-# test name), so tests never collide on ports even when run back to back.
+# Addresses: each run of a test takes its own 127.x.y.z address from lc_init (derived from
+# the test name and the shell's PID), so tests never collide on ports, even when two
+# checkouts run their suites at the same time.
 
 BUILD=${BUILD:-build}
 LC_ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -19,9 +20,9 @@ LC_PIDS=""
 lc_init() {
     LC_NAME=$1
     LC_DIR=$(mktemp -d "${TMPDIR:-/tmp}/lc-$LC_NAME.XXXXXX")
-    # A loopback address per test: 127.1.<hash>.1 (Linux routes all of 127/8 to lo).
-    h=$(printf '%s' "$LC_NAME" | cksum | cut -d' ' -f1)
-    LC_IP="127.1.$((h % 250 + 1)).$((h / 250 % 250 + 1))"
+    # A loopback address per run (Linux routes all of 127/8 to lo).
+    h=$(printf '%s.%s' "$LC_NAME" "$$" | cksum | cut -d' ' -f1)
+    LC_IP="127.$((h % 200 + 20)).$((h / 200 % 250 + 1)).$((h / 50000 % 250 + 1))"
     trap lc_cleanup EXIT
     trap 'exit 130' INT TERM
     export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0:exitcode=23}"
