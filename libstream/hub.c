@@ -48,6 +48,7 @@ struct ls_stream {
 
     struct ls_subscriber_list subscribers;
     unsigned nsubscribers;
+    unsigned nhidden;        /* of which not viewers (recorders) */
     unsigned holds;
     void *role_data;
 
@@ -851,7 +852,8 @@ int ls_stream_subscribe(struct ls_stream *st, struct ls_subscriber *sub)
     sub->behind_since_ms = 0;
     LIST_INSERT_HEAD(&st->subscribers, sub, link);
     st->nsubscribers++;
-    hub->nsubscribers++;
+    st->nhidden += sub->hidden;
+    hub->nsubscribers += !sub->hidden;
     if (st->source_owner != NULL) {
         deliver_start(sub);
         ls_subscriber_mark_dirty(sub, true); /* a new viewer's first flush is immediate */
@@ -874,7 +876,9 @@ void ls_subscriber_detach(struct ls_subscriber *sub)
     LIST_REMOVE(sub, link);
     sub->stream = NULL;
     st->nsubscribers--;
-    hub->nsubscribers--;
+    st->nhidden -= sub->hidden;
+    hub->nsubscribers -= !sub->hidden;
+    st->frames_dropped += sub->frames_dropped;
     if (st->nsubscribers == 0 && hub->hooks.stream_unwanted != NULL) {
         st->holds++; /* the hook may release the role's hold: keep st valid through it */
         hub->hooks.stream_unwanted(hub->hooks.arg, st);
@@ -922,7 +926,7 @@ void ls_stream_stats(const struct ls_stream *st, struct ls_stream_stats *out)
     struct ls_subscriber *sub;
 
     memset(out, 0, sizeof *out);
-    out->subscribers = st->nsubscribers;
+    out->subscribers = st->nsubscribers - st->nhidden;
     out->bytes_in = st->bytes_in;
     out->bytes_out = st->bytes_out;
     out->frames_in = st->frames_in;

@@ -281,6 +281,8 @@ static void session_publish_start(struct ls_session *ses)
     ls_buf_free(&b);
     session_send_status(ses, ses->stream_id, "status", "NetStream.Publish.Start",
                         "Start publishing");
+    if (ses->srv->hooks.publish_started != NULL)
+        ses->srv->hooks.publish_started(ses->srv->hooks.arg, ses->ref->id);
 }
 
 void ls_publish_claim_done(struct ls_publish_claim *claim, int result, const char *why)

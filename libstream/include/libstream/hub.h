@@ -87,7 +87,7 @@ struct ls_subscriber {
     bool dirty;                      /* in the hub's flush list */
     bool flush_now;                  /* flush at the end of this push, not at the tick */
     bool skipping;                   /* dropping video until the next keyframe */
-    bool flv_header_sent;
+    bool hidden;                     /* not a viewer (a recorder): not counted in stats */
     uint64_t behind_since_ms;        /* 0 = keeping up */
     uint64_t bytes_out;              /* bytes handed to this subscriber's queue */
     uint64_t frames_dropped;
@@ -191,7 +191,7 @@ void *ls_stream_role_data(const struct ls_stream *st);
 void ls_stream_set_role_data(struct ls_stream *st, void *data);
 
 struct ls_stream_stats {
-    unsigned subscribers;
+    unsigned subscribers;       /* viewers: hidden subscribers (recorders) excluded */
     uint64_t bytes_in;
     uint64_t bytes_out;
     uint64_t frames_in;
