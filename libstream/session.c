@@ -270,6 +270,7 @@ static void session_publish_start(struct ls_session *ses)
     ls_stream_release(st);
     ses->stream = st;
     ses->phase = SES_PUBLISHING;
+    ls_conn_set_quickack(ses->conn, false);
     if (ses->takeover)
         ls_stats.publish_takeovers_total++;
     ls_conn_set_idle_timeout(ses->conn, ses->srv->cfg.publisher_idle_timeout_ms);
@@ -438,6 +439,7 @@ static void session_play_announce(struct ls_session *ses)
     struct ls_buf b;
 
     ses->play_started = true;
+    ls_conn_set_quickack(ses->conn, false);
     ls_buf_init(&b, 0);
     ls_control_write_stream_begin(&b, ses->stream_id);
     session_send_control(ses, &b);

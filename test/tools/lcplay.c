@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <event2/event.h>
 
@@ -40,7 +41,16 @@ struct player {
     bool have_video_ts, have_audio_ts;
     uint32_t last_video_ts, last_audio_ts, first_ts;
     bool have_first_ts;
+    uint64_t t_start_us, t_started_us, t_first_key_us; /* connect, Play.Start, 1st keyframe */
 };
+
+static uint64_t now_us(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
 
 static struct event_base *base;
 static struct player *players;
@@ -62,6 +72,7 @@ static void on_started(struct ls_client *cl, void *arg)
     struct player *p = arg;
 
     p->started = true;
+    p->t_started_us = now_us();
     if (stall)
         ls_conn_pause_reading(ls_client_conn(cl), true);
 }
@@ -103,8 +114,8 @@ static void on_media(struct ls_client *cl, void *arg, struct ls_frame *msg)
         p->video++;
         if (p->restarts_seen > 0)
             p->video_after_restart++;
-        if (vi.keyframe)
-            p->keyframes++;
+        if (vi.keyframe && p->keyframes++ == 0)
+            p->t_first_key_us = now_us();
         check_ts(p, &p->have_video_ts, &p->last_video_ts, msg->timestamp);
     } else if (msg->type == LS_MSG_AUDIO) {
         struct ls_audio_info ai;
@@ -202,6 +213,7 @@ int main(int argc, char **argv)
         return 1;
     for (i = 0; i < nplayers; i++) {
         players[i].index = i;
+        players[i].t_start_us = now_us();
         players[i].client = ls_client_start(base, (struct sockaddr *)&ss, sslen, LS_CLIENT_PLAY,
                                             url.tc_url, url.app, url.name, &cfg, &player_ops,
                                             &players[i]);
@@ -229,10 +241,13 @@ int main(int argc, char **argv)
             failed++;
         printf("player=%d ok=%d started=%d video=%u keyframes=%u audio=%u data=%u "
                "ts_backwards=%u unpublish=%u republish=%u video_after_restart=%u first_ts=%u "
-               "last_video_ts=%u closed=%d why=\"%s\"\n",
+               "last_video_ts=%u start_ms=%.1f first_key_ms=%.1f closed=%d why=\"%s\"\n",
                i, ok, p->started, p->video, p->keyframes, p->audio, p->data, p->ts_backwards,
                p->unpublish_seen, p->restarts_seen, p->video_after_restart, p->first_ts,
-               p->last_video_ts, p->closed && !p->done, p->close_why);
+               p->last_video_ts,
+               p->t_started_us ? (double)(p->t_started_us - p->t_start_us) / 1000 : -1.0,
+               p->t_first_key_us ? (double)(p->t_first_key_us - p->t_start_us) / 1000 : -1.0,
+               p->closed && !p->done, p->close_why);
     }
     printf("players=%d ok=%d failed=%d video_frames=%u\n", nplayers, nplayers - failed, failed,
            total_video);
