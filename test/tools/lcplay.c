@@ -9,7 +9,9 @@
  *     -3      objectEncoding 3 and AMF3 (type 17) commands, as Flash with AMF3 does
  *     -s      stall: stop reading right after Play.Start (a viewer that never reads)
  *     -r N    expect N stream restarts: stay through UnpublishNotify and count the media
- *             that arrives after each PublishNotify
+ *             that arrives after each PublishNotify (25+ video frames must follow)
+ *     -G N    expect N silent outages: media stops for over 1 s (no status at all, e.g. an
+ *             edge retrying its upstream) and then resumes; 25+ video frames must follow
  *
  * Prints one line per player and a summary; exits 0 when every player started, received
  * a video keyframe (unless -s), and saw its timestamps never go backwards within a track.
@@ -38,6 +40,8 @@ struct player {
     unsigned video, audio, keyframes, data;
     unsigned video_after_restart, restarts_seen, unpublish_seen;
     unsigned ts_backwards;
+    unsigned gaps, video_after_gap;
+    uint64_t last_media_us;
     bool have_video_ts, have_audio_ts;
     uint32_t last_video_ts, last_audio_ts, first_ts;
     bool have_first_ts;
@@ -54,7 +58,7 @@ static uint64_t now_us(void)
 
 static struct event_base *base;
 static struct player *players;
-static int nplayers = 1, max_keyframes, max_video, expect_restarts;
+static int nplayers = 1, max_keyframes, max_video, expect_restarts, expect_gaps;
 static bool stall;
 static int open_players;
 
@@ -103,6 +107,13 @@ static void on_media(struct ls_client *cl, void *arg, struct ls_frame *msg)
     struct ls_video_info vi;
 
     (void)cl;
+    if (msg->type == LS_MSG_VIDEO || msg->type == LS_MSG_AUDIO) {
+        uint64_t t = now_us();
+
+        if (p->last_media_us != 0 && t - p->last_media_us > 1000000)
+            p->gaps++;
+        p->last_media_us = t;
+    }
     if (!p->have_first_ts && (msg->type == LS_MSG_VIDEO || msg->type == LS_MSG_AUDIO)) {
         p->have_first_ts = true;
         p->first_ts = msg->timestamp;
@@ -114,6 +125,8 @@ static void on_media(struct ls_client *cl, void *arg, struct ls_frame *msg)
         p->video++;
         if (p->restarts_seen > 0)
             p->video_after_restart++;
+        if (p->gaps > 0)
+            p->video_after_gap++;
         if (vi.keyframe && p->keyframes++ == 0)
             p->t_first_key_us = now_us();
         check_ts(p, &p->have_video_ts, &p->last_video_ts, msg->timestamp);
@@ -128,7 +141,8 @@ static void on_media(struct ls_client *cl, void *arg, struct ls_frame *msg)
         p->data++;
     }
     if ((max_keyframes > 0 && (int)p->keyframes >= max_keyframes &&
-         (int)p->restarts_seen >= expect_restarts && (expect_restarts == 0 || p->video_after_restart > 0)) ||
+         (int)p->restarts_seen >= expect_restarts && (expect_restarts == 0 || p->video_after_restart >= 25) &&
+         (int)p->gaps >= expect_gaps && (expect_gaps == 0 || p->video_after_gap >= 25)) ||
         (max_video > 0 && (int)p->video >= max_video))
         player_done(p, "enough frames");
 }
@@ -162,7 +176,7 @@ static void deadline_cb(evutil_socket_t fd, short what, void *arg)
 
 static void usage(void)
 {
-    fprintf(stderr, "usage: lcplay [-c N] [-t SEC] [-k N] [-v N] [-3] [-s] [-r N] "
+    fprintf(stderr, "usage: lcplay [-c N] [-t SEC] [-k N] [-v N] [-3] [-s] [-r N] [-G N] "
                     "rtmp://HOST:PORT/APP/NAME\n");
     exit(2);
 }
@@ -180,7 +194,7 @@ int main(int argc, char **argv)
     unsigned total_video = 0;
 
     ls_client_config_defaults(&cfg);
-    while ((opt = getopt(argc, argv, "c:t:k:v:3sr:")) != -1) {
+    while ((opt = getopt(argc, argv, "c:t:k:v:3sr:G:")) != -1) {
         switch (opt) {
         case 'c': nplayers = atoi(optarg); break;
         case 't': deadline.tv_sec = atoi(optarg); break;
@@ -189,6 +203,7 @@ int main(int argc, char **argv)
         case '3': cfg.object_encoding = 3; cfg.amf3_commands = true; break;
         case 's': stall = true; break;
         case 'r': expect_restarts = atoi(optarg); break;
+        case 'G': expect_gaps = atoi(optarg); break;
         default: usage();
         }
     }
@@ -233,17 +248,20 @@ int main(int argc, char **argv)
         bool ok = p->started && p->ts_backwards == 0 &&
                   (stall || p->keyframes > 0) &&
                   (int)p->restarts_seen >= expect_restarts &&
-                  (expect_restarts == 0 || p->video_after_restart > 0) &&
+                  (expect_restarts == 0 || p->video_after_restart >= 25) &&
+                  (int)p->gaps >= expect_gaps && (expect_gaps == 0 || p->video_after_gap >= 25) &&
                   (!p->closed || p->done);
 
         total_video += p->video;
         if (!ok)
             failed++;
         printf("player=%d ok=%d started=%d video=%u keyframes=%u audio=%u data=%u "
-               "ts_backwards=%u unpublish=%u republish=%u video_after_restart=%u first_ts=%u "
+               "ts_backwards=%u unpublish=%u republish=%u video_after_restart=%u gaps=%u "
+               "video_after_gap=%u first_ts=%u "
                "last_video_ts=%u start_ms=%.1f first_key_ms=%.1f closed=%d why=\"%s\"\n",
                i, ok, p->started, p->video, p->keyframes, p->audio, p->data, p->ts_backwards,
-               p->unpublish_seen, p->restarts_seen, p->video_after_restart, p->first_ts,
+               p->unpublish_seen, p->restarts_seen, p->video_after_restart, p->gaps,
+               p->video_after_gap, p->first_ts,
                p->last_video_ts,
                p->t_started_us ? (double)(p->t_started_us - p->t_start_us) / 1000 : -1.0,
                p->t_first_key_us ? (double)(p->t_first_key_us - p->t_start_us) / 1000 : -1.0,
