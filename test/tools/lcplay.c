@@ -10,9 +10,18 @@
  *     -s      stall: stop reading right after Play.Start (a viewer that never reads)
  *     -r N    expect N stream restarts: stay through UnpublishNotify and count the media
  *             that arrives after each PublishNotify
+ *     -p PCT  pace: each player (except with -s) must receive at least PCT% as many
+ *             milliseconds of media timestamps as wall-clock time passed between its
+ *             first media message and the end of the run (a real-time check with a
+ *             margin: a live stream advances 100%)
+ *     -e CODE expect a refusal: each player passes only when the server ends the play
+ *             with this onStatus/_error code (e.g. NetStream.Play.BadName)
+ *     -A APP  send this app in connect instead of the URL's (raw: for bad-id tests)
+ *     -N NAME play this name instead of the URL's (raw: for bad-id tests)
  *
  * Prints one line per player and a summary; exits 0 when every player started, received
- * a video keyframe (unless -s), and saw its timestamps never go backwards within a track.
+ * a video keyframe (unless -s), and saw its timestamps never go backwards within a track
+ * (or, with -e, when every player was refused with CODE).
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -22,6 +31,7 @@
 #include <event2/event.h>
 
 #include "libstream/client.h"
+#include "libstream/clock.h"
 #include "libstream/codec.h"
 #include "libstream/log.h"
 #include "libstream/net.h"
@@ -38,13 +48,15 @@ struct player {
     unsigned video_after_restart, restarts_seen, unpublish_seen;
     unsigned ts_backwards;
     bool have_video_ts, have_audio_ts;
-    uint32_t last_video_ts, last_audio_ts, first_ts;
+    uint32_t last_video_ts, last_audio_ts, first_ts, max_ts;
     bool have_first_ts;
+    uint64_t first_media_ms, end_ms;   /* wall clock: first media message, close or end */
 };
 
 static struct event_base *base;
 static struct player *players;
-static int nplayers = 1, max_keyframes, max_video, expect_restarts;
+static int nplayers = 1, max_keyframes, max_video, expect_restarts, pace_pct;
+static const char *expect_code;
 static bool stall;
 static int open_players;
 
@@ -94,8 +106,12 @@ static void on_media(struct ls_client *cl, void *arg, struct ls_frame *msg)
     (void)cl;
     if (!p->have_first_ts && (msg->type == LS_MSG_VIDEO || msg->type == LS_MSG_AUDIO)) {
         p->have_first_ts = true;
-        p->first_ts = msg->timestamp;
+        p->first_ts = p->max_ts = msg->timestamp;
+        p->first_media_ms = ls_now_ms();
     }
+    if ((msg->type == LS_MSG_VIDEO || msg->type == LS_MSG_AUDIO) &&
+        (int32_t)(msg->timestamp - p->max_ts) > 0)
+        p->max_ts = msg->timestamp;
     if (msg->type == LS_MSG_VIDEO) {
         if (ls_codec_video_inspect(msg->data, msg->len, &vi, NULL) != LS_OK ||
             vi.packet != LS_VPKT_FRAME)
@@ -128,6 +144,7 @@ static void on_close(struct ls_client *cl, void *arg, int err, const char *why)
 
     (void)cl;
     p->closed = true;
+    p->end_ms = ls_now_ms();
     p->close_err = err;
     snprintf(p->close_why, sizeof p->close_why, "%s", why != NULL ? why : "");
     if (--open_players == 0)
@@ -151,8 +168,8 @@ static void deadline_cb(evutil_socket_t fd, short what, void *arg)
 
 static void usage(void)
 {
-    fprintf(stderr, "usage: lcplay [-c N] [-t SEC] [-k N] [-v N] [-3] [-s] [-r N] "
-                    "rtmp://HOST:PORT/APP/NAME\n");
+    fprintf(stderr, "usage: lcplay [-c N] [-t SEC] [-k N] [-v N] [-3] [-s] [-r N] [-p PCT] "
+                    "[-e CODE] [-A APP] [-N NAME] rtmp://HOST:PORT/APP/NAME\n");
     exit(2);
 }
 
@@ -167,9 +184,11 @@ int main(int argc, char **argv)
     struct event *deadline_ev;
     int opt, i, failed = 0;
     unsigned total_video = 0;
+    const char *app = NULL, *name = NULL;
+    uint64_t run_end_ms;
 
     ls_client_config_defaults(&cfg);
-    while ((opt = getopt(argc, argv, "c:t:k:v:3sr:")) != -1) {
+    while ((opt = getopt(argc, argv, "c:t:k:v:3sr:p:e:A:N:")) != -1) {
         switch (opt) {
         case 'c': nplayers = atoi(optarg); break;
         case 't': deadline.tv_sec = atoi(optarg); break;
@@ -178,6 +197,10 @@ int main(int argc, char **argv)
         case '3': cfg.object_encoding = 3; cfg.amf3_commands = true; break;
         case 's': stall = true; break;
         case 'r': expect_restarts = atoi(optarg); break;
+        case 'p': pace_pct = atoi(optarg); break;
+        case 'e': expect_code = optarg; break;
+        case 'A': app = optarg; break;
+        case 'N': name = optarg; break;
         default: usage();
         }
     }
@@ -203,7 +226,8 @@ int main(int argc, char **argv)
     for (i = 0; i < nplayers; i++) {
         players[i].index = i;
         players[i].client = ls_client_start(base, (struct sockaddr *)&ss, sslen, LS_CLIENT_PLAY,
-                                            url.tc_url, url.app, url.name, &cfg, &player_ops,
+                                            url.tc_url, app != NULL ? app : url.app,
+                                            name != NULL ? name : url.name, &cfg, &player_ops,
                                             &players[i]);
         if (players[i].client == NULL) {
             fprintf(stderr, "lcplay: cannot start player %d\n", i);
@@ -216,23 +240,32 @@ int main(int argc, char **argv)
     evtimer_add(deadline_ev, &deadline);
     if (open_players > 0)
         event_base_dispatch(base);
+    run_end_ms = ls_now_ms();
     for (i = 0; i < nplayers; i++) {
         struct player *p = &players[i];
+        uint64_t end = p->closed ? p->end_ms : run_end_ms;
+        uint64_t wall_ms = p->have_first_ts && end > p->first_media_ms ? end - p->first_media_ms : 0;
+        uint32_t media_ms = p->have_first_ts ? p->max_ts - p->first_ts : 0;
+        bool paced = stall || pace_pct == 0 ||
+                     (p->have_first_ts && (uint64_t)media_ms * 100 >= (uint64_t)pace_pct * wall_ms);
         bool ok = p->started && p->ts_backwards == 0 &&
                   (stall || p->keyframes > 0) &&
                   (int)p->restarts_seen >= expect_restarts &&
                   (expect_restarts == 0 || p->video_after_restart > 0) &&
-                  (!p->closed || p->done);
+                  (!p->closed || p->done) && paced;
 
+        if (expect_code != NULL)
+            ok = !p->started && p->closed && strcmp(p->close_why, expect_code) == 0;
         total_video += p->video;
         if (!ok)
             failed++;
         printf("player=%d ok=%d started=%d video=%u keyframes=%u audio=%u data=%u "
                "ts_backwards=%u unpublish=%u republish=%u video_after_restart=%u first_ts=%u "
-               "last_video_ts=%u closed=%d why=\"%s\"\n",
+               "last_video_ts=%u media_ms=%u wall_ms=%llu closed=%d why=\"%s\"\n",
                i, ok, p->started, p->video, p->keyframes, p->audio, p->data, p->ts_backwards,
                p->unpublish_seen, p->restarts_seen, p->video_after_restart, p->first_ts,
-               p->last_video_ts, p->closed && !p->done, p->close_why);
+               p->last_video_ts, media_ms, (unsigned long long)wall_ms, p->closed && !p->done,
+               p->close_why);
     }
     printf("players=%d ok=%d failed=%d video_frames=%u\n", nplayers, nplayers - failed, failed,
            total_video);
