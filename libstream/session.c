@@ -249,6 +249,8 @@ static void session_publish_start(struct ls_session *ses)
     struct ls_hub *hub = ses->srv->hub;
     struct ls_stream *st = ls_hub_get(hub, ses->ref->id);
     struct ls_buf b;
+    bool held = false;
+    int rc;
 
     if (st == NULL) {
         session_fail(ses, LS_ENOMEM, "out of memory");
@@ -256,15 +258,22 @@ static void session_publish_start(struct ls_session *ses)
     }
     if (ls_stream_has_source(st)) {
         /* An idle local publisher (checked at request time) or a pull being replaced by a
-         * real publisher: the newcomer wins. */
+         * real publisher: the newcomer wins. The leaving source may be all that keeps the
+         * stream alive: hold it across the kick. */
+        ls_stream_hold(st);
         ls_stream_kick_source(st, "taken over by a new publisher");
         if (ls_stream_has_source(st)) {
+            ls_stream_release(st);
             session_publish_refuse(ses, LS_FAIL_BUSY, "NetStream.Publish.BadName",
                                    "Stream already publishing", "source would not leave");
             return;
         }
+        held = true;
     }
-    if (ls_stream_attach_source(st, LS_SOURCE_PUBLISHER, &session_source_ops, ses) != LS_OK) {
+    rc = ls_stream_attach_source(st, LS_SOURCE_PUBLISHER, &session_source_ops, ses);
+    if (held)
+        ls_stream_release(st); /* after the attach: may free the stream if it failed */
+    if (rc != LS_OK) {
         session_publish_refuse(ses, LS_FAIL_BUSY, "NetStream.Publish.BadName",
                                "Stream already publishing", "stream busy");
         return;
