@@ -14,6 +14,8 @@
  *             milliseconds of media timestamps as wall-clock time passed between its
  *             first media message and the end of the run (a real-time check with a
  *             margin: a live stream advances 100%)
+ *     -g N    expect N gaps: pauses of more than 1 s without media (a publisher that
+ *             stalled, was replaced or restarted), each followed by video again
  *     -e CODE expect a refusal: each player passes only when the server ends the play
  *             with this onStatus/_error code (e.g. NetStream.Play.BadName)
  *     -A APP  send this app in connect instead of the URL's (raw: for bad-id tests)
@@ -21,9 +23,11 @@
  *
  * Prints one line per player and a summary; exits 0 when every player started, received
  * a video keyframe (unless -s), and saw its timestamps never go backwards within a track
- * (or, with -e, when every player was refused with CODE).
+ * (or, with -e, when every player was refused with CODE). SIGTERM or SIGINT ends the run
+ * early, as the deadline does (results are still printed).
  */
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,11 +55,15 @@ struct player {
     uint32_t last_video_ts, last_audio_ts, first_ts, max_ts;
     bool have_first_ts;
     uint64_t first_media_ms, end_ms;   /* wall clock: first media message, close or end */
+    uint64_t last_media_ms;
+    unsigned gaps, video_after_gap;
 };
+
+#define GAP_MS 1000
 
 static struct event_base *base;
 static struct player *players;
-static int nplayers = 1, max_keyframes, max_video, expect_restarts, pace_pct;
+static int nplayers = 1, max_keyframes, max_video, expect_restarts, pace_pct, expect_gaps;
 static const char *expect_code;
 static bool stall;
 static int open_players;
@@ -112,6 +120,13 @@ static void on_media(struct ls_client *cl, void *arg, struct ls_frame *msg)
     if ((msg->type == LS_MSG_VIDEO || msg->type == LS_MSG_AUDIO) &&
         (int32_t)(msg->timestamp - p->max_ts) > 0)
         p->max_ts = msg->timestamp;
+    if (msg->type == LS_MSG_VIDEO || msg->type == LS_MSG_AUDIO) {
+        uint64_t now = ls_now_ms();
+
+        if (p->last_media_ms != 0 && now - p->last_media_ms > GAP_MS)
+            p->gaps++;
+        p->last_media_ms = now;
+    }
     if (msg->type == LS_MSG_VIDEO) {
         if (ls_codec_video_inspect(msg->data, msg->len, &vi, NULL) != LS_OK ||
             vi.packet != LS_VPKT_FRAME)
@@ -119,6 +134,8 @@ static void on_media(struct ls_client *cl, void *arg, struct ls_frame *msg)
         p->video++;
         if (p->restarts_seen > 0)
             p->video_after_restart++;
+        if (p->gaps > 0)
+            p->video_after_gap++;
         if (vi.keyframe)
             p->keyframes++;
         check_ts(p, &p->have_video_ts, &p->last_video_ts, msg->timestamp);
@@ -166,10 +183,18 @@ static void deadline_cb(evutil_socket_t fd, short what, void *arg)
     event_base_loopexit(base, NULL);
 }
 
+static void signal_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    (void)arg;
+    event_base_loopexit(base, NULL);
+}
+
 static void usage(void)
 {
     fprintf(stderr, "usage: lcplay [-c N] [-t SEC] [-k N] [-v N] [-3] [-s] [-r N] [-p PCT] "
-                    "[-e CODE] [-A APP] [-N NAME] rtmp://HOST:PORT/APP/NAME\n");
+                    "[-g N] [-e CODE] [-A APP] [-N NAME] rtmp://HOST:PORT/APP/NAME\n");
     exit(2);
 }
 
@@ -181,14 +206,14 @@ int main(int argc, char **argv)
     socklen_t sslen;
     char hostport[300];
     struct timeval deadline = { 10, 0 };
-    struct event *deadline_ev;
+    struct event *deadline_ev, *sigterm_ev, *sigint_ev;
     int opt, i, failed = 0;
     unsigned total_video = 0;
     const char *app = NULL, *name = NULL;
     uint64_t run_end_ms;
 
     ls_client_config_defaults(&cfg);
-    while ((opt = getopt(argc, argv, "c:t:k:v:3sr:p:e:A:N:")) != -1) {
+    while ((opt = getopt(argc, argv, "c:t:k:v:3sr:p:g:e:A:N:")) != -1) {
         switch (opt) {
         case 'c': nplayers = atoi(optarg); break;
         case 't': deadline.tv_sec = atoi(optarg); break;
@@ -198,6 +223,7 @@ int main(int argc, char **argv)
         case 's': stall = true; break;
         case 'r': expect_restarts = atoi(optarg); break;
         case 'p': pace_pct = atoi(optarg); break;
+        case 'g': expect_gaps = atoi(optarg); break;
         case 'e': expect_code = optarg; break;
         case 'A': app = optarg; break;
         case 'N': name = optarg; break;
@@ -238,6 +264,10 @@ int main(int argc, char **argv)
     }
     deadline_ev = evtimer_new(base, deadline_cb, NULL);
     evtimer_add(deadline_ev, &deadline);
+    sigterm_ev = evsignal_new(base, SIGTERM, signal_cb, NULL);
+    sigint_ev = evsignal_new(base, SIGINT, signal_cb, NULL);
+    evsignal_add(sigterm_ev, NULL);
+    evsignal_add(sigint_ev, NULL);
     if (open_players > 0)
         event_base_dispatch(base);
     run_end_ms = ls_now_ms();
@@ -252,7 +282,8 @@ int main(int argc, char **argv)
                   (stall || p->keyframes > 0) &&
                   (int)p->restarts_seen >= expect_restarts &&
                   (expect_restarts == 0 || p->video_after_restart > 0) &&
-                  (!p->closed || p->done) && paced;
+                  (!p->closed || p->done) && paced &&
+                  (int)p->gaps >= expect_gaps && (expect_gaps == 0 || p->video_after_gap > 0);
 
         if (expect_code != NULL)
             ok = !p->started && p->closed && strcmp(p->close_why, expect_code) == 0;
@@ -261,10 +292,12 @@ int main(int argc, char **argv)
             failed++;
         printf("player=%d ok=%d started=%d video=%u keyframes=%u audio=%u data=%u "
                "ts_backwards=%u unpublish=%u republish=%u video_after_restart=%u first_ts=%u "
-               "last_video_ts=%u media_ms=%u wall_ms=%llu closed=%d why=\"%s\"\n",
+               "last_video_ts=%u media_ms=%u wall_ms=%llu gaps=%u video_after_gap=%u closed=%d "
+               "why=\"%s\"\n",
                i, ok, p->started, p->video, p->keyframes, p->audio, p->data, p->ts_backwards,
                p->unpublish_seen, p->restarts_seen, p->video_after_restart, p->first_ts,
-               p->last_video_ts, media_ms, (unsigned long long)wall_ms, p->closed && !p->done,
+               p->last_video_ts, media_ms, (unsigned long long)wall_ms, p->gaps,
+               p->video_after_gap, p->closed && !p->done,
                p->close_why);
     }
     printf("players=%d ok=%d failed=%d video_frames=%u\n", nplayers, nplayers - failed, failed,
@@ -276,6 +309,8 @@ int main(int argc, char **argv)
     while (open_players > 0 && event_base_loop(base, EVLOOP_ONCE) == 0)
         ;
     event_free(deadline_ev);
+    event_free(sigterm_ev);
+    event_free(sigint_ev);
     event_base_free(base);
     free(players);
     return failed == 0 ? 0 : 1;
