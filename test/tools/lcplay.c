@@ -106,31 +106,35 @@ static void check_ts(struct player *p, bool *have, uint32_t *last, uint32_t ts)
     *last = ts;
 }
 
+/* Pace and gap bookkeeping, on audio and video frames only: sequence headers replayed
+ * from a cache carry the stream's old timestamps. */
+static void note_media_time(struct player *p, uint32_t ts)
+{
+    uint64_t now = ls_now_ms();
+
+    if (!p->have_first_ts) {
+        p->have_first_ts = true;
+        p->first_ts = p->max_ts = ts;
+        p->first_media_ms = now;
+    }
+    if ((int32_t)(ts - p->max_ts) > 0)
+        p->max_ts = ts;
+    if (p->last_media_ms != 0 && now - p->last_media_ms > GAP_MS)
+        p->gaps++;
+    p->last_media_ms = now;
+}
+
 static void on_media(struct ls_client *cl, void *arg, struct ls_frame *msg)
 {
     struct player *p = arg;
     struct ls_video_info vi;
 
     (void)cl;
-    if (!p->have_first_ts && (msg->type == LS_MSG_VIDEO || msg->type == LS_MSG_AUDIO)) {
-        p->have_first_ts = true;
-        p->first_ts = p->max_ts = msg->timestamp;
-        p->first_media_ms = ls_now_ms();
-    }
-    if ((msg->type == LS_MSG_VIDEO || msg->type == LS_MSG_AUDIO) &&
-        (int32_t)(msg->timestamp - p->max_ts) > 0)
-        p->max_ts = msg->timestamp;
-    if (msg->type == LS_MSG_VIDEO || msg->type == LS_MSG_AUDIO) {
-        uint64_t now = ls_now_ms();
-
-        if (p->last_media_ms != 0 && now - p->last_media_ms > GAP_MS)
-            p->gaps++;
-        p->last_media_ms = now;
-    }
     if (msg->type == LS_MSG_VIDEO) {
         if (ls_codec_video_inspect(msg->data, msg->len, &vi, NULL) != LS_OK ||
             vi.packet != LS_VPKT_FRAME)
             return; /* sequence headers are not frames */
+        note_media_time(p, msg->timestamp);
         p->video++;
         if (p->restarts_seen > 0)
             p->video_after_restart++;
@@ -144,6 +148,7 @@ static void on_media(struct ls_client *cl, void *arg, struct ls_frame *msg)
 
         if (ls_codec_audio_inspect(msg->data, msg->len, &ai, NULL) == LS_OK && ai.sequence_header)
             return;
+        note_media_time(p, msg->timestamp);
         p->audio++;
         check_ts(p, &p->have_audio_ts, &p->last_audio_ts, msg->timestamp);
     } else {
