@@ -227,9 +227,16 @@ void ls_conn_close_after_flush(struct ls_conn *c, int err, const char *why)
     event_del(c->ev_read);
     c->started_ms = ls_now_ms(); /* the drain deadline counts from here */
     conn_arm_timer(c);
+    /* Callers go on using their session after this call, also from outside our callbacks
+     * (an admission answer, another session's takeover): never free synchronously here.
+     * A close that became due finishes from the timer callback on the next loop turn. */
+    c->busy++;
     ls_conn_flush(c);
     if (!c->closing && ls_outq_empty(&c->outq))
         ls_conn_close(c, err, why);
+    c->busy--;
+    if (c->closing && c->busy == 0)
+        event_active(c->ev_timer, EV_TIMEOUT, 1);
 }
 
 const char *ls_conn_peer(const struct ls_conn *c)

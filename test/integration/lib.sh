@@ -142,14 +142,14 @@ lc_publish() {
 
 # lc_stream_field HTTP ID FIELD — one field of a stream in /api/v1/streams ("" if absent).
 lc_stream_field() {
-    curl -sf --max-time 2 "http://$1/api/v1/streams" | python3 -c '
+    curl -sf --max-time 2 "http://$1/api/v1/streams" 2>/dev/null | python3 -c '
 import json, sys
 want, field = sys.argv[1], sys.argv[2]
 for s in json.load(sys.stdin)["streams"]:
     if s["id"] == want:
         v = s.get(field)
         print("" if v is None else str(v).lower() if isinstance(v, bool) else v)
-' "$2" "$3"
+' "$2" "$3" 2>/dev/null
 }
 
 # lc_wait_live HTTP ID [SECONDS] — until the stream is live on that node.
@@ -186,3 +186,53 @@ lc_rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
 
 # lc_log_has NAME PATTERN — the daemon's log contains the (grep -E) pattern.
 lc_log_has() { grep -Eq "$2" "$LC_DIR/$1.log"; }
+
+# ---- helpers shared by the spd tests ----
+
+LC_TOOLS="$LC_ROOT/$BUILD/tools"
+LC_RAW="$LC_ROOT/test/integration/rawrtmp.py"
+
+# lc_wait_log NAME PATTERN [SECONDS] — until the daemon's log matches (grep -E).
+lc_wait_log() {
+    i=0
+    limit=$(( ${3:-10} * 10 ))
+    while [ $i -lt $limit ]; do
+        lc_log_has "$1" "$2" && return 0
+        sleep 0.1
+        i=$((i + 1))
+    done
+    echo "no log line matching '$2' in $LC_DIR/$1.log after ${3:-10}s"
+    return 1
+}
+
+# lc_metric HTTP SAMPLE — the value of one /metrics sample, e.g.
+#   lc_metric "$HTTP" 'livecluster_play_failures_total{reason="bad_name"}'
+# Prints nothing when the sample is absent.
+lc_metric() {
+    curl -sf --max-time 2 "http://$1/metrics" | awk -v want="$2" '$1 == want { print $2; exit }'
+}
+
+# lc_alive NAME — the daemon started as NAME is still running.
+lc_alive() {
+    eval "pid=\$${1}_pid"
+    kill -0 "$pid" 2>/dev/null
+}
+
+# lc_lcpub NAME ARGS... — lcpub in the background (output in $LC_DIR/NAME.out); sets
+# NAME_pid. Run from the repository root so the default fixture path resolves.
+lc_lcpub() {
+    n=$1
+    shift
+    (cd "$LC_ROOT" && exec "$LC_TOOLS/lcpub" "$@") >"$LC_DIR/$n.out" 2>&1 &
+    pid=$!
+    lc_track "$pid"
+    eval "${n}_pid=$pid"
+}
+
+# lc_has FILE PATTERN — the file matches (grep -E); prints the file when it does not.
+lc_has() {
+    grep -Eq "$2" "$1" && return 0
+    echo "no match for '$2' in $1:"
+    tail -20 "$1"
+    return 1
+}

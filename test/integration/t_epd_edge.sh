@@ -64,7 +64,7 @@ lc_expect "a waiting edge viewer starts once the stream is published" $?
 kill "$pub2_pid" 2>/dev/null
 
 # Upstream lost and back: the viewer stays connected through it and resumes.
-"$LCPLAY" -G 1 -k 2 -t 40 "rtmp://$EPD/live/e1" >"$LC_DIR/survive.out" 2>&1 &
+"$LCPLAY" -g 1 -k 2 -t 40 "rtmp://$EPD/live/e1" >"$LC_DIR/survive.out" 2>&1 &
 survive=$!
 lc_track $survive
 sleep 3

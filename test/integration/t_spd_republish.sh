@@ -1,0 +1,66 @@
+#!/bin/sh
+# spd standalone: the publisher dies (SIGKILL ffmpeg) and comes back with the same id.
+# Connected RTMP viewers stay: each sees NetStream.Play.UnpublishNotify, then
+# NetStream.Play.PublishNotify and media after it, with timestamps that never go
+# backwards (the hub rebases the new publisher's timeline). An HTTP-FLV viewer stays
+# connected too and its FLV body stays decodable across the restart.
+. "$(dirname "$0")/lib.sh"
+lc_init spd_republish
+
+RTMP="$LC_IP:$(lc_port 0)"
+HTTP="$LC_IP:$(lc_port 1)"
+URL="rtmp://$RTMP/live/cam"
+lc_start spd spd "listen = \"$RTMP\"; http_listen = \"$HTTP\"; log_level = \"info\";" || exit 1
+lc_publish pub1 "$URL"
+lc_check "stream goes live" lc_wait_live "$HTTP" live/cam 10
+
+# Three RTMP viewers (one with AMF3 commands) and one HTTP-FLV viewer across two restarts.
+"$LC_TOOLS/lcplay" -c 2 -r 2 -k 2 -t 40 "$URL" >"$LC_DIR/viewers.out" 2>&1 &
+viewers_pid=$!
+lc_track $viewers_pid
+"$LC_TOOLS/lcplay" -3 -r 2 -k 2 -t 40 "$URL" >"$LC_DIR/viewer3.out" 2>&1 &
+viewer3_pid=$!
+lc_track $viewer3_pid
+curl -s --max-time 40 -o "$LC_DIR/http.flv" "http://$HTTP/live/cam.flv" &
+curl_pid=$!
+lc_track $curl_pid
+
+for restart in 1 2; do
+    sleep 2
+    eval "kill -KILL \$pub${restart}_pid"
+    eval "wait \$pub${restart}_pid" 2>/dev/null
+    lc_check "restart $restart: unpublish logged" lc_wait_log spd "publish live/cam stopped" 5
+    sleep 1
+    lc_publish "pub$((restart + 1))" "$URL"
+    lc_check "restart $restart: live again" lc_wait_live "$HTTP" live/cam 10
+done
+
+wait $viewers_pid
+lc_expect "RTMP viewers: UnpublishNotify + PublishNotify twice, media after, no timestamp going back" $?
+sed 's/^/        /' "$LC_DIR/viewers.out"
+wait $viewer3_pid
+lc_expect "AMF3 viewer: the same across both restarts" $?
+sed 's/^/        /' "$LC_DIR/viewer3.out"
+lc_check "viewers saw 2 unpublish and 2 republish notifications" \
+    lc_has "$LC_DIR/viewers.out" '^player=1 ok=1 .* unpublish=2 republish=2 '
+
+sleep 1
+kill $curl_pid 2>/dev/null
+wait $curl_pid 2>/dev/null
+# The FLV body spans both restarts: it decodes, and its video timestamps only go forward.
+flv_spans_restarts() {
+    timeout 20 ffprobe -v error -select_streams v:0 -show_entries packet=pts_time \
+        -of csv=p=0 "$LC_DIR/http.flv" >"$LC_DIR/http.pts" || return 1
+    python3 - "$LC_DIR/http.pts" <<'EOF'
+import sys
+pts = [float(l.split(',')[0]) for l in open(sys.argv[1]) if l.strip() and l.strip() != 'N/A']
+back = sum(1 for a, b in zip(pts, pts[1:]) if b < a - 0.5)
+print("video packets %d, span %.1fs, backwards %d" % (len(pts), pts[-1] - pts[0] if pts else 0, back))
+sys.exit(0 if len(pts) > 100 and back == 0 and pts[-1] - pts[0] > 6 else 1)
+EOF
+}
+lc_check "HTTP-FLV viewer: the body spans both restarts and decodes" flv_spans_restarts
+
+lc_stop spd
+lc_expect "SIGTERM: spd exits 0" $?
+lc_done
