@@ -60,6 +60,7 @@ struct player {
     uint64_t last_media_ms;
     unsigned gaps, video_after_gap;
     uint64_t t_start_us, t_started_us, t_first_key_us; /* connect, Play.Start, 1st keyframe */
+    int64_t first_key_unix_ms;  /* wall clock of the first keyframe, to compare with logs */
 };
 
 static uint64_t now_us(void)
@@ -153,8 +154,13 @@ static void on_media(struct ls_client *cl, void *arg, struct ls_frame *msg)
         if (p->gaps > 0)
             p->video_after_gap++;
         if (vi.keyframe)
-            if (p->keyframes++ == 0)
+            if (p->keyframes++ == 0) {
+                struct timespec wall;
+
+                clock_gettime(CLOCK_REALTIME, &wall);
                 p->t_first_key_us = now_us();
+                p->first_key_unix_ms = (int64_t)wall.tv_sec * 1000 + wall.tv_nsec / 1000000;
+            }
         check_ts(p, &p->have_video_ts, &p->last_video_ts, msg->timestamp);
     } else if (msg->type == LS_MSG_AUDIO) {
         struct ls_audio_info ai;
@@ -314,14 +320,14 @@ int main(int argc, char **argv)
         printf("player=%d ok=%d started=%d video=%u keyframes=%u audio=%u data=%u "
                "ts_backwards=%u unpublish=%u republish=%u video_after_restart=%u first_ts=%u "
                "last_video_ts=%u media_ms=%u wall_ms=%llu gaps=%u video_after_gap=%u "
-               "start_ms=%.1f first_key_ms=%.1f closed=%d why=\"%s\"\n",
+               "start_ms=%.1f first_key_ms=%.1f first_key_at=%lld closed=%d why=\"%s\"\n",
                i, ok, p->started, p->video, p->keyframes, p->audio, p->data, p->ts_backwards,
                p->unpublish_seen, p->restarts_seen, p->video_after_restart, p->first_ts,
                p->last_video_ts, media_ms, (unsigned long long)wall_ms, p->gaps,
                p->video_after_gap,
                p->t_started_us ? (double)(p->t_started_us - p->t_start_us) / 1000 : -1.0,
                p->t_first_key_us ? (double)(p->t_first_key_us - p->t_start_us) / 1000 : -1.0,
-               p->closed && !p->done, p->close_why);
+               (long long)p->first_key_unix_ms, p->closed && !p->done, p->close_why);
     }
     printf("players=%d ok=%d failed=%d video_frames=%u\n", nplayers, nplayers - failed, failed,
            total_video);
