@@ -201,8 +201,13 @@ static void origin_publish_started(void *arg, const char *id)
 {
     struct spd_origin *o = arg;
     const struct ls_media_record_conf *rc = &o->node->conf.record;
+    struct ls_stream *st = ls_hub_find(o->node->hub, id);
+    struct ls_pull *pull = st != NULL ? ls_stream_role_data(st) : NULL;
     struct origin_recording *r;
 
+    /* A pull still retrying for this id (its peer died) has nothing left to do. */
+    if (pull != NULL)
+        ls_pull_stop(pull, "a publisher took the stream here");
     if (!rc->enabled || rc->dir == NULL || rc->dir[0] == '\0')
         return;
     r = calloc(1, sizeof *r);
