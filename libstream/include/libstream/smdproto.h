@@ -150,12 +150,13 @@ void ls_smd_msg_init(struct ls_smd_msg *m, enum ls_smd_kind kind, uint32_t txid)
  * Sets one string field (LS_SMD_F_ID, NODE_ID, ORIGIN, SIG, VERSION, CODE or
  * DESCRIPTION) to a copy of `s` and marks it present. Returns LS_OK, or LS_EINVAL when
  * `bit` is not one string field or `s` is NULL or does not fit (the field is then left
- * absent). Content is validated by ls_smd_encode, not here.
+ * absent). Content is validated by ls_smd_encode, not here. The result may be ignored:
+ * a required field that failed to set makes ls_smd_encode refuse the message.
  */
-LS_MUST_CHECK int ls_smd_set_str(struct ls_smd_msg *m, unsigned bit, const char *s);
+int ls_smd_set_str(struct ls_smd_msg *m, unsigned bit, const char *s);
 /* Sets one number field (TS, GENERATION, SINCE, TAKEOVER_IDLE_MS, IDLE_MS,
- * LEASE_SECONDS) and marks it present. LS_EINVAL for another bit. */
-LS_MUST_CHECK int ls_smd_set_num(struct ls_smd_msg *m, unsigned bit, uint64_t v);
+ * LEASE_SECONDS) and marks it present. LS_EINVAL for another bit (nothing set). */
+int ls_smd_set_num(struct ls_smd_msg *m, unsigned bit, uint64_t v);
 
 /* True for 1..LS_SMD_NODE_ID_MAX characters of [A-Za-z0-9_.-]. */
 bool ls_smd_node_id_valid(const char *s);
