@@ -35,7 +35,8 @@ const struct ls_conf_key smd_schema[] = {
             "stream ids one spd may register"),
     INT_KEY("max_watches_per_node", max_watches_per_node, 100000, 1, 10000000,
             "stream ids one spd may watch"),
-    INT_KEY("probe_timeout_ms", probe_timeout_ms, 2000, 100, 60000,
+    /* at most 4 s: spd gives a register 5 s before it calls the smd dead */
+    INT_KEY("probe_timeout_ms", probe_timeout_ms, 2000, 100, 4000,
             "an owner that does not answer a takeover probe this fast counts as busy"),
     { .name = NULL },
 };
