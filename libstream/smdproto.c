@@ -9,9 +9,9 @@
  *   00 <8-byte double> 7                   transaction id
  *   05                                     null command object
  *   03                                     object
- *      00 02 "id"   02 00 07 "live/cam"
- *      00 10 "takeover_idle_ms" 00 <5000.0>
+ *      00 02 "id"   02 00 08 "live/cam"
  *      00 05 "since" 00 <1700000000.0>
+ *      00 10 "takeover_idle_ms" 00 <5000.0>
  *   00 00 09                               object end
  *
  * The field table below is the single description of every field: its wire key, its
