@@ -67,6 +67,28 @@ spd sp-b 127.0.0.2:1935 -m "$REG1" -m "$REG2" wait-up 2 claim live/m lookup live
 grep -q "^claim live/m busy published on sp-a (127.0.0.1:1935)$" "$LC_DIR/B.out" &&
     grep -q "^lookup live/m ok 127.0.0.1:1935 sp-a$" "$LC_DIR/B.out"
 lc_expect "sp-b's claim is refused (Busy, owner named); lookup finds sp-a" $?
+grep -q "^event probe live/m idle$" "$LC_DIR/A.out"
+lc_expect "sp-a's client answered the probes through its publisher_idle hook" $?
+
+# ---- an idle owner is taken over at both registries; it is revoked once ----
+spd sp-t 127.0.0.7:1935 -m "$REG1" -m "$REG2" idle 60000 wait-up 2 claim live/t sleep 30000 \
+    >"$LC_DIR/T.out" 2>&1 &
+lc_track $!
+lc_check "sp-t claims live/t" wait_grep "$LC_DIR/T.out" "^claim live/t ok$" 10
+spd sp-u 127.0.0.8:1935 -m "$REG1" -m "$REG2" -T 1000 wait-up 2 claim live/t lookup live/t \
+    >"$LC_DIR/U.out" 2>&1
+grep -q "^claim live/t ok$" "$LC_DIR/U.out" && grep -q "^lookup live/t ok 127.0.0.8:1935 sp-u$" "$LC_DIR/U.out"
+lc_expect "sp-u takes over live/t (owner idle 60 s >= 1 s)" $?
+lc_check "sp-t is revoked" wait_grep "$LC_DIR/T.out" "^event revoked live/t$" 5
+sleep 0.3
+[ "$(grep -c "^event revoked live/t$" "$LC_DIR/T.out")" -eq 1 ]
+lc_expect "... exactly once, though both registries revoked it" $?
+
+# ---- a cancelled claim leaves nothing behind ----
+spd sp-v 127.0.0.10:1935 -m "$REG1" -m "$REG2" wait-up 2 claim-cancel live/v sleep 500 \
+    lookup live/v >"$LC_DIR/V.out" 2>&1
+grep -q "^lookup live/v notfound$" "$LC_DIR/V.out" && ! grep -q "^claim live/v" "$LC_DIR/V.out"
+lc_expect "claim cancelled before its answer: no callback, not registered anywhere" $?
 
 # ---- Busy at one registry only: the other's acceptance is undone ----
 "$SMDCTL" -s "$SECRET" -n sp-x -a 127.0.0.9:1935 "$REG2" hello register live/q sleep 30000 \
@@ -94,6 +116,9 @@ spd sp-c2 127.0.0.3:1936 -m "$REG2" claim live/alone sleep 30000 >"$LC_DIR/C2.ou
 lc_track $!
 lc_check "with no registry reachable a claim succeeds (standalone)" \
     wait_grep "$LC_DIR/C2.out" "^claim live/alone ok no smd reachable$" 10
+spd sp-c3 127.0.0.3:1937 -m "$REG2" lookup live/alone >"$LC_DIR/C3.out" 2>&1
+grep -q "^lookup live/alone unreachable$" "$LC_DIR/C3.out"
+lc_expect "with no registry reachable a lookup says unreachable" $?
 
 # ---- split registries: two nodes hold live/z; the earlier publisher keeps it ----
 spd sp-late 127.0.0.5:1935 -m "$REG1" -m "$REG2" wait-up 1 claim live/z 300 sleep 30000 \

@@ -19,6 +19,7 @@
  *
  *   smdctl -R -m HOST:PORT [-m ...] [options] STEP...
  *     claim ID [SINCE]               → "claim ID ok" | "claim ID busy WHY" | "claim ID error CODE WHY"
+ *     claim-cancel ID                claims and cancels at once: "claim-cancel ID done"
  *     release ID
  *     lookup ID                      → "lookup ID ok ORIGIN NODE" | "lookup ID notfound" | "lookup ID unreachable"
  *     watch ID | unwatch ID
@@ -620,6 +621,18 @@ static int reg_step(void)
         if (spd_registry_claim(reg, id, since, claim_cb, NULL) == NULL)
             fail("claim failed");
         return used;
+    }
+    if (strcmp(s, "claim-cancel") == 0) {
+        struct spd_claim *c = spd_registry_claim(reg, id, ls_unix_time(), claim_cb, NULL);
+
+        if (c == NULL) {
+            fail("claim failed");
+            return 2;
+        }
+        spd_registry_claim_cancel(c);
+        out("claim-cancel %s done", id);
+        step_done();
+        return 2;
     }
     if (strcmp(s, "release") == 0) {
         spd_registry_release(reg, id);
