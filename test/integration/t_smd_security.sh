@@ -3,7 +3,8 @@
 # stale timestamp, a request before hello, an address outside `allow`, a connection that
 # never says hello, garbage instead of an RTMP handshake, and garbage after it — each
 # closes that one connection with a log line, while a good client connected all along
-# keeps working.
+# keeps working. The per-session bounds answer Limit; max_connections refuses the next
+# connection.
 . "$(dirname "$0")/lib.sh"
 lc_init smd_security
 
@@ -14,7 +15,8 @@ SMDCTL="$LC_ROOT/$BUILD/tools/smdctl"
 # Only this test's own address may connect; clients bind to it with -b.
 CONF="node_id = \"sm-sec\"; listen = \"$REG\"; http_listen = \"$HTTP\";
 cluster_secret = \"$SECRET\"; log_level = \"debug\"; hello_timeout = 2;
-allow = ( \"$LC_IP\" );"
+allow = ( \"$LC_IP\" ); max_connections = 2; max_streams_per_node = 2;
+max_watches_per_node = 1;"
 
 ctl() { "$SMDCTL" -b "$LC_IP" "$@"; }
 
@@ -120,6 +122,24 @@ lc_expect "no hello within hello_timeout (2 s): closed ($out)" $?
 lc_log_has smd "no hello within 2s; closing"
 lc_expect "the hello timeout is logged" $?
 
+# ---- bounds ----
+ctl -s "$SECRET" -n sp-many "$REG" hello register live/m1 register live/m2 register live/m3 \
+    watch live/w1 watch live/w2 watch live/w1 >"$LC_DIR/M.out" 2>&1
+grep -q "^register live/m2 ok" "$LC_DIR/M.out" && grep -q "^register live/m3 error Limit$" "$LC_DIR/M.out"
+lc_expect "max_streams_per_node = 2: the third register is refused Limit" $?
+grep -q "^watch live/w2 error Limit$" "$LC_DIR/M.out" && [ "$(grep -c "^watch live/w1 ok$" "$LC_DIR/M.out")" -eq 2 ]
+lc_expect "max_watches_per_node = 1: a second id is refused, the same id again is fine" $?
+ctl -s "$SECRET" -n sp-hold "$REG" hello sleep 1500 >"$LC_DIR/H.out" 2>&1 &
+H_pid=$!
+lc_track $H_pid
+wait_grep "$LC_DIR/H.out" "^hello ok" 5 >/dev/null
+ctl -s "$SECRET" -n sp-third "$REG" hello >"$LC_DIR/third.out" 2>&1
+[ $? -ne 0 ] && ! grep -q "^hello ok" "$LC_DIR/third.out"
+lc_expect "max_connections = 2: a third connection is refused" $?
+lc_log_has smd "refused: max_connections \(2\) reached"
+lc_expect "... and logged" $?
+wait $H_pid
+
 wait $G_pid
 grep -q "^lookup live/good ok" "$LC_DIR/G.out" && grep -q "^ping ok$" "$LC_DIR/G.out" &&
     ! grep -q "^closed" "$LC_DIR/G.out"
@@ -130,7 +150,8 @@ for want in 'livecluster_smd_auth_failures_total{reason="signature"} 1' \
     'livecluster_smd_auth_failures_total{reason="timestamp"} 1' \
     'livecluster_smd_auth_failures_total{reason="no_hello"} 1' \
     'livecluster_smd_auth_failures_total{reason="hello_timeout"} 1' \
-    'livecluster_smd_denied_total 1' 'livecluster_smd_protocol_errors_total 2'; do
+    'livecluster_smd_denied_total 1' 'livecluster_smd_protocol_errors_total 2' \
+    'livecluster_smd_refusals_total{reason="limit"} 2' 'livecluster_smd_refused_full_total 1'; do
     echo "$metrics" | grep -qxF "$want"
     lc_expect "metrics: $want" $?
 done
