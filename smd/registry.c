@@ -1124,9 +1124,9 @@ struct smd_registry *smd_registry_new(struct event_base *base, const struct smd_
 
 void smd_registry_reloaded(struct smd_registry *reg)
 {
-    /* Leases, allow, limits and the secret are read from conf at each use; only the
-     * leases of live sessions deserve a word. */
-    ls_log(LS_LOG_INFO, "registry: lease %llds, %zu allow rules, %s", 
+    /* Leases, allow, limits and the secret are read from conf at each use, so live
+     * sessions simply continue under the new values; say what is in force. */
+    ls_log(LS_LOG_INFO, "registry: lease %llds, %zu allow rules, %s",
            (long long)reg->conf->lease_seconds, reg->conf->allow.n,
            reg->conf->cluster_secret[0] != '\0' ? "authenticated" : "UNAUTHENTICATED");
 }
