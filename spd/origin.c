@@ -106,7 +106,8 @@ static void origin_pull_ended(struct ls_pull *pull, void *arg, const char *id)
     struct spd_origin *o = arg;
 
     (void)pull;
-    spd_registry_unwatch(o->registry, id);
+    if (o->registry != NULL)
+        spd_registry_unwatch(o->registry, id);
 }
 
 /* A stream here has viewers and no source: pull it from whoever owns it. */
@@ -318,6 +319,8 @@ static void origin_reloaded(struct ls_media_node *node, void *arg)
     struct spd_registry_config cfg;
 
     (void)node;
+    if (o->registry == NULL)
+        return;
     origin_format_advertise(o);
     origin_registry_config(o, &cfg);
     spd_registry_reload(o->registry, &cfg);
@@ -373,6 +376,7 @@ struct spd_origin *spd_origin_new(struct event_base *base, const char *path)
     ls_server_set_hooks(o->node->srv, &srv_hooks);
     o->node->reloaded = origin_reloaded;
     o->node->arg = o;
+    ls_http_set_metrics(o->node->http, spd_registry_metrics, o->registry);
     if (!spd_registry_enabled(o->registry))
         ls_log(LS_LOG_NOTICE, "no source_managers: running as a standalone origin");
     return o;
@@ -404,6 +408,9 @@ void spd_origin_stop(struct spd_origin *o)
     origin_cancel_lookups(o);
     while (!LIST_EMPTY(&o->recordings))
         origin_record_stop(o, NULL);
+    /* Unregisters what is left and says goodbye to every smd (INTERFACE.md: SIGTERM). */
+    spd_registry_free(o->registry);
+    o->registry = NULL;
 }
 
 void spd_origin_status(struct spd_origin *o, char *out, size_t cap)
@@ -419,7 +426,6 @@ void spd_origin_free(struct spd_origin *o)
         spd_origin_stop(o);
         ls_media_node_free(o->node);
     }
-    /* Unregisters everything this origin still holds (graceful stop). */
-    spd_registry_free(o->registry);
+    spd_registry_free(o->registry); /* when start failed half way */
     free(o);
 }
