@@ -93,6 +93,7 @@ gone() {
     return 1
 }
 lc_check "B's streams leave the registry within the lease" gone
+sleep 2 # the encoder takes a moment to notice and reconnect: a real outage for viewers
 lc_publish pub1 "rtmp://$A/live/f1"
 wait $survivor
 lc_expect "the edge viewer stayed connected and resumed when the stream came back on A" $?
