@@ -239,9 +239,11 @@ static void origin_record_stop(struct spd_origin *o, const char *id)
 static void origin_publish_ended(void *arg, const char *id)
 {
     struct spd_origin *o = arg;
-    struct ls_stream *st = ls_hub_find(o->node->hub, id);
+    struct ls_stream *st;
 
+    /* First: the recorder may be the stream's last subscriber, and its leaving frees it. */
     origin_record_stop(o, id);
+    st = ls_hub_find(o->node->hub, id);
     if (o->registry != NULL)
         spd_registry_release(o->registry, id);
     /* Viewers stay: if the publisher comes back — here or on another origin — they

@@ -74,7 +74,7 @@ EOF
 
 lc_start smd smd "$CONF" || exit 1
 
-ctl -s "$SECRET" -n sp-good -a 127.0.0.1:1935 "$REG" hello register live/good sleep 7000 \
+ctl -s "$SECRET" -n sp-good -a 127.0.0.1:1935 "$REG" hello register live/good sleep 15000 \
     lookup live/good ping >"$LC_DIR/G.out" 2>&1 &
 G_pid=$!
 lc_track $G_pid
@@ -129,7 +129,7 @@ grep -q "^register live/m2 ok" "$LC_DIR/M.out" && grep -q "^register live/m3 err
 lc_expect "max_streams_per_node = 2: the third register is refused Limit" $?
 grep -q "^watch live/w2 error Limit$" "$LC_DIR/M.out" && [ "$(grep -c "^watch live/w1 ok$" "$LC_DIR/M.out")" -eq 2 ]
 lc_expect "max_watches_per_node = 1: a second id is refused, the same id again is fine" $?
-ctl -s "$SECRET" -n sp-hold "$REG" hello sleep 1500 >"$LC_DIR/H.out" 2>&1 &
+ctl -s "$SECRET" -n sp-hold "$REG" hello sleep 4000 >"$LC_DIR/H.out" 2>&1 &
 H_pid=$!
 lc_track $H_pid
 wait_grep "$LC_DIR/H.out" "^hello ok" 5 >/dev/null
