@@ -86,28 +86,6 @@ static void api_nodes(struct evhttp_request *req, void *arg)
     ls_buf_free(&b);
 }
 
-static void metric(struct ls_buf *out, const char *name, const char *type, const char *help,
-                   uint64_t v)
-{
-    ls_prom_header(out, name, type, help);
-    ls_prom_sample_u64(out, name, NULL, v);
-}
-
-/* One family with a sample per label value: names[i] → values[i]. */
-static void metric_labelled(struct ls_buf *out, const char *name, const char *help,
-                            const char *label, const char *const *names,
-                            const uint64_t *values, size_t n)
-{
-    size_t i;
-
-    ls_prom_header(out, name, "counter", help);
-    for (i = 0; i < n; i++) {
-        const char *labels[] = { label, names[i], NULL };
-
-        ls_prom_sample_u64(out, name, labels, values[i]);
-    }
-}
-
 static void api_metrics(struct ls_buf *out, void *arg)
 {
     const struct smd_registry *reg = arg;
@@ -124,50 +102,51 @@ static void api_metrics(struct ls_buf *out, void *arg)
     static const char *const lookup_results[] = { "found", "not_found" };
     const uint64_t lookups[] = { c->lookups_found_total, c->lookups_missing_total };
 
-    metric(out, "livecluster_smd_nodes", "gauge", "spd nodes with a live registry session.",
-           smd_registry_node_count(reg));
-    metric(out, "livecluster_smd_streams", "gauge", "Stream ids registered.",
-           smd_registry_stream_count(reg));
-    metric(out, "livecluster_smd_watches", "gauge", "Watches held by all sessions.",
-           smd_registry_watch_count(reg));
-    metric(out, "livecluster_smd_sessions_total", "counter", "Registry connections accepted.",
-           c->sessions_total);
-    metric(out, "livecluster_smd_denied_total", "counter",
-           "Connections refused: address outside allow.", c->denied_total);
-    metric(out, "livecluster_smd_refused_full_total", "counter",
-           "Connections refused: max_connections reached.", c->refused_full_total);
-    metric(out, "livecluster_smd_hellos_total", "counter", "Accepted hellos.", c->hellos_total);
-    metric_labelled(out, "livecluster_smd_auth_failures_total",
-                    "Sessions refused before or at hello, by reason.", "reason", auth_reasons,
-                    auth, 4);
-    metric(out, "livecluster_smd_sessions_replaced_total", "counter",
-           "Sessions replaced by a newer session of the same node.",
-           c->sessions_replaced_total);
-    metric(out, "livecluster_smd_lease_expiries_total", "counter",
-           "Sessions dropped because their lease lapsed.", c->lease_expiries_total);
-    metric(out, "livecluster_smd_protocol_errors_total", "counter",
-           "Sessions closed for malformed input.", c->protocol_errors_total);
-    metric(out, "livecluster_smd_registrations_total", "counter",
-           "Registrations accepted (new, renewed or taken over).", c->registrations_total);
-    metric_labelled(out, "livecluster_smd_refusals_total", "Registrations refused, by reason.",
-                    "reason", refusal_reasons, refusals, 2);
-    metric(out, "livecluster_smd_conflicts_total", "counter",
-           "Registrations of an id another node held.", c->conflicts_total);
-    metric(out, "livecluster_smd_takeovers_total", "counter",
-           "Conflicts won by the newcomer (idle owner, or earlier publisher on re-announce).",
-           c->takeovers_total);
-    metric(out, "livecluster_smd_revocations_total", "counter", "revoked messages sent.",
-           c->revocations_total);
-    metric(out, "livecluster_smd_probes_total", "counter", "Idleness probes sent to owners.",
-           c->probes_total);
-    metric(out, "livecluster_smd_probe_timeouts_total", "counter",
-           "Probes unanswered in time (counted as busy).", c->probe_timeouts_total);
-    metric_labelled(out, "livecluster_smd_unregistrations_total", "Unregisters, by result.",
-                    "result", unreg_results, unreg, 3);
-    metric_labelled(out, "livecluster_smd_lookups_total", "Lookups, by result.", "result",
-                    lookup_results, lookups, 2);
-    metric(out, "livecluster_smd_notifications_total", "counter",
-           "registered notifications sent to watchers.", c->notifications_total);
+    ls_prom_metric(out, "livecluster_smd_nodes", "gauge", "spd nodes with a live registry session.",
+                   smd_registry_node_count(reg));
+    ls_prom_metric(out, "livecluster_smd_streams", "gauge", "Stream ids registered.",
+                   smd_registry_stream_count(reg));
+    ls_prom_metric(out, "livecluster_smd_watches", "gauge", "Watches held by all sessions.",
+                   smd_registry_watch_count(reg));
+    ls_prom_metric(out, "livecluster_smd_sessions_total", "counter",
+                   "Registry connections accepted.", c->sessions_total);
+    ls_prom_metric(out, "livecluster_smd_denied_total", "counter",
+                   "Connections refused: address outside allow.", c->denied_total);
+    ls_prom_metric(out, "livecluster_smd_refused_full_total", "counter",
+                   "Connections refused: max_connections reached.", c->refused_full_total);
+    ls_prom_metric(out, "livecluster_smd_hellos_total", "counter", "Accepted hellos.",
+                   c->hellos_total);
+    ls_prom_counter_by(out, "livecluster_smd_auth_failures_total",
+                       "Sessions refused before or at hello, by reason.", "reason", auth_reasons,
+                       auth, 4);
+    ls_prom_metric(out, "livecluster_smd_sessions_replaced_total", "counter",
+                   "Sessions replaced by a newer session of the same node.",
+                   c->sessions_replaced_total);
+    ls_prom_metric(out, "livecluster_smd_lease_expiries_total", "counter",
+                   "Sessions dropped because their lease lapsed.", c->lease_expiries_total);
+    ls_prom_metric(out, "livecluster_smd_protocol_errors_total", "counter",
+                   "Sessions closed for malformed input.", c->protocol_errors_total);
+    ls_prom_metric(out, "livecluster_smd_registrations_total", "counter",
+                   "Registrations accepted (new, renewed or taken over).", c->registrations_total);
+    ls_prom_counter_by(out, "livecluster_smd_refusals_total", "Registrations refused, by reason.",
+                       "reason", refusal_reasons, refusals, 2);
+    ls_prom_metric(out, "livecluster_smd_conflicts_total", "counter",
+                   "Registrations of an id another node held.", c->conflicts_total);
+    ls_prom_metric(out, "livecluster_smd_takeovers_total", "counter",
+                   "Conflicts won by the newcomer (idle owner, or earlier publisher on re-announce).",
+                   c->takeovers_total);
+    ls_prom_metric(out, "livecluster_smd_revocations_total", "counter", "revoked messages sent.",
+                   c->revocations_total);
+    ls_prom_metric(out, "livecluster_smd_probes_total", "counter",
+                   "Idleness probes sent to owners.", c->probes_total);
+    ls_prom_metric(out, "livecluster_smd_probe_timeouts_total", "counter",
+                   "Probes unanswered in time (counted as busy).", c->probe_timeouts_total);
+    ls_prom_counter_by(out, "livecluster_smd_unregistrations_total", "Unregisters, by result.",
+                       "result", unreg_results, unreg, 3);
+    ls_prom_counter_by(out, "livecluster_smd_lookups_total", "Lookups, by result.", "result",
+                       lookup_results, lookups, 2);
+    ls_prom_metric(out, "livecluster_smd_notifications_total", "counter",
+                   "registered notifications sent to watchers.", c->notifications_total);
 }
 
 int smd_api_attach(struct ls_http *http, struct smd_registry *reg)

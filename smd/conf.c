@@ -8,9 +8,7 @@
 #include "smd.h"
 
 #define OFF(field) offsetof(struct smd_conf, field)
-#define INT_KEY(key, field, dflt, lo, hi, text) \
-    { .name = key, .type = LS_CONF_INT, .offset = OFF(field), .def_int = dflt, .min = lo, \
-      .max = hi, .help = text }
+#define INT_KEY(...) LS_CONF_INT_KEY(struct smd_conf, __VA_ARGS__)
 
 const struct ls_conf_key smd_schema[] = {
     { .name = "node_id", .type = LS_CONF_STRING, .offset = OFF(node_id),

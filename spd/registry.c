@@ -1404,26 +1404,6 @@ void spd_registry_unwatch(struct spd_registry *reg, const char *id)
 
 /* ---- metrics ---- */
 
-static void metric(struct ls_buf *out, const char *name, const char *type, const char *help,
-                   uint64_t v)
-{
-    ls_prom_header(out, name, type, help);
-    ls_prom_sample_u64(out, name, NULL, v);
-}
-
-static void metric_by(struct ls_buf *out, const char *name, const char *help, const char *label,
-                      const char *const *names, const uint64_t *values, size_t n)
-{
-    size_t i;
-
-    ls_prom_header(out, name, "counter", help);
-    for (i = 0; i < n; i++) {
-        const char *labels[] = { label, names[i], NULL };
-
-        ls_prom_sample_u64(out, name, labels, values[i]);
-    }
-}
-
 void spd_registry_metrics(struct ls_buf *out, void *arg)
 {
     const struct spd_registry *reg = arg;
@@ -1435,27 +1415,28 @@ void spd_registry_metrics(struct ls_buf *out, void *arg)
     const uint64_t lookups[] = { c->lookups_found, c->lookups_not_found,
                                  c->lookups_unreachable };
 
-    metric(out, "livecluster_registry_smds", "gauge", "smds in source_managers.", reg->nlinks);
-    metric(out, "livecluster_registry_smds_up", "gauge", "smds with a live session.",
-           spd_registry_up_count(reg));
-    metric(out, "livecluster_registry_connects_total", "counter",
-           "Sessions established with an smd.", c->connects);
-    metric(out, "livecluster_registry_connect_failures_total", "counter",
-           "Failed or lost smd connections.", c->connect_failures);
-    metric(out, "livecluster_registry_hello_refusals_total", "counter",
-           "Hellos an smd refused (cluster_secret or clock).", c->hello_refusals);
-    metric(out, "livecluster_registry_request_timeouts_total", "counter",
-           "smd requests unanswered in time.", c->request_timeouts);
-    metric_by(out, "livecluster_registry_claims_total", "Publisher claims, by result.",
-              "result", claim_results, claims, 4);
-    metric(out, "livecluster_registry_revocations_total", "counter",
-           "Registrations taken over elsewhere.", c->revocations);
-    metric(out, "livecluster_registry_reannounce_losses_total", "counter",
-           "Re-announces lost to an earlier publisher.", c->reannounce_losses);
-    metric_by(out, "livecluster_registry_lookups_total", "Lookups, by result.", "result",
-              lookup_results, lookups, 3);
-    metric(out, "livecluster_registry_probes_answered_total", "counter",
-           "Idleness probes answered.", c->probes_answered);
-    metric(out, "livecluster_registry_notifications_total", "counter",
-           "Watched ids reported registered.", c->notifications);
+    ls_prom_metric(out, "livecluster_registry_smds", "gauge", "smds in source_managers.",
+                   reg->nlinks);
+    ls_prom_metric(out, "livecluster_registry_smds_up", "gauge", "smds with a live session.",
+                   spd_registry_up_count(reg));
+    ls_prom_metric(out, "livecluster_registry_connects_total", "counter",
+                   "Sessions established with an smd.", c->connects);
+    ls_prom_metric(out, "livecluster_registry_connect_failures_total", "counter",
+                   "Failed or lost smd connections.", c->connect_failures);
+    ls_prom_metric(out, "livecluster_registry_hello_refusals_total", "counter",
+                   "Hellos an smd refused (cluster_secret or clock).", c->hello_refusals);
+    ls_prom_metric(out, "livecluster_registry_request_timeouts_total", "counter",
+                   "smd requests unanswered in time.", c->request_timeouts);
+    ls_prom_counter_by(out, "livecluster_registry_claims_total", "Publisher claims, by result.",
+                       "result", claim_results, claims, 4);
+    ls_prom_metric(out, "livecluster_registry_revocations_total", "counter",
+                   "Registrations taken over elsewhere.", c->revocations);
+    ls_prom_metric(out, "livecluster_registry_reannounce_losses_total", "counter",
+                   "Re-announces lost to an earlier publisher.", c->reannounce_losses);
+    ls_prom_counter_by(out, "livecluster_registry_lookups_total", "Lookups, by result.", "result",
+                       lookup_results, lookups, 3);
+    ls_prom_metric(out, "livecluster_registry_probes_answered_total", "counter",
+                   "Idleness probes answered.", c->probes_answered);
+    ls_prom_metric(out, "livecluster_registry_notifications_total", "counter",
+                   "Watched ids reported registered.", c->notifications);
 }
