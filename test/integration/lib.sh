@@ -22,6 +22,15 @@ lc_init() {
     # A loopback address per test: 127.1.<hash>.1 (Linux routes all of 127/8 to lo).
     h=$(printf '%s' "$LC_NAME" | cksum | cut -d' ' -f1)
     LC_IP="127.1.$((h % 250 + 1)).$((h / 250 % 250 + 1))"
+    # The tests only need python3's standard library. Prefer the system interpreter: a
+    # version manager's shim (pyenv) costs more than half a second per start, and polling
+    # helpers start python often.
+    if [ -x /usr/bin/python3 ]; then
+        mkdir -p "$LC_DIR/bin"
+        ln -s /usr/bin/python3 "$LC_DIR/bin/python3"
+        PATH="$LC_DIR/bin:$PATH"
+        export PATH
+    fi
     trap lc_cleanup EXIT
     trap 'exit 130' INT TERM
     export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0:exitcode=23}"

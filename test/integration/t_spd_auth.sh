@@ -107,7 +107,7 @@ class H(BaseHTTPRequestHandler):
 
 HTTPServer((host, port), H).serve_forever()
 EOF
-python3 "$LC_DIR/authd.py" "${AUTH%:*}" "${AUTH#*:}" "$LC_DIR/auth.jsonl" 2>"$LC_DIR/authd.log" &
+python3 "$LC_DIR/authd.py" "${AUTH%:*}" "${AUTH#*:}" "$LC_DIR/auth.jsonl" >"$LC_DIR/authd.log" 2>&1 &
 authd_pid=$!
 lc_track $authd_pid
 authd_up() {
