@@ -437,13 +437,17 @@ static void hub_flush_cb(evutil_socket_t fd, short what, void *arg)
  * Queues one packet for one subscriber, applying the slow-viewer policy: past the queue
  * bound a subscriber sheds queued video and skips video until the next keyframe (audio,
  * metadata and sequence headers are kept up to twice the bound); past twice the bound, or
- * behind for longer than slow_timeout_ms, it is dropped by the next flush.
+ * behind for longer than slow_timeout_ms, it is dropped by the next flush. It counts as
+ * keeping up again only once its owner has written (the queue shrank since the hub last
+ * touched it) down to half the bound: shedding alone also shrinks the queue, and a viewer
+ * that reads nothing must not look healthy because of it.
  */
 static void deliver(struct ls_subscriber *sub, struct ls_packet *p)
 {
     const struct ls_hub_config *cfg = &sub->stream->hub->cfg;
     struct ls_frame *blob;
     size_t queued, len;
+    bool drained;
 
     if (sub->skipping && p->cls >= LS_OUTQ_VIDEO) {
         if (p->cls == LS_OUTQ_VIDEO) {
@@ -458,11 +462,13 @@ static void deliver(struct ls_subscriber *sub, struct ls_packet *p)
         return;
     len = blob->len;
     queued = ls_outq_bytes(sub->outq);
+    drained = queued < sub->queued_mark;
     if (queued + len > cfg->queue_max_bytes) {
         if (sub->behind_since_ms == 0)
             sub->behind_since_ms = ls_now_ms();
         sub->frames_dropped += ls_outq_shed(sub->outq, LS_OUTQ_VIDEO) > 0;
         queued = ls_outq_bytes(sub->outq);
+        sub->queued_mark = queued;
         if (p->cls >= LS_OUTQ_VIDEO) {
             sub->skipping = p->cls == LS_OUTQ_VIDEO || queued + len > cfg->queue_max_bytes;
             if (sub->skipping) {
@@ -478,12 +484,13 @@ static void deliver(struct ls_subscriber *sub, struct ls_packet *p)
             ls_subscriber_mark_dirty(sub, true);
             return;
         }
-    } else if (sub->behind_since_ms != 0 && !sub->skipping &&
+    } else if (sub->behind_since_ms != 0 && !sub->skipping && drained &&
                queued + len <= cfg->queue_max_bytes / 2) {
         sub->behind_since_ms = 0;
     }
     if (ls_outq_push(sub->outq, blob, (enum ls_outq_class)p->cls) != LS_OK)
         return;
+    sub->queued_mark = ls_outq_bytes(sub->outq);
     sub->bytes_out += len;
     sub->stream->bytes_out += len;
     ls_subscriber_mark_dirty(sub, false);
@@ -844,6 +851,7 @@ int ls_stream_subscribe(struct ls_stream *st, struct ls_subscriber *sub)
     sub->stream = st;
     sub->skipping = false;
     sub->behind_since_ms = 0;
+    sub->queued_mark = ls_outq_bytes(sub->outq);
     LIST_INSERT_HEAD(&st->subscribers, sub, link);
     st->nsubscribers++;
     hub->nsubscribers++;
