@@ -15,7 +15,7 @@ lc_init spd_fanout
 
 RTMP="$LC_IP:$(lc_port 0)"
 HTTP="$LC_IP:$(lc_port 1)"
-QUEUE=262144          # viewer_queue_bytes
+QUEUE=1048576          # viewer_queue_bytes
 SLOW=2                # slow_viewer_timeout (s)
 # Under ASan freed memory sits in a quarantine (256 MB by default), which would make RSS
 # track throughput, not what is live: keep it small for this daemon.
