@@ -92,6 +92,7 @@ struct ls_hub {
     struct ls_dirty_list dirty;
     struct event *flush_timer;
     bool flushing;
+    unsigned pushing;        /* depth of ls_stream_push: its end flushes "now" requests */
 };
 
 void ls_hub_config_defaults(struct ls_hub_config *cfg)
@@ -375,7 +376,9 @@ void ls_subscriber_mark_dirty(struct ls_subscriber *sub, bool now)
         sub->dirty = true;
         TAILQ_INSERT_TAIL(&hub->dirty, sub, dirty_link);
     }
-    if (!sub->flush_now)
+    /* A "now" request made outside a push (a status queued by the owner when a source
+     * comes or goes) has no end-of-push flush coming: the next tick takes it. */
+    if (!sub->flush_now || hub->pushing == 0)
         hub_schedule_flush(hub);
 }
 
@@ -823,10 +826,14 @@ static void stream_update_rate(struct ls_stream *st)
 
 int ls_stream_push(struct ls_stream *st, struct ls_frame *msg)
 {
-    int rc = stream_push_one(st, msg);
+    struct ls_hub *hub = st->hub;
+    int rc;
 
+    hub->pushing++;
+    rc = stream_push_one(st, msg);
     stream_update_rate(st);
-    hub_flush(st->hub, true);
+    hub->pushing--;
+    hub_flush(hub, true);
     return rc;
 }
 
