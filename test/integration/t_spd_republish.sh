@@ -24,12 +24,29 @@ lc_track $viewer3_pid
 curl -s --max-time 40 -o "$LC_DIR/http.flv" "http://$HTTP/live/cam.flv" &
 curl_pid=$!
 lc_track $curl_pid
+# And one that leaves at the first UnpublishNotify: it must hear it while no publisher is
+# there (not only once the next one arrives).
+"$LC_TOOLS/lcplay" -u -t 40 "$URL" >"$LC_DIR/until.out" 2>&1 &
+until_pid=$!
+lc_track $until_pid
 
 for restart in 1 2; do
     sleep 2
     eval "kill -KILL \$pub${restart}_pid"
     eval "wait \$pub${restart}_pid" 2>/dev/null
     lc_check "restart $restart: unpublish logged" lc_wait_log spd "publish live/cam stopped" 5
+    if [ $restart -eq 1 ]; then
+        heard_unpublish() {
+            end=$(lc_deadline 5)
+            while lc_before "$end" && kill -0 $until_pid 2>/dev/null; do
+                sleep 0.1
+            done
+            kill -0 $until_pid 2>/dev/null && { echo "no UnpublishNotify within 5 s"; return 1; }
+            wait $until_pid || { cat "$LC_DIR/until.out"; return 1; }
+            cat "$LC_DIR/until.out"
+        }
+        lc_check "a viewer hears UnpublishNotify while the stream is down" heard_unpublish
+    fi
     sleep 1
     lc_publish "pub$((restart + 1))" "$URL"
     lc_check "restart $restart: live again" lc_wait_live "$HTTP" live/cam 10
