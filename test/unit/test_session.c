@@ -1247,6 +1247,62 @@ static void test_aggregate_from_publisher(void **state)
     raw_end(&r);
 }
 
+/* A player that stops reading is dropped after slow_timeout_ms (log line, counter); a
+ * normal player of the same stream receives everything meanwhile. */
+static void test_stalled_player_dropped(void **state)
+{
+    struct ls_hub_config hcfg = *ls_hub_config(hub);
+    struct peer pub, stalled, normal;
+    unsigned loop;
+
+    (void)state;
+    hcfg.queue_max_bytes = 262144;
+    hcfg.slow_timeout_ms = 200;
+    ls_hub_set_config(hub, &hcfg);
+    publish_ok(&pub, "fast");
+    send_tags(&pub, 0, ntags, 0);
+    peer_start(&stalled, LS_CLIENT_PLAY, "live", "fast", false);
+    peer_start(&normal, LS_CLIENT_PLAY, "live", "fast", false);
+    assert_true(run_until(started_or_closed, &stalled, 3000));
+    assert_true(run_until(started_or_closed, &normal, 3000));
+    ls_conn_pause_reading(ls_client_conn(stalled.cl), true);
+    /* ~34 KB per loop of the file: far more than the socket buffers and the queue hold */
+    for (loop = 1; loop <= 400 && !log_has("viewer dropped"); loop++) {
+        send_tags(&pub, 1, ntags - 1, loop * 2040);
+        run_for(2);
+    }
+    assert_true(log_has("play live/fast: viewer dropped: stayed behind longer than the "
+                        "slow-viewer timeout"));
+    assert_int_equal(ls_stats.slow_viewer_drops_total, 1);
+    assert_true(wait_video(&normal, fx_video_after_key2 + (loop - 1) * fx_video));
+    assert_int_equal(normal.video, fx_video_after_key2 + (loop - 1) * fx_video);
+    assert_false(normal.ts_backwards);
+    assert_false(normal.closed);
+    assert_int_equal(ls_hub_subscriber_count(hub), 1);
+    peer_end(&stalled);
+    peer_end(&normal);
+    peer_end(&pub);
+}
+
+static void test_listen_failures(void **state)
+{
+    char listen[64];
+    struct ls_server *other;
+
+    (void)state;
+    assert_null(ls_server_new(base, hub, &scfg, "not an address"));
+    assert_true(log_has("cannot resolve listen address not an address"));
+    snprintf(listen, sizeof listen, "127.0.0.1:%u",
+             (unsigned)ntohs(((struct sockaddr_in *)&srv_sa)->sin_port));
+    assert_null(ls_server_new(base, hub, &scfg, listen)); /* taken by the test's server */
+    assert_true(log_has("cannot listen on"));
+    snprintf(listen, sizeof listen, "127.0.0.1:%d", free_port());
+    other = ls_server_new(base, hub, &scfg, listen);
+    assert_non_null(other);
+    ls_server_free(other);
+    ls_server_free(NULL);
+}
+
 /* Shutdown closes every session: publishers are unpublished, players hear the close. */
 static void test_shutdown(void **state)
 {
@@ -1285,6 +1341,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_commands, setup, teardown),
         cmocka_unit_test_setup_teardown(test_protocol_errors, setup, teardown),
         cmocka_unit_test_setup_teardown(test_aggregate_from_publisher, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_stalled_player_dropped, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_listen_failures, setup, teardown),
         cmocka_unit_test_setup_teardown(test_shutdown, setup, teardown),
     };
 
