@@ -138,7 +138,7 @@ static struct ls_frame *set_data_frame(uint32_t ts)
 /* An onMetaData payload with the given size and frame rate. */
 static struct ls_frame *metadata(double w, double h, double fps)
 {
-    struct ls_amf_value obj;
+    struct ls_amf_value obj = { 0 };
     struct ls_buf b;
     struct ls_frame *m;
 

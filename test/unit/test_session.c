@@ -989,7 +989,7 @@ static void raw_call(struct raw *r, uint32_t stream_id, const char *name, double
                      const char *str_arg)
 {
     struct ls_buf b;
-    struct ls_amf_value arg;
+    struct ls_amf_value arg = { 0 };
 
     ls_buf_init(&b, 0);
     if (str_arg != NULL) {
@@ -1116,7 +1116,7 @@ static void test_commands(void **state)
     assert_true(raw_wait(&r, n + 1));
     assert_string_equal(r.cmd[n].code, "NetStream.Publish.Start");
     {
-        struct ls_amf_value id;
+        struct ls_amf_value id = { 0 };
 
         ls_amf_set_number(&id, 2);
         ls_command_build_call(&b, "deleteStream", 0, &id, 1);
