@@ -84,7 +84,7 @@ kill "$pub_pid"
 
 # ---- auth_url ----
 cat >"$LC_DIR/authd.py" <<'EOF'
-import json, sys, urllib.parse
+import json, sys, time, urllib.parse
 from http.server import BaseHTTPRequestHandler, HTTPServer
 
 host, port, log = sys.argv[1], int(sys.argv[2]), sys.argv[3]
@@ -97,7 +97,9 @@ class H(BaseHTTPRequestHandler):
         fields["_ctype"] = self.headers.get("Content-Type", "")
         with open(log, "a") as f:
             f.write(json.dumps(fields, sort_keys=True) + "\n")
-        ok = fields.get("token") == "letmein"
+        if fields.get("token") == "slow":
+            time.sleep(2)  # the client gives up first
+        ok = fields.get("token") in ("letmein", "slow")
         self.send_response(200 if ok else 403)
         self.send_header("Content-Length", "0")
         self.end_headers()
@@ -149,6 +151,12 @@ sys.exit(0 if ok else 1)
 EOF
 }
 lc_check "auth_url got app, name, token, expires, client_ip, action form-encoded (4 requests)" fields_ok
+
+# A player that leaves while its auth_url request is still out: the request is cancelled.
+"$LC_TOOLS/lcplay" -t 1 "$BASE2/cam?token=slow" >/dev/null 2>&1
+sleep 2
+lc_check "spd survives a player leaving during its auth_url request" lc_alive spd2
+lc_check "... and still admits players" "$LC_TOOLS/lcplay" -k 1 -t 10 "$BASE2/cam?token=letmein"
 
 kill "$authd_pid"
 wait "$authd_pid" 2>/dev/null

@@ -127,6 +127,21 @@ code=$(curl -s -o /dev/null -w '%{http_code}' -X POST "http://$HTTP/api/v1/healt
 [ "$code" = 405 ]
 lc_expect "POST → 405 (got $code)" $?
 
+# ---- viewers that give up while waiting ----
+curl -s -o /dev/null --max-time 1 "http://$HTTP/live/gone.flv"
+"$LC_TOOLS/lcplay" -t 1 "rtmp://$RTMP/live/gone" >/dev/null 2>&1
+gone_freed() {
+    end=$(lc_deadline 5)
+    while lc_before "$end"; do
+        curl -sf "http://$HTTP/api/v1/streams" | grep -q '"live/gone"' || return 0
+        sleep 0.2
+    done
+    echo "live/gone still listed"
+    return 1
+}
+lc_check "viewers leaving while waiting: the stream they waited on is freed" gone_freed
+lc_check "... and spd is fine" lc_alive spd
+
 # ---- HTTP-FLV of a stream that never starts ----
 t0=$(date +%s)
 code=$(curl -s -o "$LC_DIR/nf.json" -w '%{http_code}' --max-time 20 "http://$HTTP/live/never.flv")
