@@ -93,6 +93,7 @@ struct ls_hub {
     struct ls_dirty_list dirty;
     struct event *flush_timer;
     bool flushing;
+    unsigned pushing;        /* depth of ls_stream_push: its end flushes "now" requests */
 };
 
 void ls_hub_config_defaults(struct ls_hub_config *cfg)
@@ -381,7 +382,9 @@ void ls_subscriber_mark_dirty(struct ls_subscriber *sub, bool now)
         sub->dirty = true;
         TAILQ_INSERT_TAIL(&hub->dirty, sub, dirty_link);
     }
-    if (!sub->flush_now)
+    /* A "now" request made outside a push (a status queued by the owner when a source
+     * comes or goes) has no end-of-push flush coming: the next tick takes it. */
+    if (!sub->flush_now || hub->pushing == 0)
         hub_schedule_flush(hub);
 }
 
@@ -443,13 +446,17 @@ static void hub_flush_cb(evutil_socket_t fd, short what, void *arg)
  * Queues one packet for one subscriber, applying the slow-viewer policy: past the queue
  * bound a subscriber sheds queued video and skips video until the next keyframe (audio,
  * metadata and sequence headers are kept up to twice the bound); past twice the bound, or
- * behind for longer than slow_timeout_ms, it is dropped by the next flush.
+ * behind for longer than slow_timeout_ms, it is dropped by the next flush. It counts as
+ * keeping up again only once its owner has written (the queue shrank since the hub last
+ * touched it) down to half the bound: shedding alone also shrinks the queue, and a viewer
+ * that reads nothing must not look healthy because of it.
  */
 static void deliver(struct ls_subscriber *sub, struct ls_packet *p)
 {
     const struct ls_hub_config *cfg = &sub->stream->hub->cfg;
     struct ls_frame *blob;
     size_t queued, len;
+    bool drained;
 
     if (sub->skipping && p->cls >= LS_OUTQ_VIDEO) {
         if (p->cls == LS_OUTQ_VIDEO) {
@@ -464,11 +471,13 @@ static void deliver(struct ls_subscriber *sub, struct ls_packet *p)
         return;
     len = blob->len;
     queued = ls_outq_bytes(sub->outq);
+    drained = queued < sub->queued_mark;
     if (queued + len > cfg->queue_max_bytes) {
         if (sub->behind_since_ms == 0)
             sub->behind_since_ms = ls_now_ms();
         sub->frames_dropped += ls_outq_shed(sub->outq, LS_OUTQ_VIDEO) > 0;
         queued = ls_outq_bytes(sub->outq);
+        sub->queued_mark = queued;
         if (p->cls >= LS_OUTQ_VIDEO) {
             sub->skipping = p->cls == LS_OUTQ_VIDEO || queued + len > cfg->queue_max_bytes;
             if (sub->skipping) {
@@ -484,12 +493,13 @@ static void deliver(struct ls_subscriber *sub, struct ls_packet *p)
             ls_subscriber_mark_dirty(sub, true);
             return;
         }
-    } else if (sub->behind_since_ms != 0 && !sub->skipping &&
+    } else if (sub->behind_since_ms != 0 && !sub->skipping && drained &&
                queued + len <= cfg->queue_max_bytes / 2) {
         sub->behind_since_ms = 0;
     }
     if (ls_outq_push(sub->outq, blob, (enum ls_outq_class)p->cls) != LS_OK)
         return;
+    sub->queued_mark = ls_outq_bytes(sub->outq);
     sub->bytes_out += len;
     sub->stream->bytes_out += len;
     ls_subscriber_mark_dirty(sub, false);
@@ -822,10 +832,14 @@ static void stream_update_rate(struct ls_stream *st)
 
 int ls_stream_push(struct ls_stream *st, struct ls_frame *msg)
 {
-    int rc = stream_push_one(st, msg);
+    struct ls_hub *hub = st->hub;
+    int rc;
 
+    hub->pushing++;
+    rc = stream_push_one(st, msg);
     stream_update_rate(st);
-    hub_flush(st->hub, true);
+    hub->pushing--;
+    hub_flush(hub, true);
     return rc;
 }
 
@@ -850,6 +864,7 @@ int ls_stream_subscribe(struct ls_stream *st, struct ls_subscriber *sub)
     sub->stream = st;
     sub->skipping = false;
     sub->behind_since_ms = 0;
+    sub->queued_mark = ls_outq_bytes(sub->outq);
     LIST_INSERT_HEAD(&st->subscribers, sub, link);
     st->nsubscribers++;
     st->nhidden += sub->hidden;

@@ -706,7 +706,7 @@ static void session_on_command(struct ls_session *ses, struct ls_frame *msg)
         session_send_result(ses, cmd.transaction_id);
     } else if (strcmp(cmd.name, "getStreamLength") == 0) {
         struct ls_buf b;
-        struct ls_amf_value zero;
+        struct ls_amf_value zero = { 0 }; /* set_number clears it first */
 
         ls_amf_set_number(&zero, 0); /* live: no length */
         ls_buf_init(&b, 0);

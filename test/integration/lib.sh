@@ -23,6 +23,15 @@ lc_init() {
     # A loopback address per run (Linux routes all of 127/8 to lo).
     h=$(printf '%s.%s' "$LC_NAME" "$$" | cksum | cut -d' ' -f1)
     LC_IP="127.$((h % 200 + 20)).$((h / 200 % 250 + 1)).$((h / 50000 % 250 + 1))"
+    # The tests only need python3's standard library. Prefer the system interpreter: a
+    # version manager's shim (pyenv) costs more than half a second per start, and polling
+    # helpers start python often.
+    if [ -x /usr/bin/python3 ]; then
+        mkdir -p "$LC_DIR/bin"
+        ln -s /usr/bin/python3 "$LC_DIR/bin/python3"
+        PATH="$LC_DIR/bin:$PATH"
+        export PATH
+    fi
     trap lc_cleanup EXIT
     trap 'exit 130' INT TERM
     export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0:exitcode=23}"
@@ -83,14 +92,17 @@ lc_track() { LC_PIDS="$LC_PIDS $1"; }
 # lc_port N — the Nth port of this test (19500 + N); ports are per test address.
 lc_port() { echo $((19500 + $1)); }
 
+# lc_deadline SECONDS — prints the UNIX time SECONDS from now; lc_before DEADLINE — true
+# until then. Waits are bounded by wall time, not by a count of tries (a try may be slow).
+lc_deadline() { echo $(( $(date +%s) + $1 )); }
+lc_before() { [ "$(date +%s)" -le "$1" ]; }
+
 # lc_wait_http URL [SECONDS] — until the URL answers 200.
 lc_wait_http() {
-    i=0
-    limit=$(( ${2:-10} * 10 ))
-    while [ $i -lt $limit ]; do
+    end=$(lc_deadline "${2:-10}")
+    while lc_before "$end"; do
         curl -sf -o /dev/null --max-time 1 "$1" && return 0
         sleep 0.1
-        i=$((i + 1))
     done
     return 1
 }
@@ -154,12 +166,10 @@ for s in json.load(sys.stdin)["streams"]:
 
 # lc_wait_live HTTP ID [SECONDS] — until the stream is live on that node.
 lc_wait_live() {
-    i=0
-    limit=$(( ${3:-10} * 10 ))
-    while [ $i -lt $limit ]; do
+    end=$(lc_deadline "${3:-10}")
+    while lc_before "$end"; do
         [ "$(lc_stream_field "$1" "$2" live)" = "true" ] && return 0
         sleep 0.1
-        i=$((i + 1))
     done
     return 1
 }
@@ -194,12 +204,10 @@ LC_RAW="$LC_ROOT/test/integration/rawrtmp.py"
 
 # lc_wait_log NAME PATTERN [SECONDS] — until the daemon's log matches (grep -E).
 lc_wait_log() {
-    i=0
-    limit=$(( ${3:-10} * 10 ))
-    while [ $i -lt $limit ]; do
+    end=$(lc_deadline "${3:-10}")
+    while lc_before "$end"; do
         lc_log_has "$1" "$2" && return 0
         sleep 0.1
-        i=$((i + 1))
     done
     echo "no log line matching '$2' in $LC_DIR/$1.log after ${3:-10}s"
     return 1

@@ -24,12 +24,29 @@ lc_track $viewer3_pid
 curl -s --max-time 40 -o "$LC_DIR/http.flv" "http://$HTTP/live/cam.flv" &
 curl_pid=$!
 lc_track $curl_pid
+# And one that leaves at the first UnpublishNotify: it must hear it while no publisher is
+# there (not only once the next one arrives).
+"$LC_TOOLS/lcplay" -u -t 40 "$URL" >"$LC_DIR/until.out" 2>&1 &
+until_pid=$!
+lc_track $until_pid
 
 for restart in 1 2; do
     sleep 2
     eval "kill -KILL \$pub${restart}_pid"
     eval "wait \$pub${restart}_pid" 2>/dev/null
     lc_check "restart $restart: unpublish logged" lc_wait_log spd "publish live/cam stopped" 5
+    if [ $restart -eq 1 ]; then
+        heard_unpublish() {
+            end=$(lc_deadline 5)
+            while lc_before "$end" && kill -0 $until_pid 2>/dev/null; do
+                sleep 0.1
+            done
+            kill -0 $until_pid 2>/dev/null && { echo "no UnpublishNotify within 5 s"; return 1; }
+            wait $until_pid || { cat "$LC_DIR/until.out"; return 1; }
+            cat "$LC_DIR/until.out"
+        }
+        lc_check "a viewer hears UnpublishNotify while the stream is down" heard_unpublish
+    fi
     sleep 1
     lc_publish "pub$((restart + 1))" "$URL"
     lc_check "restart $restart: live again" lc_wait_live "$HTTP" live/cam 10
@@ -47,17 +64,34 @@ lc_check "viewers saw 2 unpublish and 2 republish notifications" \
 sleep 1
 kill $curl_pid 2>/dev/null
 wait $curl_pid 2>/dev/null
-# The FLV body spans both restarts: it decodes, and its video timestamps only go forward.
+# The FLV body spans both restarts: three publishers' AVC sequence headers, each followed
+# by video frames, timestamps never going backwards, and the whole body decodes.
 flv_spans_restarts() {
-    timeout 20 ffprobe -v error -select_streams v:0 -show_entries packet=pts_time \
-        -of csv=p=0 "$LC_DIR/http.flv" >"$LC_DIR/http.pts" || return 1
-    python3 - "$LC_DIR/http.pts" <<'EOF'
-import sys
-pts = [float(l.split(',')[0]) for l in open(sys.argv[1]) if l.strip() and l.strip() != 'N/A']
-back = sum(1 for a, b in zip(pts, pts[1:]) if b < a - 0.5)
-print("video packets %d, span %.1fs, backwards %d" % (len(pts), pts[-1] - pts[0] if pts else 0, back))
-sys.exit(0 if len(pts) > 100 and back == 0 and pts[-1] - pts[0] > 6 else 1)
-EOF
+    python3 - "$LC_DIR/http.flv" <<'EOF2' || return 1
+import struct, sys
+d = open(sys.argv[1], "rb").read()
+assert d[:3] == b"FLV", "not an FLV body"
+pos = struct.unpack(">I", d[5:9])[0] + 4
+segments, last_ts, back = [], -1, 0
+while pos + 11 <= len(d):
+    t, size = d[pos], int.from_bytes(d[pos + 1:pos + 4], "big")
+    ts = int.from_bytes(d[pos + 4:pos + 7], "big") | d[pos + 7] << 24
+    body = d[pos + 11:pos + 11 + size]
+    if len(body) < size:
+        break  # cut by the end of the download
+    if t == 9 and len(body) >= 2:
+        if body[1] == 0:
+            segments.append(0)  # a publisher's AVC sequence header
+        elif body[1] == 1 and segments:
+            segments[-1] += 1
+            back += ts < last_ts
+            last_ts = max(last_ts, ts)
+    pos += 11 + size + 4
+print("video frames after each sequence header:", segments, "backwards:", back)
+sys.exit(0 if len(segments) == 3 and min(segments) > 0 and back == 0 else 1)
+EOF2
+    timeout 20 ffmpeg -v error -i "$LC_DIR/http.flv" -map 0:v -f framemd5 "$LC_DIR/http.md5" || return 1
+    echo "decoded $(grep -vc '^#' "$LC_DIR/http.md5") video frames"
 }
 lc_check "HTTP-FLV viewer: the body spans both restarts and decodes" flv_spans_restarts
 

@@ -17,6 +17,8 @@
  *     -g N    expect N gaps: pauses of more than 1 s without media (a publisher that
  *             stalled, was replaced or restarted; an edge retrying its upstream), each
  *             followed by video again (25+ frames after the last)
+ *     -u      each player is done at its first NetStream.Play.UnpublishNotify (and must
+ *             see one): checks that a publisher leaving is announced at once
  *     -e CODE expect a refusal: each player passes only when the server ends the play
  *             with this onStatus/_error code (e.g. NetStream.Play.BadName)
  *     -A APP  send this app in connect instead of the URL's (raw: for bad-id tests)
@@ -77,7 +79,7 @@ static struct event_base *base;
 static struct player *players;
 static int nplayers = 1, max_keyframes, max_video, expect_restarts, pace_pct, expect_gaps;
 static const char *expect_code;
-static bool stall;
+static bool stall, until_unpublish;
 static int open_players;
 
 static void player_done(struct player *p, const char *why)
@@ -105,8 +107,11 @@ static void on_status(struct ls_client *cl, void *arg, const char *level, const 
 
     (void)cl;
     (void)level;
-    if (strcmp(code, "NetStream.Play.UnpublishNotify") == 0)
+    if (strcmp(code, "NetStream.Play.UnpublishNotify") == 0) {
         p->unpublish_seen++;
+        if (until_unpublish)
+            player_done(p, "unpublished");
+    }
     else if (strcmp(code, "NetStream.Play.PublishNotify") == 0)
         p->restarts_seen++;
 }
@@ -220,7 +225,7 @@ static void signal_cb(evutil_socket_t fd, short what, void *arg)
 static void usage(void)
 {
     fprintf(stderr, "usage: lcplay [-c N] [-t SEC] [-k N] [-v N] [-3] [-s] [-r N] [-p PCT] "
-                    "[-g N] [-e CODE] [-A APP] [-N NAME] rtmp://HOST:PORT/APP/NAME\n");
+                    "[-g N] [-u] [-e CODE] [-A APP] [-N NAME] rtmp://HOST:PORT/APP/NAME\n");
     exit(2);
 }
 
@@ -239,7 +244,7 @@ int main(int argc, char **argv)
     uint64_t run_end_ms;
 
     ls_client_config_defaults(&cfg);
-    while ((opt = getopt(argc, argv, "c:t:k:v:3sr:p:g:e:A:N:")) != -1) {
+    while ((opt = getopt(argc, argv, "c:t:k:v:3sr:p:g:ue:A:N:")) != -1) {
         switch (opt) {
         case 'c': nplayers = atoi(optarg); break;
         case 't': deadline.tv_sec = atoi(optarg); break;
@@ -250,6 +255,7 @@ int main(int argc, char **argv)
         case 'r': expect_restarts = atoi(optarg); break;
         case 'p': pace_pct = atoi(optarg); break;
         case 'g': expect_gaps = atoi(optarg); break;
+        case 'u': until_unpublish = true; break;
         case 'e': expect_code = optarg; break;
         case 'A': app = optarg; break;
         case 'N': name = optarg; break;
@@ -310,7 +316,8 @@ int main(int argc, char **argv)
                   (int)p->restarts_seen >= expect_restarts &&
                   (expect_restarts == 0 || p->video_after_restart >= 25) &&
                   (!p->closed || p->done) && paced &&
-                  (int)p->gaps >= expect_gaps && (expect_gaps == 0 || p->video_after_gap >= 25);
+                  (int)p->gaps >= expect_gaps && (expect_gaps == 0 || p->video_after_gap >= 25) &&
+                  (!until_unpublish || p->unpublish_seen > 0);
 
         if (expect_code != NULL)
             ok = !p->started && p->closed && strcmp(p->close_why, expect_code) == 0;

@@ -9,7 +9,9 @@
  *     -N NAME  publish this name instead of the URL's (raw: for bad-id tests)
  *
  * FILE defaults to test/fixtures/ffmpeg_h264_aac.flv. Tags are sent when their timestamp
- * is due on the wall clock (like ffmpeg -re); each loop continues the timeline.
+ * is due on the wall clock (like ffmpeg -re); each loop continues the timeline and, like
+ * ffmpeg -stream_loop, leaves out the metadata and sequence headers already sent (and the
+ * end-of-sequence marker).
  *
  * Prints every onStatus as "status LEVEL CODE" (so tests can check the exact code a
  * server answered), then one summary line
@@ -26,6 +28,7 @@
 
 #include "libstream/client.h"
 #include "libstream/clock.h"
+#include "libstream/codec.h"
 #include "libstream/flv.h"
 #include "libstream/log.h"
 #include "libstream/net.h"
@@ -109,6 +112,31 @@ static int load_flv(const char *path)
     return 0;
 }
 
+/* Metadata and decoder configurations: sent once, at the start. */
+static bool is_header(const struct ls_frame *t)
+{
+    struct ls_video_info vi;
+    struct ls_audio_info ai;
+
+    if (t->type == LS_MSG_DATA_AMF0)
+        return true;
+    if (t->type == LS_MSG_VIDEO)
+        return ls_codec_video_inspect(t->data, t->len, &vi, NULL) == LS_OK &&
+               vi.packet == LS_VPKT_SEQUENCE_HEADER;
+    if (t->type == LS_MSG_AUDIO)
+        return ls_codec_audio_inspect(t->data, t->len, &ai, NULL) == LS_OK && ai.sequence_header;
+    return false;
+}
+
+/* ffmpeg's muxer ends a file with an AVC end-of-sequence: never sent mid-stream. */
+static bool is_end_of_sequence(const struct ls_frame *t)
+{
+    struct ls_video_info vi;
+
+    return t->type == LS_MSG_VIDEO && ls_codec_video_inspect(t->data, t->len, &vi, NULL) == LS_OK &&
+           vi.packet == LS_VPKT_END_OF_SEQUENCE;
+}
+
 /* Sends every tag that is due on the wall clock. */
 static void pump(void)
 {
@@ -122,6 +150,14 @@ static void pump(void)
 
         if (ts > elapsed)
             break;
+        if ((loop_offset > 0 && is_header(t)) || is_end_of_sequence(t)) {
+            /* later loops continue the same stream, as ffmpeg -stream_loop does */
+            if (++next_tag == ntags) {
+                next_tag = 0;
+                loop_offset += loop_len_ms;
+            }
+            continue;
+        }
         out = ls_frame_new_copy(t->type, ts, 0, t->data, t->len);
         if (out == NULL)
             break;
