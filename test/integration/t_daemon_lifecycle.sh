@@ -1,6 +1,6 @@
 #!/bin/sh
 # The command line and systemd side of every daemon (INTERFACE.md "Command line"):
-# -V, -h, -t; with NOTIFY_SOCKET: READY=1 once listening, STATUS=…, WATCHDOG=1 when
+# -V, -h, -t (the shipped example configs are valid); with NOTIFY_SOCKET: READY=1 once listening, STATUS=…, WATCHDOG=1 when
 # WATCHDOG_USEC is set, RELOADING=1 then READY=1 on SIGHUP, STOPPING=1 on SIGTERM, exit 0.
 . "$(dirname "$0")/lib.sh"
 lc_init daemon_lifecycle
@@ -17,6 +17,8 @@ for d in smd spd epd; do
     "$bin" -Z >/dev/null 2>&1
     [ $? -eq 2 ]
     lc_expect "$d with an unknown option exits 2" $?
+    "$bin" -t -c "$LC_ROOT/conf/$d.conf" >/dev/null
+    lc_expect "the shipped conf/$d.conf is valid ($d -t)" $?
 
     n=$((n + 1))
     rtmp="$LC_IP:$(lc_port $((n * 2)))"
