@@ -86,6 +86,7 @@ struct ls_hub {
     struct event_base *base;
     struct ls_hub_config cfg;
     struct ls_hub_hooks hooks;
+    enum ls_source_kind default_kind;
     struct ls_stream **buckets;
     size_t nbuckets;
     size_t nstreams;
@@ -175,6 +176,11 @@ const struct ls_hub_config *ls_hub_config(const struct ls_hub *hub)
     return &hub->cfg;
 }
 
+void ls_hub_set_default_source_kind(struct ls_hub *hub, enum ls_source_kind kind)
+{
+    hub->default_kind = kind;
+}
+
 struct event_base *ls_hub_base(const struct ls_hub *hub)
 {
     return hub->base;
@@ -241,6 +247,7 @@ struct ls_stream *ls_hub_get(struct ls_hub *hub, const char *id)
         return NULL;
     strcpy(st->id, id);
     st->hub = hub;
+    st->source_kind = hub->default_kind;
     LIST_INIT(&st->subscribers);
     if (hub->nstreams >= hub->nbuckets)
         hub_grow(hub);
