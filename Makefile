@@ -142,13 +142,23 @@ endif
 FUZZ_SRCS := $(sort $(wildcard test/fuzz/fuzz_*.c))
 FUZZ_BUILD := build/fuzz
 FUZZ_BINS := $(FUZZ_SRCS:test/fuzz/%.c=$(FUZZ_BUILD)/%)
-FUZZ_FLAGS := -std=c11 -D_GNU_SOURCE -g -O1 -Ilibstream/include -Ilibstream $(PKG_CFLAGS) \
-              -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
+FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -DLS_VERSION='"$(VERSION)"' -g -O1 -Ilibstream/include \
+               -Ilibstream $(PKG_CFLAGS) -fsanitize=address,undefined -fno-sanitize-recover=undefined
+# libstream is instrumented once (fuzzer-no-link) and linked into every target.
+FUZZ_LIB_OBJS := $(LIB_SRCS:%.c=$(FUZZ_BUILD)/obj/%.o)
 
-$(FUZZ_BUILD)/%: test/fuzz/%.c $(LIB_SRCS) $(wildcard libstream/*.h libstream/include/libstream/*.h)
+$(FUZZ_BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  FUZZCC  $<")
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -MMD -MP -c -o $@ $<
+
+$(FUZZ_BUILD)/libstream.a: $(FUZZ_LIB_OBJS)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(FUZZ_BUILD)/%: test/fuzz/%.c $(FUZZ_BUILD)/libstream.a
 	@$(if $(Q),echo "  FUZZ    $@")
-	$(Q)$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $< $(LIB_SRCS) $(PKG_LIBS) -lm
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_BUILD)/libstream.a \
+	    $(PKG_LIBS) -lm
 
 fuzz: $(FUZZ_BINS)
 	$(Q)scripts/run-fuzz.sh $(FUZZ_SECONDS) $(FUZZ_BINS)

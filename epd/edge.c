@@ -73,6 +73,7 @@ struct epd_edge *epd_edge_new(struct event_base *base, const char *path)
     hooks.stream_unwanted = edge_stream_unwanted;
     hooks.arg = e;
     ls_hub_set_hooks(e->node->hub, &hooks);
+    ls_hub_set_default_source_kind(e->node->hub, LS_SOURCE_UPSTREAM);
     if (ls_addr_format(&e->node->conf.upstream, upstream, sizeof upstream) == LS_OK)
         ls_log(LS_LOG_NOTICE, "edge pulls from upstream %s", upstream);
     return e;

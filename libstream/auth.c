@@ -90,7 +90,7 @@ static int auth_start_http(struct ls_auth_request *req, struct event_base *base,
 {
     struct evhttp_uri *uri = evhttp_uri_parse(cfg->auth_url);
     const char *host, *path;
-    char token[160] = "", expires[32] = "", target[2048], ip[64];
+    char token[160] = "", expires[32] = "", target[2048], ip[64], host_copy[256];
     struct evbuffer *body;
     struct timeval tv;
     int port;
@@ -101,6 +101,9 @@ static int auth_start_http(struct ls_auth_request *req, struct event_base *base,
             evhttp_uri_free(uri);
         return LS_ECONF;
     }
+    /* `host` lives in `uri`, which is freed before the Host header is added. */
+    snprintf(host_copy, sizeof host_copy, "%s", host);
+    host = host_copy;
     port = evhttp_uri_get_port(uri);
     path = evhttp_uri_get_path(uri);
     snprintf(target, sizeof target, "%s%s%s", path != NULL && *path != '\0' ? path : "/",

@@ -161,6 +161,7 @@ static void client_on_status(struct ls_client *cl, const struct ls_command *cmd)
     if (cl->phase == CL_STARTING &&
         (strcmp(code, "NetStream.Play.Start") == 0 || strcmp(code, "NetStream.Publish.Start") == 0)) {
         cl->phase = CL_STARTED;
+        ls_conn_set_quickack(cl->conn, false);
         if (cl->start_timer != NULL)
             event_del(cl->start_timer);
         if (cl->ops->on_started != NULL)

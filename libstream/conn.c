@@ -65,6 +65,7 @@ struct ls_conn {
     bool draining;                /* close once outq is empty */
     bool closing;
     bool reading_paused;
+    bool quickack;                /* ACK at once while the session is being set up */
     int close_err;
     const char *close_why;
 };
@@ -109,6 +110,7 @@ struct ls_conn *ls_conn_new(struct event_base *base, int fd, enum ls_hs_role rol
     c->ops = ops;
     c->owner = owner;
     c->connecting = role == LS_HS_CLIENT;
+    c->quickack = true;
     ls_outq_init(&c->outq);
     evutil_make_socket_nonblocking(fd);
     /* Small control replies must not wait for Nagle or delayed ACKs (decision 4). */
@@ -225,9 +227,16 @@ void ls_conn_close_after_flush(struct ls_conn *c, int err, const char *why)
     event_del(c->ev_read);
     c->started_ms = ls_now_ms(); /* the drain deadline counts from here */
     conn_arm_timer(c);
+    /* Callers go on using their session after this call, also from outside our callbacks
+     * (an admission answer, another session's takeover): never free synchronously here.
+     * A close that became due finishes from the timer callback on the next loop turn. */
+    c->busy++;
     ls_conn_flush(c);
     if (!c->closing && ls_outq_empty(&c->outq))
         ls_conn_close(c, err, why);
+    c->busy--;
+    if (c->closing && c->busy == 0)
+        event_active(c->ev_timer, EV_TIMEOUT, 1);
 }
 
 const char *ls_conn_peer(const struct ls_conn *c)
@@ -279,6 +288,11 @@ void ls_conn_set_idle_timeout(struct ls_conn *c, unsigned ms)
     c->last_input_ms = ls_now_ms();
     if (ms != 0 && !c->closing)
         conn_arm_timer(c);
+}
+
+void ls_conn_set_quickack(struct ls_conn *c, bool on)
+{
+    c->quickack = on;
 }
 
 void ls_conn_pause_reading(struct ls_conn *c, bool paused)
@@ -522,6 +536,15 @@ static void conn_read_cb(evutil_socket_t fd, short what, void *arg)
         }
         c->bytes_in += (uint64_t)n;
         ls_stats.bytes_in_total += (uint64_t)n;
+        if (c->quickack) {
+            /* Clients that leave Nagle on (ffmpeg, librtmp) send C2 and connect, and then
+             * createStream and play, as separate small writes; each waits for our ACK.
+             * Delayed ACKs would add ~40 ms per round trip to the start (decision 4). The
+             * flag is not sticky in the kernel, so it is renewed after every read. */
+            int one = 1;
+
+            setsockopt(fd, IPPROTO_TCP, TCP_QUICKACK, &one, sizeof one);
+        }
         c->last_input_ms = ls_now_ms();
         conn_process(c, conn_scratch, (size_t)n);
         if ((size_t)n < sizeof conn_scratch)

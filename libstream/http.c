@@ -82,11 +82,8 @@ static void http_stream_json(struct ls_stream *st, void *arg)
     ls_stream_stats(st, &s);
     ls_json_object_begin(j);
     ls_json_kv_string(j, "id", ls_stream_id(st));
-    ls_json_key(j, "source");
-    if (ls_stream_has_source(st))
-        ls_json_string(j, ls_source_kind_name(ls_stream_source_kind(st)));
-    else
-        ls_json_null(j);
+    /* Also for a stream waiting for its source: the kind it has (had, or will have). */
+    ls_json_kv_string(j, "source", ls_source_kind_name(ls_stream_source_kind(st)));
     ls_json_kv_bool(j, "live", ls_stream_has_source(st));
     ls_json_kv_uint64(j, "viewers", s.subscribers);
     ls_json_kv_uint64(j, "bytes_in", s.bytes_in);

@@ -48,6 +48,7 @@ struct ls_stream {
 
     struct ls_subscriber_list subscribers;
     unsigned nsubscribers;
+    unsigned nhidden;        /* of which not viewers (recorders) */
     unsigned holds;
     void *role_data;
 
@@ -85,6 +86,7 @@ struct ls_hub {
     struct event_base *base;
     struct ls_hub_config cfg;
     struct ls_hub_hooks hooks;
+    enum ls_source_kind default_kind;
     struct ls_stream **buckets;
     size_t nbuckets;
     size_t nstreams;
@@ -92,6 +94,7 @@ struct ls_hub {
     struct ls_dirty_list dirty;
     struct event *flush_timer;
     bool flushing;
+    unsigned pushing;        /* depth of ls_stream_push: its end flushes "now" requests */
 };
 
 void ls_hub_config_defaults(struct ls_hub_config *cfg)
@@ -173,6 +176,11 @@ const struct ls_hub_config *ls_hub_config(const struct ls_hub *hub)
     return &hub->cfg;
 }
 
+void ls_hub_set_default_source_kind(struct ls_hub *hub, enum ls_source_kind kind)
+{
+    hub->default_kind = kind;
+}
+
 struct event_base *ls_hub_base(const struct ls_hub *hub)
 {
     return hub->base;
@@ -239,6 +247,7 @@ struct ls_stream *ls_hub_get(struct ls_hub *hub, const char *id)
         return NULL;
     strcpy(st->id, id);
     st->hub = hub;
+    st->source_kind = hub->default_kind;
     LIST_INIT(&st->subscribers);
     if (hub->nstreams >= hub->nbuckets)
         hub_grow(hub);
@@ -380,7 +389,9 @@ void ls_subscriber_mark_dirty(struct ls_subscriber *sub, bool now)
         sub->dirty = true;
         TAILQ_INSERT_TAIL(&hub->dirty, sub, dirty_link);
     }
-    if (!sub->flush_now)
+    /* A "now" request made outside a push (a status queued by the owner when a source
+     * comes or goes) has no end-of-push flush coming: the next tick takes it. */
+    if (!sub->flush_now || hub->pushing == 0)
         hub_schedule_flush(hub);
 }
 
@@ -442,13 +453,17 @@ static void hub_flush_cb(evutil_socket_t fd, short what, void *arg)
  * Queues one packet for one subscriber, applying the slow-viewer policy: past the queue
  * bound a subscriber sheds queued video and skips video until the next keyframe (audio,
  * metadata and sequence headers are kept up to twice the bound); past twice the bound, or
- * behind for longer than slow_timeout_ms, it is dropped by the next flush.
+ * behind for longer than slow_timeout_ms, it is dropped by the next flush. It counts as
+ * keeping up again only once its owner has written (the queue shrank since the hub last
+ * touched it) down to half the bound: shedding alone also shrinks the queue, and a viewer
+ * that reads nothing must not look healthy because of it.
  */
 static void deliver(struct ls_subscriber *sub, struct ls_packet *p)
 {
     const struct ls_hub_config *cfg = &sub->stream->hub->cfg;
     struct ls_frame *blob;
     size_t queued, len;
+    bool drained;
 
     if (sub->skipping && p->cls >= LS_OUTQ_VIDEO) {
         if (p->cls == LS_OUTQ_VIDEO) {
@@ -463,11 +478,13 @@ static void deliver(struct ls_subscriber *sub, struct ls_packet *p)
         return;
     len = blob->len;
     queued = ls_outq_bytes(sub->outq);
+    drained = queued < sub->queued_mark;
     if (queued + len > cfg->queue_max_bytes) {
         if (sub->behind_since_ms == 0)
             sub->behind_since_ms = ls_now_ms();
         sub->frames_dropped += ls_outq_shed(sub->outq, LS_OUTQ_VIDEO) > 0;
         queued = ls_outq_bytes(sub->outq);
+        sub->queued_mark = queued;
         if (p->cls >= LS_OUTQ_VIDEO) {
             sub->skipping = p->cls == LS_OUTQ_VIDEO || queued + len > cfg->queue_max_bytes;
             if (sub->skipping) {
@@ -483,12 +500,13 @@ static void deliver(struct ls_subscriber *sub, struct ls_packet *p)
             ls_subscriber_mark_dirty(sub, true);
             return;
         }
-    } else if (sub->behind_since_ms != 0 && !sub->skipping &&
+    } else if (sub->behind_since_ms != 0 && !sub->skipping && drained &&
                queued + len <= cfg->queue_max_bytes / 2) {
         sub->behind_since_ms = 0;
     }
     if (ls_outq_push(sub->outq, blob, (enum ls_outq_class)p->cls) != LS_OK)
         return;
+    sub->queued_mark = ls_outq_bytes(sub->outq);
     sub->bytes_out += len;
     sub->stream->bytes_out += len;
     ls_subscriber_mark_dirty(sub, false);
@@ -821,10 +839,14 @@ static void stream_update_rate(struct ls_stream *st)
 
 int ls_stream_push(struct ls_stream *st, struct ls_frame *msg)
 {
-    int rc = stream_push_one(st, msg);
+    struct ls_hub *hub = st->hub;
+    int rc;
 
+    hub->pushing++;
+    rc = stream_push_one(st, msg);
     stream_update_rate(st);
-    hub_flush(st->hub, true);
+    hub->pushing--;
+    hub_flush(hub, true);
     return rc;
 }
 
@@ -849,9 +871,11 @@ int ls_stream_subscribe(struct ls_stream *st, struct ls_subscriber *sub)
     sub->stream = st;
     sub->skipping = false;
     sub->behind_since_ms = 0;
+    sub->queued_mark = ls_outq_bytes(sub->outq);
     LIST_INSERT_HEAD(&st->subscribers, sub, link);
     st->nsubscribers++;
-    hub->nsubscribers++;
+    st->nhidden += sub->hidden;
+    hub->nsubscribers += !sub->hidden;
     if (st->source_owner != NULL) {
         deliver_start(sub);
         ls_subscriber_mark_dirty(sub, true); /* a new viewer's first flush is immediate */
@@ -874,7 +898,9 @@ void ls_subscriber_detach(struct ls_subscriber *sub)
     LIST_REMOVE(sub, link);
     sub->stream = NULL;
     st->nsubscribers--;
-    hub->nsubscribers--;
+    st->nhidden -= sub->hidden;
+    hub->nsubscribers -= !sub->hidden;
+    st->frames_dropped += sub->frames_dropped;
     if (st->nsubscribers == 0 && hub->hooks.stream_unwanted != NULL) {
         st->holds++; /* the hook may release the role's hold: keep st valid through it */
         hub->hooks.stream_unwanted(hub->hooks.arg, st);
@@ -922,7 +948,7 @@ void ls_stream_stats(const struct ls_stream *st, struct ls_stream_stats *out)
     struct ls_subscriber *sub;
 
     memset(out, 0, sizeof *out);
-    out->subscribers = st->nsubscribers;
+    out->subscribers = st->nsubscribers - st->nhidden;
     out->bytes_in = st->bytes_in;
     out->bytes_out = st->bytes_out;
     out->frames_in = st->frames_in;

@@ -24,9 +24,7 @@ static const struct ls_conf_key record_keys[] = {
     { .name = NULL },
 };
 
-#define INT_KEY(key, field, dflt, lo, hi, text) \
-    { .name = key, .type = LS_CONF_INT, .offset = OFF(field), .def_int = dflt, .min = lo, \
-      .max = hi, .help = text }
+#define INT_KEY(...) LS_CONF_INT_KEY(struct ls_media_conf, __VA_ARGS__)
 
 #define MEDIA_COMMON_KEYS \
     { .name = "node_id", .type = LS_CONF_STRING, .offset = OFF(node_id), \

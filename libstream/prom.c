@@ -161,3 +161,23 @@ void ls_prom_sample_u64(struct ls_buf *b, const char *name, const char *const *l
     snprintf(t, sizeof t, "%" PRIu64 "\n", value);
     put_str(b, t);
 }
+
+void ls_prom_metric(struct ls_buf *b, const char *name, const char *type, const char *help,
+                    uint64_t value)
+{
+    ls_prom_header(b, name, type, help);
+    ls_prom_sample_u64(b, name, NULL, value);
+}
+
+void ls_prom_counter_by(struct ls_buf *b, const char *name, const char *help, const char *label,
+                        const char *const *names, const uint64_t *values, size_t n)
+{
+    size_t i;
+
+    ls_prom_header(b, name, "counter", help);
+    for (i = 0; i < n; i++) {
+        const char *labels[] = { label, names[i], NULL };
+
+        ls_prom_sample_u64(b, name, labels, values[i]);
+    }
+}

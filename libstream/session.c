@@ -270,6 +270,7 @@ static void session_publish_start(struct ls_session *ses)
     ls_stream_release(st);
     ses->stream = st;
     ses->phase = SES_PUBLISHING;
+    ls_conn_set_quickack(ses->conn, false);
     if (ses->takeover)
         ls_stats.publish_takeovers_total++;
     ls_conn_set_idle_timeout(ses->conn, ses->srv->cfg.publisher_idle_timeout_ms);
@@ -281,6 +282,8 @@ static void session_publish_start(struct ls_session *ses)
     ls_buf_free(&b);
     session_send_status(ses, ses->stream_id, "status", "NetStream.Publish.Start",
                         "Start publishing");
+    if (ses->srv->hooks.publish_started != NULL)
+        ses->srv->hooks.publish_started(ses->srv->hooks.arg, ses->ref->id);
 }
 
 void ls_publish_claim_done(struct ls_publish_claim *claim, int result, const char *why)
@@ -436,6 +439,7 @@ static void session_play_announce(struct ls_session *ses)
     struct ls_buf b;
 
     ses->play_started = true;
+    ls_conn_set_quickack(ses->conn, false);
     ls_buf_init(&b, 0);
     ls_control_write_stream_begin(&b, ses->stream_id);
     session_send_control(ses, &b);
@@ -702,7 +706,7 @@ static void session_on_command(struct ls_session *ses, struct ls_frame *msg)
         session_send_result(ses, cmd.transaction_id);
     } else if (strcmp(cmd.name, "getStreamLength") == 0) {
         struct ls_buf b;
-        struct ls_amf_value zero;
+        struct ls_amf_value zero = { 0 }; /* set_number clears it first */
 
         ls_amf_set_number(&zero, 0); /* live: no length */
         ls_buf_init(&b, 0);

@@ -22,63 +22,42 @@ const char *ls_fail_reason_name(enum ls_fail_reason r)
     return (unsigned)r < LS_FAIL_COUNT ? fail_reason_names[r] : "unknown";
 }
 
-static void render_one(struct ls_buf *out, const char *name, const char *type, const char *help,
-                       uint64_t value)
-{
-    ls_prom_header(out, name, type, help);
-    ls_prom_sample_u64(out, name, NULL, value);
-}
-
-/* A counter family with one sample per failure reason (all reasons, zeros included, so
- * dashboards can rate() them from the start). */
-static void render_reasons(struct ls_buf *out, const char *name, const char *help,
-                           const uint64_t *values)
-{
-    int r;
-
-    ls_prom_header(out, name, "counter", help);
-    for (r = 0; r < LS_FAIL_COUNT; r++) {
-        const char *labels[] = { "reason", fail_reason_names[r], NULL };
-
-        ls_prom_sample_u64(out, name, labels, values[r]);
-    }
-}
-
 void ls_stats_render(struct ls_buf *out, uint64_t streams, uint64_t viewers)
 {
     const struct ls_stats *s = &ls_stats;
 
-    render_one(out, "livecluster_connections", "gauge", "Open client connections.",
-               s->connections);
-    render_one(out, "livecluster_connections_total", "counter", "Accepted connections.",
-               s->connections_total);
-    render_one(out, "livecluster_connections_refused_total", "counter",
-               "Connections refused at max_connections.", s->connections_refused_total);
-    render_one(out, "livecluster_protocol_errors_total", "counter",
-               "Connections closed for malformed input or a bound.", s->protocol_errors_total);
-    render_one(out, "livecluster_streams", "gauge", "Streams known to this node.", streams);
-    render_one(out, "livecluster_viewers", "gauge",
-               "Subscribers of local streams (viewers, edges and peer pulls).", viewers);
-    render_one(out, "livecluster_play_requests_total", "counter", "Play requests.",
-               s->play_requests_total);
-    render_reasons(out, "livecluster_play_failures_total", "Failed or refused plays by reason.",
-                   s->play_failures_total);
-    render_one(out, "livecluster_publish_requests_total", "counter", "Publish requests.",
-               s->publish_requests_total);
-    render_reasons(out, "livecluster_publish_failures_total",
-                   "Failed or refused publishes by reason.", s->publish_failures_total);
-    render_one(out, "livecluster_publish_takeovers_total", "counter",
-               "Idle publishers replaced by a new publisher of the same id.",
-               s->publish_takeovers_total);
-    render_one(out, "livecluster_slow_viewer_drops_total", "counter",
-               "Viewers disconnected for staying behind.", s->slow_viewer_drops_total);
-    render_one(out, "livecluster_bytes_in_total", "counter", "Bytes received from clients.",
-               s->bytes_in_total);
-    render_one(out, "livecluster_bytes_out_total", "counter", "Bytes sent to clients.",
-               s->bytes_out_total);
-    render_one(out, "livecluster_pulls_started_total", "counter",
-               "Internal pulls started (edge from upstream, origin from peer).",
-               s->pulls_started_total);
-    render_reasons(out, "livecluster_pull_failures_total", "Internal pull failures by reason.",
-                   s->pull_failures_total);
+    ls_prom_metric(out, "livecluster_connections", "gauge", "Open client connections.",
+                   s->connections);
+    ls_prom_metric(out, "livecluster_connections_total", "counter", "Accepted connections.",
+                   s->connections_total);
+    ls_prom_metric(out, "livecluster_connections_refused_total", "counter",
+                   "Connections refused at max_connections.", s->connections_refused_total);
+    ls_prom_metric(out, "livecluster_protocol_errors_total", "counter",
+                   "Connections closed for malformed input or a bound.", s->protocol_errors_total);
+    ls_prom_metric(out, "livecluster_streams", "gauge", "Streams known to this node.", streams);
+    ls_prom_metric(out, "livecluster_viewers", "gauge",
+                   "Subscribers of local streams (viewers, edges and peer pulls).", viewers);
+    ls_prom_metric(out, "livecluster_play_requests_total", "counter", "Play requests.",
+                   s->play_requests_total);
+    ls_prom_counter_by(out, "livecluster_play_failures_total", "Failed or refused plays by reason.",
+                       "reason", fail_reason_names, s->play_failures_total, LS_FAIL_COUNT);
+    ls_prom_metric(out, "livecluster_publish_requests_total", "counter", "Publish requests.",
+                   s->publish_requests_total);
+    ls_prom_counter_by(out, "livecluster_publish_failures_total",
+                       "Failed or refused publishes by reason.", "reason", fail_reason_names,
+                       s->publish_failures_total, LS_FAIL_COUNT);
+    ls_prom_metric(out, "livecluster_publish_takeovers_total", "counter",
+                   "Idle publishers replaced by a new publisher of the same id.",
+                   s->publish_takeovers_total);
+    ls_prom_metric(out, "livecluster_slow_viewer_drops_total", "counter",
+                   "Viewers disconnected for staying behind.", s->slow_viewer_drops_total);
+    ls_prom_metric(out, "livecluster_bytes_in_total", "counter", "Bytes received from clients.",
+                   s->bytes_in_total);
+    ls_prom_metric(out, "livecluster_bytes_out_total", "counter", "Bytes sent to clients.",
+                   s->bytes_out_total);
+    ls_prom_metric(out, "livecluster_pulls_started_total", "counter",
+                   "Internal pulls started (edge from upstream, origin from peer).",
+                   s->pulls_started_total);
+    ls_prom_counter_by(out, "livecluster_pull_failures_total", "Internal pull failures by reason.",
+                       "reason", fail_reason_names, s->pull_failures_total, LS_FAIL_COUNT);
 }

@@ -3,8 +3,12 @@
 # Usage: coverage.sh BUILD_DIR SOURCES...
 build=$1
 shift
+# The protocol codec modules (issue: at least 85% of their lines covered).
+CODEC="amf amf0 amf3 handshake chunk control command flv codec"
 total_lines=0
 total_hit=0
+codec_lines=0
+codec_hit=0
 printf '%-32s %8s %8s %7s\n' file lines covered percent
 for src in "$@"; do
     obj="$build/obj/${src%.c}.o"
@@ -19,7 +23,13 @@ for src in "$@"; do
     hit=$(awk -v p="$pct" -v l="$lines" 'BEGIN { printf "%d", p * l / 100 + 0.5 }')
     total_lines=$((total_lines + lines))
     total_hit=$((total_hit + hit))
+    base=$(basename "$src" .c)
+    case " $CODEC " in
+    *" $base "*) codec_lines=$((codec_lines + lines)); codec_hit=$((codec_hit + hit)) ;;
+    esac
     printf '%-32s %8d %8d %6.2f%%\n' "$src" "$lines" "$hit" "$pct"
 done
+awk -v h="$codec_hit" -v l="$codec_lines" 'BEGIN {
+    printf "%-32s %8d %8d %6.2f%%\n", "codec modules", l, h, l ? 100 * h / l : 0 }'
 awk -v h="$total_hit" -v l="$total_lines" 'BEGIN {
     printf "%-32s %8d %8d %6.2f%%\n", "TOTAL", l, h, l ? 100 * h / l : 0 }'

@@ -6,8 +6,9 @@
 # Checks call lc_check / lc_expect; the test ends with lc_done, which prints
 # "NAME: N passed, N failed" and exits non-zero on any failure.
 #
-# Addresses: each test takes its own 127.0.0.x address from lc_init (x derived from the
-# test name), so tests never collide on ports even when run back to back.
+# Addresses: each run of a test takes its own 127.x.y.z address from lc_init (derived from
+# the test name and the shell's PID), so tests never collide on ports, even when two
+# checkouts run their suites at the same time.
 
 BUILD=${BUILD:-build}
 LC_ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -19,9 +20,18 @@ LC_PIDS=""
 lc_init() {
     LC_NAME=$1
     LC_DIR=$(mktemp -d "${TMPDIR:-/tmp}/lc-$LC_NAME.XXXXXX")
-    # A loopback address per test: 127.1.<hash>.1 (Linux routes all of 127/8 to lo).
-    h=$(printf '%s' "$LC_NAME" | cksum | cut -d' ' -f1)
-    LC_IP="127.1.$((h % 250 + 1)).$((h / 250 % 250 + 1))"
+    # A loopback address per run (Linux routes all of 127/8 to lo).
+    h=$(printf '%s.%s' "$LC_NAME" "$$" | cksum | cut -d' ' -f1)
+    LC_IP="127.$((h % 200 + 20)).$((h / 200 % 250 + 1)).$((h / 50000 % 250 + 1))"
+    # The tests only need python3's standard library. Prefer the system interpreter: a
+    # version manager's shim (pyenv) costs more than half a second per start, and polling
+    # helpers start python often.
+    if [ -x /usr/bin/python3 ]; then
+        mkdir -p "$LC_DIR/bin"
+        ln -s /usr/bin/python3 "$LC_DIR/bin/python3"
+        PATH="$LC_DIR/bin:$PATH"
+        export PATH
+    fi
     trap lc_cleanup EXIT
     trap 'exit 130' INT TERM
     export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0:exitcode=23}"
@@ -82,14 +92,17 @@ lc_track() { LC_PIDS="$LC_PIDS $1"; }
 # lc_port N — the Nth port of this test (19500 + N); ports are per test address.
 lc_port() { echo $((19500 + $1)); }
 
+# lc_deadline SECONDS — prints the UNIX time SECONDS from now; lc_before DEADLINE — true
+# until then. Waits are bounded by wall time, not by a count of tries (a try may be slow).
+lc_deadline() { echo $(( $(date +%s) + $1 )); }
+lc_before() { [ "$(date +%s)" -le "$1" ]; }
+
 # lc_wait_http URL [SECONDS] — until the URL answers 200.
 lc_wait_http() {
-    i=0
-    limit=$(( ${2:-10} * 10 ))
-    while [ $i -lt $limit ]; do
+    end=$(lc_deadline "${2:-10}")
+    while lc_before "$end"; do
         curl -sf -o /dev/null --max-time 1 "$1" && return 0
         sleep 0.1
-        i=$((i + 1))
     done
     return 1
 }
@@ -141,24 +154,22 @@ lc_publish() {
 
 # lc_stream_field HTTP ID FIELD — one field of a stream in /api/v1/streams ("" if absent).
 lc_stream_field() {
-    curl -sf --max-time 2 "http://$1/api/v1/streams" | python3 -c '
+    curl -sf --max-time 2 "http://$1/api/v1/streams" 2>/dev/null | python3 -c '
 import json, sys
 want, field = sys.argv[1], sys.argv[2]
 for s in json.load(sys.stdin)["streams"]:
     if s["id"] == want:
         v = s.get(field)
         print("" if v is None else str(v).lower() if isinstance(v, bool) else v)
-' "$2" "$3"
+' "$2" "$3" 2>/dev/null
 }
 
 # lc_wait_live HTTP ID [SECONDS] — until the stream is live on that node.
 lc_wait_live() {
-    i=0
-    limit=$(( ${3:-10} * 10 ))
-    while [ $i -lt $limit ]; do
+    end=$(lc_deadline "${3:-10}")
+    while lc_before "$end"; do
         [ "$(lc_stream_field "$1" "$2" live)" = "true" ] && return 0
         sleep 0.1
-        i=$((i + 1))
     done
     return 1
 }
@@ -185,3 +196,51 @@ lc_rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
 
 # lc_log_has NAME PATTERN — the daemon's log contains the (grep -E) pattern.
 lc_log_has() { grep -Eq "$2" "$LC_DIR/$1.log"; }
+
+# ---- helpers shared by the spd tests ----
+
+LC_TOOLS="$LC_ROOT/$BUILD/tools"
+LC_RAW="$LC_ROOT/test/integration/rawrtmp.py"
+
+# lc_wait_log NAME PATTERN [SECONDS] — until the daemon's log matches (grep -E).
+lc_wait_log() {
+    end=$(lc_deadline "${3:-10}")
+    while lc_before "$end"; do
+        lc_log_has "$1" "$2" && return 0
+        sleep 0.1
+    done
+    echo "no log line matching '$2' in $LC_DIR/$1.log after ${3:-10}s"
+    return 1
+}
+
+# lc_metric HTTP SAMPLE — the value of one /metrics sample, e.g.
+#   lc_metric "$HTTP" 'livecluster_play_failures_total{reason="bad_name"}'
+# Prints nothing when the sample is absent.
+lc_metric() {
+    curl -sf --max-time 2 "http://$1/metrics" | awk -v want="$2" '$1 == want { print $2; exit }'
+}
+
+# lc_alive NAME — the daemon started as NAME is still running.
+lc_alive() {
+    eval "pid=\$${1}_pid"
+    kill -0 "$pid" 2>/dev/null
+}
+
+# lc_lcpub NAME ARGS... — lcpub in the background (output in $LC_DIR/NAME.out); sets
+# NAME_pid. Run from the repository root so the default fixture path resolves.
+lc_lcpub() {
+    n=$1
+    shift
+    (cd "$LC_ROOT" && exec "$LC_TOOLS/lcpub" "$@") >"$LC_DIR/$n.out" 2>&1 &
+    pid=$!
+    lc_track "$pid"
+    eval "${n}_pid=$pid"
+}
+
+# lc_has FILE PATTERN — the file matches (grep -E); prints the file when it does not.
+lc_has() {
+    grep -Eq "$2" "$1" && return 0
+    echo "no match for '$2' in $1:"
+    tail -20 "$1"
+    return 1
+}

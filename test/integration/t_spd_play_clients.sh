@@ -24,7 +24,9 @@ ffmpeg_decodes() {
 lc_check "ffmpeg -i … decodes video frames" ffmpeg_decodes
 
 rtmpdump_saves() {
-    timeout 20 rtmpdump -q -r "$URL" -o "$LC_DIR/dump.flv" -B 3 -m 10
+    # rtmpdump does not stop a live play by itself (-B is ignored for live): end it after
+    # a few seconds of media
+    timeout 6 rtmpdump -q -r "$URL" -o "$LC_DIR/dump.flv" -B 3 -m 10
     lc_probe_ok "$LC_DIR/dump.flv"
 }
 lc_check "rtmpdump's saved file decodes" rtmpdump_saves

@@ -683,6 +683,16 @@ static void test_writers_golden(void **state)
     assert_int_equal(ls_buf_status(&b), LS_OK);
     assert_int_equal(b.len, sizeof want);
     assert_memory_equal(b.data, want, sizeof want);
+    /* an AMF3 integer goes out as an AMF0 number */
+    {
+        struct ls_amf_value i = LS_AMF_VALUE_INIT;
+
+        ls_amf_set_integer(&i, 5);
+        ls_buf_reset(&b);
+        ls_amf0_encode(&b, &i);
+        assert_int_equal(b.len, 9);
+        assert_memory_equal(b.data, want, 9);
+    }
     ls_buf_free(&b);
 }
 

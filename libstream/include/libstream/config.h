@@ -161,6 +161,11 @@ struct ls_conf_key {
     const char *help;     /* one line for documentation and `-h`-style listings */
 };
 
+/* A schema entry for an integer field of `conf_struct` with a default and an inclusive range. */
+#define LS_CONF_INT_KEY(conf_struct, key, field, dflt, lo, hi, text) \
+    { .name = (key), .type = LS_CONF_INT, .offset = offsetof(conf_struct, field), .def_int = (dflt), \
+      .min = (lo), .max = (hi), .help = (text) }
+
 /*
  * Sets every field the schema names to its default. Strings are strdup'd (owned by *out);
  * fields not in the schema are left alone. Returns LS_OK, LS_ENOMEM, or LS_ECONF when a

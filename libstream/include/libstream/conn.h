@@ -94,6 +94,9 @@ LS_MUST_CHECK int ls_conn_send_buf(struct ls_conn *c, struct ls_buf *b);
 /* Writes queued output now; on a full socket waits for writability. */
 void ls_conn_flush(struct ls_conn *c);
 
+/* Immediate ACKs (TCP_QUICKACK) for every read: on from the start; sessions turn it off
+ * once media flows, where delayed ACKs save packets. */
+void ls_conn_set_quickack(struct ls_conn *c, bool on);
 /* Suspends/resumes reading from the socket (pull back-pressure, admission waits). */
 void ls_conn_pause_reading(struct ls_conn *c, bool paused);
 

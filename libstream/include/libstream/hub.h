@@ -87,8 +87,10 @@ struct ls_subscriber {
     bool dirty;                      /* in the hub's flush list */
     bool flush_now;                  /* flush at the end of this push, not at the tick */
     bool skipping;                   /* dropping video until the next keyframe */
-    bool flv_header_sent;
+    bool hidden;                     /* not a viewer (a recorder): not counted in stats */
     uint64_t behind_since_ms;        /* 0 = keeping up */
+    size_t queued_mark;              /* outq bytes after the hub's last push or shed: less
+                                      * at the next delivery = the owner wrote meanwhile */
     uint64_t bytes_out;              /* bytes handed to this subscriber's queue */
     uint64_t frames_dropped;
 };
@@ -112,6 +114,9 @@ struct ls_hub_hooks {
     void *arg;
 };
 void ls_hub_set_hooks(struct ls_hub *hub, const struct ls_hub_hooks *hooks);
+/* What a new stream reports as its source kind before any source attached (an edge's
+ * streams are always fed from upstream). Default LS_SOURCE_PUBLISHER. */
+void ls_hub_set_default_source_kind(struct ls_hub *hub, enum ls_source_kind kind);
 
 /* The stream with this id, or NULL. */
 struct ls_stream *ls_hub_find(struct ls_hub *hub, const char *id);
@@ -150,6 +155,8 @@ void ls_stream_detach_source(struct ls_stream *st, void *owner, enum ls_source_e
 void ls_stream_kick_source(struct ls_stream *st, const char *why);
 bool ls_stream_has_source(const struct ls_stream *st);
 void *ls_stream_source_owner(const struct ls_stream *st);
+/* The current source's kind; without a source, the last one's, or the hub's default for
+ * streams that never had one (ls_hub_set_default_source_kind). */
 enum ls_source_kind ls_stream_source_kind(const struct ls_stream *st);
 /* Milliseconds since the source last pushed a media message (since attach if none). */
 uint64_t ls_stream_source_idle_ms(const struct ls_stream *st);
@@ -191,7 +198,7 @@ void *ls_stream_role_data(const struct ls_stream *st);
 void ls_stream_set_role_data(struct ls_stream *st, void *data);
 
 struct ls_stream_stats {
-    unsigned subscribers;
+    unsigned subscribers;       /* viewers: hidden subscribers (recorders) excluded */
     uint64_t bytes_in;
     uint64_t bytes_out;
     uint64_t frames_in;

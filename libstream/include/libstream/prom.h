@@ -18,6 +18,7 @@
 #define LIBSTREAM_PROM_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "libstream/buf.h"
@@ -41,5 +42,15 @@ void ls_prom_header(struct ls_buf *b, const char *name, const char *type, const 
 void ls_prom_sample(struct ls_buf *b, const char *name, const char *const *labels, double value);
 void ls_prom_sample_u64(struct ls_buf *b, const char *name, const char *const *labels,
                         uint64_t value);
+
+/* A whole single-sample family: header, then "name value". */
+void ls_prom_metric(struct ls_buf *b, const char *name, const char *type, const char *help,
+                    uint64_t value);
+/*
+ * A counter family with one sample per value of one label: label=names[i] → values[i],
+ * every one written (zeros included) so rate() works from the first scrape.
+ */
+void ls_prom_counter_by(struct ls_buf *b, const char *name, const char *help, const char *label,
+                        const char *const *names, const uint64_t *values, size_t n);
 
 #endif /* LIBSTREAM_PROM_H */

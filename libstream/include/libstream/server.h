@@ -62,6 +62,8 @@ struct ls_server_hooks {
     /* A claim's session went away before ls_publish_claim_done: stop the work and call
      * ls_publish_claim_done (now or later) to free the claim. */
     void (*publish_claim_cancelled)(void *arg, struct ls_publish_claim *claim);
+    /* A publisher started (Publish.Start sent). */
+    void (*publish_started)(void *arg, const char *id);
     /* A publisher stopped (unpublish, disconnect, takeover). */
     void (*publish_ended)(void *arg, const char *id);
     void *arg;

@@ -1,0 +1,233 @@
+/*
+ * smdproto.h — the registry protocol between spd (client) and smd (server): message
+ * builders and parsers, and the hello signature (docs/protocol.md; ARCHITECTURE.md
+ * decision 6).
+ *
+ * Framing is libstream's own: an RTMP handshake, then the chunk stream carrying AMF0
+ * command messages (type 20, message stream 0) of exactly this shape:
+ *
+ *   name (string)  transaction id (number)  null  { one object of named fields }
+ *
+ *   spd -> smd   hello register unregister lookup watch unwatch ping      txid >= 1
+ *   smd -> spd   probe                                                    txid >= 1
+ *   smd -> spd   revoked registered                                       txid 0
+ *   both         _result _error (answer to the request with that txid)    txid >= 1
+ *
+ * A message is a fixed-size struct ls_smd_msg: no allocation survives a call, and every
+ * string is bounded and validated both when it is parsed and when it is built, so a
+ * message that decodes re-encodes to the same bytes and a message that encodes decodes.
+ * Fields a message does not use are ignored on input (forward compatibility) and refused
+ * on output. The codec functions are pure; ls_smd_send() is the one helper that touches
+ * a connection.
+ */
+#ifndef LIBSTREAM_SMDPROTO_H
+#define LIBSTREAM_SMDPROTO_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "libstream/buf.h"
+#include "libstream/config.h"
+#include "libstream/err.h"
+#include "libstream/frame.h"
+#include "libstream/streamid.h"
+
+struct ls_conn;
+struct ls_conn_config;
+
+/* Protocol version sent in hello. */
+#define LS_SMD_VERSION "1"
+/* node_id: 1..63 characters of [A-Za-z0-9_.-]. */
+#define LS_SMD_NODE_ID_MAX 63
+/* _error code: 1..31 characters of [A-Za-z]. */
+#define LS_SMD_CODE_MAX 31
+/* hello version: 1..31 printable ASCII characters. */
+#define LS_SMD_VERSION_MAX 31
+/* _error description: 0..127 bytes, no NUL (free text for logs). */
+#define LS_SMD_DESCRIPTION_MAX 127
+/* hello sig: hex HMAC-SHA256, 64 hex digits. */
+#define LS_SMD_SIG_HEX 64
+/* A hello's ts must lie within this many seconds of the receiver's clock. */
+#define LS_SMD_MAX_SKEW_S 300
+/* Numbers travel as AMF0 doubles: integers up to 2^53 - 1 are exact. */
+#define LS_SMD_UINT_MAX 9007199254740991ull
+/* Largest message payload either side accepts (its chunk reader's max_message_size);
+ * the largest valid message is well under 1 KiB. */
+#define LS_SMD_MESSAGE_MAX 4096u
+
+/* Error codes of _error {code}. */
+#define LS_SMD_CODE_BUSY "Busy"               /* register: the id is owned elsewhere */
+#define LS_SMD_CODE_NOT_FOUND "NotFound"      /* lookup/unregister/probe: no such id */
+#define LS_SMD_CODE_STALE "Stale"             /* unregister: not the current generation */
+#define LS_SMD_CODE_UNAUTHORIZED "Unauthorized" /* hello refused (then the smd closes) */
+#define LS_SMD_CODE_LIMIT "Limit"             /* a per-session bound was hit */
+#define LS_SMD_CODE_UNSUPPORTED "Unsupported" /* unknown command */
+#define LS_SMD_CODE_INVALID "Invalid"         /* request invalid in this state */
+
+enum ls_smd_kind {
+    LS_SMD_UNKNOWN = 0, /* a well-formed command of another name (answer Unsupported) */
+    LS_SMD_HELLO,
+    LS_SMD_REGISTER,
+    LS_SMD_UNREGISTER,
+    LS_SMD_LOOKUP,
+    LS_SMD_WATCH,
+    LS_SMD_UNWATCH,
+    LS_SMD_PING,
+    LS_SMD_PROBE,
+    LS_SMD_REVOKED,
+    LS_SMD_REGISTERED,
+    LS_SMD_RESULT,
+    LS_SMD_ERROR,
+    LS_SMD_KIND_COUNT
+};
+
+/* Field bits of struct ls_smd_msg.fields; the wire key follows each. */
+#define LS_SMD_F_ID              (1u << 0)  /* "id"           stream id APP/NAME */
+#define LS_SMD_F_NODE_ID         (1u << 1)  /* "node_id" */
+#define LS_SMD_F_ORIGIN          (1u << 2)  /* "origin" ("advertise" in hello): host:port */
+#define LS_SMD_F_TS              (1u << 3)  /* "ts"           UNIX seconds */
+#define LS_SMD_F_SIG             (1u << 4)  /* "sig" */
+#define LS_SMD_F_VERSION         (1u << 5)  /* "version" */
+#define LS_SMD_F_GENERATION      (1u << 6)  /* "generation"   >= 1 */
+#define LS_SMD_F_SINCE           (1u << 7)  /* "since"        UNIX seconds */
+#define LS_SMD_F_TAKEOVER_IDLE_MS (1u << 8) /* "takeover_idle_ms" */
+#define LS_SMD_F_IDLE_MS         (1u << 9)  /* "idle_ms" */
+#define LS_SMD_F_LEASE_SECONDS   (1u << 10) /* "lease_seconds" 1..86400 */
+#define LS_SMD_F_CODE            (1u << 11) /* "code" */
+#define LS_SMD_F_DESCRIPTION     (1u << 12) /* "description" */
+#define LS_SMD_F_REANNOUNCE      (1u << 13) /* "reannounce"   boolean */
+#define LS_SMD_F_ALL             ((1u << 14) - 1)
+
+/*
+ * One protocol message. Strings are NUL-terminated inside the struct; numbers are
+ * integers 0..LS_SMD_UINT_MAX. `fields` says which members are present: only those are
+ * encoded, and after decoding only those hold values (the rest are zero).
+ */
+struct ls_smd_msg {
+    enum ls_smd_kind kind;
+    uint32_t txid;
+    unsigned fields;
+    char id[LS_STREAM_ID_MAX + 1];
+    char node_id[LS_SMD_NODE_ID_MAX + 1];
+    char origin[LS_ADDR_STRLEN];
+    char sig[LS_SMD_SIG_HEX + 1];
+    char version[LS_SMD_VERSION_MAX + 1];
+    char code[LS_SMD_CODE_MAX + 1];
+    char description[LS_SMD_DESCRIPTION_MAX + 1];
+    uint64_t ts;
+    uint64_t generation;
+    uint64_t since;
+    uint64_t takeover_idle_ms;
+    uint64_t idle_ms;
+    uint64_t lease_seconds;
+    bool reannounce;
+};
+
+/* Static wire name of a kind ("hello", "_result"); "unknown" for LS_SMD_UNKNOWN or junk. */
+const char *ls_smd_kind_name(enum ls_smd_kind kind);
+
+/*
+ * Fields a kind requires and the fields it may carry (_result and _error may carry any;
+ * _error requires code):
+ *   hello       node_id origin(advertise) ts sig version
+ *   register    id takeover_idle_ms               [since reannounce]
+ *   unregister  id generation
+ *   lookup, watch, unwatch, probe                 id
+ *   ping                                          (none)
+ *   revoked     id generation
+ *   registered  id origin node_id generation
+ * Both return 0 for LS_SMD_UNKNOWN and out-of-range kinds.
+ */
+unsigned ls_smd_required_fields(enum ls_smd_kind kind);
+unsigned ls_smd_allowed_fields(enum ls_smd_kind kind);
+
+/* Clears *m and sets its kind and transaction id. */
+void ls_smd_msg_init(struct ls_smd_msg *m, enum ls_smd_kind kind, uint32_t txid);
+
+/*
+ * Sets one string field (LS_SMD_F_ID, NODE_ID, ORIGIN, SIG, VERSION, CODE or
+ * DESCRIPTION) to a copy of `s` and marks it present. Returns LS_OK, or LS_EINVAL when
+ * `bit` is not one string field or `s` is NULL or does not fit (the field is then left
+ * absent). Content is validated by ls_smd_encode, not here. The result may be ignored:
+ * a required field that failed to set makes ls_smd_encode refuse the message.
+ */
+int ls_smd_set_str(struct ls_smd_msg *m, unsigned bit, const char *s);
+/* Sets one number field (TS, GENERATION, SINCE, TAKEOVER_IDLE_MS, IDLE_MS,
+ * LEASE_SECONDS) and marks it present. LS_EINVAL for another bit (nothing set). */
+int ls_smd_set_num(struct ls_smd_msg *m, unsigned bit, uint64_t v);
+
+/* True for 1..LS_SMD_NODE_ID_MAX characters of [A-Za-z0-9_.-]. */
+bool ls_smd_node_id_valid(const char *s);
+
+/*
+ * Appends the command message payload (name, txid, null, object) for *m to `b`.
+ * Returns LS_OK; LS_EINVAL when the kind is LS_SMD_UNKNOWN or out of range, a required
+ * field is missing, a field the kind does not allow is present, a field fails the
+ * validation ls_smd_decode applies, or the txid breaks the kind's rule (0 for revoked
+ * and registered, >= 1 for everything else) — nothing is appended then; or the buffer's
+ * sticky error (LS_ENOMEM, LS_ELIMIT).
+ */
+LS_MUST_CHECK int ls_smd_encode(struct ls_buf *b, const struct ls_smd_msg *m);
+
+/*
+ * Decodes one command message payload (a whole type-20 message) into *out (which need
+ * not be initialised; it is zeroed first). Returns `len` (> 0), or:
+ *   LS_EPROTO  malformed AMF0, not name/txid/null/object, a txid that is not an integer
+ *              0..2^32-1 or breaks the kind's rule, a missing required field, a field of
+ *              the wrong type, or a field value that fails validation (bad stream id,
+ *              bad node id, bad address, number not an integer 0..2^53-1, ...)
+ *   LS_ELIMIT  the payload exceeds LS_SMD_MESSAGE_MAX, or the AMF decoder's bounds
+ *              (depth 2, 64 values, 1 KiB strings)
+ *   LS_ENOMEM
+ * A well-formed command with an unknown name decodes as LS_SMD_UNKNOWN (txid kept, no
+ * fields), so the receiver can answer Unsupported. Fields the kind does not use are
+ * ignored, even when malformed. No LS_AGAIN: the payload is a whole message. On error
+ * *out is zeroed and the optional *why names the reason (static string).
+ */
+LS_MUST_CHECK ssize_t ls_smd_decode(const uint8_t *p, size_t len, struct ls_smd_msg *out,
+                                    const char **why);
+
+/*
+ * As ls_smd_decode, for a received frame: LS_EPROTO unless it is a type-20 command on
+ * message stream 0. Returns LS_OK or the negative code. `f` is borrowed.
+ */
+LS_MUST_CHECK int ls_smd_decode_frame(const struct ls_frame *f, struct ls_smd_msg *out,
+                                      const char **why);
+
+/*
+ * Writes the hello signature, lower-case hex of HMAC-SHA256(secret,
+ * "hello:NODE:ADVERTISE:TS"), NUL-terminated, into out[LS_SMD_SIG_HEX + 1]. `secret`
+ * may be "" (an unauthenticated cluster still sends a signature). Returns LS_OK, or
+ * LS_EINVAL for NULL arguments or strings longer than the message allows, or LS_ENOMEM
+ * when the HMAC computation fails.
+ */
+LS_MUST_CHECK int ls_smd_hello_sign(const char *secret, const char *node_id,
+                                    const char *advertise, uint64_t ts,
+                                    char out[LS_SMD_SIG_HEX + 1]);
+
+/*
+ * Checks a decoded hello at time `now` (UNIX seconds). With an empty or NULL `secret`
+ * every hello passes (the cluster is unauthenticated). Otherwise LS_OK only when ts is
+ * within LS_SMD_MAX_SKEW_S of now and sig (either case) matches, compared in constant
+ * time; else LS_EAUTH with *why "not a hello", "timestamp out of range" or
+ * "bad signature".
+ */
+LS_MUST_CHECK int ls_smd_hello_verify(const char *secret, const struct ls_smd_msg *hello,
+                                      uint64_t now, const char **why);
+
+/*
+ * Connection settings for a registry link (both ends): chunk limits sized for this
+ * protocol (messages up to LS_SMD_MESSAGE_MAX, 8 chunk streams), 4096-byte outgoing
+ * chunks, a 5 s handshake deadline and no idle timeout (the owner sets the lease).
+ */
+void ls_smd_conn_config(struct ls_conn_config *cfg);
+
+/*
+ * Encodes *m and queues it on `c` (chunk stream 3, type 20, stream 0); the caller
+ * flushes. Returns LS_OK, an ls_smd_encode error, or an ls_conn_send error.
+ */
+LS_MUST_CHECK int ls_smd_send(struct ls_conn *c, const struct ls_smd_msg *m);
+
+#endif /* LIBSTREAM_SMDPROTO_H */

@@ -1,0 +1,328 @@
+/*
+ * Unit tests for auth.c: the admission step (tokens and auth_url).
+ *
+ * The auth_url side runs against an evhttp server on loopback in the same event_base:
+ * it records each POST (path, content type, form fields) and answers with the status the
+ * test chose, or not at all (to exercise the deadline and cancellation).
+ */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include <event2/buffer.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+
+#include "libstream/auth.h"
+#include "libstream/clock.h"
+#include "libstream/err.h"
+#include "libstream/streamid.h"
+#include "libstream/token.h"
+
+static struct event_base *base;
+static struct evhttp *server;
+static int port;
+static int answer_code;          /* 0 = never answer */
+static struct evhttp_request *held; /* a request left unanswered */
+static char last_path[256], last_ctype[128], last_body[1024];
+static int requests;
+
+static void server_cb(struct evhttp_request *req, void *arg)
+{
+    struct evbuffer *in = evhttp_request_get_input_buffer(req);
+    const char *ct = evhttp_find_header(evhttp_request_get_input_headers(req), "Content-Type");
+    size_t n = evbuffer_get_length(in);
+
+    (void)arg;
+    requests++;
+    snprintf(last_path, sizeof last_path, "%s", evhttp_request_get_uri(req));
+    snprintf(last_ctype, sizeof last_ctype, "%s", ct != NULL ? ct : "");
+    if (n >= sizeof last_body)
+        n = sizeof last_body - 1;
+    evbuffer_copyout(in, last_body, n);
+    last_body[n] = '\0';
+    assert_int_equal(evhttp_request_get_command(req), EVHTTP_REQ_POST);
+    if (answer_code == 0) {
+        held = req;
+        return;
+    }
+    evhttp_send_reply(req, answer_code, "X", NULL);
+}
+
+static int setup(void **state)
+{
+    struct evhttp_bound_socket *bs;
+    struct sockaddr_in a;
+    socklen_t len = sizeof a;
+
+    (void)state;
+    base = event_base_new();
+    server = evhttp_new(base);
+    evhttp_set_allowed_methods(server, EVHTTP_REQ_POST);
+    evhttp_set_gencb(server, server_cb, NULL);
+    bs = evhttp_bind_socket_with_handle(server, "127.0.0.1", 0);
+    if (bs == NULL)
+        return -1;
+    getsockname(evhttp_bound_socket_get_fd(bs), (struct sockaddr *)&a, &len);
+    port = ntohs(a.sin_port);
+    requests = 0;
+    held = NULL;
+    answer_code = 200;
+    last_body[0] = '\0';
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    evhttp_free(server);
+    event_base_free(base);
+    return 0;
+}
+
+struct outcome {
+    int calls;
+    int result;
+    char why[128];
+};
+
+static void done_cb(void *arg, int result, const char *why)
+{
+    struct outcome *o = arg;
+
+    o->calls++;
+    o->result = result;
+    snprintf(o->why, sizeof o->why, "%s", why != NULL ? why : "");
+}
+
+/* Runs the loop until the outcome arrived or `ms` passed. */
+static void wait_outcome(struct outcome *o, unsigned ms)
+{
+    uint64_t end = ls_now_ms() + ms;
+
+    while (o->calls == 0 && ls_now_ms() < end) {
+        struct timeval tv = { 0, 10000 };
+
+        event_base_loopexit(base, &tv);
+        event_base_dispatch(base);
+    }
+}
+
+static void ref_of(const char *app, const char *name, struct ls_stream_ref *ref)
+{
+    assert_int_equal(ls_streamid_parse(app, name, ref, NULL), LS_OK);
+}
+
+/* Without a secret or a URL everything is admitted — from the loop, never inline. */
+static void test_open_admission(void **state)
+{
+    struct ls_auth_config cfg = { NULL, NULL, 1000 };
+    struct ls_auth_config empty = { "", "", 1000 };
+    struct ls_stream_ref ref;
+    struct outcome o = { 0 }, o2 = { 0 };
+
+    (void)state;
+    ref_of("live", "cam", &ref);
+    assert_non_null(ls_auth_check(base, &cfg, "play", &ref, "1.2.3.4:5", done_cb, &o));
+    assert_non_null(ls_auth_check(base, &empty, "publish", &ref, "1.2.3.4:5", done_cb, &o2));
+    assert_int_equal(o.calls, 0); /* not from inside ls_auth_check */
+    wait_outcome(&o, 1000);
+    wait_outcome(&o2, 1000);
+    assert_int_equal(o.calls, 1);
+    assert_int_equal(o.result, LS_OK);
+    assert_int_equal(o2.result, LS_OK);
+    assert_int_equal(requests, 0);
+}
+
+/* Tokens: missing, wrong, expired, for another id → refused with a reason; valid → ok. */
+static void test_tokens(void **state)
+{
+    struct ls_auth_config cfg = { "s3cret", NULL, 1000 };
+    char tok[LS_TOKEN_HEX_LEN + 1], name[256];
+    long fut = (long)time(NULL) + 100, past = (long)time(NULL) - 100;
+    struct {
+        const char *secret, *id;
+        long expires;
+        int want;
+    } cases[] = {
+        { "s3cret", "live/cam", 0, LS_EAUTH },     /* 0: no token at all */
+        { "other", "live/cam", 1, LS_EAUTH },
+        { "s3cret", "live/cam", -1, LS_EAUTH },    /* expired */
+        { "s3cret", "live/x", 1, LS_EAUTH },
+        { "s3cret", "live/cam", 1, LS_OK },
+    };
+    size_t i;
+
+    (void)state;
+    for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct ls_stream_ref ref;
+        struct outcome o = { 0 };
+        long exp = cases[i].expires > 0 ? fut : past;
+
+        if (cases[i].expires == 0) {
+            snprintf(name, sizeof name, "cam");
+        } else {
+            assert_int_equal(ls_token_make(cases[i].secret, cases[i].id, exp, tok), LS_OK);
+            snprintf(name, sizeof name, "cam?expires=%ld&token=%s", exp, tok);
+        }
+        ref_of("live", name, &ref);
+        assert_non_null(ls_auth_check(base, &cfg, "play", &ref, "1.2.3.4:5", done_cb, &o));
+        wait_outcome(&o, 1000);
+        assert_int_equal(o.calls, 1);
+        assert_int_equal(o.result, cases[i].want);
+        if (cases[i].want != LS_OK)
+            assert_true(o.why[0] != '\0');
+    }
+}
+
+/* auth_url: the POST's fields, form-encoded; 2xx admits, anything else refuses. */
+static void test_auth_url(void **state)
+{
+    struct ls_auth_config cfg = { NULL, NULL, 2000 };
+    char url[128];
+    struct ls_stream_ref ref;
+    static const struct { int code; int want; } answers[] = {
+        { 200, LS_OK }, { 204, LS_OK }, { 403, LS_EAUTH }, { 500, LS_EAUTH }, { 302, LS_EAUTH },
+    };
+    size_t i;
+
+    (void)state;
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/check?kind=x", port);
+    cfg.auth_url = url;
+    ref_of("live", "cam?token=a%20b&expires=42&x=1", &ref);
+    for (i = 0; i < sizeof answers / sizeof answers[0]; i++) {
+        struct outcome o = { 0 };
+
+        answer_code = answers[i].code;
+        assert_non_null(ls_auth_check(base, &cfg, "publish", &ref, "10.1.2.3:4567", done_cb, &o));
+        wait_outcome(&o, 3000);
+        assert_int_equal(o.calls, 1);
+        assert_int_equal(o.result, answers[i].want);
+    }
+    assert_int_equal(requests, 5);
+    assert_string_equal(last_path, "/check?kind=x");
+    assert_string_equal(last_ctype, "application/x-www-form-urlencoded");
+    /* the token's value (percent-decoded from the URL) is form-encoded again */
+    assert_string_equal(last_body, "app=live&name=cam&token=a%20b&expires=42"
+                                   "&client_ip=10.1.2.3&action=publish");
+    /* IPv6 peers lose brackets and port; absent parameters are sent empty */
+    {
+        struct outcome o = { 0 };
+
+        answer_code = 200;
+        ref_of("app", "n", &ref);
+        assert_non_null(ls_auth_check(base, &cfg, "play", &ref, "[::1]:99", done_cb, &o));
+        wait_outcome(&o, 3000);
+        assert_int_equal(o.result, LS_OK);
+        assert_string_equal(last_body, "app=app&name=n&token=&expires=&client_ip=%3A%3A1&action=play");
+    }
+}
+
+/* A token is checked before the URL is asked: a bad token never reaches the server. */
+static void test_token_then_url(void **state)
+{
+    char url[128];
+    struct ls_auth_config cfg = { "k", NULL, 2000 };
+    struct ls_stream_ref ref;
+    struct outcome o = { 0 };
+
+    (void)state;
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/", port);
+    cfg.auth_url = url;
+    ref_of("live", "cam?token=nope&expires=99999999999", &ref);
+    assert_non_null(ls_auth_check(base, &cfg, "play", &ref, "1.2.3.4:5", done_cb, &o));
+    wait_outcome(&o, 3000);
+    assert_int_equal(o.result, LS_EAUTH);
+    assert_int_equal(requests, 0);
+}
+
+/* No answer within timeout_ms → refused; an unreachable URL → refused; a bad URL →
+ * refused without a request. */
+static void test_timeout_and_unreachable(void **state)
+{
+    char url[128];
+    struct ls_auth_config cfg = { NULL, NULL, 200 };
+    struct ls_stream_ref ref;
+    struct outcome o = { 0 }, o2 = { 0 }, o3 = { 0 };
+    uint64_t t0;
+
+    (void)state;
+    ref_of("live", "cam", &ref);
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/slow", port);
+    cfg.auth_url = url;
+    answer_code = 0;
+    t0 = ls_now_ms();
+    assert_non_null(ls_auth_check(base, &cfg, "play", &ref, "1.2.3.4:5", done_cb, &o));
+    wait_outcome(&o, 5000);
+    assert_int_equal(o.result, LS_EAUTH);
+    assert_string_equal(o.why, "auth_url unreachable or timed out");
+    assert_true(ls_now_ms() - t0 >= 150);
+    if (held != NULL)
+        evhttp_send_reply(held, 200, "late", NULL); /* too late: nobody listens */
+    held = NULL;
+
+    cfg.auth_url = "http://127.0.0.1:1/";
+    assert_non_null(ls_auth_check(base, &cfg, "play", &ref, "1.2.3.4:5", done_cb, &o2));
+    wait_outcome(&o2, 5000);
+    assert_int_equal(o2.result, LS_EAUTH);
+
+    cfg.auth_url = "not a url";
+    assert_non_null(ls_auth_check(base, &cfg, "play", &ref, "1.2.3.4:5", done_cb, &o3));
+    wait_outcome(&o3, 1000);
+    assert_int_equal(o3.result, LS_EAUTH);
+    assert_string_equal(o3.why, "auth_url request could not be made");
+}
+
+/* Cancelled checks never call back: local decisions and requests in flight alike. */
+static void test_cancel(void **state)
+{
+    char url[128];
+    struct ls_auth_config local = { NULL, NULL, 1000 }, remote = { NULL, NULL, 2000 };
+    struct ls_stream_ref ref;
+    struct outcome o = { 0 }, o2 = { 0 };
+    struct ls_auth_request *r;
+
+    (void)state;
+    ref_of("live", "cam", &ref);
+    r = ls_auth_check(base, &local, "play", &ref, "1.2.3.4:5", done_cb, &o);
+    ls_auth_cancel(r);
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/held", port);
+    remote.auth_url = url;
+    answer_code = 0;
+    r = ls_auth_check(base, &remote, "play", &ref, "1.2.3.4:5", done_cb, &o2);
+    while (requests == 0)
+        event_base_loop(base, EVLOOP_ONCE);
+    ls_auth_cancel(r);
+    ls_auth_cancel(NULL);
+    wait_outcome(&o, 300);
+    assert_int_equal(o.calls, 0);
+    assert_int_equal(o2.calls, 0);
+    if (held != NULL)
+        evhttp_send_reply(held, 200, "late", NULL);
+    held = NULL;
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_open_admission, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_tokens, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_auth_url, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_token_then_url, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_timeout_and_unreachable, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_cancel, setup, teardown),
+    };
+
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
