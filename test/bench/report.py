@@ -4,7 +4,7 @@
   report.py line KIND N RUN.json       one progress line; exit 0 when every viewer kept up
   report.py noise RUN.json             % of a core other processes used in the window
   report.py latency NAME RUN.json      one latency line
-  report.py cold OUT.json RUN.json...  merges single-player cold-start runs
+  report.py cold OUT.json WHAT RUN.json...  merges single-player cold-start runs
   report.py table OUTDIR [--meta k=v ...]
                                        the table (stdout) and OUTDIR/bench.json
 
@@ -140,7 +140,7 @@ def pctl(vals, q):
     return vals[k - 1]
 
 
-def cmd_cold(out, paths):
+def cmd_cold(out, what, paths):
     starts, errors = [], []
     for p in paths:
         run = load(p)
@@ -149,13 +149,13 @@ def cmd_cold(out, paths):
         if num(run["start_ms"]["p50"]):
             starts.append(run["start_ms"]["p50"])
         errors += [e["why"] for e in run.get("errors", [])]
-    res = {"trials": len(paths), "started": len(starts), "start_ms": starts,
+    res = {"what": what, "trials": len(paths), "started": len(starts), "start_ms": starts,
            "p50": pctl(starts, 0.5), "max": max(starts) if starts else None, "errors": errors}
     with open(out, "w") as f:
         json.dump(res, f, indent=1)
-    print("  cold start through the edge (epd pulls from spd): p50 %s ms, max %s ms over %d "
-          "trials%s" % (fmt(res["p50"], "%.0f"), fmt(res["max"], "%.0f"), len(starts),
-                        ("; errors: " + "; ".join(errors[:3])) if errors else ""))
+    print("  cold start (%s): p50 %s ms, max %s ms over %d trials%s" % (
+        what, fmt(res["p50"], "%.0f"), fmt(res["max"], "%.0f"), len(starts),
+        ("; errors: " + "; ".join(errors[:3])) if errors else ""))
     return 0
 
 
@@ -178,7 +178,8 @@ def cmd_table(outdir, meta):
             run = load(os.path.join(outdir, "runs", name))
             if run is not None:
                 latency[name[8:-5]] = run.get("latency_ms")
-    cold = load(os.path.join(outdir, "runs", "cold.json"))
+    cold = {k: load(os.path.join(outdir, "runs", "cold-%s.json" % k)) for k in ("edge", "peer")}
+    cold = {k: v for k, v in cold.items() if v is not None}
 
     lc = "epd" if any("epd" in r for r in runs.values()) else "spd"
     kinds = [k for k in SERVER_ORDER if any(k in r for r in runs.values())]
@@ -264,9 +265,11 @@ def cmd_table(outdir, meta):
                     fmt(lat.get("max"), "%.1f"), lat.get("n", 0)))
     if cold:
         lines.append("")
-        lines.append("cold start, epd pulling from spd on the first viewer: p50 %s ms, max %s ms "
-                     "(%d trials)" % (fmt(cold.get("p50"), "%.0f"), fmt(cold.get("max"), "%.0f"),
-                                      cold.get("started", 0)))
+        lines.append("cold start (connect() to first keyframe, nothing pulled yet), 10 trials each:")
+        for k, c in cold.items():
+            lines.append("  %-5s p50 %s ms, max %s ms, %d started: %s" % (
+                k, fmt(c.get("p50"), "%.0f"), fmt(c.get("max"), "%.0f"), c.get("started", 0),
+                c.get("what", "")))
     prof = os.path.join(outdir, "epd-profile.txt")
     if os.path.exists(prof):
         lines.append("")
@@ -316,8 +319,8 @@ def main(argv):
         return cmd_line(argv[1], argv[2], argv[3])
     if len(argv) == 3 and argv[0] == "latency":
         return cmd_latency(argv[1], argv[2])
-    if len(argv) >= 2 and argv[0] == "cold":
-        return cmd_cold(argv[1], argv[2:])
+    if len(argv) >= 3 and argv[0] == "cold":
+        return cmd_cold(argv[1], argv[2], argv[3:])
     if len(argv) >= 2 and argv[0] == "table":
         meta = {}
         if "--meta" in argv:

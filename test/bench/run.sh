@@ -19,7 +19,7 @@
 # start through the edge, and a perf profile of epd at 1000 viewers.
 #
 # Environment (all optional):
-#   BENCH_N="100 1000 3000"   viewer counts always run for every server
+#   BENCH_N="100 1000 3000"   viewer counts always run for every server (may be empty)
 #   BENCH_N_MORE="5000 7000 9000"  then these (may be empty), per server, while it kept every viewer
 #   BENCH_SERVERS="floor-message floor-batched spd epd nginx"  (also available:
 #                             floor-message-nagle floor-batched-nagle: the floors without
@@ -47,7 +47,7 @@ set -u
 BUILD=${BUILD:-build}
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$ROOT" || exit 1
-N_LIST=${BENCH_N:-"100 1000 3000"}
+N_LIST=${BENCH_N-"100 1000 3000"}
 N_MORE=${BENCH_N_MORE-"5000 7000 9000"}
 SERVERS=${BENCH_SERVERS:-"floor-message floor-batched spd epd nginx"}
 WINDOWS=${BENCH_WINDOWS-"0 50"}
@@ -425,26 +425,66 @@ latency_runs() {
     fi
 }
 
-# Cold start: the edge holds no pull (idle_timeout 0); each player makes it pull from spd.
+# Cold start: nothing holds a pull (idle_timeout 0), so each player makes the edge pull.
+#   edge:  epd pulls from the spd the publisher is on
+#   peer:  epd pulls from spd E, which learns from smd that spd P owns the stream and pulls
+#          it from P (the whole chain: ARCHITECTURE.md decisions 5 and 7)
+cold_trials() { # NAME WHAT — ten single-player runs against the edge
+    files=""
+    for i in 1 2 3 4 5 6 7 8 9 10; do
+        f="$RUN/$1-$i.json"
+        $(on 1) "$TOOLS/rtmpbench" -q -n 1 -w 0 -d 0.3 -t 10 -j "$f" \
+            "rtmp://$IP:$P_SERVER/live/bench" >>"$LOGS/rtmpbench.log" 2>&1
+        files="$files $f"
+        sleep 1 # every pull in the chain ends when its last viewer leaves
+    done
+    # shellcheck disable=SC2086
+    python3 "$ROOT/test/bench/report.py" cold "$OUT/runs/cold-$1.json" "$2" $files
+}
+
+cluster_spd_conf() { # NAME PORT HTTP SECRET
+    printf 'node_id = "bench-spd-%s"; log_level = "warning"; cluster_secret = "%s";\n' "$1" "$4"
+    printf 'listen = "%s:%s"; http_listen = "%s:%s"; advertise = "%s:%s";\n' \
+        "$IP" "$2" "$IP" "$3" "$IP" "$2"
+    printf 'source_managers = ( "%s:19721" ); idle_timeout = 0; flush_interval_ms = %s;\n' \
+        "$IP" "$FLUSH_MS"
+}
+
 cold_runs() {
     [ -x "$BUILD/epd" ] || return 0
     RUN="$OUT/tmp/cold" LOGS="$OUT/logs/cold"
+    rm -rf "$RUN" "$LOGS"
     mkdir -p "$RUN" "$LOGS"
-    start_origin || { stop_all; return 1; }
-    EPD_IDLE=0 epd_conf >"$RUN/epd.conf"
-    start server 0 "$BUILD/epd" -c "$RUN/epd.conf"
-    wait_tcp $IP $P_SERVER || { stop_all; return 1; }
-    files=""
-    for i in 1 2 3 4 5 6 7 8 9 10; do
-        f="$RUN/cold-$i.json"
-        $(on 1) "$TOOLS/rtmpbench" -q -n 1 -w 0 -d 0.3 -j "$f" "rtmp://$IP:$P_SERVER/live/bench" \
-            >>"$LOGS/rtmpbench.log" 2>&1
-        files="$files $f"
-        sleep 0.5 # the edge drops the pull when the player leaves
-    done
+    if start_origin; then
+        EPD_IDLE=0 epd_conf >"$RUN/epd.conf"
+        start server 0 "$BUILD/epd" -c "$RUN/epd.conf"
+        wait_tcp $IP $P_SERVER && cold_trials edge "epd pulls from the spd the stream is published to"
+    fi
     stop_all
-    # shellcheck disable=SC2086
-    python3 "$ROOT/test/bench/report.py" cold "$OUT/runs/cold.json" $files
+    if [ ! -x "$BUILD/smd" ]; then
+        say "no $BUILD/smd: cold start through a peer origin not measured"
+        return 0
+    fi
+    secret="bench-$$"
+    printf 'node_id = "bench-smd"; log_level = "warning"; cluster_secret = "%s";\n' "$secret" \
+        >"$RUN/smd.conf"
+    printf 'listen = "%s:19721"; http_listen = "%s:19722";\n' "$IP" "$IP" >>"$RUN/smd.conf"
+    cluster_spd_conf P 19723 19724 "$secret" >"$RUN/spdP.conf"
+    cluster_spd_conf E "$P_ORIGIN" "$H_ORIGIN" "$secret" >"$RUN/spdE.conf"
+    { EPD_IDLE=0 epd_conf; printf 'cluster_secret = "%s";\n' "$secret"; } >"$RUN/epd-peer.conf"
+    start smd 1 "$BUILD/smd" -c "$RUN/smd.conf"
+    start spdP 1 "$BUILD/spd" -c "$RUN/spdP.conf"
+    start spdE 1 "$BUILD/spd" -c "$RUN/spdE.conf"
+    if wait_tcp $IP 19721 && wait_tcp $IP 19723 && wait_tcp $IP "$P_ORIGIN"; then
+        publish "rtmp://$IP:19723/live/bench"
+        if wait_live "rtmp://$IP:19723/live/bench"; then
+            start server 0 "$BUILD/epd" -c "$RUN/epd-peer.conf"
+            sleep 1 # the spds have registered with smd
+            wait_tcp $IP $P_SERVER && cold_trials peer \
+                "epd pulls from spd E, E from the peer spd P that has the publisher (via smd)"
+        fi
+    fi
+    stop_all
 }
 
 profile_epd() {
