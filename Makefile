@@ -56,7 +56,7 @@ PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null || echo -lcmocka)
 
 WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes
-override CPPFLAGS += -D_GNU_SOURCE -DLS_VERSION='"$(VERSION)"' -Ilibstream/include -Ilibstream
+override CPPFLAGS += -D_GNU_SOURCE -DLS_VERSION='"$(VERSION)"' -Ilibstream/include -Ilibstream -Itest
 override CFLAGS += -std=c11 $(WARN) -MMD -MP $(SAN_FLAGS) $(PKG_CFLAGS)
 override LDFLAGS += $(SAN_FLAGS)
 LIBS := $(PKG_LIBS) -lm

@@ -93,6 +93,7 @@ struct ls_hub {
     size_t nsubscribers;
     struct ls_dirty_list dirty;
     struct event *flush_timer;
+    uint64_t last_tick_ms;   /* when the flush timer last fired */
     bool flushing;
     unsigned pushing;        /* depth of ls_stream_push: its end flushes "now" requests */
 };
@@ -363,14 +364,26 @@ static void stream_maybe_free(struct ls_stream *st)
 
 /* ---- flushing ---- */
 
+/*
+ * Ticks at most once per window, but as early as that allows. Input comes in bursts (an
+ * encoder writes a frame and its audio within a millisecond or two, each message its own
+ * TCP segment; an upstream origin writes once per window), so after a quiet window the
+ * tick waits only a quarter of the window, long enough to gather the rest of the burst
+ * into the same writev, instead of a whole window. Input that keeps coming waits up to a
+ * window and is written together, as before.
+ */
 static void hub_schedule_flush(struct ls_hub *hub)
 {
     struct timeval tv;
+    uint64_t since, window = hub->cfg.flush_interval_ms, delay_ms;
+    uint64_t gather_ms = window / 4;
 
     if (evtimer_pending(hub->flush_timer, NULL))
         return;
-    tv.tv_sec = hub->cfg.flush_interval_ms / 1000;
-    tv.tv_usec = (hub->cfg.flush_interval_ms % 1000) * 1000;
+    since = ls_now_ms() - hub->last_tick_ms;
+    delay_ms = since + gather_ms >= window ? gather_ms : window - since;
+    tv.tv_sec = (time_t)(delay_ms / 1000);
+    tv.tv_usec = (suseconds_t)(delay_ms % 1000) * 1000;
     evtimer_add(hub->flush_timer, &tv);
 }
 
@@ -442,9 +455,12 @@ static void hub_flush(struct ls_hub *hub, bool only_now)
 
 static void hub_flush_cb(evutil_socket_t fd, short what, void *arg)
 {
+    struct ls_hub *hub = arg;
+
     (void)fd;
     (void)what;
-    hub_flush(arg, false);
+    hub->last_tick_ms = ls_now_ms();
+    hub_flush(hub, false);
 }
 
 /* ---- delivery ---- */
@@ -463,7 +479,7 @@ static void deliver(struct ls_subscriber *sub, struct ls_packet *p)
     const struct ls_hub_config *cfg = &sub->stream->hub->cfg;
     struct ls_frame *blob;
     size_t queued, len;
-    bool drained;
+    bool drained, resuming = false;
 
     if (sub->skipping && p->cls >= LS_OUTQ_VIDEO) {
         if (p->cls == LS_OUTQ_VIDEO) {
@@ -471,6 +487,7 @@ static void deliver(struct ls_subscriber *sub, struct ls_packet *p)
             return;
         }
         sub->skipping = false; /* a keyframe: resume here */
+        resuming = true;
     }
     blob = sub->transport == LS_TRANSPORT_RTMP ? ls_packet_rtmp(p, sub->stream_id)
                                                : ls_packet_flv(p);
@@ -509,7 +526,10 @@ static void deliver(struct ls_subscriber *sub, struct ls_packet *p)
     sub->queued_mark = ls_outq_bytes(sub->outq);
     sub->bytes_out += len;
     sub->stream->bytes_out += len;
-    ls_subscriber_mark_dirty(sub, false);
+    /* The keyframe a waiting viewer starts on goes out now, not at the next tick: start
+     * time matters more than one extra write, and through a chain of batching hops
+     * (edge, origin, peer origin) the ticks would add up. */
+    ls_subscriber_mark_dirty(sub, resuming);
 }
 
 /* Queues what a subscriber needs to start decoding: metadata, sequence headers, GOP. */

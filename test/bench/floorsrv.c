@@ -64,6 +64,7 @@
 #include "libstream/outq.h"
 #include "libstream/rtmp.h"
 #include "libstream/streamid.h"
+#include "support/flv_file.h"
 
 #define CHUNK_SIZE 4096u
 #define STREAM_ID 1u
@@ -124,52 +125,15 @@ static void fatal(const char *what, const char *detail)
 
 static void load(const char *path)
 {
-    FILE *f = fopen(path, "rb");
-    struct ls_flv_reader *r = ls_flv_reader_new(NULL);
-    static uint8_t buf[1 << 16];
-    size_t n, cap = 0;
-    uint32_t last = 0, fv = 0, lv = 0, nv = 0;
+    struct flv_file file;
+    char err[512];
 
-    if (f == NULL || r == NULL)
-        fatal("cannot open", path);
-    while ((n = fread(buf, 1, sizeof buf, f)) > 0) {
-        const uint8_t *p = buf;
-
-        while (n > 0) {
-            struct ls_flv_event ev;
-            const char *why = NULL;
-            ssize_t k = ls_flv_reader_feed(r, p, n, &ev, &why);
-
-            if (k == LS_AGAIN)
-                break;
-            if (k < 0)
-                fatal("bad FLV", why);
-            p += k;
-            n -= (size_t)k;
-            if (ev.type != LS_FLV_EV_TAG)
-                continue;
-            if (ntags == cap) {
-                cap = cap ? cap * 2 : 1024;
-                tags = realloc(tags, cap * sizeof *tags);
-                if (tags == NULL)
-                    fatal("out of memory", NULL);
-            }
-            if (ntags == 0)
-                first_ts = ev.tag->timestamp;
-            last = ev.tag->timestamp;
-            if (ev.tag->type == LS_MSG_VIDEO) {
-                if (nv++ == 0)
-                    fv = last;
-                lv = last;
-            }
-            tags[ntags++] = ev.tag;
-        }
-    }
-    fclose(f);
-    ls_flv_reader_free(r);
-    if (ntags == 0)
-        fatal("no tags in", path);
-    loop_ms = last - first_ts + (nv > 1 ? (lv - fv) / (nv - 1) : 40);
+    if (flv_file_load(path, &file, err, sizeof err) != 0)
+        fatal(err, NULL);
+    tags = file.tags;
+    ntags = file.ntags;
+    first_ts = file.first_ts;
+    loop_ms = file.loop_ms;
 }
 
 /* ---- viewers ---- */

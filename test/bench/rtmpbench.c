@@ -71,6 +71,7 @@
 #include "libstream/net.h"
 #include "libstream/rtmp.h"
 #include "libstream/streamid.h"
+#include "support/flv_file.h"
 
 #define SCRATCH_SIZE (256 * 1024)
 #define READ_ROUNDS 8                /* recv() calls per player per wake-up */
@@ -508,59 +509,16 @@ static int cmp_other(const void *a, const void *b)
 /* Loads every tag of an FLV file into `tags`. Exits on failure (a usage error). */
 static void load_flv(const char *path)
 {
-    FILE *f = fopen(path, "rb");
-    struct ls_flv_reader *r = ls_flv_reader_new(NULL);
-    size_t cap = 0, n;
-    uint64_t payload = 0;
-    uint32_t first_v = 0, last_v = 0, nvideo = 0, last_ts = 0;
-    bool have_first = false;
-    const char *why = NULL;
+    struct flv_file file;
+    char err[512];
 
-    if (f == NULL || r == NULL)
-        die_usage("cannot open %s", path);
-    while ((n = fread(scratch, 1, sizeof scratch, f)) > 0) {
-        const uint8_t *p = scratch;
-
-        while (n > 0) {
-            struct ls_flv_event ev;
-            ssize_t k = ls_flv_reader_feed(r, p, n, &ev, &why);
-
-            if (k == LS_AGAIN)
-                break;
-            if (k < 0)
-                die_usage("not a usable FLV file: %s", why != NULL ? why : path);
-            p += k;
-            n -= (size_t)k;
-            if (ev.type != LS_FLV_EV_TAG)
-                continue;
-            if (ntags == cap) {
-                cap = cap ? cap * 2 : 1024;
-                tags = realloc(tags, cap * sizeof *tags);
-                if (tags == NULL)
-                    die_usage("out of memory loading %s", path);
-            }
-            tags[ntags++] = ev.tag;
-            payload += ev.tag->len;
-            if (!have_first) {
-                have_first = true;
-                file_first_ts = ev.tag->timestamp;
-            }
-            last_ts = ev.tag->timestamp;
-            if (ev.tag->type == LS_MSG_VIDEO) {
-                if (nvideo++ == 0)
-                    first_v = ev.tag->timestamp;
-                last_v = ev.tag->timestamp;
-            }
-        }
-    }
-    fclose(f);
-    ls_flv_reader_free(r);
-    if (ntags == 0)
-        die_usage("%s holds no tags", path);
-    /* One loop lasts until the frame after the last one would be due. */
-    file_duration_ms = last_ts - file_first_ts +
-                       (nvideo > 1 ? (last_v - first_v) / (nvideo - 1) : 40);
-    source_kbps = (double)payload * 8 / file_duration_ms;
+    if (flv_file_load(path, &file, err, sizeof err) != 0)
+        die_usage("%s", err);
+    tags = file.tags;
+    ntags = file.ntags;
+    file_first_ts = file.first_ts;
+    file_duration_ms = file.loop_ms;
+    source_kbps = (double)file.payload_bytes * 8 / file.loop_ms;
 }
 
 /* ---- player output ---- */

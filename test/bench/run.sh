@@ -47,6 +47,7 @@ set -u
 BUILD=${BUILD:-build}
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$ROOT" || exit 1
+case $BUILD in /*) ;; *) BUILD="$ROOT/$BUILD" ;; esac # make BUILD=/elsewhere bench
 N_LIST=${BENCH_N-"100 1000 3000"}
 N_MORE=${BENCH_N_MORE-"5000 7000 9000"}
 SERVERS=${BENCH_SERVERS:-"floor-message floor-batched spd epd nginx"}
@@ -67,9 +68,9 @@ QUIET_WAIT=${BENCH_QUIET_WAIT:-60}
 RETRIES=${BENCH_RETRIES:-2}
 NOISY=${BENCH_NOISY:-30}
 CACHE=${BENCH_CACHE:-$ROOT/build/bench-cache}
-OUT=${BENCH_OUT:-$ROOT/$BUILD/bench}
+OUT=${BENCH_OUT:-$BUILD/bench}
 case $OUT in /*) ;; *) OUT="$ROOT/$OUT" ;; esac # nginx -p needs absolute paths
-TOOLS="$ROOT/$BUILD/tools"
+TOOLS="$BUILD/tools"
 SOURCE="$CACHE/source-h264-aac-1mbps.flv"
 IP=127.0.0.1
 P_ORIGIN=19701 H_ORIGIN=19702 P_SERVER=19711 H_SERVER=19712

@@ -34,6 +34,7 @@
 #include "libstream/net.h"
 #include "libstream/rtmp.h"
 #include "libstream/streamid.h"
+#include "support/flv_file.h"
 
 #define PUB_TICK_MS 10
 
@@ -52,63 +53,16 @@ static uint32_t last_sent_ts;
 
 static int load_flv(const char *path)
 {
-    FILE *f = fopen(path, "rb");
-    struct ls_flv_reader *r = ls_flv_reader_new(NULL);
-    uint8_t buf[16384];
-    size_t cap = 0, n;
-    uint32_t last_ts = 0;
+    struct flv_file file;
+    char err[512];
 
-    if (f == NULL || r == NULL) {
-        fprintf(stderr, "lcpub: cannot open %s\n", path);
-        if (f != NULL)
-            fclose(f);
-        ls_flv_reader_free(r);
+    if (flv_file_load(path, &file, err, sizeof err) != 0) {
+        fprintf(stderr, "lcpub: %s\n", err);
         return -1;
     }
-    while ((n = fread(buf, 1, sizeof buf, f)) > 0) {
-        size_t off = 0;
-
-        while (off < n) {
-            struct ls_flv_event ev;
-            const char *why = NULL;
-            ssize_t used = ls_flv_reader_feed(r, buf + off, n - off, &ev, &why);
-
-            if (used == LS_AGAIN)
-                break;
-            if (used < 0) {
-                fprintf(stderr, "lcpub: %s: %s\n", path, why != NULL ? why : "bad FLV");
-                fclose(f);
-                ls_flv_reader_free(r);
-                return -1;
-            }
-            off += (size_t)used;
-            if (ev.type != LS_FLV_EV_TAG)
-                continue;
-            if (ntags == cap) {
-                struct ls_frame **t;
-
-                cap = cap != 0 ? cap * 2 : 256;
-                t = realloc(tags, cap * sizeof *t);
-                if (t == NULL) {
-                    ls_frame_unref(ev.tag);
-                    fclose(f);
-                    ls_flv_reader_free(r);
-                    return -1;
-                }
-                tags = t;
-            }
-            tags[ntags++] = ev.tag;
-            if (ev.tag->timestamp > last_ts)
-                last_ts = ev.tag->timestamp;
-        }
-    }
-    fclose(f);
-    ls_flv_reader_free(r);
-    if (ntags == 0) {
-        fprintf(stderr, "lcpub: %s has no tags\n", path);
-        return -1;
-    }
-    loop_len_ms = last_ts + 40;
+    tags = file.tags;
+    ntags = file.ntags;
+    loop_len_ms = file.loop_ms;
     return 0;
 }
 
