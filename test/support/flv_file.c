@@ -68,7 +68,10 @@ int flv_file_load(const char *path, struct flv_file *file, char *err, size_t err
             }
             if (file->ntags == 1)
                 file->first_ts = ev.tag->timestamp;
-            last_ts = ev.tag->timestamp;
+            /* The file's last tag is not always its latest: ffmpeg ends with the video
+             * end-of-sequence tag, audio may run past it. */
+            if (file->ntags == 1 || (int32_t)(ev.tag->timestamp - last_ts) > 0)
+                last_ts = ev.tag->timestamp;
             file->payload_bytes += ev.tag->len;
             if (ev.tag->type == LS_MSG_VIDEO) {
                 if (nvideo++ == 0)
