@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "libstream/amf.h"
+#include "array_int.h"
 
 const struct ls_amf_limits ls_amf_default_limits = {
     .max_depth = 32,
@@ -141,25 +142,6 @@ void ls_amf_values_free(struct ls_amf_value *vals, size_t count)
     for (i = 0; i < count; i++)
         ls_amf_clear(&vals[i]);
     free(vals);
-}
-
-/* Makes room for one more element of `size` bytes in *arr; false on allocation failure. */
-static bool grow(void **arr, size_t *cap, size_t n, size_t size)
-{
-    size_t want;
-    void *p;
-
-    if (n < *cap)
-        return true;
-    want = *cap != 0 ? *cap * 2 : 4;
-    if (want > SIZE_MAX / size)
-        return false;
-    p = realloc(*arr, want * size);
-    if (p == NULL)
-        return false;
-    *arr = p;
-    *cap = want;
-    return true;
 }
 
 /* ---- copy ----------------------------------------------------------------------------- */
@@ -437,7 +419,8 @@ int ls_amf_object_add_n(struct ls_amf_value *obj, const char *name, size_t name_
     }
     c = obj->u.c;
     copy = dup_bytes(name, name_len);
-    if (copy == NULL || !grow((void **)&c->props, &c->props_cap, c->nprops, sizeof *c->props)) {
+    if (copy == NULL || !ls_array_reserve((void **)&c->props, &c->props_cap, c->nprops,
+                                          sizeof *c->props, 4)) {
         free(copy);
         ls_amf_clear(value);
         return LS_ENOMEM;
@@ -490,7 +473,7 @@ int ls_amf_array_push(struct ls_amf_value *arr, struct ls_amf_value *value)
         return LS_EINVAL;
     }
     c = arr->u.c;
-    if (!grow((void **)&c->items, &c->items_cap, c->nitems, sizeof *c->items)) {
+    if (!ls_array_reserve((void **)&c->items, &c->items_cap, c->nitems, sizeof *c->items, 4)) {
         ls_amf_clear(value);
         return LS_ENOMEM;
     }

@@ -30,6 +30,7 @@
 
 #include "libstream/amf0.h"
 #include "libstream/bytes.h"
+#include "array_int.h"
 
 struct ctx {
     struct ls_amf0_decoder *d;
@@ -125,15 +126,8 @@ static int begin_complex(struct ctx *c, struct ls_amf_value *out, unsigned depth
         return fail(c, LS_ELIMIT, "AMF0: nesting deeper than max_depth");
     /* The table needs no bound of its own: each entry is a value already paid for
      * against max_nodes. */
-    if (d->_nrefs == d->_refs_cap) {
-        size_t cap = d->_refs_cap != 0 ? d->_refs_cap * 2 : 16;
-        struct ls_amf_ref *refs = realloc(d->_refs, cap * sizeof *refs);
-
-        if (refs == NULL)
-            return fail(c, LS_ENOMEM, "AMF0: out of memory");
-        d->_refs = refs;
-        d->_refs_cap = cap;
-    }
+    if (!ls_array_reserve((void **)&d->_refs, &d->_refs_cap, d->_nrefs, sizeof *d->_refs, 16))
+        return fail(c, LS_ENOMEM, "AMF0: out of memory");
     rc = ls_amf_container_new(out, type, (const char *)class_name, class_len);
     if ((rc = nomem(c, rc)) != LS_OK)
         return rc;
@@ -364,21 +358,16 @@ ssize_t ls_amf0_decode_all(const uint8_t *p, size_t len, const struct ls_amf_lim
                            struct ls_amf_value **vals, size_t *count, const char **why)
 {
     struct ls_amf0_decoder d;
-    struct ls_amf_value *arr = NULL, *grown;
+    struct ls_amf_value *arr = NULL;
     size_t n = 0, cap = 0, pos = 0;
     ssize_t rc = 0;
 
     ls_amf0_decoder_init(&d, lim);
     while (pos < len) {
-        if (n == cap) {
-            cap = cap != 0 ? cap * 2 : 8;
-            grown = realloc(arr, cap * sizeof *arr);
-            if (grown == NULL) {
-                LS_WHY(why, "AMF0: out of memory");
-                rc = LS_ENOMEM;
-                break;
-            }
-            arr = grown;
+        if (!ls_array_reserve((void **)&arr, &cap, n, sizeof *arr, 8)) {
+            LS_WHY(why, "AMF0: out of memory");
+            rc = LS_ENOMEM;
+            break;
         }
         memset(&arr[n], 0, sizeof arr[n]);
         rc = ls_amf0_decode(&d, p + pos, len - pos, &arr[n], why);

@@ -33,6 +33,7 @@
 
 #include "libstream/amf3.h"
 #include "libstream/bytes.h"
+#include "array_int.h"
 
 struct ctx {
     struct ls_amf3_decoder *d;
@@ -67,25 +68,6 @@ void ls_amf3_decoder_free(struct ls_amf3_decoder *d)
     free(d->_traits);
     free(d->_tnames);
     ls_amf3_decoder_init(d, &d->lim);
-}
-
-/* Makes room for one more element; false on allocation failure. */
-static bool grow(void **arr, size_t *cap, size_t n, size_t size)
-{
-    size_t want;
-    void *p;
-
-    if (n < *cap)
-        return true;
-    want = *cap != 0 ? *cap * 2 : 16;
-    if (want > SIZE_MAX / size)
-        return false;
-    p = realloc(*arr, want * size);
-    if (p == NULL)
-        return false;
-    *arr = p;
-    *cap = want;
-    return true;
 }
 
 static int spend(struct ctx *c, size_t nodes, size_t bytes)
@@ -167,7 +149,8 @@ static int read_strref(struct ctx *c, struct ls_amf3_strref *out)
         return LS_OK;
     if (d->_nstrings >= d->lim.max_nodes)
         return fail(c, LS_ELIMIT, "AMF3: string table larger than max_nodes");
-    if (!grow((void **)&d->_strings, &d->_strings_cap, d->_nstrings, sizeof *d->_strings))
+    if (!ls_array_reserve((void **)&d->_strings, &d->_strings_cap, d->_nstrings,
+                          sizeof *d->_strings, 16))
         return fail(c, LS_ENOMEM, "AMF3: out of memory");
     ls_buf_append(&d->_arena, bytes, out->len);
     if (ls_buf_status(&d->_arena) != LS_OK)
@@ -184,7 +167,8 @@ static int add_object(struct ctx *c, const struct ls_amf_value *v, bool complete
 
     /* No size check: every entry is a value already paid for, so the table cannot
      * outgrow max_nodes. */
-    if (!grow((void **)&d->_objects, &d->_objects_cap, d->_nobjects, sizeof *d->_objects))
+    if (!ls_array_reserve((void **)&d->_objects, &d->_objects_cap, d->_nobjects,
+                          sizeof *d->_objects, 16))
         return fail(c, LS_ENOMEM, "AMF3: out of memory");
     d->_objects[d->_nobjects].v = *v;
     d->_objects[d->_nobjects].complete = complete;
@@ -386,13 +370,15 @@ static int decode_object(struct ctx *c, struct ls_amf_value *out, unsigned depth
         for (i = 0; i < t.nsealed; i++) {
             if ((rc = read_strref(c, &name)) != LS_OK)
                 return rc;
-            if (!grow((void **)&d->_tnames, &d->_tnames_cap, d->_ntnames, sizeof *d->_tnames))
+            if (!ls_array_reserve((void **)&d->_tnames, &d->_tnames_cap, d->_ntnames,
+                                  sizeof *d->_tnames, 16))
                 return fail(c, LS_ENOMEM, "AMF3: out of memory");
             d->_tnames[d->_ntnames++] = name;
         }
         /* the traits table needs no bound of its own: each entry is paid for by the
          * object that follows, or the decode fails right after */
-        if (!grow((void **)&d->_traits, &d->_traits_cap, d->_ntraits, sizeof *d->_traits))
+        if (!ls_array_reserve((void **)&d->_traits, &d->_traits_cap, d->_ntraits,
+                              sizeof *d->_traits, 16))
             return fail(c, LS_ENOMEM, "AMF3: out of memory");
         d->_traits[d->_ntraits++] = t;
     }

@@ -27,6 +27,7 @@
 #include "libstream/hub.h"
 #include "libstream/rtmp.h"
 #include "packet_int.h"
+#include "array_int.h"
 
 #define HUB_ID_MAX 258
 #define HUB_RATE_WINDOW_MS 2000u
@@ -308,16 +309,10 @@ static void gop_append(struct ls_stream *st, struct ls_packet *p)
         gop_clear(st);
         return;
     }
-    if (st->gop_count == st->gop_cap) {
-        size_t cap = st->gop_cap != 0 ? st->gop_cap * 2 : 64;
-        struct ls_packet **gop = realloc(st->gop, cap * sizeof *gop);
-
-        if (gop == NULL) {
-            gop_clear(st);
-            return;
-        }
-        st->gop = gop;
-        st->gop_cap = cap;
+    if (!ls_array_reserve((void **)&st->gop, &st->gop_cap, st->gop_count,
+                          sizeof *st->gop, 64)) {
+        gop_clear(st);
+        return;
     }
     st->gop[st->gop_count++] = ls_packet_ref(p);
     st->gop_bytes += p->msg->len;

@@ -197,6 +197,33 @@ lc_rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
 # lc_log_has NAME PATTERN — the daemon's log contains the (grep -E) pattern.
 lc_log_has() { grep -Eq "$2" "$LC_DIR/$1.log"; }
 
+# lc_wait_file FILE PATTERN SECONDS — until the file has a line matching (grep -E);
+# prints the file when it never does.
+lc_wait_file() {
+    i=0
+    while [ $i -lt $(($3 * 10)) ]; do
+        grep -Eq "$2" "$1" 2>/dev/null && return 0
+        sleep 0.1
+        i=$((i + 1))
+    done
+    echo "no /$2/ in $1:"
+    cat "$1"
+    return 1
+}
+
+# lc_wait_owner HTTP ID NODE SECONDS — until /api/v1/streams lists ID owned by NODE
+# ("" = until it is not listed).
+lc_wait_owner() {
+    i=0
+    while [ $i -lt $(($4 * 10)) ]; do
+        [ "$(lc_stream_field "$1" "$2" node_id)" = "$3" ] && return 0
+        sleep 0.1
+        i=$((i + 1))
+    done
+    echo "$2 at $1: owner '$(lc_stream_field "$1" "$2" node_id)', want '$3'"
+    return 1
+}
+
 # ---- helpers shared by the spd tests ----
 
 LC_TOOLS="$LC_ROOT/$BUILD/tools"

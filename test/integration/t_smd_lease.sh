@@ -16,30 +16,6 @@ cluster_secret = \"$SECRET\"; log_level = \"debug\"; lease_seconds = 2;"
 
 ctl() { "$SMDCTL" -s "$SECRET" "$@"; }
 
-wait_grep() {
-    i=0
-    while [ $i -lt $(($3 * 10)) ]; do
-        grep -Eq "$2" "$1" 2>/dev/null && return 0
-        sleep 0.1
-        i=$((i + 1))
-    done
-    echo "no /$2/ in $1:"
-    cat "$1"
-    return 1
-}
-
-# wait_owner HTTP ID NODE TENTHS — until ID is listed owned by NODE ("" = not listed).
-wait_owner() {
-    i=0
-    while [ $i -lt "$4" ]; do
-        [ "$(lc_stream_field "$1" "$2" node_id)" = "$3" ] && return 0
-        sleep 0.1
-        i=$((i + 1))
-    done
-    echo "$2: owner '$(lc_stream_field "$1" "$2" node_id)', want '$3'"
-    return 1
-}
-
 lc_start smd smd "$CONF" || exit 1
 
 # ---- lease ----
@@ -50,9 +26,9 @@ ctl -n sp-alive -a 127.0.0.2:1935 "$REG" hello register live/alive sleep 8000 lo
     >"$LC_DIR/K.out" 2>&1 &
 K_pid=$!
 lc_track $K_pid
-lc_check "both registered" wait_owner "$HTTP" live/quiet sp-quiet 50
+lc_check "both registered" lc_wait_owner "$HTTP" live/quiet sp-quiet 5
 lc_check "the silent session's entry vanishes when its 2 s lease lapses" \
-    wait_owner "$HTTP" live/quiet "" 60
+    lc_wait_owner "$HTTP" live/quiet "" 6
 lc_log_has smd "node sp-quiet .*lease of 2s lapsed; 1 streams dropped"
 lc_expect "the lapse is logged" $?
 grep -q "^closed" "$LC_DIR/Q.out"
@@ -69,13 +45,13 @@ lc_expect "metrics: one lease expiry" $?
 ctl -n sp-twice -a 127.0.0.3:1935 "$REG" hello register live/twice sleep 8000 \
     >"$LC_DIR/T1.out" 2>&1 &
 lc_track $!
-wait_grep "$LC_DIR/T1.out" "^register live/twice ok" 5 >/dev/null
+lc_wait_file "$LC_DIR/T1.out" "^register live/twice ok" 5 >/dev/null
 ctl -n sp-twice -a 127.0.0.3:1935 "$REG" hello register live/twice sleep 300 lookup live/twice \
     >"$LC_DIR/T2.out" 2>&1
 gen1=$(sed -n 's/^register live\/twice ok \([0-9]*\)$/\1/p' "$LC_DIR/T1.out")
 grep -q "^register live/twice ok $gen1$" "$LC_DIR/T2.out"
 lc_expect "re-registration by the same node keeps the entry (generation $gen1)" $?
-lc_check "the older session is closed" wait_grep "$LC_DIR/T1.out" "^closed" 3
+lc_check "the older session is closed" lc_wait_file "$LC_DIR/T1.out" "^closed" 3
 lc_log_has smd "node sp-twice: new session from .* replaces the one from .* \(1 streams moved\)"
 lc_expect "the replacement is logged" $?
 
@@ -83,7 +59,7 @@ lc_expect "the replacement is logged" $?
 "$SMDCTL" -R -s "$SECRET" -m "$REG" -n sp-r -a 127.0.0.4:1935 wait-up 1 claim live/r claim live/r2 \
     watch live/later sleep 20000 >"$LC_DIR/R.out" 2>&1 &
 lc_track $!
-lc_check "spd client claims live/r and live/r2" wait_grep "$LC_DIR/R.out" "^claim live/r2 ok$" 10
+lc_check "spd client claims live/r and live/r2" lc_wait_file "$LC_DIR/R.out" "^claim live/r2 ok$" 10
 [ "$(lc_stream_field "$HTTP" live/r origin)" = 127.0.0.4:1935 ]
 lc_expect "listed with the spd's advertise address" $?
 kill -9 "$smd_pid"
@@ -99,7 +75,7 @@ lc_expect "the client's new session is logged" $?
 # the re-watch reached the new smd too: a registration of live/later is reported
 ctl -n sp-later -a 127.0.0.5:1935 "$REG" hello register live/later >"$LC_DIR/L.out" 2>&1
 lc_check "the restarted smd knows the client's watch" \
-    wait_grep "$LC_DIR/R.out" "^event registered live/later 127.0.0.5:1935 sp-later$" 5
+    lc_wait_file "$LC_DIR/R.out" "^event registered live/later 127.0.0.5:1935 sp-later$" 5
 ! grep -q "revoked" "$LC_DIR/R.out"
 lc_expect "nothing was revoked" $?
 

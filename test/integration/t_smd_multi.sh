@@ -27,30 +27,6 @@ spd() {
     "$SMDCTL" -R -s "$SECRET" -n "$node" -a "$adv" "$@"
 }
 
-wait_grep() {
-    i=0
-    while [ $i -lt $(($3 * 10)) ]; do
-        grep -Eq "$2" "$1" 2>/dev/null && return 0
-        sleep 0.1
-        i=$((i + 1))
-    done
-    echo "no /$2/ in $1:"
-    cat "$1"
-    return 1
-}
-
-# wait_owner HTTP ID NODE SECONDS — until ID is listed owned by NODE ("" = not listed).
-wait_owner() {
-    i=0
-    while [ $i -lt $(($4 * 10)) ]; do
-        [ "$(lc_stream_field "$1" "$2" node_id)" = "$3" ] && return 0
-        sleep 0.1
-        i=$((i + 1))
-    done
-    echo "$2 at $1: owner '$(lc_stream_field "$1" "$2" node_id)', want '$3'"
-    return 1
-}
-
 lc_start smd s1 "$(conf sm-1 "$REG1" "$HTTP1")" || exit 1
 lc_start smd s2 "$(conf sm-2 "$REG2" "$HTTP2")" || exit 1
 
@@ -58,7 +34,7 @@ lc_start smd s2 "$(conf sm-2 "$REG2" "$HTTP2")" || exit 1
 spd sp-a 127.0.0.1:1935 -m "$REG1" -m "$REG2" wait-up 2 claim live/m 100 sleep 30000 \
     >"$LC_DIR/A.out" 2>&1 &
 lc_track $!
-lc_check "sp-a claims live/m" wait_grep "$LC_DIR/A.out" "^claim live/m ok$" 10
+lc_check "sp-a claims live/m" lc_wait_file "$LC_DIR/A.out" "^claim live/m ok$" 10
 [ "$(lc_stream_field "$HTTP1" live/m node_id)" = sp-a ] &&
     [ "$(lc_stream_field "$HTTP2" live/m node_id)" = sp-a ]
 lc_expect "both registries list live/m owned by sp-a" $?
@@ -74,12 +50,12 @@ lc_expect "sp-a's client answered the probes through its publisher_idle hook" $?
 spd sp-t 127.0.0.7:1935 -m "$REG1" -m "$REG2" idle 60000 wait-up 2 claim live/t sleep 30000 \
     >"$LC_DIR/T.out" 2>&1 &
 lc_track $!
-lc_check "sp-t claims live/t" wait_grep "$LC_DIR/T.out" "^claim live/t ok$" 10
+lc_check "sp-t claims live/t" lc_wait_file "$LC_DIR/T.out" "^claim live/t ok$" 10
 spd sp-u 127.0.0.8:1935 -m "$REG1" -m "$REG2" -T 1000 wait-up 2 claim live/t lookup live/t \
     >"$LC_DIR/U.out" 2>&1
 grep -q "^claim live/t ok$" "$LC_DIR/U.out" && grep -q "^lookup live/t ok 127.0.0.8:1935 sp-u$" "$LC_DIR/U.out"
 lc_expect "sp-u takes over live/t (owner idle 60 s >= 1 s)" $?
-lc_check "sp-t is revoked" wait_grep "$LC_DIR/T.out" "^event revoked live/t$" 5
+lc_check "sp-t is revoked" lc_wait_file "$LC_DIR/T.out" "^event revoked live/t$" 5
 sleep 0.3
 [ "$(grep -c "^event revoked live/t$" "$LC_DIR/T.out")" -eq 1 ]
 lc_expect "... exactly once, though both registries revoked it" $?
@@ -94,12 +70,12 @@ lc_expect "claim cancelled before its answer: no callback, not registered anywhe
 "$SMDCTL" -s "$SECRET" -n sp-x -a 127.0.0.9:1935 "$REG2" hello register live/q sleep 30000 \
     >"$LC_DIR/X.out" 2>&1 &
 lc_track $!
-wait_grep "$LC_DIR/X.out" "^register live/q ok" 5 >/dev/null
+lc_wait_file "$LC_DIR/X.out" "^register live/q ok" 5 >/dev/null
 spd sp-b 127.0.0.2:1935 -m "$REG1" -m "$REG2" wait-up 2 claim live/q sleep 500 \
     >"$LC_DIR/B2.out" 2>&1
 grep -q "^claim live/q busy published on sp-x" "$LC_DIR/B2.out"
 lc_expect "Busy from one of two registries refuses the claim" $?
-lc_check "the registry that accepted it no longer lists it" wait_owner "$HTTP1" live/q "" 3
+lc_check "the registry that accepted it no longer lists it" lc_wait_owner "$HTTP1" live/q "" 3
 [ "$(lc_stream_field "$HTTP2" live/q node_id)" = sp-x ]
 lc_expect "the other still lists its real owner" $?
 
@@ -109,13 +85,13 @@ lc_expect "SIGTERM: smd s2 exits 0" $?
 spd sp-c 127.0.0.3:1935 -m "$REG1" -m "$REG2" wait-up 1 claim live/c sleep 30000 \
     >"$LC_DIR/C.out" 2>&1 &
 lc_track $!
-lc_check "with one registry down a claim succeeds" wait_grep "$LC_DIR/C.out" "^claim live/c ok$" 10
+lc_check "with one registry down a claim succeeds" lc_wait_file "$LC_DIR/C.out" "^claim live/c ok$" 10
 [ "$(lc_stream_field "$HTTP1" live/c node_id)" = sp-c ]
 lc_expect "the live registry lists it" $?
 spd sp-c2 127.0.0.3:1936 -m "$REG2" claim live/alone sleep 30000 >"$LC_DIR/C2.out" 2>&1 &
 lc_track $!
 lc_check "with no registry reachable a claim succeeds (standalone)" \
-    wait_grep "$LC_DIR/C2.out" "^claim live/alone ok no smd reachable$" 10
+    lc_wait_file "$LC_DIR/C2.out" "^claim live/alone ok no smd reachable$" 10
 spd sp-c3 127.0.0.3:1937 -m "$REG2" lookup live/alone >"$LC_DIR/C3.out" 2>&1
 grep -q "^lookup live/alone unreachable$" "$LC_DIR/C3.out"
 lc_expect "with no registry reachable a lookup says unreachable" $?
@@ -125,20 +101,20 @@ spd sp-late 127.0.0.5:1935 -m "$REG1" -m "$REG2" wait-up 1 claim live/z 300 slee
     >"$LC_DIR/Z1.out" 2>&1 &
 lc_track $!
 lc_check "sp-late (since 300) claims live/z at the one registry up" \
-    wait_grep "$LC_DIR/Z1.out" "^claim live/z ok$" 10
+    lc_wait_file "$LC_DIR/Z1.out" "^claim live/z ok$" 10
 spd sp-early 127.0.0.6:1935 -m "$REG2" claim live/z 200 sleep 30000 >"$LC_DIR/Z2.out" 2>&1 &
 lc_track $!
 lc_check "sp-early (since 200) claims it standalone" \
-    wait_grep "$LC_DIR/Z2.out" "^claim live/z ok no smd reachable$" 10
+    lc_wait_file "$LC_DIR/Z2.out" "^claim live/z ok no smd reachable$" 10
 
 lc_start smd s2b "$(conf sm-2 "$REG2" "$HTTP2")" || exit 1
-lc_check "the returning registry receives the re-announce of live/m" wait_owner "$HTTP2" live/m sp-a 6
-lc_check "... of live/c" wait_owner "$HTTP2" live/c sp-c 3
-lc_check "... of the standalone claim" wait_owner "$HTTP2" live/alone sp-c2 3
+lc_check "the returning registry receives the re-announce of live/m" lc_wait_owner "$HTTP2" live/m sp-a 6
+lc_check "... of live/c" lc_wait_owner "$HTTP2" live/c sp-c 3
+lc_check "... of the standalone claim" lc_wait_owner "$HTTP2" live/alone sp-c2 3
 lc_check "live/z: the earlier publisher (sp-early) wins at the returning registry" \
-    wait_owner "$HTTP2" live/z sp-early 6
-lc_check "sp-late is revoked" wait_grep "$LC_DIR/Z1.out" "^event revoked live/z$" 5
-lc_check "sp-late released live/z at the other registry too" wait_owner "$HTTP1" live/z "" 5
+    lc_wait_owner "$HTTP2" live/z sp-early 6
+lc_check "sp-late is revoked" lc_wait_file "$LC_DIR/Z1.out" "^event revoked live/z$" 5
+lc_check "sp-late released live/z at the other registry too" lc_wait_owner "$HTTP1" live/z "" 5
 ! grep -q revoked "$LC_DIR/Z2.out" && ! grep -q revoked "$LC_DIR/A.out"
 lc_expect "nobody else was revoked" $?
 lc_log_has s2b "live/z: .*re-announce of an earlier publisher|register live/z refused: owned by sp-early"

@@ -16,31 +16,6 @@ cluster_secret = \"$SECRET\"; log_level = \"debug\"; lease_seconds = 10;"
 
 ctl() { "$SMDCTL" -s "$SECRET" "$@"; }
 
-# wait_grep FILE PATTERN SECONDS — until the file has a line matching the pattern.
-wait_grep() {
-    i=0
-    while [ $i -lt $(($3 * 10)) ]; do
-        grep -Eq "$2" "$1" 2>/dev/null && return 0
-        sleep 0.1
-        i=$((i + 1))
-    done
-    echo "no /$2/ in $1:"
-    cat "$1"
-    return 1
-}
-
-# wait_owner HTTP ID NODE SECONDS — until /api/v1/streams lists ID owned by NODE.
-wait_owner() {
-    i=0
-    while [ $i -lt $(($4 * 10)) ]; do
-        [ "$(lc_stream_field "$1" "$2" node_id)" = "$3" ] && return 0
-        sleep 0.1
-        i=$((i + 1))
-    done
-    echo "$2 is owned by '$(lc_stream_field "$1" "$2" node_id)', not $3"
-    return 1
-}
-
 # ---- -t ----
 printf '%s\n' "$CONF" >"$LC_DIR/good.conf"
 "$LC_ROOT/$BUILD/smd" -t -c "$LC_DIR/good.conf" >/dev/null 2>&1
@@ -61,7 +36,7 @@ ctl -n sp-a -a 127.0.0.1:1935 "$REG" hello register live/a 1700000000 watch live
     sleep 9000 unregister live/a last >"$LC_DIR/A.out" 2>&1 &
 A_pid=$!
 lc_track $A_pid
-lc_check "A: hello, register, watch" wait_grep "$LC_DIR/A.out" "^watch live/w ok" 10
+lc_check "A: hello, register, watch" lc_wait_file "$LC_DIR/A.out" "^watch live/w ok" 10
 [ "$(lc_stream_field "$HTTP" live/a node_id)" = sp-a ] &&
     [ "$(lc_stream_field "$HTTP" live/a origin)" = 127.0.0.1:1935 ] &&
     [ "$(lc_stream_field "$HTTP" live/a since)" = 1700000000 ]
@@ -90,7 +65,7 @@ grep -q "^lookup live/a ok 127.0.0.1:1935 sp-a [0-9]*$" "$LC_DIR/C.out" &&
     grep -q "^lookup live/none error NotFound$" "$LC_DIR/C.out"
 lc_expect "lookup answers the owner, NotFound for an unknown id" $?
 lc_check "A (watching live/w) is told of sp-c's registration" \
-    wait_grep "$LC_DIR/A.out" "^event registered live/w 127.0.0.3:1935 sp-c [0-9]+$" 5
+    lc_wait_file "$LC_DIR/A.out" "^event registered live/w 127.0.0.3:1935 sp-c [0-9]+$" 5
 lc_check "live/w vanished with sp-c's session" sh -c "
     i=0; while [ \$i -lt 50 ]; do
         [ -z \"\$(curl -sf http://$HTTP/api/v1/streams | grep live/w)\" ] && exit 0
@@ -100,20 +75,20 @@ lc_check "live/w vanished with sp-c's session" sh -c "
 ctl -n sp-b -a 127.0.0.2:1935 -T 0 "$REG" hello register live/a sleep 300 lookup live/a \
     sleep 30000 >"$LC_DIR/B2.out" 2>&1 &
 lc_track $!
-lc_check "B takes live/a over" wait_grep "$LC_DIR/B2.out" "^lookup live/a ok 127.0.0.2:1935 sp-b" 10
-lc_check "A is revoked" wait_grep "$LC_DIR/A.out" "^event revoked live/a [0-9]+$" 5
+lc_check "B takes live/a over" lc_wait_file "$LC_DIR/B2.out" "^lookup live/a ok 127.0.0.2:1935 sp-b" 10
+lc_check "A is revoked" lc_wait_file "$LC_DIR/A.out" "^event revoked live/a [0-9]+$" 5
 gen_a=$(sed -n 's/^register live\/a ok \([0-9]*\)$/\1/p' "$LC_DIR/A.out")
 gen_b=$(sed -n 's/^register live\/a ok \([0-9]*\)$/\1/p' "$LC_DIR/B2.out")
 revoked=$(sed -n 's/^event revoked live\/a \([0-9]*\)$/\1/p' "$LC_DIR/A.out")
 [ -n "$gen_a" ] && [ -n "$gen_b" ] && [ "$gen_b" -gt "$gen_a" ] && [ "$revoked" = "$gen_a" ]
 lc_expect "generation grows ($gen_a -> $gen_b); revoked carries the old one ($revoked)" $?
-lc_check "API lists live/a owned by sp-b" wait_owner "$HTTP" live/a sp-b 3
+lc_check "API lists live/a owned by sp-b" lc_wait_owner "$HTTP" live/a sp-b 3
 lc_log_has smd "live/a: taken over by sp-b from sp-a \(owner idle"
 lc_expect "the takeover is logged" $?
 
 # ---- the old owner's unregister (old generation) is ignored ----
 lc_check "A's unregister with its old generation is answered Stale" \
-    wait_grep "$LC_DIR/A.out" "^unregister live/a error Stale$" 12
+    lc_wait_file "$LC_DIR/A.out" "^unregister live/a error Stale$" 12
 [ "$(lc_stream_field "$HTTP" live/a node_id)" = sp-b ]
 lc_expect "live/a still owned by sp-b" $?
 wait $A_pid
@@ -143,11 +118,11 @@ ctl -n sp-e -a 127.0.0.5:1935 "$REG" hello register live/e sleep 1500 lookup liv
     >"$LC_DIR/E.out" 2>&1 &
 E_pid=$!
 lc_track $E_pid
-wait_grep "$LC_DIR/E.out" "^register live/e ok" 5 >/dev/null
+lc_wait_file "$LC_DIR/E.out" "^register live/e ok" 5 >/dev/null
 printf '%s\nlease_seconds = 20;\n' "$(echo "$CONF" | sed 's/lease_seconds = 10;//')" \
     >"$LC_DIR/smd.conf"
 kill -HUP "$smd_pid"
-lc_check "SIGHUP: configuration reloaded" wait_grep "$LC_DIR/smd.log" "configuration reloaded" 5
+lc_check "SIGHUP: configuration reloaded" lc_wait_file "$LC_DIR/smd.log" "configuration reloaded" 5
 wait $E_pid
 grep -q "^lookup live/e ok" "$LC_DIR/E.out" && ! grep -q "^closed" "$LC_DIR/E.out"
 lc_expect "a session survives SIGHUP" $?
@@ -157,7 +132,7 @@ lc_expect "the reloaded lease_seconds is in force" $?
 printf 'lease_seconds = "x";\n' >"$LC_DIR/smd.conf"
 kill -HUP "$smd_pid"
 lc_check "invalid reload logged, old config kept" \
-    wait_grep "$LC_DIR/smd.log" "reload failed: keeping the running configuration" 5
+    lc_wait_file "$LC_DIR/smd.log" "reload failed: keeping the running configuration" 5
 ctl -n sp-f -a 127.0.0.6:1935 "$REG" hello >"$LC_DIR/F2.out" 2>&1
 grep -q "^hello ok sm-1 lease 20$" "$LC_DIR/F2.out"
 lc_expect "still serving with the old config" $?

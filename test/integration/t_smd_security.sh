@@ -20,18 +20,6 @@ max_watches_per_node = 1;"
 
 ctl() { "$SMDCTL" -b "$LC_IP" "$@"; }
 
-wait_grep() {
-    i=0
-    while [ $i -lt $(($3 * 10)) ]; do
-        grep -Eq "$2" "$1" 2>/dev/null && return 0
-        sleep 0.1
-        i=$((i + 1))
-    done
-    echo "no /$2/ in $1:"
-    cat "$1"
-    return 1
-}
-
 # raw_client MODE — a misbehaving client in python: "http" sends an HTTP request instead
 # of C0C1; "amf" completes the RTMP handshake then sends a type-20 message holding
 # garbage AMF; "silent" completes the handshake and says nothing. Prints how it ended.
@@ -78,7 +66,7 @@ ctl -s "$SECRET" -n sp-good -a 127.0.0.1:1935 "$REG" hello register live/good sl
     lookup live/good ping >"$LC_DIR/G.out" 2>&1 &
 G_pid=$!
 lc_track $G_pid
-lc_check "a good client registers" wait_grep "$LC_DIR/G.out" "^register live/good ok" 5
+lc_check "a good client registers" lc_wait_file "$LC_DIR/G.out" "^register live/good ok" 5
 
 ctl -s wrong-secret -n sp-bad "$REG" hello register live/x >"$LC_DIR/W.out" 2>&1
 grep -q "^hello error Unauthorized" "$LC_DIR/W.out" && grep -q "^closed" "$LC_DIR/W.out"
@@ -132,7 +120,7 @@ lc_expect "max_watches_per_node = 1: a second id is refused, the same id again i
 ctl -s "$SECRET" -n sp-hold "$REG" hello sleep 4000 >"$LC_DIR/H.out" 2>&1 &
 H_pid=$!
 lc_track $H_pid
-wait_grep "$LC_DIR/H.out" "^hello ok" 5 >/dev/null
+lc_wait_file "$LC_DIR/H.out" "^hello ok" 5 >/dev/null
 ctl -s "$SECRET" -n sp-third "$REG" hello >"$LC_DIR/third.out" 2>&1
 [ $? -ne 0 ] && ! grep -q "^hello ok" "$LC_DIR/third.out"
 lc_expect "max_connections = 2: a third connection is refused" $?
