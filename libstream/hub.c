@@ -431,6 +431,10 @@ static void hub_flush(struct ls_hub *hub, bool only_now)
         }
         sub->dirty = false;
         sub->flush_now = false;
+        if (sub->must_drop) {
+            sub->ops->too_slow(sub, "queue past twice the viewer queue bound");
+            continue;
+        }
         if (sub->behind_since_ms != 0 &&
             now - sub->behind_since_ms > hub->cfg.slow_timeout_ms) {
             sub->ops->too_slow(sub, "stayed behind longer than the slow-viewer timeout");
@@ -500,7 +504,7 @@ static void deliver(struct ls_subscriber *sub, struct ls_packet *p)
         } else if (queued + len > 2 * cfg->queue_max_bytes) {
             /* Not even audio and headers drain: give up on this subscriber. */
             ls_frame_unref(blob);
-            sub->behind_since_ms = 1; /* far in the past: the next flush drops it */
+            sub->must_drop = true; /* an explicit state: never "long ago" on a young clock */
             ls_subscriber_mark_dirty(sub, true);
             return;
         }
@@ -878,6 +882,7 @@ int ls_stream_subscribe(struct ls_stream *st, struct ls_subscriber *sub)
     sub->stream = st;
     sub->skipping = false;
     sub->behind_since_ms = 0;
+    sub->must_drop = false;
     sub->queued_mark = ls_outq_bytes(sub->outq);
     LIST_INSERT_HEAD(&st->subscribers, sub, link);
     st->nsubscribers++;

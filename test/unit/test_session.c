@@ -1273,8 +1273,12 @@ static void test_stalled_player_dropped(void **state)
         send_tags(&pub, 1, ntags - 1, loop * 2040);
         run_for(2);
     }
+    /* Which bound fires first (200 ms behind, or twice the queue bound in audio) depends
+     * on scheduling; both are the slow-viewer policy and both must name their reason. */
     assert_true(log_has("play live/fast: viewer dropped: stayed behind longer than the "
-                        "slow-viewer timeout"));
+                        "slow-viewer timeout") ||
+                log_has("play live/fast: viewer dropped: queue past twice the viewer queue "
+                        "bound"));
     assert_int_equal(ls_stats.slow_viewer_drops_total, 1);
     assert_true(wait_video(&normal, fx_video_after_key2 + (loop - 1) * fx_video));
     assert_int_equal(normal.video, fx_video_after_key2 + (loop - 1) * fx_video);

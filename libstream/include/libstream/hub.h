@@ -89,6 +89,7 @@ struct ls_subscriber {
     bool skipping;                   /* dropping video until the next keyframe */
     bool hidden;                     /* not a viewer (a recorder): not counted in stats */
     uint64_t behind_since_ms;        /* 0 = keeping up */
+    bool must_drop;                  /* past the hard bound: the next flush drops it */
     size_t queued_mark;              /* outq bytes after the hub's last push or shed: less
                                       * at the next delivery = the owner wrote meanwhile */
     uint64_t bytes_out;              /* bytes handed to this subscriber's queue */
