@@ -21,7 +21,7 @@
  * same start a GOP-caching server gives — and then the live messages. rtmpbench reads it
  * with a raw:// URL.
  *
- * Two modes (ARCHITECTURE.md decision 2 was measured with these):
+ * Two modes (docs/architecture.md decision 2 was measured with these):
  *   message  every message is written to every socket as it arrives (one writev per
  *            message per viewer; what nginx-rtmp does);
  *   batched  messages are queued by reference; the first message queued after a flush

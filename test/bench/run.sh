@@ -429,7 +429,7 @@ latency_runs() {
 # Cold start: nothing holds a pull (idle_timeout 0), so each player makes the edge pull.
 #   edge:  epd pulls from the spd the publisher is on
 #   peer:  epd pulls from spd E, which learns from smd that spd P owns the stream and pulls
-#          it from P (the whole chain: ARCHITECTURE.md decisions 5 and 7)
+#          it from P (the whole chain: docs/architecture.md decisions 5 and 7)
 cold_trials() { # NAME WHAT — ten single-player runs against the edge
     files=""
     for i in 1 2 3 4 5 6 7 8 9 10; do

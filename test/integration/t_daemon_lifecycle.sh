@@ -1,5 +1,5 @@
 #!/bin/sh
-# The command line and systemd side of every daemon (INTERFACE.md "Command line"):
+# The command line and systemd side of every daemon (docs/interface.md "Command line"):
 # -V, -h, -t (the shipped example configs are valid); with NOTIFY_SOCKET: READY=1 once listening, STATUS=…, WATCHDOG=1 when
 # WATCHDOG_USEC is set, RELOADING=1 then READY=1 on SIGHUP, STOPPING=1 on SIGTERM, exit 0.
 . "$(dirname "$0")/lib.sh"

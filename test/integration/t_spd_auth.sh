@@ -1,5 +1,5 @@
 #!/bin/sh
-# spd admission (INTERFACE.md "Tokens").
+# spd admission (docs/interface.md "Tokens").
 #  - publish.secret / play.secret: a missing, wrong or expired token is refused
 #    (NetStream.Publish.Unauthorized / NetStream.Play.Unauthorized, HTTP-FLV 403) and
 #    counted; a valid one (computed here with openssl) is accepted, with the query on the

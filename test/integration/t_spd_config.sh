@@ -1,5 +1,5 @@
 #!/bin/sh
-# spd configuration and signals (INTERFACE.md "Command line").
+# spd configuration and signals (docs/interface.md "Command line").
 #  - spd -t: exit 0 on good files (the shipped conf/spd.conf too); exit 1 with exactly one
 #    line "FILE:LINE: message" on bad ones.
 #  - SIGHUP reloads without dropping anyone: a viewer plays at real-time pace through

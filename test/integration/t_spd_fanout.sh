@@ -1,5 +1,5 @@
 #!/bin/sh
-# spd standalone: fan-out and slow viewers (ARCHITECTURE.md decisions 2 and 3).
+# spd standalone: fan-out and slow viewers (docs/architecture.md decisions 2 and 3).
 #  - 200 concurrent viewers of one stream all start and decode keyframes.
 #  - On a 16 Mbit/s stream, a viewer that stops reading does not slow the others: while
 #    it sits there, every normal viewer keeps receiving media at real-time pace (media

@@ -1,5 +1,5 @@
 #!/bin/sh
-# spd HTTP side and waiting/limits (INTERFACE.md "HTTP API", "Streams and URLs").
+# spd HTTP side and waiting/limits (docs/interface.md "HTTP API", "Streams and URLs").
 #  - Viewers (RTMP and HTTP-FLV) that arrive before the publisher wait and start when it
 #    arrives.
 #  - /api/v1/health and /api/v1/streams fields; /metrics in Prometheus text format with

@@ -1,6 +1,7 @@
 /*
  * Unit tests for config.c: the schema loader (example file per role with every key of
- * INTERFACE.md, every error kind with its exact "FILE:LINE:" prefix), addresses, networks.
+ * docs/interface.md "Configuration", every error kind with its exact "FILE:LINE:" prefix),
+ * addresses, networks.
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -251,7 +252,7 @@ static void test_defaults(void **state)
     (void)state;
     assert_int_equal(gethostname(host, sizeof host - 1), 0);
     assert_int_equal(ls_config_load(DATA "conf_empty.conf", spd_keys, &c, err, sizeof err), LS_OK);
-    assert_string_equal(c.node_id, host); /* INTERFACE.md: node_id defaults to the hostname */
+    assert_string_equal(c.node_id, host); /* default: the hostname (docs/interface.md) */
     assert_true(host[0] != '\0');
     assert_int_equal(c.log_level, LS_LOG_INFO);
     assert_addr(&c.listen, "0.0.0.0", 1935);

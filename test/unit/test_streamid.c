@@ -1,4 +1,4 @@
-/* Unit tests for streamid.c: the id rules of INTERFACE.md, queries, RTMP and HTTP-FLV URLs. */
+/* Unit tests for streamid.c: the id rules of docs/interface.md, queries, RTMP and HTTP-FLV URLs. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
