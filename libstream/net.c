@@ -9,7 +9,7 @@
 #include <unistd.h>
 #include <arpa/inet.h>
 
-#include "libstream/config.h"
+#include "libstream/addr.h"
 #include "libstream/net.h"
 
 int ls_net_resolve(const char *hostport, bool passive, struct sockaddr_storage *out,

@@ -28,8 +28,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "libstream/addr.h"
 #include "libstream/buf.h"
-#include "libstream/config.h"
 #include "libstream/err.h"
 #include "libstream/frame.h"
 #include "libstream/streamid.h"
