@@ -26,7 +26,6 @@
 #include "libstream/amf.h"
 #include "libstream/amf0.h"
 #include "libstream/command.h"
-#include "libstream/conn.h"
 #include "libstream/hex.h"
 #include "libstream/hmac.h"
 #include "libstream/rtmp.h"
@@ -534,31 +533,4 @@ int ls_smd_hello_verify(const char *secret, const struct ls_smd_msg *hello, uint
         return LS_EAUTH;
     }
     return LS_OK;
-}
-
-/* ---- connection helpers ---- */
-
-void ls_smd_conn_config(struct ls_conn_config *cfg)
-{
-    ls_conn_config_defaults(cfg);
-    cfg->handshake_timeout_ms = 5000;
-    cfg->idle_timeout_ms = 0;
-    cfg->chunk.max_chunk_size = 65536;
-    cfg->chunk.max_message_size = LS_SMD_MESSAGE_MAX;
-    cfg->chunk.max_chunk_streams = 8;
-    cfg->chunk.max_pending_bytes = 4 * LS_SMD_MESSAGE_MAX;
-    cfg->out_chunk_size = 4096;
-}
-
-int ls_smd_send(struct ls_conn *c, const struct ls_smd_msg *m)
-{
-    struct ls_buf b;
-    int rc;
-
-    ls_buf_init(&b, LS_SMD_MESSAGE_MAX);
-    rc = ls_smd_encode(&b, m);
-    if (rc == LS_OK)
-        rc = ls_conn_send(c, LS_CSID_COMMAND, LS_MSG_COMMAND_AMF0, 0, 0, b.data, b.len);
-    ls_buf_free(&b);
-    return rc;
 }
