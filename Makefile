@@ -62,7 +62,8 @@ override CFLAGS += -std=c11 $(WARN) -MMD -MP $(SAN_FLAGS) $(PKG_CFLAGS)
 override LDFLAGS += $(SAN_FLAGS)
 LIBS := $(PKG_LIBS) -lm
 
-LIB_SRCS := $(sort $(wildcard libstream/*.c))
+# libstream/codec/ holds the pure codecs (scripts/check-pure.sh keeps them so).
+LIB_SRCS := $(sort $(wildcard libstream/*.c libstream/codec/*.c))
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
 LIBSTREAM := $(BUILD)/libstream.a
 
@@ -127,6 +128,7 @@ integration: all tools
 # Cheap source checks (a second each) that run before any test.
 lint:
 	$(Q)scripts/check-layers.sh
+	$(Q)scripts/check-pure.sh
 
 check-tests: lint unit integration
 

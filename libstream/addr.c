@@ -14,6 +14,7 @@
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <sys/socket.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -184,30 +185,6 @@ int ls_addr_format(const struct ls_addr *a, char *out, size_t outlen)
     else
         n = snprintf(out, outlen, "%s:%u", a->host, (unsigned)a->port);
     return n >= 0 && (size_t)n < outlen ? LS_OK : LS_ELIMIT;
-}
-
-int ls_addr_to_sockaddr(const struct ls_addr *a, struct sockaddr_storage *ss, socklen_t *len)
-{
-    memset(ss, 0, sizeof *ss);
-    if (a->port != 0) {
-        struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
-        struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
-
-        if (inet_pton(AF_INET, a->host, &s4->sin_addr) == 1) {
-            s4->sin_family = AF_INET;
-            s4->sin_port = htons(a->port);
-            *len = sizeof *s4;
-            return LS_OK;
-        }
-        if (inet_pton(AF_INET6, a->host, &s6->sin6_addr) == 1) {
-            s6->sin6_family = AF_INET6;
-            s6->sin6_port = htons(a->port);
-            *len = sizeof *s6;
-            return LS_OK;
-        }
-    }
-    memset(ss, 0, sizeof *ss);
-    return LS_EINVAL;
 }
 
 /* ---- networks ----------------------------------------------------------------------- */

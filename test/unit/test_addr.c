@@ -1,6 +1,6 @@
 /*
  * Unit tests for addr.c: "host:port" parsing (tables of accepted and refused text with the
- * reason), name bounds, formatting, sockaddr conversion, CIDR parsing and matching, URLs.
+ * reason), name bounds, formatting, CIDR parsing and matching, URLs.
  * (The same grammar through the config loader, with FILE:LINE messages: test_config.c.)
  */
 #include <arpa/inet.h>
@@ -187,34 +187,6 @@ static void test_addr_format(void **state)
     assert_int_equal(strlen(out), LS_ADDR_STRLEN - 1);
 }
 
-static void test_addr_to_sockaddr(void **state)
-{
-    struct ls_addr a;
-    struct sockaddr_storage ss;
-    socklen_t len = 0;
-    const struct sockaddr_in *s4 = (const struct sockaddr_in *)&ss;
-    const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)&ss;
-    struct in6_addr lo6 = IN6ADDR_LOOPBACK_INIT;
-
-    (void)state;
-    assert_int_equal(ls_addr_parse("127.0.0.2:1936", true, &a), LS_OK);
-    assert_int_equal(ls_addr_to_sockaddr(&a, &ss, &len), LS_OK);
-    assert_int_equal(len, sizeof(struct sockaddr_in));
-    assert_int_equal(s4->sin_family, AF_INET);
-    assert_int_equal(ntohs(s4->sin_port), 1936);
-    assert_int_equal(ntohl(s4->sin_addr.s_addr), 0x7f000002);
-    assert_int_equal(ls_addr_parse("[::1]:80", true, &a), LS_OK);
-    assert_int_equal(ls_addr_to_sockaddr(&a, &ss, &len), LS_OK);
-    assert_int_equal(len, sizeof(struct sockaddr_in6));
-    assert_int_equal(s6->sin6_family, AF_INET6);
-    assert_int_equal(ntohs(s6->sin6_port), 80);
-    assert_memory_equal(&s6->sin6_addr, &lo6, 16);
-    assert_int_equal(ls_addr_parse("example.net:80", false, &a), LS_OK);
-    assert_int_equal(ls_addr_to_sockaddr(&a, &ss, &len), LS_EINVAL);
-    memset(&a, 0, sizeof a); /* unset */
-    assert_int_equal(ls_addr_to_sockaddr(&a, &ss, &len), LS_EINVAL);
-}
-
 /* ---- networks ------------------------------------------------------------------------ */
 
 static void test_cidr_parse_table(void **state)
@@ -389,7 +361,6 @@ int main(void)
         cmocka_unit_test(test_addr_parse_table),
         cmocka_unit_test(test_addr_name_bounds),
         cmocka_unit_test(test_addr_format),
-        cmocka_unit_test(test_addr_to_sockaddr),
         cmocka_unit_test(test_cidr_parse_table),
         cmocka_unit_test(test_cidr_match_table),
         cmocka_unit_test(test_cidr_odd_peers),

@@ -1,8 +1,8 @@
 /*
  * addr.h — the grammar of endpoints and networks in configuration and in the registry
  * protocol: "host:port" addresses, CIDR networks and their matching, and http:// URLs.
- * Pure text and address arithmetic: no DNS, no sockets opened, no allocation, no global
- * state (net.h resolves and connects).
+ * Pure text and address arithmetic: no DNS, no sockets, no allocation, no global state;
+ * socket addresses appear only as opaque pointers (net.h resolves, converts and connects).
  */
 #ifndef LIBSTREAM_ADDR_H
 #define LIBSTREAM_ADDR_H
@@ -10,9 +10,10 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <sys/socket.h>
 
 #include "libstream/err.h"
+
+struct sockaddr;
 
 /* Longest host kept (a DNS name is at most 253 characters). */
 #define LS_ADDR_HOST_MAX 255
@@ -48,12 +49,6 @@ LS_MUST_CHECK int ls_addr_parse_why(const char *text, bool listen, struct ls_add
  * (out then holds a truncated, NUL-terminated string; nothing is written when outlen is 0).
  */
 LS_MUST_CHECK int ls_addr_format(const struct ls_addr *a, char *out, size_t outlen);
-/*
- * Fills *ss and *len for a numeric host (for bind/connect). Returns LS_OK, or LS_EINVAL when
- * the host is a DNS name (resolve it with getaddrinfo) or the address is unset.
- */
-LS_MUST_CHECK int ls_addr_to_sockaddr(const struct ls_addr *a, struct sockaddr_storage *ss,
-                                      socklen_t *len);
 
 /*
  * An IP network. IPv4-mapped IPv6 networks ("::ffff:10.0.0.0/104") are stored as the IPv4
