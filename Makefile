@@ -4,7 +4,8 @@
 #   all (default)  build/libstream.a and the daemons build/smd, build/spd, build/epd
 #   check          deps, build, unit + integration tests, then the same tests on an
 #                  AddressSanitizer+UBSan build, then a short libFuzzer pass
-#   check-tests    build and run unit + integration tests only (no deps, no recursion)
+#   check-tests    lint, then build and run unit + integration tests (no deps, no recursion)
+#   lint           layering checks on the source tree (scripts/check-*.sh), no build needed
 #   unit           build and run the cmocka unit tests
 #   integration    run the black-box integration tests against the built daemons
 #   fuzz           build the libFuzzer targets and run each for FUZZ_SECONDS
@@ -61,7 +62,8 @@ override CFLAGS += -std=c11 $(WARN) -MMD -MP $(SAN_FLAGS) $(PKG_CFLAGS)
 override LDFLAGS += $(SAN_FLAGS)
 LIBS := $(PKG_LIBS) -lm
 
-LIB_SRCS := $(sort $(wildcard libstream/*.c))
+# libstream/codec/ holds the pure codecs (scripts/check-pure.sh keeps them so).
+LIB_SRCS := $(sort $(wildcard libstream/*.c libstream/codec/*.c))
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
 LIBSTREAM := $(BUILD)/libstream.a
 
@@ -78,7 +80,7 @@ TOOL_BINS := $(foreach s,$(TOOL_SRCS),$(BUILD)/tools/$(basename $(notdir $(s))))
 
 .SECONDARY:
 
-.PHONY: all check check-tests unit integration fuzz fuzz-check coverage bench demo deps \
+.PHONY: all check check-tests lint unit integration fuzz fuzz-check coverage bench demo deps \
         install clean tools
 
 all: $(LIBSTREAM) $(DAEMONS)
@@ -123,7 +125,12 @@ unit: $(UNIT_BINS)
 integration: all tools
 	$(Q)BUILD=$(BUILD) test/integration/run.sh
 
-check-tests: unit integration
+# Cheap source checks (a second each) that run before any test.
+lint:
+	$(Q)scripts/check-layers.sh
+	$(Q)scripts/check-pure.sh
+
+check-tests: lint unit integration
 
 ifeq ($(SANITIZE),1)
 check: deps

@@ -1,4 +1,4 @@
-/* net.c — resolving, listening and connecting (see net.h). */
+/* net.c — resolving, converting, listening and connecting (see net.h). */
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
@@ -9,7 +9,7 @@
 #include <unistd.h>
 #include <arpa/inet.h>
 
-#include "libstream/config.h"
+#include "libstream/addr.h"
 #include "libstream/net.h"
 
 int ls_net_resolve(const char *hostport, bool passive, struct sockaddr_storage *out,
@@ -74,6 +74,30 @@ int ls_net_connect(const struct sockaddr *sa, socklen_t len)
         return -1;
     }
     return fd;
+}
+
+int ls_net_sockaddr(const struct ls_addr *a, struct sockaddr_storage *ss, socklen_t *len)
+{
+    memset(ss, 0, sizeof *ss);
+    if (a->port != 0) {
+        struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
+        struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
+
+        if (inet_pton(AF_INET, a->host, &s4->sin_addr) == 1) {
+            s4->sin_family = AF_INET;
+            s4->sin_port = htons(a->port);
+            *len = sizeof *s4;
+            return LS_OK;
+        }
+        if (inet_pton(AF_INET6, a->host, &s6->sin6_addr) == 1) {
+            s6->sin6_family = AF_INET6;
+            s6->sin6_port = htons(a->port);
+            *len = sizeof *s6;
+            return LS_OK;
+        }
+    }
+    memset(ss, 0, sizeof *ss);
+    return LS_EINVAL;
 }
 
 void ls_net_format(const struct sockaddr *sa, char *out, size_t cap)

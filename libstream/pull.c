@@ -16,8 +16,8 @@
 
 #include "libstream/log.h"
 #include "libstream/net.h"
+#include "libstream/peersig.h"
 #include "libstream/pull.h"
-#include "libstream/server.h"
 #include "libstream/stats.h"
 #include "libstream/streamid.h"
 
@@ -174,8 +174,8 @@ void ls_pull_connect(struct ls_pull *p, const char *target)
         ls_pull_unavailable(p, "target does not resolve");
         return;
     }
-    if (ls_peer_sign(p->cfg.secret, p->cfg.node_id, p->cfg.role, p->id, query, sizeof query) !=
-        LS_OK) {
+    if (ls_peersig_sign(p->cfg.secret, p->cfg.node_id, p->cfg.role, p->id, query,
+                        sizeof query) != LS_OK) {
         ls_pull_unavailable(p, "cannot sign the pull");
         return;
     }

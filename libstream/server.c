@@ -1,26 +1,20 @@
 /*
- * server.c — the RTMP listener, the connection bound, and internal-pull signatures
- * (see server.h; sessions are in session.c).
+ * server.c — the RTMP listener and the connection bound (see server.h; sessions are in
+ * session.c, internal-pull signatures in peersig.c).
  */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <event2/event.h>
 #include <event2/listener.h>
-#include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
 
 #include "libstream/log.h"
 #include "libstream/net.h"
 #include "libstream/stats.h"
 #include "server_int.h"
-
-#define PEER_SIG_MAX_SKEW_S 300
 
 void ls_server_config_defaults(struct ls_server_config *cfg)
 {
@@ -172,68 +166,4 @@ void ls_server_connection_release(struct ls_server *srv)
 {
     if (srv->nconnections > 0)
         srv->nconnections--;
-}
-
-/* ---- internal pull signatures ---- */
-
-static void peer_mac(const char *secret, const char *node, const char *role, const char *id,
-                     long ts, char hex[65])
-{
-    unsigned char mac[EVP_MAX_MD_SIZE];
-    unsigned int mac_len = 0;
-    char msg[512];
-    int n = snprintf(msg, sizeof msg, "%s:%s:%s:%ld", node, role, id, ts);
-    unsigned i;
-
-    HMAC(EVP_sha256(), secret, (int)strlen(secret), (const unsigned char *)msg,
-         n > 0 && (size_t)n < sizeof msg ? (size_t)n : sizeof msg - 1, mac, &mac_len);
-    for (i = 0; i < mac_len && i < 32; i++)
-        snprintf(hex + 2 * i, 3, "%02x", mac[i]);
-    hex[64] = '\0';
-}
-
-int ls_peer_sign(const char *secret, const char *node_id, const char *role, const char *id,
-                 char *query, size_t cap)
-{
-    char hex[65];
-    long ts = (long)time(NULL);
-    size_t used = strlen(query);
-    int n;
-
-    peer_mac(secret, node_id, role, id, ts, hex);
-    n = snprintf(query + used, cap - used, "%slc_node=%s&lc_role=%s&lc_ts=%ld&lc_sig=%s",
-                 used > 0 ? "&" : "", node_id, role, ts, hex);
-    if (n < 0 || (size_t)n >= cap - used) {
-        query[used] = '\0';
-        return LS_ELIMIT;
-    }
-    return LS_OK;
-}
-
-int ls_peer_verify(const char *secret, const char *id, const char *query,
-                   struct ls_peer_info *out)
-{
-    char node[64], role[8], ts_text[24], sig[80], want[65];
-    long ts;
-    char *end;
-
-    memset(out, 0, sizeof *out);
-    if (query == NULL || ls_query_get(query, "lc_sig", sig, sizeof sig) != LS_OK)
-        return LS_ENOTFOUND;
-    if (ls_query_get(query, "lc_node", node, sizeof node) != LS_OK ||
-        ls_query_get(query, "lc_role", role, sizeof role) != LS_OK ||
-        ls_query_get(query, "lc_ts", ts_text, sizeof ts_text) != LS_OK)
-        return LS_EAUTH;
-    if (strcmp(role, "spd") != 0 && strcmp(role, "epd") != 0)
-        return LS_EAUTH;
-    ts = strtol(ts_text, &end, 10);
-    if (*end != '\0' || labs((long)time(NULL) - ts) > PEER_SIG_MAX_SKEW_S)
-        return LS_EAUTH;
-    peer_mac(secret != NULL ? secret : "", node, role, id, ts, want);
-    if (strlen(sig) != 64 || CRYPTO_memcmp(sig, want, 64) != 0)
-        return LS_EAUTH;
-    out->internal = true;
-    snprintf(out->node_id, sizeof out->node_id, "%s", node);
-    snprintf(out->role, sizeof out->role, "%s", role);
-    return LS_OK;
 }

@@ -23,6 +23,7 @@
 #include "libstream/command.h"
 #include "libstream/control.h"
 #include "libstream/log.h"
+#include "libstream/peersig.h"
 #include "libstream/rtmp.h"
 #include "libstream/stats.h"
 #include "server_int.h"
@@ -561,7 +562,8 @@ static void session_on_play(struct ls_session *ses, const struct ls_command *cmd
     if (session_take_ref(ses, name, false) != LS_OK)
         return;
     memset(&ses->peer, 0, sizeof ses->peer);
-    rc = ls_peer_verify(ses->srv->cfg.cluster_secret, ses->ref->id, ses->ref->query, &ses->peer);
+    rc = ls_peersig_verify(ses->srv->cfg.cluster_secret, ses->ref->id, ses->ref->query,
+                           &ses->peer);
     if (rc == LS_EAUTH) {
         ls_stats.play_failures_total[LS_FAIL_UNAUTHORIZED]++;
         ls_log(LS_LOG_WARNING, "%s: internal pull of %s with a bad signature refused",

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "libstream/hex.h"
 #include "libstream/streamid.h"
 
 enum part { APP, NAME };
@@ -133,17 +134,6 @@ int ls_streamid_parse_id(const char *id, struct ls_stream_ref *out, const char *
 
 /* ---- queries -------------------------------------------------------------------------- */
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /*
  * Percent-decodes s[0..n) into out[outlen]. Returns LS_OK, LS_EINVAL (malformed escape or
  * %00), or LS_ELIMIT (does not fit; out is then "").
@@ -156,9 +146,9 @@ static int decode(const char *s, size_t n, char *out, size_t outlen)
         char c = s[i];
 
         if (c == '%') {
-            if (n - i < 3 || hexval(s[i + 1]) < 0 || hexval(s[i + 2]) < 0)
+            if (n - i < 3 || ls_hex_value(s[i + 1]) < 0 || ls_hex_value(s[i + 2]) < 0)
                 return LS_EINVAL;
-            c = (char)(hexval(s[i + 1]) << 4 | hexval(s[i + 2]));
+            c = (char)(ls_hex_value(s[i + 1]) << 4 | ls_hex_value(s[i + 2]));
             if (c == '\0')
                 return LS_EINVAL;
             i += 2;

@@ -39,6 +39,7 @@
 #include "libstream/control.h"
 #include "libstream/log.h"
 #include "libstream/net.h"
+#include "libstream/smdlink.h"
 #include "libstream/smdproto.h"
 #include "libstream/stats.h"
 #include "smd.h"
@@ -287,7 +288,7 @@ static void session_send(struct smd_session *s, const struct ls_smd_msg *m)
 
     if (s->kill)
         return;
-    rc = ls_smd_send(s->conn, m);
+    rc = ls_smdlink_send(s->conn, m);
     if (rc != LS_OK) {
         ls_log(LS_LOG_ERR, "%s: cannot queue %s: %s", s->peer, ls_smd_kind_name(m->kind),
                ls_strerror(rc));
@@ -1085,7 +1086,7 @@ struct smd_registry *smd_registry_new(struct event_base *base, const struct smd_
     TAILQ_INIT(&reg->sessions);
     LIST_INIT(&reg->kill_list);
     LIST_INIT(&reg->flush_list);
-    ls_smd_conn_config(&reg->conn_cfg);
+    ls_smdlink_conn_config(&reg->conn_cfg);
     /* Generations only grow, also across restarts: seed with the clock (2^20 per second
      * stays below 2^53, the exact range of an AMF0 number, until the year 2106). */
     reg->last_generation = (uint64_t)ls_unix_time() << 20;

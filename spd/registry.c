@@ -42,6 +42,7 @@
 #include "libstream/log.h"
 #include "libstream/net.h"
 #include "libstream/prom.h"
+#include "libstream/smdlink.h"
 #include "libstream/smdproto.h"
 #include "libstream/streamid.h"
 #include "registry.h"
@@ -247,7 +248,7 @@ static int link_send(struct reg_link *l, const struct ls_smd_msg *m)
 
     if (l->conn == NULL || l->kill)
         return LS_ESTATE;
-    rc = ls_smd_send(l->conn, m);
+    rc = ls_smdlink_send(l->conn, m);
     if (rc != LS_OK) {
         ls_log(LS_LOG_ERR, "registry %s: cannot queue %s: %s", l->name,
                ls_smd_kind_name(m->kind), ls_strerror(rc));
@@ -1070,7 +1071,7 @@ struct spd_registry *spd_registry_new(struct event_base *base,
     reg->base = base;
     if (hooks != NULL)
         reg->hooks = *hooks;
-    ls_smd_conn_config(&reg->conn_cfg);
+    ls_smdlink_conn_config(&reg->conn_cfg);
     TAILQ_INIT(&reg->links);
     LIST_INIT(&reg->records);
     LIST_INIT(&reg->watches);

@@ -62,6 +62,7 @@
 #include "libstream/log.h"
 #include "libstream/net.h"
 #include "libstream/rtmp.h"
+#include "libstream/smdlink.h"
 #include "libstream/smdproto.h"
 
 /* The registry client is a daemon file, not libstream: test tools link only libstream,
@@ -232,7 +233,7 @@ static int raw_send(struct ls_smd_msg *m)
 
     if (conn == NULL)
         return LS_ESTATE;
-    rc = ls_smd_send(conn, m);
+    rc = ls_smdlink_send(conn, m);
     ls_conn_flush(conn);
     return rc;
 }
@@ -521,7 +522,7 @@ static int raw_start(const char *hostport)
         out("closed: connect failed");
         return 1;
     }
-    ls_smd_conn_config(&cfg);
+    ls_smdlink_conn_config(&cfg);
     conn = ls_conn_new(base, fd, LS_HS_CLIENT, &cfg, &raw_ops, NULL);
     if (conn == NULL || ls_conn_start(conn) != LS_OK)
         return 1;

@@ -1434,6 +1434,35 @@ static void test_fixture_ffprobe_play_s2c(void **state)
     result_free(&res);
 }
 
+/* The one Set Chunk Size decoder, shared by the reader and ls_control_parse. */
+static void test_chunk_size_decode(void **state)
+{
+    static const struct {
+        uint8_t p[4];
+        int rc;
+        uint32_t size;
+    } cases[] = {
+        { { 0x00, 0x00, 0x00, 0x00 }, LS_EPROTO, 0 },
+        { { 0x00, 0x00, 0x00, 0x01 }, LS_OK, 1 },
+        { { 0x00, 0x00, 0x10, 0x00 }, LS_OK, 4096 },
+        { { 0x7f, 0xff, 0xff, 0xff }, LS_OK, 0x7fffffffu },
+        { { 0x80, 0x00, 0x00, 0x00 }, LS_EPROTO, 0 },
+        { { 0x80, 0x00, 0x10, 0x00 }, LS_EPROTO, 0 },
+    };
+    size_t i;
+
+    (void)state;
+    for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        uint32_t size = 0;
+        const char *why = NULL;
+
+        assert_int_equal(ls_chunk_size_decode(cases[i].p, &size, &why), cases[i].rc);
+        assert_int_equal(size, cases[i].size);
+        if (cases[i].rc != LS_OK)
+            assert_string_equal(why, "set chunk size of 0 or with the top bit set");
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1471,6 +1500,7 @@ int main(void)
         cmocka_unit_test(test_fixture_ffmpeg_publish_s2c),
         cmocka_unit_test(test_fixture_ffprobe_play_c2s),
         cmocka_unit_test(test_fixture_ffprobe_play_s2c),
+        cmocka_unit_test(test_chunk_size_decode),
     };
     return cmocka_run_group_tests_name("chunk", tests, NULL, NULL);
 }

@@ -37,6 +37,7 @@
 #include "libstream/hub.h"
 #include "libstream/log.h"
 #include "libstream/net.h"
+#include "libstream/peersig.h"
 #include "libstream/rtmp.h"
 #include "libstream/server.h"
 #include "libstream/stats.h"
@@ -784,46 +785,6 @@ static void test_publish_claims(void **state)
 
 /* ---- tests: internal pulls ---- */
 
-static void test_peer_signatures(void **state)
-{
-    char q[512] = "", bad[512];
-    struct ls_peer_info info;
-    char small[16] = "a=b";
-    char *sig;
-
-    (void)state;
-    assert_int_equal(ls_peer_sign("sec", "sp-2", "spd", "live/x", q, sizeof q), LS_OK);
-    assert_int_equal(ls_peer_verify("sec", "live/x", q, &info), LS_OK);
-    assert_true(info.internal);
-    assert_string_equal(info.node_id, "sp-2");
-    assert_string_equal(info.role, "spd");
-    assert_int_equal(ls_peer_verify("other", "live/x", q, &info), LS_EAUTH);
-    assert_false(info.internal);
-    assert_int_equal(ls_peer_verify("sec", "live/y", q, &info), LS_EAUTH);
-    assert_int_equal(ls_peer_verify("sec", "live/x", "token=1", &info), LS_ENOTFOUND);
-    assert_int_equal(ls_peer_verify("sec", "live/x", NULL, &info), LS_ENOTFOUND);
-    assert_int_equal(ls_peer_verify("sec", "live/x", "lc_sig=00", &info), LS_EAUTH);
-    assert_int_equal(ls_peer_verify("sec", "live/x",
-                                    "lc_sig=00&lc_node=a&lc_role=smd&lc_ts=1", &info), LS_EAUTH);
-    assert_int_equal(ls_peer_verify("sec", "live/x",
-                                    "lc_sig=00&lc_node=a&lc_role=epd&lc_ts=1x", &info), LS_EAUTH);
-    assert_int_equal(ls_peer_verify("sec", "live/x",
-                                    "lc_sig=00&lc_node=a&lc_role=epd&lc_ts=1000", &info), LS_EAUTH);
-    /* tampered signature */
-    snprintf(bad, sizeof bad, "%s", q);
-    sig = strstr(bad, "lc_sig=") + 7;
-    sig[0] = sig[0] == '0' ? '1' : '0';
-    assert_int_equal(ls_peer_verify("sec", "live/x", bad, &info), LS_EAUTH);
-    /* appended after an existing query; too small a buffer is refused and left intact */
-    assert_int_equal(ls_peer_sign("sec", "e1", "epd", "live/x", small, sizeof small), LS_ELIMIT);
-    assert_string_equal(small, "a=b");
-    snprintf(bad, sizeof bad, "token=t");
-    assert_int_equal(ls_peer_sign("sec", "e1", "epd", "live/x", bad, sizeof bad), LS_OK);
-    assert_true(strncmp(bad, "token=t&lc_node=e1&lc_role=epd&", 31) == 0);
-    assert_int_equal(ls_peer_verify("sec", "live/x", bad, &info), LS_OK);
-    assert_string_equal(info.role, "epd");
-}
-
 static void test_internal_pulls(void **state)
 {
     struct peer pub, pull, bad, edge;
@@ -837,7 +798,7 @@ static void test_internal_pulls(void **state)
     send_tags(&pub, 0, ntags, 0);
     /* a peer origin pulls a local publisher's stream: no viewer token needed */
     q[0] = '\0';
-    assert_int_equal(ls_peer_sign("cluster", "sp-2", "spd", "live/src", q, sizeof q), LS_OK);
+    assert_int_equal(ls_peersig_sign("cluster", "sp-2", "spd", "live/src", q, sizeof q), LS_OK);
     snprintf(name, sizeof name, "src?%s", q);
     peer_start(&pull, LS_CLIENT_PLAY, "live", name, false);
     assert_true(wait_video(&pull, 5));
@@ -850,14 +811,14 @@ static void test_internal_pulls(void **state)
     assert_true(log_has("with a bad signature refused"));
     /* a peer origin may not pull what is not published here (no chains) */
     q[0] = '\0';
-    assert_int_equal(ls_peer_sign("cluster", "sp-2", "spd", "live/other", q, sizeof q), LS_OK);
+    assert_int_equal(ls_peersig_sign("cluster", "sp-2", "spd", "live/other", q, sizeof q), LS_OK);
     snprintf(name, sizeof name, "other?%s", q);
     peer_start(&bad, LS_CLIENT_PLAY, "live", name, false);
     expect_refused(&bad, "NetStream.Play.StreamNotFound");
     assert_true(log_has("no local publisher for a peer pull"));
     /* an edge may wait for it */
     q[0] = '\0';
-    assert_int_equal(ls_peer_sign("cluster", "ep-1", "epd", "live/other", q, sizeof q), LS_OK);
+    assert_int_equal(ls_peersig_sign("cluster", "ep-1", "epd", "live/other", q, sizeof q), LS_OK);
     snprintf(name, sizeof name, "other?%s", q);
     peer_start(&edge, LS_CLIENT_PLAY, "live", name, false);
     run_for(100);
@@ -1342,7 +1303,6 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_publish_denied_on_edge, setup, teardown),
         cmocka_unit_test_setup_teardown(test_max_connections, setup, teardown),
         cmocka_unit_test_setup_teardown(test_publish_claims, setup, teardown),
-        cmocka_unit_test(test_peer_signatures),
         cmocka_unit_test_setup_teardown(test_internal_pulls, setup, teardown),
         cmocka_unit_test_setup_teardown(test_commands, setup, teardown),
         cmocka_unit_test_setup_teardown(test_protocol_errors, setup, teardown),

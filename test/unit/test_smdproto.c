@@ -13,16 +13,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <unistd.h>
 #include <cmocka.h>
-
-#include <event2/event.h>
 
 #include "libstream/amf0.h"
 #include "libstream/buf.h"
 #include "libstream/chunk.h"
-#include "libstream/conn.h"
 #include "libstream/err.h"
 #include "libstream/frame.h"
 #include "libstream/rtmp.h"
@@ -815,61 +810,6 @@ static void test_verify(void **state)
     assert_string_equal(why, "not a hello");
 }
 
-/* ---- connection helpers ---- */
-
-static void test_conn_config(void **state)
-{
-    struct ls_conn_config cfg;
-
-    (void)state;
-    ls_smd_conn_config(&cfg);
-    assert_int_equal(cfg.chunk.max_message_size, LS_SMD_MESSAGE_MAX);
-    assert_int_equal(cfg.chunk.max_chunk_streams, 8);
-    assert_int_equal(cfg.idle_timeout_ms, 0);
-    assert_int_equal(cfg.handshake_timeout_ms, 5000);
-    assert_int_equal(cfg.out_chunk_size, 4096);
-}
-
-static void nop_message(struct ls_conn *c, void *owner, struct ls_frame *msg)
-{
-    (void)c;
-    (void)owner;
-    (void)msg;
-}
-
-static void nop_close(struct ls_conn *c, void *owner, int err, const char *why)
-{
-    (void)c;
-    (void)err;
-    (void)why;
-    *(int *)owner = 1;
-}
-
-static void test_send(void **state)
-{
-    static const struct ls_conn_ops ops = { .on_message = nop_message, .on_close = nop_close };
-    struct event_base *base = event_base_new();
-    struct ls_conn_config cfg;
-    struct ls_conn *c;
-    struct ls_smd_msg m = full(LS_SMD_PING, 1);
-    int sv[2], closed = 0;
-
-    (void)state;
-    assert_non_null(base);
-    assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
-    ls_smd_conn_config(&cfg);
-    c = ls_conn_new(base, sv[0], LS_HS_CLIENT, &cfg, &ops, &closed);
-    assert_non_null(c);
-    assert_int_equal(ls_smd_send(c, &m), LS_OK);
-    assert_false(ls_outq_empty(ls_conn_outq(c)));
-    m.txid = 0;
-    assert_int_equal(ls_smd_send(c, &m), LS_EINVAL);
-    ls_conn_close(c, LS_OK, "done");
-    assert_int_equal(closed, 1);
-    close(sv[1]);
-    event_base_free(base);
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -890,8 +830,6 @@ int main(void)
         cmocka_unit_test(test_sign_known_answers),
         cmocka_unit_test(test_sign_refusals),
         cmocka_unit_test(test_verify),
-        cmocka_unit_test(test_conn_config),
-        cmocka_unit_test(test_send),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

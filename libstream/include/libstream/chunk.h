@@ -121,6 +121,14 @@ LS_MUST_CHECK ssize_t ls_chunk_reader_feed(struct ls_chunk_reader *r, const uint
                                            size_t len, struct ls_frame **msg,
                                            const char **why);
 
+/*
+ * Decodes a Set Chunk Size payload (§5.4.1: [0|size:31], big-endian) from its first 4
+ * bytes; the caller has checked that there are 4. The one place this message is read: the
+ * reader applies it, ls_control_parse() reports it. Returns LS_OK with *size in
+ * 1..0x7fffffff, or LS_EPROTO for 0 or a set top bit (reason in the optional *why).
+ */
+LS_MUST_CHECK int ls_chunk_size_decode(const uint8_t p[4], uint32_t *size, const char **why);
+
 /* The peer's current chunk size (128 until it sends Set Chunk Size). */
 uint32_t ls_chunk_reader_chunk_size(const struct ls_chunk_reader *r);
 

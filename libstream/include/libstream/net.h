@@ -1,6 +1,7 @@
 /*
- * net.h — sockets for the daemons: resolving "host:port" text, listening, and starting a
- * non-blocking connect. The only place libstream calls getaddrinfo.
+ * net.h — sockets for the daemons: resolving "host:port" text, turning a parsed address
+ * (addr.h) into a socket address, listening, and starting a non-blocking connect. The only
+ * place libstream calls getaddrinfo.
  */
 #ifndef LIBSTREAM_NET_H
 #define LIBSTREAM_NET_H
@@ -9,6 +10,7 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+#include "libstream/addr.h"
 #include "libstream/err.h"
 
 /*
@@ -19,6 +21,12 @@
  */
 int ls_net_resolve(const char *hostport, bool passive, struct sockaddr_storage *out,
                    socklen_t *out_len);
+/*
+ * Fills *ss and *len for a numeric host (for bind/connect). Returns LS_OK, or LS_EINVAL when
+ * the host is a DNS name (resolve it with ls_net_resolve) or the address is unset.
+ */
+LS_MUST_CHECK int ls_net_sockaddr(const struct ls_addr *a, struct sockaddr_storage *ss,
+                                  socklen_t *len);
 /* A listening, non-blocking, close-on-exec TCP socket with SO_REUSEADDR, or -1 with errno. */
 int ls_net_listen(const struct sockaddr *sa, socklen_t len, int backlog);
 /* A non-blocking socket with connect() started (EINPROGRESS is success), or -1 with errno. */

@@ -11,7 +11,7 @@
  *     time (the owner may have moved);
  *   - mirrors the upstream's unpublish/republish to local subscribers;
  *   - closes `idle_timeout_ms` after the last subscriber left.
- * Internal pulls carry a cluster signature (server.h, ls_peer_sign) so the far side knows
+ * Internal pulls carry a cluster signature (peersig.h) so the far side knows
  * them for what they are.
  *
  * Ownership: the pull holds the stream (ls_stream_hold) and is the stream's role data

@@ -40,13 +40,6 @@ struct ls_server_config {
 };
 void ls_server_config_defaults(struct ls_server_config *cfg);
 
-/* Identity of an internal pull (a peer origin or an edge), verified with cluster_secret. */
-struct ls_peer_info {
-    bool internal;
-    char node_id[64];
-    char role[8]; /* "spd" | "epd" */
-};
-
 struct ls_publish_claim;
 
 struct ls_server_hooks {
@@ -92,22 +85,5 @@ unsigned ls_server_session_count(const struct ls_server *srv);
  * LS_ELIMIT when full. */
 LS_MUST_CHECK int ls_server_connection_acquire(struct ls_server *srv);
 void ls_server_connection_release(struct ls_server *srv);
-
-/* ---- internal pull signatures (ARCHITECTURE.md decision 7) ---- */
-
-/*
- * Appends to `query` (NUL-terminated, capacity `cap`) the parameters that identify an
- * internal pull: lc_node, lc_role, lc_ts and lc_sig = hex HMAC-SHA256(secret,
- * "node:role:APP/NAME:ts"). LS_ELIMIT when it does not fit.
- */
-LS_MUST_CHECK int ls_peer_sign(const char *secret, const char *node_id, const char *role,
-                               const char *id, char *query, size_t cap);
-/*
- * Checks the parameters of an internal pull in `query`. LS_OK with `out` filled (internal
- * true) when they are present and valid (the timestamp within 5 minutes); LS_ENOTFOUND
- * when absent (an ordinary client); LS_EAUTH when present but wrong.
- */
-int ls_peer_verify(const char *secret, const char *id, const char *query,
-                   struct ls_peer_info *out);
 
 #endif /* LIBSTREAM_SERVER_H */

@@ -17,8 +17,8 @@
  * string is bounded and validated both when it is parsed and when it is built, so a
  * message that decodes re-encodes to the same bytes and a message that encodes decodes.
  * Fields a message does not use are ignored on input (forward compatibility) and refused
- * on output. The codec functions are pure; ls_smd_send() is the one helper that touches
- * a connection.
+ * on output. Everything here is pure computation (the hello signature included);
+ * connection settings and sending are smdlink.h.
  */
 #ifndef LIBSTREAM_SMDPROTO_H
 #define LIBSTREAM_SMDPROTO_H
@@ -28,14 +28,11 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "libstream/addr.h"
 #include "libstream/buf.h"
-#include "libstream/config.h"
 #include "libstream/err.h"
 #include "libstream/frame.h"
 #include "libstream/streamid.h"
-
-struct ls_conn;
-struct ls_conn_config;
 
 /* Protocol version sent in hello. */
 #define LS_SMD_VERSION "1"
@@ -216,18 +213,5 @@ LS_MUST_CHECK int ls_smd_hello_sign(const char *secret, const char *node_id,
  */
 LS_MUST_CHECK int ls_smd_hello_verify(const char *secret, const struct ls_smd_msg *hello,
                                       uint64_t now, const char **why);
-
-/*
- * Connection settings for a registry link (both ends): chunk limits sized for this
- * protocol (messages up to LS_SMD_MESSAGE_MAX, 8 chunk streams), 4096-byte outgoing
- * chunks, a 5 s handshake deadline and no idle timeout (the owner sets the lease).
- */
-void ls_smd_conn_config(struct ls_conn_config *cfg);
-
-/*
- * Encodes *m and queues it on `c` (chunk stream 3, type 20, stream 0); the caller
- * flushes. Returns LS_OK, an ls_smd_encode error, or an ls_conn_send error.
- */
-LS_MUST_CHECK int ls_smd_send(struct ls_conn *c, const struct ls_smd_msg *m);
 
 #endif /* LIBSTREAM_SMDPROTO_H */

@@ -14,7 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "libstream/config.h"
+#include "libstream/addr.h"
 #include "libstream/err.h"
 
 #define LS_STREAM_PART_MAX 128                          /* characters in APP or NAME */

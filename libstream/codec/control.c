@@ -183,12 +183,7 @@ int ls_control_parse(const struct ls_frame *f, struct ls_control *out, const cha
     v = ls_get_be32(f->data);
     switch (f->type) {
     case LS_MSG_SET_CHUNK_SIZE:
-        if (v == 0 || (v & 0x80000000u) != 0) {
-            LS_WHY(why, "set chunk size of 0 or with the top bit set");
-            return LS_EPROTO;
-        }
-        out->chunk_size = v;
-        break;
+        return ls_chunk_size_decode(f->data, &out->chunk_size, why);
     case LS_MSG_ABORT:
         out->csid = v;
         break;

@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "libstream/amf.h"
+#include "amf_int.h"
 #include "array_int.h"
 
 const struct ls_amf_limits ls_amf_default_limits = {
@@ -146,16 +147,24 @@ void ls_amf_values_free(struct ls_amf_value *vals, size_t count)
 
 /* ---- copy ----------------------------------------------------------------------------- */
 
-/* Takes one node and `bytes` string bytes from the budget; false when it cannot. */
-static bool spend(struct ls_amf_budget *left, size_t nodes, size_t bytes)
+int ls_amf_spend(struct ls_amf_budget *left, size_t nodes, size_t bytes, unsigned version,
+                 const char **why)
 {
     if (left == NULL)
-        return true;
-    if (left->nodes < nodes || left->bytes < bytes)
-        return false;
+        return LS_OK;
+    if (left->nodes < nodes) {
+        LS_WHY(why, version == 3 ? "AMF3: more values than max_nodes"
+                                 : "AMF0: more values than max_nodes");
+        return LS_ELIMIT;
+    }
+    if (left->bytes < bytes) {
+        LS_WHY(why, version == 3 ? "AMF3: more string bytes than max_bytes"
+                                 : "AMF0: more string bytes than max_bytes");
+        return LS_ELIMIT;
+    }
     left->nodes -= nodes;
     left->bytes -= bytes;
-    return true;
+    return LS_OK;
 }
 
 static int copy_rec(struct ls_amf_value *dst, const struct ls_amf_value *src, unsigned depth,
@@ -168,7 +177,7 @@ static int copy_rec(struct ls_amf_value *dst, const struct ls_amf_value *src, un
 
     memset(dst, 0, sizeof *dst);
     if (is_stringish(src->type)) {
-        if (!spend(left, 1, src->u.str.len))
+        if (ls_amf_spend(left, 1, src->u.str.len, 0, NULL) != LS_OK)
             return LS_ELIMIT;
         dst->u.str.ptr = dup_bytes(src->u.str.ptr, src->u.str.len);
         if (dst->u.str.ptr == NULL)
@@ -178,13 +187,13 @@ static int copy_rec(struct ls_amf_value *dst, const struct ls_amf_value *src, un
         return LS_OK;
     }
     if (!ls_amf_is_container(src->type)) {
-        if (!spend(left, 1, 0))
+        if (ls_amf_spend(left, 1, 0, 0, NULL) != LS_OK)
             return LS_ELIMIT;
         *dst = *src;
         return LS_OK;
     }
     s = src->u.c;
-    if (depth == 0 || !spend(left, 1, s->class_name_len))
+    if (depth == 0 || ls_amf_spend(left, 1, s->class_name_len, 0, NULL) != LS_OK)
         return LS_ELIMIT;
     rc = ls_amf_container_new(dst, src->type, s->class_name, s->class_name_len);
     if (rc != LS_OK)
@@ -200,7 +209,7 @@ static int copy_rec(struct ls_amf_value *dst, const struct ls_amf_value *src, un
             return LS_ENOMEM;
         d->props_cap = s->nprops;
         for (i = 0; i < s->nprops; i++) {
-            if (!spend(left, 0, s->props[i].name_len))
+            if (ls_amf_spend(left, 0, s->props[i].name_len, 0, NULL) != LS_OK)
                 return LS_ELIMIT;
             d->props[i].name = dup_bytes(s->props[i].name, s->props[i].name_len);
             if (d->props[i].name == NULL)

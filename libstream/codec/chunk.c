@@ -190,6 +190,18 @@ static int add_stream(struct ls_chunk_reader *r, uint32_t csid, uint32_t *idx,
     return LS_OK;
 }
 
+int ls_chunk_size_decode(const uint8_t p[4], uint32_t *size, const char **why)
+{
+    uint32_t v = ls_get_be32(p);
+
+    if (v == 0 || (v & 0x80000000u) != 0) {
+        LS_WHY(why, "set chunk size of 0 or with the top bit set");
+        return LS_EPROTO;
+    }
+    *size = v;
+    return LS_OK;
+}
+
 /*
  * Applies the protocol control messages that change how the reader itself must read
  * (§5.4.1 Set Chunk Size, §5.4.2 Abort, §5.4.4 Window Acknowledgement Size).
@@ -211,10 +223,8 @@ static int apply_control(struct ls_chunk_reader *r, const struct ls_frame *f,
     v = ls_get_be32(f->data);
     switch (f->type) {
     case LS_MSG_SET_CHUNK_SIZE:
-        if (v == 0 || (v & 0x80000000u) != 0) {
-            LS_WHY(why, "set chunk size of 0 or with the top bit set");
+        if (ls_chunk_size_decode(f->data, &v, why) != LS_OK)
             return LS_EPROTO;
-        }
         if (v > r->lim.max_chunk_size) {
             LS_WHY(why, "set chunk size above the configured maximum");
             return LS_ELIMIT;

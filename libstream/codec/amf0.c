@@ -30,6 +30,7 @@
 
 #include "libstream/amf0.h"
 #include "libstream/bytes.h"
+#include "amf_int.h"
 #include "array_int.h"
 
 struct ctx {
@@ -69,19 +70,6 @@ void ls_amf0_decoder_free(struct ls_amf0_decoder *d)
     ls_amf0_decoder_init(d, &d->lim);
 }
 
-static int spend(struct ctx *c, size_t nodes, size_t bytes)
-{
-    struct ls_amf_budget *left = &c->d->left;
-
-    if (left->nodes < nodes)
-        return fail(c, LS_ELIMIT, "AMF0: more values than max_nodes");
-    if (left->bytes < bytes)
-        return fail(c, LS_ELIMIT, "AMF0: more string bytes than max_bytes");
-    left->nodes -= nodes;
-    left->bytes -= bytes;
-    return LS_OK;
-}
-
 /* Borrows `len` bytes of a string body after checking both bounds. */
 static int read_bytes(struct ctx *c, size_t len, const uint8_t **bytes)
 {
@@ -89,7 +77,7 @@ static int read_bytes(struct ctx *c, size_t len, const uint8_t **bytes)
         return fail(c, LS_ELIMIT, "AMF0: string longer than max_string");
     if (!ls_rd_bytes(&c->r, len, bytes))
         return fail(c, LS_EPROTO, "AMF0: truncated string");
-    return spend(c, 0, len);
+    return ls_amf_spend(&c->d->left, 0, len, 0, c->why);
 }
 
 /* u16- or u32-prefixed bytes into a string-like value. */
@@ -274,7 +262,7 @@ static int decode_value(struct ctx *c, struct ls_amf_value *out, unsigned depth)
 
     if (!ls_rd_u8(&c->r, &marker))
         return fail(c, LS_EPROTO, "AMF0: truncated value");
-    if ((rc = spend(c, 1, 0)) != LS_OK)
+    if ((rc = ls_amf_spend(&c->d->left, 1, 0, 0, c->why)) != LS_OK)
         return rc;
     switch (marker) {
     case LS_AMF0_NUMBER:

@@ -22,13 +22,12 @@
 #include <string.h>
 
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
 
 #include "libstream/amf.h"
 #include "libstream/amf0.h"
 #include "libstream/command.h"
-#include "libstream/conn.h"
+#include "libstream/hex.h"
+#include "libstream/hmac.h"
 #include "libstream/rtmp.h"
 #include "libstream/smdproto.h"
 
@@ -70,6 +69,8 @@ static const struct field fields[] = {
     { LS_SMD_F_REANNOUNCE, "reannounce", FT_BOOL, offsetof(struct ls_smd_msg, reannounce),
       0, FC_NONE, 0, 0 },
 };
+_Static_assert(LS_SMD_SIG_HEX == LS_HMAC_HEX_LEN, "a hello sig is one HMAC-SHA256 in hex");
+
 #define NFIELDS (sizeof fields / sizeof fields[0])
 
 struct kind_info {
@@ -194,11 +195,6 @@ bool ls_smd_node_id_valid(const char *s)
     return n > 0;
 }
 
-static bool is_hex(char c)
-{
-    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
-}
-
 /* `s` is NUL-terminated and shorter than its field's cap (the caller checked). */
 static bool check_string(enum field_check check, const char *s, const char **why)
 {
@@ -227,7 +223,7 @@ static bool check_string(enum field_check check, const char *s, const char **why
         return true;
     case FC_SIG:
         for (i = 0; i < n; i++)
-            if (!is_hex(s[i]))
+            if (ls_hex_value(s[i]) < 0)
                 break;
         if (n != LS_SMD_SIG_HEX || i != n) {
             LS_WHY(why, "sig is not 64 hex digits");
@@ -498,11 +494,8 @@ int ls_smd_decode_frame(const struct ls_frame *f, struct ls_smd_msg *out, const 
 int ls_smd_hello_sign(const char *secret, const char *node_id, const char *advertise,
                       uint64_t ts, char out[LS_SMD_SIG_HEX + 1])
 {
-    unsigned char mac[EVP_MAX_MD_SIZE];
-    unsigned int mac_len = 0;
     char text[LS_SMD_NODE_ID_MAX + LS_ADDR_STRLEN + 40];
     int n;
-    unsigned i;
 
     if (secret == NULL || node_id == NULL || advertise == NULL || out == NULL ||
         strlen(node_id) > LS_SMD_NODE_ID_MAX || strlen(advertise) >= LS_ADDR_STRLEN)
@@ -511,13 +504,7 @@ int ls_smd_hello_sign(const char *secret, const char *node_id, const char *adver
                  (unsigned long long)ts);
     if (n < 0 || (size_t)n >= sizeof text)
         return LS_EINVAL;
-    if (HMAC(EVP_sha256(), secret, (int)strlen(secret), (const unsigned char *)text, (size_t)n,
-             mac, &mac_len) == NULL || mac_len != LS_SMD_SIG_HEX / 2)
-        return LS_ENOMEM;
-    for (i = 0; i < mac_len; i++)
-        snprintf(out + 2 * i, 3, "%02x", mac[i]);
-    out[LS_SMD_SIG_HEX] = '\0';
-    return LS_OK;
+    return ls_hmac_sha256_hex(secret, text, (size_t)n, out);
 }
 
 int ls_smd_hello_verify(const char *secret, const struct ls_smd_msg *hello, uint64_t now,
@@ -525,7 +512,6 @@ int ls_smd_hello_verify(const char *secret, const struct ls_smd_msg *hello, uint
 {
     char want[LS_SMD_SIG_HEX + 1], got[LS_SMD_SIG_HEX + 1];
     uint64_t skew;
-    size_t i;
 
     if (hello->kind != LS_SMD_HELLO ||
         (hello->fields & kinds[LS_SMD_HELLO].required) != kinds[LS_SMD_HELLO].required) {
@@ -539,47 +525,12 @@ int ls_smd_hello_verify(const char *secret, const struct ls_smd_msg *hello, uint
         LS_WHY(why, "timestamp out of range");
         return LS_EAUTH;
     }
+    /* Either case is accepted: compare lower-case against lower-case, in constant time. */
     if (ls_smd_hello_sign(secret, hello->node_id, hello->origin, hello->ts, want) != LS_OK ||
-        strlen(hello->sig) != LS_SMD_SIG_HEX) {
-        LS_WHY(why, "bad signature");
-        return LS_EAUTH;
-    }
-    for (i = 0; i < LS_SMD_SIG_HEX; i++) {
-        char c = hello->sig[i];
-
-        got[i] = c >= 'A' && c <= 'F' ? (char)(c - 'A' + 'a') : c;
-    }
-    got[LS_SMD_SIG_HEX] = '\0';
-    if (CRYPTO_memcmp(got, want, LS_SMD_SIG_HEX) != 0) {
+        strlen(hello->sig) != LS_SMD_SIG_HEX || !ls_hex_lower(hello->sig, LS_SMD_SIG_HEX, got) ||
+        CRYPTO_memcmp(got, want, LS_SMD_SIG_HEX) != 0) {
         LS_WHY(why, "bad signature");
         return LS_EAUTH;
     }
     return LS_OK;
-}
-
-/* ---- connection helpers ---- */
-
-void ls_smd_conn_config(struct ls_conn_config *cfg)
-{
-    ls_conn_config_defaults(cfg);
-    cfg->handshake_timeout_ms = 5000;
-    cfg->idle_timeout_ms = 0;
-    cfg->chunk.max_chunk_size = 65536;
-    cfg->chunk.max_message_size = LS_SMD_MESSAGE_MAX;
-    cfg->chunk.max_chunk_streams = 8;
-    cfg->chunk.max_pending_bytes = 4 * LS_SMD_MESSAGE_MAX;
-    cfg->out_chunk_size = 4096;
-}
-
-int ls_smd_send(struct ls_conn *c, const struct ls_smd_msg *m)
-{
-    struct ls_buf b;
-    int rc;
-
-    ls_buf_init(&b, LS_SMD_MESSAGE_MAX);
-    rc = ls_smd_encode(&b, m);
-    if (rc == LS_OK)
-        rc = ls_conn_send(c, LS_CSID_COMMAND, LS_MSG_COMMAND_AMF0, 0, 0, b.data, b.len);
-    ls_buf_free(&b);
-    return rc;
 }

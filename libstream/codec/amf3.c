@@ -33,6 +33,7 @@
 
 #include "libstream/amf3.h"
 #include "libstream/bytes.h"
+#include "amf_int.h"
 #include "array_int.h"
 
 struct ctx {
@@ -68,19 +69,6 @@ void ls_amf3_decoder_free(struct ls_amf3_decoder *d)
     free(d->_traits);
     free(d->_tnames);
     ls_amf3_decoder_init(d, &d->lim);
-}
-
-static int spend(struct ctx *c, size_t nodes, size_t bytes)
-{
-    struct ls_amf_budget *left = &c->d->left;
-
-    if (left->nodes < nodes)
-        return fail(c, LS_ELIMIT, "AMF3: more values than max_nodes");
-    if (left->bytes < bytes)
-        return fail(c, LS_ELIMIT, "AMF3: more string bytes than max_bytes");
-    left->nodes -= nodes;
-    left->bytes -= bytes;
-    return LS_OK;
 }
 
 /* ---- U29 ------------------------------------------------------------------------------- */
@@ -243,7 +231,7 @@ static int decode_blob(struct ctx *c, struct ls_amf_value *out, unsigned depth,
         return fail(c, LS_ELIMIT, "AMF3: blob longer than max_string");
     if (!ls_rd_bytes(&c->r, len, &bytes))
         return fail(c, LS_EPROTO, "AMF3: truncated xml or byte array");
-    if ((rc = spend(c, 1, len)) != LS_OK)
+    if ((rc = ls_amf_spend(&c->d->left, 1, len, 3, c->why)) != LS_OK)
         return rc;
     if ((rc = nomem(c, ls_amf_set_bytes(out, type, bytes, len))) != LS_OK)
         return rc;
@@ -260,7 +248,7 @@ static int decode_date(struct ctx *c, struct ls_amf_value *out, unsigned depth)
         return rc < 0 ? rc : LS_OK;
     if (!ls_rd_be_double(&c->r, &ms))
         return fail(c, LS_EPROTO, "AMF3: truncated date");
-    if ((rc = spend(c, 1, 0)) != LS_OK)
+    if ((rc = ls_amf_spend(&c->d->left, 1, 0, 3, c->why)) != LS_OK)
         return rc;
     ls_amf_set_date(out, ms, 0);
     return add_object(c, out, true, NULL);
@@ -273,7 +261,7 @@ static int add_member(struct ctx *c, struct ls_amf_value *obj, struct ls_amf3_st
     struct ls_amf_value v = LS_AMF_VALUE_INIT;
     int rc;
 
-    if ((rc = spend(c, 0, key.len)) != LS_OK)
+    if ((rc = ls_amf_spend(&c->d->left, 0, key.len, 3, c->why)) != LS_OK)
         return rc;
     if ((rc = decode_value(c, &v, depth)) != LS_OK)
         return rc;
@@ -328,7 +316,7 @@ static int decode_array(struct ctx *c, struct ls_amf_value *out, unsigned depth)
         return rc;
     if (dense > ls_rd_left(&c->r))
         return fail(c, LS_EPROTO, "AMF3: array count exceeds the message");
-    if ((rc = spend(c, 1, 0)) != LS_OK)
+    if ((rc = ls_amf_spend(&c->d->left, 1, 0, 3, c->why)) != LS_OK)
         return rc;
     if ((rc = nomem(c, ls_amf_strict_array_new(out))) != LS_OK)
         return rc;
@@ -384,7 +372,7 @@ static int decode_object(struct ctx *c, struct ls_amf_value *out, unsigned depth
     }
     if ((rc = enter(c, depth)) != LS_OK)
         return rc;
-    if ((rc = spend(c, 1, t.class_name.len)) != LS_OK)
+    if ((rc = ls_amf_spend(&c->d->left, 1, t.class_name.len, 3, c->why)) != LS_OK)
         return rc;
     rc = ls_amf_container_new(out, t.class_name.len > 0 ? LS_AMF_TYPED_OBJECT : LS_AMF_OBJECT,
                               t.class_name.len > 0 ? arena_str(d, t.class_name) : NULL,
@@ -427,7 +415,7 @@ static int decode_vector(struct ctx *c, struct ls_amf_value *out, unsigned depth
     size = type == LS_AMF_VECTOR_DOUBLE ? 8 : type == LS_AMF_VECTOR_OBJECT ? 1 : 4;
     if (count > ls_rd_left(&c->r) / size)
         return fail(c, LS_EPROTO, "AMF3: vector count exceeds the message");
-    if ((rc = spend(c, 1, tname.len)) != LS_OK)
+    if ((rc = ls_amf_spend(&c->d->left, 1, tname.len, 3, c->why)) != LS_OK)
         return rc;
     rc = ls_amf_container_new(out, type, tname.len > 0 ? arena_str(c->d, tname) : NULL, tname.len);
     if ((rc = nomem(c, rc)) != LS_OK)
@@ -439,7 +427,7 @@ static int decode_vector(struct ctx *c, struct ls_amf_value *out, unsigned depth
         if (type == LS_AMF_VECTOR_OBJECT) {
             rc = add_item(c, out, depth + 1);
         } else {
-            if ((rc = spend(c, 1, 0)) != LS_OK)
+            if ((rc = ls_amf_spend(&c->d->left, 1, 0, 3, c->why)) != LS_OK)
                 return rc;
             if (type == LS_AMF_VECTOR_DOUBLE) {
                 (void)ls_rd_be_double(&c->r, &dbl); /* length checked above */
@@ -476,7 +464,7 @@ static int decode_dictionary(struct ctx *c, struct ls_amf_value *out, unsigned d
         return fail(c, LS_EPROTO, "AMF3: truncated dictionary");
     if (count > ls_rd_left(&c->r) / 2)
         return fail(c, LS_EPROTO, "AMF3: dictionary count exceeds the message");
-    if ((rc = spend(c, 1, 0)) != LS_OK)
+    if ((rc = ls_amf_spend(&c->d->left, 1, 0, 3, c->why)) != LS_OK)
         return rc;
     if ((rc = nomem(c, ls_amf_container_new(out, LS_AMF_DICTIONARY, NULL, 0))) != LS_OK)
         return rc;
@@ -497,7 +485,7 @@ static int decode_scalar(struct ctx *c, struct ls_amf_value *out, uint8_t marker
     double d;
     int rc;
 
-    if ((rc = spend(c, 1, 0)) != LS_OK)
+    if ((rc = ls_amf_spend(&c->d->left, 1, 0, 3, c->why)) != LS_OK)
         return rc;
     switch (marker) {
     case LS_AMF3_UNDEFINED:
@@ -523,7 +511,7 @@ static int decode_scalar(struct ctx *c, struct ls_amf_value *out, uint8_t marker
     default: /* LS_AMF3_STRING */
         if ((rc = read_strref(c, &s)) != LS_OK)
             return rc;
-        if ((rc = spend(c, 0, s.len)) != LS_OK)
+        if ((rc = ls_amf_spend(&c->d->left, 0, s.len, 3, c->why)) != LS_OK)
             return rc;
         return nomem(c, ls_amf_set_string(out, arena_str(c->d, s), s.len));
     }
