@@ -27,6 +27,7 @@
 #include "libstream/log.h"
 #include "libstream/smdproto.h"
 #include "smd.h"
+#include "support/amf_build.h"
 #include "support/evloop.h"
 #include "support/regpeer.h"
 
@@ -925,14 +926,13 @@ static void test_hello_signature_and_clock(void **state)
 static void test_unknown_command_is_unsupported(void **state)
 {
     struct regpeer *p;
-    struct ls_amf_value obj = LS_AMF_VALUE_INIT;
+    struct ls_amf_value obj = amf_container(LS_AMF_OBJECT, NULL);
     struct ls_smd_msg m;
     struct ls_buf b;
     (void)state;
 
     p = peer_up(0, "sp-a");
     /* a newer spd's command: answered Unsupported, the session stays */
-    assert_int_equal(ls_amf_container_new(&obj, LS_AMF_OBJECT, NULL, 0), LS_OK);
     ls_buf_init(&b, 0);
     assert_int_equal(ls_command_build_call(&b, "frobnicate", 77, &obj, 1), LS_OK);
     assert_int_equal(regpeer_send_raw(p, b.data, b.len), LS_OK);
