@@ -117,6 +117,27 @@ $(BUILD)/tools/$(basename $(notdir $(1))): $(BUILD)/obj/$(basename $(1)).o $(TES
 endef
 $(foreach s,$(TOOL_SRCS),$(eval $(call tool_rule,$(s))))
 
+# ---- daemon unit tests ---------------------------------------------------------------
+# test/unit/D/test_*.c test daemon D's own logic in-process: each links D's objects except
+# main.o (as chrony's test/unit does), plus those of the daemons in UNIT_PEERS_D (spd's
+# registry client is tested against a real smd registry on loopback), and include those
+# daemons' headers by name ("smd.h"). Discovered by pattern like the libstream tests:
+# adding a test needs no edit here.
+UNIT_PEERS_spd := smd
+define daemon_unit_rule
+$(1)_UNIT_BINS := $$(patsubst test/unit/$(1)/%.c,$(BUILD)/test/unit/$(1)/%,$$(sort $$(wildcard test/unit/$(1)/test_*.c)))
+$(1)_UNIT_OBJS := $$(foreach d,$(1) $$(UNIT_PEERS_$(1)),$$(filter-out $(BUILD)/obj/$$(d)/main.o,$$(patsubst %.c,$(BUILD)/obj/%.o,$$(wildcard $$(d)/*.c))))
+ifneq ($$($(1)_UNIT_BINS),)
+$(BUILD)/obj/test/unit/$(1)/%.o: override CPPFLAGS += $$(foreach d,$(1) $$(UNIT_PEERS_$(1)),-I$$(d))
+$$($(1)_UNIT_BINS): $(BUILD)/test/unit/$(1)/%: $(BUILD)/obj/test/unit/$(1)/%.o $$($(1)_UNIT_OBJS) $$(TEST_SUPPORT_OBJS) $$(LIBSTREAM)
+	@mkdir -p $$(dir $$@)
+	@$$(if $$(Q),echo "  LD      $$@")
+	$$(Q)$$(CC) $$(LDFLAGS) -o $$@ $$^ $$(CMOCKA_LIBS) $$(LIBS)
+UNIT_BINS += $$($(1)_UNIT_BINS)
+endif
+endef
+$(foreach d,smd spd epd,$(eval $(call daemon_unit_rule,$(d))))
+
 # ---- tests -------------------------------------------------------------------------
 
 unit: $(UNIT_BINS)

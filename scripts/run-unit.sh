@@ -34,14 +34,22 @@ run_one() { # $1 = label, rest = command
     fi
 }
 
+# A daemon's tests live in a subdirectory (test/unit/smd/test_registry): name them by it.
+label_of() {
+    case "$1" in
+    */test/unit/*/*) echo "${1##*/test/unit/}" ;;
+    *) basename "$1" ;;
+    esac
+}
+
 for t in "$@"; do
-    run_one "$(basename "$t")" "$t"
+    run_one "$(label_of "$t")" "$t"
 done
 if [ -n "$young_clock" ]; then
     echo "  -- again with a monotonic clock near zero (time namespace, as just after boot)"
     for t in "$@"; do
         up=$(cut -d. -f1 /proc/uptime)
-        run_one "$(basename "$t")@boot" unshare -T --monotonic "-$((up - 3))" "$t"
+        run_one "$(label_of "$t")@boot" unshare -T --monotonic "-$((up - 3))" "$t"
     done
 else
     echo "  -- young-clock pass skipped: no time namespace here (needs root and unshare -T)"

@@ -28,6 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/queue.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <event2/event.h>
@@ -1077,6 +1078,7 @@ struct smd_registry *smd_registry_new(struct event_base *base, const struct smd_
     socklen_t len;
     char listen[LS_ADDR_STRLEN];
     struct timeval tick = { 0, SMD_TICK_MS * 1000 };
+    struct timespec now;
     int fd;
 
     if (reg == NULL)
@@ -1087,9 +1089,13 @@ struct smd_registry *smd_registry_new(struct event_base *base, const struct smd_
     LIST_INIT(&reg->kill_list);
     LIST_INIT(&reg->flush_list);
     ls_smdlink_conn_config(&reg->conn_cfg);
-    /* Generations only grow, also across restarts: seed with the clock (2^20 per second
-     * stays below 2^53, the exact range of an AMF0 number, until the year 2106). */
-    reg->last_generation = (uint64_t)ls_unix_time() << 20;
+    /* Generations only grow, also across restarts: seed with the clock in units of 2^-20 s
+     * (2^20 per second stays below 2^53, the exact range of an AMF0 number, until the year
+     * 2106). The fraction counts: an smd restarted within the same second must not start
+     * below the numbers its predecessor gave. */
+    clock_gettime(CLOCK_REALTIME, &now);
+    reg->last_generation = ((uint64_t)now.tv_sec << 20) +
+                           ((uint64_t)now.tv_nsec << 20) / 1000000000u;
     if (ls_addr_format(&conf->listen, listen, sizeof listen) != LS_OK ||
         ls_net_resolve(listen, true, &ss, &len) != LS_OK) {
         ls_log(LS_LOG_ERR, "cannot resolve listen address");

@@ -97,15 +97,32 @@ lc_port() { echo $((19500 + $1)); }
 lc_deadline() { echo $(( $(date +%s) + $1 )); }
 lc_before() { [ "$(date +%s)" -le "$1" ]; }
 
-# lc_wait_http URL [SECONDS] — until the URL answers 200.
-lc_wait_http() {
-    end=$(lc_deadline "${2:-10}")
-    while lc_before "$end"; do
-        curl -sf -o /dev/null --max-time 1 "$1" && return 0
+# ---- waiting: every wait is lc_wait_until or one of the lc_wait_* built on it ----
+
+# lc_wait_until SECONDS COMMAND... — runs COMMAND every 0.1 s until it succeeds (status 0),
+# for at most SECONDS of wall time (at least SECONDS, at most one more). COMMAND runs in
+# this shell, so a condition function may record what it saw. Nests: the deadline is
+# kept in this call's own arguments.
+lc_wait_until() {
+    _lc_end=$(lc_deadline "$1")
+    shift
+    set -- "$_lc_end" "$@"
+    while lc_before "$1"; do
+        _lc_run_rest "$@" && return 0
         sleep 0.1
     done
     return 1
 }
+_lc_run_rest() { shift; "$@"; }
+
+# lc_exited PID — the process is gone (or never was ours to see).
+lc_exited() { ! kill -0 "$1" 2>/dev/null; }
+
+# lc_http_ok URL — the URL answers 200 within a second.
+lc_http_ok() { curl -sf -o /dev/null --max-time 1 "$1"; }
+
+# lc_wait_http URL [SECONDS] — until the URL answers 200.
+lc_wait_http() { lc_wait_until "${2:-10}" lc_http_ok "$1"; }
 
 # lc_start DAEMON NAME CONFIG-TEXT — writes $LC_DIR/NAME.conf, starts $BUILD/DAEMON with
 # it (stderr to $LC_DIR/NAME.log), waits for its HTTP health, sets NAME_pid.
@@ -130,11 +147,7 @@ lc_start() {
 lc_stop() {
     eval "pid=\$${1}_pid"
     kill -TERM "$pid" 2>/dev/null || return 1
-    i=0
-    while kill -0 "$pid" 2>/dev/null && [ $i -lt 100 ]; do
-        sleep 0.1
-        i=$((i + 1))
-    done
+    lc_wait_until 10 lc_exited "$pid"
     if kill -0 "$pid" 2>/dev/null; then
         kill -9 "$pid"
         return 124
@@ -164,15 +177,12 @@ for s in json.load(sys.stdin)["streams"]:
 ' "$2" "$3" 2>/dev/null
 }
 
+# lc_stream_is HTTP ID FIELD VALUE — that field of the stream is VALUE ("" = the stream is
+# not listed, or has no such field).
+lc_stream_is() { [ "$(lc_stream_field "$1" "$2" "$3")" = "$4" ]; }
+
 # lc_wait_live HTTP ID [SECONDS] — until the stream is live on that node.
-lc_wait_live() {
-    end=$(lc_deadline "${3:-10}")
-    while lc_before "$end"; do
-        [ "$(lc_stream_field "$1" "$2" live)" = "true" ] && return 0
-        sleep 0.1
-    done
-    return 1
-}
+lc_wait_live() { lc_wait_until "${3:-10}" lc_stream_is "$1" "$2" live true; }
 
 # lc_probe URL — ffprobe decodes frames; prints "codec WIDTHxHEIGHT frames" of the video.
 lc_probe() {
@@ -197,15 +207,13 @@ lc_rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
 # lc_log_has NAME PATTERN — the daemon's log contains the (grep -E) pattern.
 lc_log_has() { grep -Eq "$2" "$LC_DIR/$1.log"; }
 
+# lc_file_has FILE PATTERN — the file has a line matching (grep -E); quiet.
+lc_file_has() { grep -Eq "$2" "$1" 2>/dev/null; }
+
 # lc_wait_file FILE PATTERN SECONDS — until the file has a line matching (grep -E);
 # prints the file when it never does.
 lc_wait_file() {
-    i=0
-    while [ $i -lt $(($3 * 10)) ]; do
-        grep -Eq "$2" "$1" 2>/dev/null && return 0
-        sleep 0.1
-        i=$((i + 1))
-    done
+    lc_wait_until "$3" lc_file_has "$1" "$2" && return 0
     echo "no /$2/ in $1:"
     cat "$1"
     return 1
@@ -214,15 +222,13 @@ lc_wait_file() {
 # lc_wait_owner HTTP ID NODE SECONDS — until /api/v1/streams lists ID owned by NODE
 # ("" = until it is not listed).
 lc_wait_owner() {
-    i=0
-    while [ $i -lt $(($4 * 10)) ]; do
-        [ "$(lc_stream_field "$1" "$2" node_id)" = "$3" ] && return 0
-        sleep 0.1
-        i=$((i + 1))
-    done
+    lc_wait_until "$4" lc_stream_is "$1" "$2" node_id "$3" && return 0
     echo "$2 at $1: owner '$(lc_stream_field "$1" "$2" node_id)', want '$3'"
     return 1
 }
+
+# lc_wait_exit PID SECONDS — until the process has exited.
+lc_wait_exit() { lc_wait_until "$2" lc_exited "$1"; }
 
 # ---- helpers shared by the spd tests ----
 
@@ -231,11 +237,7 @@ LC_RAW="$LC_ROOT/test/integration/rawrtmp.py"
 
 # lc_wait_log NAME PATTERN [SECONDS] — until the daemon's log matches (grep -E).
 lc_wait_log() {
-    end=$(lc_deadline "${3:-10}")
-    while lc_before "$end"; do
-        lc_log_has "$1" "$2" && return 0
-        sleep 0.1
-    done
+    lc_wait_until "${3:-10}" lc_log_has "$1" "$2" && return 0
     echo "no log line matching '$2' in $LC_DIR/$1.log after ${3:-10}s"
     return 1
 }

@@ -34,17 +34,8 @@ sleep 3
 kill -STOP "$enc_pid"
 sleep 3   # > publish_takeover_idle
 lc_publish enc2 "rtmp://$B/live/tk"
-owner_b() {
-    i=0
-    while [ $i -lt 100 ]; do
-        [ "$(lc_stream_field "$SMD_HTTP" live/tk node_id)" = sp-B ] && return 0
-        sleep 0.1
-        i=$((i + 1))
-    done
-    return 1
-}
-lc_check "B took the stream over in the registry" owner_b
-lc_check "A dropped its stale publisher (logged)" sh -c "sleep 1; grep -q 'taken over' '$LC_DIR/spdA.log'"
+lc_check "B took the stream over in the registry" lc_wait_owner "$SMD_HTTP" live/tk sp-B 10
+lc_check "A dropped its stale publisher (logged)" lc_wait_log spdA 'taken over' 1
 wait $viewer
 lc_expect "the edge viewer followed the stream to B (gap, then frames, timestamps increasing)" $?
 head -1 "$LC_DIR/viewer.out"

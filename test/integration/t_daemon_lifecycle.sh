@@ -46,8 +46,7 @@ with open(sys.argv[2], "w") as out:
 PY
     listener=$!
     lc_track $listener
-    i=0
-    while [ ! -S "$LC_DIR/$d.notify" ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+    lc_wait_until 5 test -S "$LC_DIR/$d.notify"
     NOTIFY_SOCKET="$LC_DIR/$d.notify" WATCHDOG_USEC=400000 \
         "$bin" -c "$LC_DIR/$d.conf" >>"$LC_DIR/$d.log" 2>&1 &
     pid=$!

@@ -42,16 +42,9 @@ tail -1 "$LC_DIR/twenty.out"
 
 # Idle teardown: idle_timeout = 2 s after the last viewer, plus slack.
 teardown() {
-    i=0
-    while [ $i -lt 60 ]; do
-        [ "$(lc_stream_field "$SPD_HTTP" live/e1 viewers)" = 0 ] &&
-            [ -z "$(lc_stream_field "$EPD_HTTP" live/e1 id)" ] && return 0
-        sleep 0.1
-        i=$((i + 1))
-    done
-    return 1
+    lc_stream_is "$SPD_HTTP" live/e1 viewers 0 && lc_stream_is "$EPD_HTTP" live/e1 id ""
 }
-lc_check "pull closed within idle_timeout + 4 s of the last viewer" teardown
+lc_check "pull closed within idle_timeout + 4 s of the last viewer" lc_wait_until 6 teardown
 
 # A viewer waiting on the edge for a stream not yet published starts when it is.
 "$LCPLAY" -k 1 -t 15 "rtmp://$EPD/live/later" >"$LC_DIR/later.out" 2>&1 &

@@ -65,11 +65,13 @@ lc_expect "listed with the spd's advertise address" $?
 kill -9 "$smd_pid"
 wait "$smd_pid" 2>/dev/null
 lc_start smd smd2 "$CONF" || exit 1
-lc_check "after the restart both are listed again within 3 s" sh -c "
-    i=0; while [ \$i -lt 30 ]; do
-        ids=\$(curl -sf http://$HTTP/api/v1/streams)
-        case \$ids in *'\"live/r\"'*'\"live/r2\"'*) exit 0 ;; esac
-        sleep 0.1; i=\$((i + 1)); done; echo \"\$ids\"; exit 1"
+both_listed() {
+    ids=$(curl -sf "http://$HTTP/api/v1/streams")
+    case $ids in *'"live/r"'*'"live/r2"'*) return 0 ;; esac
+    echo "$ids"
+    return 1
+}
+lc_check "after the restart both are listed again within 3 s" lc_wait_until 3 both_listed
 lc_log_has smd2 "node sp-r .* joined"
 lc_expect "the client's new session is logged" $?
 # the re-watch reached the new smd too: a registration of live/later is reported

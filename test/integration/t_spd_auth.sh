@@ -113,15 +113,9 @@ python3 "$LC_DIR/authd.py" "${AUTH%:*}" "${AUTH#*:}" "$LC_DIR/auth.jsonl" >"$LC_
 authd_pid=$!
 lc_track $authd_pid
 authd_up() {
-    end=$(lc_deadline 10)
-    while lc_before "$end"; do
-        [ "$(curl -s -o /dev/null -w '%{http_code}' -d probe=1 "http://$AUTH/probe")" = 403 ] &&
-            return 0
-        sleep 0.1
-    done
-    return 1
+    [ "$(curl -s -o /dev/null -w '%{http_code}' -d probe=1 "http://$AUTH/probe")" = 403 ]
 }
-lc_check "the test's auth server answers" authd_up
+lc_check "the test's auth server answers" lc_wait_until 10 authd_up
 lc_start spd spd2 "listen = \"$RTMP2\"; http_listen = \"$HTTP2\"; log_level = \"info\";
 publish = { auth_url = \"http://$AUTH/check?kind=pub\"; };
 play = { auth_url = \"http://$AUTH/check?kind=play\"; }; auth_timeout_ms = 2000;" || exit 1

@@ -58,20 +58,16 @@ viewer_pid=$!
 lc_track $viewer_pid
 
 # hup N — SIGHUP, then wait for the Nth outcome line (reloaded or failed) in the log.
+outcomes_logged() { # N — at least N reload outcomes are in the log
+    [ "$(grep -Ec 'configuration reloaded|reload failed' "$LC_DIR/spd.log")" -ge "$1" ]
+}
 hup() {
     kill -HUP "$spd_pid"
-    i=0
-    while [ $i -lt 50 ]; do
-        n=$(grep -Ec 'configuration reloaded|reload failed' "$LC_DIR/spd.log")
-        if [ "$n" -ge "$1" ]; then
-            sleep 1 # let the long-running viewer play on for a while after each reload
-            return 0
-        fi
-        sleep 0.1
-        i=$((i + 1))
-    done
-    echo "no reload outcome logged"
-    return 1
+    if ! lc_wait_until 5 outcomes_logged "$1"; then
+        echo "no reload outcome logged"
+        return 1
+    fi
+    sleep 1 # let the long-running viewer play on for a while after each reload
 }
 # debug_lines — how many debug lines the log holds so far
 debug_lines() { grep -c ' spd debug: ' "$LC_DIR/spd.log"; }

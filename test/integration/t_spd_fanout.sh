@@ -71,22 +71,15 @@ lc_track $stalled_http_pid
 normal_pid=$!
 lc_track $normal_pid
 
-# Sample RSS every 0.2 s until the stalled viewer is dropped (bounded: 30 s), then 2 s more.
+# Sample RSS every 0.1 s until the stalled viewer is dropped (bounded: 30 s), then 2 s more.
 max=$baseline
-i=0
-dropped=no
-while [ $i -lt 150 ]; do
+sample_until_dropped() {
     r=$(spd_rss)
     [ -n "$r" ] && [ "$r" -gt "$max" ] && max=$r
-    if lc_log_has spd "play live/big: viewer dropped" &&
-        lc_log_has spd "http-flv live/big: viewer dropped"; then
-        dropped=yes
-        break
-    fi
-    sleep 0.2
-    i=$((i + 1))
-done
-[ "$dropped" = yes ]
+    lc_log_has spd "play live/big: viewer dropped" &&
+        lc_log_has spd "http-flv live/big: viewer dropped"
+}
+lc_wait_until 30 sample_until_dropped
 lc_expect "both stalled viewers (RTMP, HTTP-FLV) were disconnected after slow_viewer_timeout (${SLOW}s), logged" $?
 grep "viewer dropped" "$LC_DIR/spd.log" | sed 's/^/        /'
 sleep 2

@@ -28,15 +28,9 @@ curl -s --max-time 8 -o "$LC_DIR/waiting.flv" "http://$HTTP/live/later.flv" &
 curl_pid=$!
 lc_track $curl_pid
 both_waiting() {
-    end=$(lc_deadline 5)
-    while lc_before "$end"; do
-        [ "$(lc_stream_field "$HTTP" live/later viewers)" = 2 ] &&
-            [ "$(lc_stream_field "$HTTP" live/later live)" = false ] && return 0
-        sleep 0.1
-    done
-    return 1
+    lc_stream_is "$HTTP" live/later viewers 2 && lc_stream_is "$HTTP" live/later live false
 }
-lc_check "both viewers wait on the stream that is not live yet" both_waiting
+lc_check "both viewers wait on the stream that is not live yet" lc_wait_until 5 both_waiting
 lc_lcpub pub -t 60 "$URL" "$LC_FIXTURE"
 wait $waiting_pid
 lc_expect "an RTMP viewer that arrived first starts when the publisher arrives" $?
@@ -59,22 +53,18 @@ lc_check "/api/v1/health" api_health
 viewer_pid=$!
 lc_track $viewer_pid
 api_streams() {
-    end=$(lc_deadline 10)
-    while lc_before "$end"; do
-        curl -sf "http://$HTTP/api/v1/streams" >"$LC_DIR/streams.json" &&
-        python3 -c '
+    curl -sf "http://$HTTP/api/v1/streams" >"$LC_DIR/streams.json" &&
+    python3 -c '
 import json, sys
 s = json.load(open(sys.argv[1]))["streams"]; print(s)
 e = [x for x in s if x["id"] == "live/later"][0]
 ok = (e["source"] == "publisher" and e["viewers"] == 1 and e["video_codec"] == "h264" and
       e["audio_codec"] == "aac" and e["bytes_in"] > 0 and e["bytes_out"] > 0 and
       e["kbps_in"] > 0 and isinstance(e["uptime_s"], int) and len(s) == 1)
-sys.exit(0 if ok else 1)' "$LC_DIR/streams.json" && return 0
-        sleep 0.5
-    done
-    return 1
+sys.exit(0 if ok else 1)' "$LC_DIR/streams.json"
 }
-lc_check "/api/v1/streams: id, source, viewers, bytes, kbps, codecs, uptime" api_streams
+lc_check "/api/v1/streams: id, source, viewers, bytes, kbps, codecs, uptime" \
+    lc_wait_until 10 api_streams
 
 metrics_ok() {
     curl -sf -D "$LC_DIR/metrics.hdr" "http://$HTTP/metrics" >"$LC_DIR/metrics.txt" || return 1
@@ -131,11 +121,7 @@ lc_expect "POST → 405 (got $code)" $?
 curl -s -o /dev/null --max-time 1 "http://$HTTP/live/gone.flv"
 "$LC_TOOLS/lcplay" -t 1 "rtmp://$RTMP/live/gone" >/dev/null 2>&1
 gone_freed() {
-    end=$(lc_deadline 5)
-    while lc_before "$end"; do
-        curl -sf "http://$HTTP/api/v1/streams" | grep -q '"live/gone"' || return 0
-        sleep 0.2
-    done
+    lc_wait_until 5 lc_stream_is "$HTTP" live/gone id "" && return 0
     echo "live/gone still listed"
     return 1
 }
@@ -158,15 +144,8 @@ for i in $(seq 3 $MAXC); do
     eval "hold${i}_pid=$!"
     lc_track $!
 done
-holds_in() {
-    end=$(lc_deadline 10)
-    while lc_before "$end"; do
-        [ "$(lc_metric "$HTTP" livecluster_connections)" = $MAXC ] && return 0
-        sleep 0.2
-    done
-    return 1
-}
-lc_check "$MAXC connections open" holds_in
+holds_in() { [ "$(lc_metric "$HTTP" livecluster_connections)" = "$MAXC" ]; }
+lc_check "$MAXC connections open" lc_wait_until 10 holds_in
 refused_now() {
     out=$(python3 "$LC_RAW" "$HOST" "$PORT" connect --wait 3)
     echo "$out"

@@ -37,11 +37,7 @@ for restart in 1 2; do
     lc_check "restart $restart: unpublish logged" lc_wait_log spd "publish live/cam stopped" 5
     if [ $restart -eq 1 ]; then
         heard_unpublish() {
-            end=$(lc_deadline 5)
-            while lc_before "$end" && kill -0 $until_pid 2>/dev/null; do
-                sleep 0.1
-            done
-            kill -0 $until_pid 2>/dev/null && { echo "no UnpublishNotify within 5 s"; return 1; }
+            lc_wait_exit $until_pid 5 || { echo "no UnpublishNotify within 5 s"; return 1; }
             wait $until_pid || { cat "$LC_DIR/until.out"; return 1; }
             cat "$LC_DIR/until.out"
         }

@@ -30,11 +30,7 @@ takes_over() {
     i=0
     while [ $i -lt 20 ] && lc_alive spd; do
         lc_lcpub "$1" -t 30 "$2" "$LC_FIXTURE"
-        j=0
-        while [ $j -lt 50 ] && ! grep -q '^status ' "$LC_DIR/$1.out"; do
-            sleep 0.1
-            j=$((j + 1))
-        done
+        lc_wait_until 5 lc_file_has "$LC_DIR/$1.out" '^status '
         if grep -q '^status status NetStream.Publish.Start$' "$LC_DIR/$1.out"; then
             return 0
         fi
@@ -73,12 +69,7 @@ for round in 1 2; do
     # The stale publisher is woken up: it must find its connection closed by the server.
     eval "kill -CONT \$ff${round}_pid"
     stale_gone() {
-        i=0
-        while [ $i -lt 100 ]; do
-            eval "kill -0 \$ff${round}_pid" 2>/dev/null || return 0
-            sleep 0.1
-            i=$((i + 1))
-        done
+        eval "lc_wait_exit \$ff${round}_pid 10" && return 0
         echo "ffmpeg still running after SIGCONT"
         return 1
     }

@@ -21,61 +21,10 @@
 #include "libstream/amf3.h"
 #include "libstream/buf.h"
 #include "libstream/err.h"
+#include "support/amf_build.h"
+#include "support/input.h"
 
 /* ---- helpers ---------------------------------------------------------------------------- */
-
-static struct ls_amf_value num(double d)
-{
-    struct ls_amf_value v = LS_AMF_VALUE_INIT;
-
-    ls_amf_set_number(&v, d);
-    return v;
-}
-
-static struct ls_amf_value str(const char *s)
-{
-    struct ls_amf_value v = LS_AMF_VALUE_INIT;
-
-    assert_int_equal(ls_amf_set_string(&v, s, strlen(s)), LS_OK);
-    return v;
-}
-
-static struct ls_amf_value boolean(bool b)
-{
-    struct ls_amf_value v = LS_AMF_VALUE_INIT;
-
-    ls_amf_set_bool(&v, b);
-    return v;
-}
-
-static struct ls_amf_value container(enum ls_amf_type type, const char *class_name)
-{
-    struct ls_amf_value v = LS_AMF_VALUE_INIT;
-
-    assert_int_equal(ls_amf_container_new(&v, type, class_name,
-                                          class_name != NULL ? strlen(class_name) : 0), LS_OK);
-    return v;
-}
-
-static void add(struct ls_amf_value *obj, const char *name, struct ls_amf_value v)
-{
-    assert_int_equal(ls_amf_object_add(obj, name, &v), LS_OK);
-}
-
-static void push(struct ls_amf_value *arr, struct ls_amf_value v)
-{
-    assert_int_equal(ls_amf_array_push(arr, &v), LS_OK);
-}
-
-static uint8_t *dup_exact(const uint8_t *p, size_t n)
-{
-    uint8_t *q = malloc(n != 0 ? n : 1);
-
-    assert_non_null(q);
-    if (n != 0)
-        memcpy(q, p, n);
-    return q;
-}
 
 static ssize_t decode_one(const uint8_t *p, size_t len, const struct ls_amf_limits *lim,
                           struct ls_amf_value *out, const char **why)
@@ -103,7 +52,7 @@ static void check_vector(const uint8_t *vec, size_t len, const struct ls_amf_val
     struct ls_buf b;
     size_t n, k;
 
-    buf = dup_exact(vec, len);
+    buf = input_dup_exact(vec, len);
     assert_int_equal(decode_one(buf, len, NULL, &got, &why), (ssize_t)len);
     assert_true(ls_amf_equal(&got, want));
     free(buf);
@@ -124,7 +73,7 @@ static void check_vector(const uint8_t *vec, size_t len, const struct ls_amf_val
     for (n = 0; n < len; n++) {
         struct ls_amf_value part = LS_AMF_VALUE_INIT;
 
-        buf = dup_exact(vec, n);
+        buf = input_dup_exact(vec, n);
         why = NULL;
         assert_int_equal(decode_one(buf, n, NULL, &part, &why), LS_EPROTO);
         assert_non_null(why);
@@ -148,7 +97,7 @@ static void expect_error(const uint8_t *vec, size_t len, const struct ls_amf_lim
 {
     struct ls_amf_value out = LS_AMF_VALUE_INIT;
     const char *why = NULL;
-    uint8_t *buf = dup_exact(vec, len);
+    uint8_t *buf = input_dup_exact(vec, len);
 
     assert_int_equal(decode_one(buf, len, lim, &out, &why), code);
     assert_non_null(why);
@@ -165,14 +114,14 @@ static void test_scalars(void **state)
     struct ls_amf_value v = LS_AMF_VALUE_INIT;
     (void)state;
 
-    v = num(1.0);
+    v = amf_num(1.0);
     check_vector(VEC(0x00, 0x3f, 0xf0, 0, 0, 0, 0, 0, 0), &v, true);
-    v = num(-2.5);
+    v = amf_num(-2.5);
     check_vector(VEC(0x00, 0xc0, 0x04, 0, 0, 0, 0, 0, 0), &v, true);
-    v = boolean(true);
+    v = amf_bool(true);
     check_vector(VEC(0x01, 0x01), &v, true);
     check_vector(VEC(0x01, 0x05), &v, false); /* any non-zero byte is true */
-    v = boolean(false);
+    v = amf_bool(false);
     check_vector(VEC(0x01, 0x00), &v, true);
     ls_amf_set_null(&v);
     check_vector(VEC(0x05), &v, true);
@@ -191,14 +140,14 @@ static void test_strings(void **state)
     struct ls_amf_value v;
     (void)state;
 
-    v = str("hello");
+    v = amf_str("hello");
     check_vector(VEC(0x02, 0x00, 0x05, 'h', 'e', 'l', 'l', 'o'), &v, true);
     ls_amf_clear(&v);
-    v = str("");
+    v = amf_str("");
     check_vector(VEC(0x02, 0x00, 0x00), &v, true);
     ls_amf_clear(&v);
     /* long string with a short body decodes; the encoder picks the short form */
-    v = str("abc");
+    v = amf_str("abc");
     check_vector(VEC(0x0c, 0x00, 0x00, 0x00, 0x03, 'a', 'b', 'c'), &v, false);
     ls_amf_clear(&v);
     /* bytes are bytes: embedded NUL and invalid UTF-8 survive */
@@ -213,30 +162,30 @@ static void test_strings(void **state)
 
 static void test_object(void **state)
 {
-    struct ls_amf_value v = container(LS_AMF_OBJECT, NULL);
+    struct ls_amf_value v = amf_container(LS_AMF_OBJECT, NULL);
     (void)state;
 
-    add(&v, "a", num(1.0));
-    add(&v, "bc", str("x"));
+    amf_add(&v, "a", amf_num(1.0));
+    amf_add(&v, "bc", amf_str("x"));
     check_vector(VEC(0x03, 0x00, 0x01, 'a', 0x00, 0x3f, 0xf0, 0, 0, 0, 0, 0, 0,
                      0x00, 0x02, 'b', 'c', 0x02, 0x00, 0x01, 'x', 0x00, 0x00, 0x09), &v, true);
     assert_int_equal(v.u.c->nprops, 2);
     ls_amf_clear(&v);
 
-    v = container(LS_AMF_OBJECT, NULL);
+    v = amf_container(LS_AMF_OBJECT, NULL);
     check_vector(VEC(0x03, 0x00, 0x00, 0x09), &v, true);
     /* an empty name followed by something other than 09 is a member named "" */
-    add(&v, "", container(LS_AMF_OBJECT, NULL));
+    amf_add(&v, "", amf_container(LS_AMF_OBJECT, NULL));
     check_vector(VEC(0x03, 0x00, 0x00, 0x03, 0x00, 0x00, 0x09, 0x00, 0x00, 0x09), &v, true);
     ls_amf_clear(&v);
 }
 
 static void test_ecma_array_count_is_a_hint(void **state)
 {
-    struct ls_amf_value v = container(LS_AMF_ECMA_ARRAY, NULL);
+    struct ls_amf_value v = amf_container(LS_AMF_ECMA_ARRAY, NULL);
     (void)state;
 
-    add(&v, "key", str("v"));
+    amf_add(&v, "key", amf_str("v"));
     check_vector(VEC(0x08, 0x00, 0x00, 0x00, 0x01, 0x00, 0x03, 'k', 'e', 'y', 0x02, 0x00, 0x01,
                      'v', 0x00, 0x00, 0x09), &v, true);
     /* encoders lie about the count: 0 and 1000 both decode by the end marker */
@@ -249,18 +198,18 @@ static void test_ecma_array_count_is_a_hint(void **state)
 
 static void test_strict_array_and_typed_object(void **state)
 {
-    struct ls_amf_value v = container(LS_AMF_STRICT_ARRAY, NULL);
-    struct ls_amf_value t = container(LS_AMF_TYPED_OBJECT, "Foo");
+    struct ls_amf_value v = amf_container(LS_AMF_STRICT_ARRAY, NULL);
+    struct ls_amf_value t = amf_container(LS_AMF_TYPED_OBJECT, "Foo");
     (void)state;
 
-    push(&v, num(0));
-    push(&v, boolean(true));
-    push(&v, container(LS_AMF_STRICT_ARRAY, NULL));
+    amf_push(&v, amf_num(0));
+    amf_push(&v, amf_bool(true));
+    amf_push(&v, amf_container(LS_AMF_STRICT_ARRAY, NULL));
     check_vector(VEC(0x0a, 0x00, 0x00, 0x00, 0x03, 0x00, 0, 0, 0, 0, 0, 0, 0, 0, 0x01, 0x01,
                      0x0a, 0x00, 0x00, 0x00, 0x00), &v, true);
     ls_amf_clear(&v);
 
-    add(&t, "x", boolean(true));
+    amf_add(&t, "x", amf_bool(true));
     check_vector(VEC(0x10, 0x00, 0x03, 'F', 'o', 'o', 0x00, 0x01, 'x', 0x01, 0x01, 0x00, 0x00,
                      0x09), &t, true);
     assert_string_equal(t.u.c->class_name, "Foo");
@@ -274,15 +223,15 @@ static void test_reference_is_a_deep_copy(void **state)
                                    0x03, 0x00, 0x01, 'a', 0x00, 0x3f, 0xf0, 0, 0, 0, 0, 0, 0,
                                    0x00, 0x00, 0x09,
                                    0x07, 0x00, 0x01 };
-    struct ls_amf_value want = container(LS_AMF_STRICT_ARRAY, NULL);
-    struct ls_amf_value obj = container(LS_AMF_OBJECT, NULL);
+    struct ls_amf_value want = amf_container(LS_AMF_STRICT_ARRAY, NULL);
+    struct ls_amf_value obj = amf_container(LS_AMF_OBJECT, NULL);
     struct ls_amf_value copy = LS_AMF_VALUE_INIT, got = LS_AMF_VALUE_INIT;
     (void)state;
 
-    add(&obj, "a", num(1));
+    amf_add(&obj, "a", amf_num(1));
     assert_int_equal(ls_amf_copy(&copy, &obj), LS_OK);
-    push(&want, obj);
-    push(&want, copy);
+    amf_push(&want, obj);
+    amf_push(&want, copy);
     check_vector(msg, sizeof msg, &want, false);
     assert_int_equal(decode_one(msg, sizeof msg, NULL, &got, NULL), (ssize_t)sizeof msg);
     /* two separately owned trees, not one shared container */
@@ -329,8 +278,8 @@ static void test_avmplus_switch_keeps_amf3_context(void **state)
     ls_amf_set_integer(&want, 5);
     check_vector(VEC(0x11, 0x04, 0x05), &want, false); /* INTEGER re-encodes as a number */
     /* an AMF3 object inside an AMF0 object */
-    want = container(LS_AMF_OBJECT, NULL);
-    add(&want, "o", container(LS_AMF_OBJECT, NULL));
+    want = amf_container(LS_AMF_OBJECT, NULL);
+    amf_add(&want, "o", amf_container(LS_AMF_OBJECT, NULL));
     want.u.c->props[0].value.u.c->dynamic = true;
     check_vector(VEC(0x03, 0x00, 0x01, 'o', 0x11, 0x0a, 0x0b, 0x01, 0x01, 0x00, 0x00, 0x09),
                  &want, false);
@@ -407,7 +356,7 @@ static void test_malformed_table(void **state)
     for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         struct ls_amf_value out = LS_AMF_VALUE_INIT;
         const char *why = NULL;
-        uint8_t *buf = dup_exact(cases[i].bytes, cases[i].len);
+        uint8_t *buf = input_dup_exact(cases[i].bytes, cases[i].len);
         ssize_t rc = decode_one(buf, cases[i].len, NULL, &out, &why);
 
         free(buf);
@@ -738,7 +687,7 @@ static void test_long_string_boundary(void **state)
  * the AVM+ switch). */
 static void test_roundtrip_every_type(void **state)
 {
-    struct ls_amf_value root = container(LS_AMF_OBJECT, NULL);
+    struct ls_amf_value root = amf_container(LS_AMF_OBJECT, NULL);
     struct ls_amf_value v = LS_AMF_VALUE_INIT, got = LS_AMF_VALUE_INIT;
     struct ls_amf_value arr, vec, dict, typed, ecma;
     struct ls_buf b;
@@ -747,10 +696,10 @@ static void test_roundtrip_every_type(void **state)
 
     assert_non_null(big);
     memset(big, 'q', 70000);
-    add(&root, "num", num(-0.125));
-    add(&root, "nan", num(NAN));
-    add(&root, "t", boolean(true));
-    add(&root, "s", str("string"));
+    amf_add(&root, "num", amf_num(-0.125));
+    amf_add(&root, "nan", amf_num(NAN));
+    amf_add(&root, "t", amf_bool(true));
+    amf_add(&root, "s", amf_str("string"));
     assert_int_equal(ls_amf_set_string(&v, big, 70000), LS_OK);
     assert_int_equal(ls_amf_object_add(&root, "long", &v), LS_OK);
     assert_int_equal(ls_amf_object_add(&root, "null", &v), LS_OK); /* v was moved in: it is NULL now */
@@ -762,40 +711,40 @@ static void test_roundtrip_every_type(void **state)
     assert_int_equal(ls_amf_object_add(&root, "xmldoc", &v), LS_OK);
     v.type = LS_AMF_UNSUPPORTED;
     assert_int_equal(ls_amf_object_add(&root, "unsup", &v), LS_OK);
-    ecma = container(LS_AMF_ECMA_ARRAY, NULL);
-    add(&ecma, "duration", num(0));
-    add(&root, "ecma", ecma);
-    arr = container(LS_AMF_STRICT_ARRAY, NULL);
-    push(&arr, str("a"));
-    push(&arr, container(LS_AMF_OBJECT, NULL));
-    add(&root, "arr", arr);
-    typed = container(LS_AMF_TYPED_OBJECT, "Klass");
-    add(&typed, "m", boolean(false));
-    add(&root, "typed", typed);
+    ecma = amf_container(LS_AMF_ECMA_ARRAY, NULL);
+    amf_add(&ecma, "duration", amf_num(0));
+    amf_add(&root, "ecma", ecma);
+    arr = amf_container(LS_AMF_STRICT_ARRAY, NULL);
+    amf_push(&arr, amf_str("a"));
+    amf_push(&arr, amf_container(LS_AMF_OBJECT, NULL));
+    amf_add(&root, "arr", arr);
+    typed = amf_container(LS_AMF_TYPED_OBJECT, "Klass");
+    amf_add(&typed, "m", amf_bool(false));
+    amf_add(&root, "typed", typed);
     assert_int_equal(ls_amf_set_bytes(&v, LS_AMF_XML, "<y/>", 4), LS_OK);
     assert_int_equal(ls_amf_object_add(&root, "xml", &v), LS_OK);
     assert_int_equal(ls_amf_set_bytes(&v, LS_AMF_BYTE_ARRAY, "\0\1\2", 3), LS_OK);
     assert_int_equal(ls_amf_object_add(&root, "bytes", &v), LS_OK);
-    vec = container(LS_AMF_VECTOR_INT, NULL);
+    vec = amf_container(LS_AMF_VECTOR_INT, NULL);
     ls_amf_set_integer(&v, -7);
     assert_int_equal(ls_amf_array_push(&vec, &v), LS_OK);
     vec.u.c->fixed = true;
-    add(&root, "vint", vec);
-    vec = container(LS_AMF_VECTOR_UINT, NULL);
-    push(&vec, num(4294967295.0));
-    add(&root, "vuint", vec);
-    vec = container(LS_AMF_VECTOR_DOUBLE, NULL);
-    push(&vec, num(2.5));
-    add(&root, "vdouble", vec);
-    vec = container(LS_AMF_VECTOR_OBJECT, "Pt");
-    push(&vec, container(LS_AMF_OBJECT, NULL));
-    add(&root, "vobj", vec);
-    dict = container(LS_AMF_DICTIONARY, NULL);
+    amf_add(&root, "vint", vec);
+    vec = amf_container(LS_AMF_VECTOR_UINT, NULL);
+    amf_push(&vec, amf_num(4294967295.0));
+    amf_add(&root, "vuint", vec);
+    vec = amf_container(LS_AMF_VECTOR_DOUBLE, NULL);
+    amf_push(&vec, amf_num(2.5));
+    amf_add(&root, "vdouble", vec);
+    vec = amf_container(LS_AMF_VECTOR_OBJECT, "Pt");
+    amf_push(&vec, amf_container(LS_AMF_OBJECT, NULL));
+    amf_add(&root, "vobj", vec);
+    dict = amf_container(LS_AMF_DICTIONARY, NULL);
     ls_amf_set_integer(&v, 1);
     assert_int_equal(ls_amf_array_push(&dict, &v), LS_OK);
-    push(&dict, str("one"));
+    amf_push(&dict, amf_str("one"));
     dict.u.c->weak_keys = true;
-    add(&root, "dict", dict);
+    amf_add(&root, "dict", dict);
 
     ls_buf_init(&b, 0);
     ls_amf0_encode(&b, &root);
@@ -813,16 +762,16 @@ static void test_roundtrip_every_type(void **state)
 
 static void test_ecma_items_encode_as_index_keys(void **state)
 {
-    struct ls_amf_value e = container(LS_AMF_ECMA_ARRAY, NULL);
+    struct ls_amf_value e = amf_container(LS_AMF_ECMA_ARRAY, NULL);
     static const uint8_t want[] = { 0x08, 0x00, 0x00, 0x00, 0x02, 0x00, 0x01, '0', 0x05,
                                     0x00, 0x01, 'k', 0x06, 0x00, 0x00, 0x09 };
     struct ls_amf_value v = LS_AMF_VALUE_INIT;
     struct ls_buf b;
     (void)state;
 
-    push(&e, v);
+    amf_push(&e, v);
     ls_amf_set_undefined(&v);
-    add(&e, "k", v);
+    amf_add(&e, "k", v);
     ls_buf_init(&b, 0);
     ls_amf0_encode(&b, &e);
     assert_int_equal(b.len, sizeof want);
@@ -833,7 +782,7 @@ static void test_ecma_items_encode_as_index_keys(void **state)
 
 static void test_encoder_errors_are_sticky(void **state)
 {
-    struct ls_amf_value o = container(LS_AMF_OBJECT, NULL);
+    struct ls_amf_value o = amf_container(LS_AMF_OBJECT, NULL);
     struct ls_amf_value t;
     char *name = calloc(1, 70000);
     struct ls_amf_value v = LS_AMF_VALUE_INIT;
@@ -843,13 +792,13 @@ static void test_encoder_errors_are_sticky(void **state)
 
     assert_non_null(name);
     memset(name, 'n', 69999);
-    add(&o, name, num(1)); /* a 69999-byte member name cannot be written in AMF0 */
+    amf_add(&o, name, amf_num(1)); /* a 69999-byte member name cannot be written in AMF0 */
     ls_buf_init(&b, 0);
     ls_amf0_encode(&b, &o);
     assert_int_equal(ls_buf_status(&b), LS_EINVAL);
     ls_buf_free(&b);
     ls_amf_clear(&o);
-    t = container(LS_AMF_TYPED_OBJECT, name);
+    t = amf_container(LS_AMF_TYPED_OBJECT, name);
     ls_buf_init(&b, 0);
     ls_amf0_encode(&b, &t);
     assert_int_equal(ls_buf_status(&b), LS_EINVAL);
@@ -858,9 +807,9 @@ static void test_encoder_errors_are_sticky(void **state)
     free(name);
 
     /* a bounded buffer: the encoder never writes past it, the error is LS_ELIMIT */
-    o = container(LS_AMF_OBJECT, NULL);
+    o = amf_container(LS_AMF_OBJECT, NULL);
     for (i = 0; i < 10; i++)
-        add(&o, "member", str("value"));
+        amf_add(&o, "member", amf_str("value"));
     ls_buf_init(&b, 32);
     ls_amf0_encode(&b, &o);
     assert_int_equal(ls_buf_status(&b), LS_ELIMIT);
@@ -868,8 +817,8 @@ static void test_encoder_errors_are_sticky(void **state)
     ls_buf_free(&b);
     ls_amf_clear(&o);
     /* a dictionary with an odd item count cannot be written (via AVM+) */
-    o = container(LS_AMF_DICTIONARY, NULL);
-    push(&o, v);
+    o = amf_container(LS_AMF_DICTIONARY, NULL);
+    amf_push(&o, v);
     ls_buf_init(&b, 0);
     ls_amf0_encode(&b, &o);
     assert_int_equal(ls_buf_status(&b), LS_EINVAL);
@@ -955,15 +904,15 @@ static void test_value_builders_and_lookups(void **state)
 
 static void test_value_copy_equal_and_names(void **state)
 {
-    struct ls_amf_value a = container(LS_AMF_OBJECT, NULL), b = LS_AMF_VALUE_INIT;
-    struct ls_amf_value inner = container(LS_AMF_STRICT_ARRAY, NULL);
+    struct ls_amf_value a = amf_container(LS_AMF_OBJECT, NULL), b = LS_AMF_VALUE_INIT;
+    struct ls_amf_value inner = amf_container(LS_AMF_STRICT_ARRAY, NULL);
     struct ls_amf_value x = LS_AMF_VALUE_INIT, y = LS_AMF_VALUE_INIT;
     struct ls_amf_budget left;
     (void)state;
 
-    push(&inner, str("abcd"));
-    add(&a, "inner", inner);
-    add(&a, "n", num(1));
+    amf_push(&inner, amf_str("abcd"));
+    amf_add(&a, "inner", inner);
+    amf_add(&a, "n", amf_num(1));
     assert_int_equal(ls_amf_copy(&b, &a), LS_OK);
     assert_true(ls_amf_equal(&a, &b));
     assert_ptr_not_equal(a.u.c, b.u.c);
@@ -1012,11 +961,11 @@ static void test_value_copy_equal_and_names(void **state)
     ls_amf_set_undefined(&x);
     ls_amf_set_undefined(&y);
     assert_true(ls_amf_equal(&x, &y));
-    x = container(LS_AMF_TYPED_OBJECT, "A");
-    y = container(LS_AMF_TYPED_OBJECT, "B");
+    x = amf_container(LS_AMF_TYPED_OBJECT, "A");
+    y = amf_container(LS_AMF_TYPED_OBJECT, "B");
     assert_false(ls_amf_equal(&x, &y));
     ls_amf_clear(&y);
-    y = container(LS_AMF_TYPED_OBJECT, NULL);
+    y = amf_container(LS_AMF_TYPED_OBJECT, NULL);
     assert_false(ls_amf_equal(&x, &y));
     ls_amf_clear(&x);
     ls_amf_clear(&y);

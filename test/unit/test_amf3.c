@@ -19,61 +19,10 @@
 #include "libstream/amf3.h"
 #include "libstream/buf.h"
 #include "libstream/err.h"
+#include "support/amf_build.h"
+#include "support/input.h"
 
 /* ---- helpers ---------------------------------------------------------------------------- */
-
-static struct ls_amf_value num(double d)
-{
-    struct ls_amf_value v = LS_AMF_VALUE_INIT;
-
-    ls_amf_set_number(&v, d);
-    return v;
-}
-
-static struct ls_amf_value integer(int32_t i)
-{
-    struct ls_amf_value v = LS_AMF_VALUE_INIT;
-
-    ls_amf_set_integer(&v, i);
-    return v;
-}
-
-static struct ls_amf_value str(const char *s)
-{
-    struct ls_amf_value v = LS_AMF_VALUE_INIT;
-
-    assert_int_equal(ls_amf_set_string(&v, s, strlen(s)), LS_OK);
-    return v;
-}
-
-static struct ls_amf_value container(enum ls_amf_type type, const char *class_name)
-{
-    struct ls_amf_value v = LS_AMF_VALUE_INIT;
-
-    assert_int_equal(ls_amf_container_new(&v, type, class_name,
-                                          class_name != NULL ? strlen(class_name) : 0), LS_OK);
-    return v;
-}
-
-static void add(struct ls_amf_value *obj, const char *name, struct ls_amf_value v)
-{
-    assert_int_equal(ls_amf_object_add(obj, name, &v), LS_OK);
-}
-
-static void push(struct ls_amf_value *arr, struct ls_amf_value v)
-{
-    assert_int_equal(ls_amf_array_push(arr, &v), LS_OK);
-}
-
-static uint8_t *dup_exact(const uint8_t *p, size_t n)
-{
-    uint8_t *q = malloc(n != 0 ? n : 1);
-
-    assert_non_null(q);
-    if (n != 0)
-        memcpy(q, p, n);
-    return q;
-}
 
 static ssize_t decode_one(const uint8_t *p, size_t len, const struct ls_amf_limits *lim,
                           struct ls_amf_value *out, const char **why)
@@ -95,7 +44,7 @@ static void check_vector(const uint8_t *vec, size_t len, const struct ls_amf_val
     struct ls_buf b;
     size_t n, k;
 
-    buf = dup_exact(vec, len);
+    buf = input_dup_exact(vec, len);
     assert_int_equal(decode_one(buf, len, NULL, &got, NULL), (ssize_t)len);
     assert_true(ls_amf_equal(&got, want));
     free(buf);
@@ -117,7 +66,7 @@ static void check_vector(const uint8_t *vec, size_t len, const struct ls_amf_val
         struct ls_amf_value part = LS_AMF_VALUE_INIT;
         const char *why = NULL;
 
-        buf = dup_exact(vec, n);
+        buf = input_dup_exact(vec, n);
         assert_int_equal(decode_one(buf, n, NULL, &part, &why), LS_EPROTO);
         assert_non_null(why);
         assert_int_equal(part.type, LS_AMF_NULL);
@@ -146,7 +95,7 @@ static ssize_t decode_with(const uint8_t *vec, size_t len, const struct ls_amf_l
 {
     struct ls_amf_value out = LS_AMF_VALUE_INIT;
     const char *why = NULL;
-    uint8_t *buf = dup_exact(vec, len);
+    uint8_t *buf = input_dup_exact(vec, len);
     ssize_t rc = decode_one(buf, len, lim, &out, &why);
 
     if (rc < 0) {
@@ -218,17 +167,17 @@ static void test_scalars(void **state)
     check_vector(VEC(0x02), &v, true);
     ls_amf_set_bool(&v, true);
     check_vector(VEC(0x03), &v, true);
-    v = integer(0);
+    v = amf_int(0);
     check_vector(VEC(0x04, 0x00), &v, true);
-    v = integer(127);
+    v = amf_int(127);
     check_vector(VEC(0x04, 0x7f), &v, true);
-    v = integer(-1); /* sign extension of the 29-bit value */
+    v = amf_int(-1); /* sign extension of the 29-bit value */
     check_vector(VEC(0x04, 0xff, 0xff, 0xff, 0xff), &v, true);
-    v = integer(LS_AMF3_INT_MIN);
+    v = amf_int(LS_AMF3_INT_MIN);
     check_vector(VEC(0x04, 0xc0, 0x80, 0x80, 0x00), &v, true);
-    v = integer(LS_AMF3_INT_MAX);
+    v = amf_int(LS_AMF3_INT_MAX);
     check_vector(VEC(0x04, 0xbf, 0xff, 0xff, 0xff), &v, true);
-    v = num(1.5);
+    v = amf_num(1.5);
     check_vector(VEC(0x05, 0x3f, 0xf8, 0, 0, 0, 0, 0, 0), &v, true);
     ls_amf_set_date(&v, 1.0, 0);
     check_vector(VEC(0x08, 0x01, 0x3f, 0xf0, 0, 0, 0, 0, 0, 0), &v, true);
@@ -236,7 +185,7 @@ static void test_scalars(void **state)
 
 static void test_integer_out_of_range_encodes_as_double(void **state)
 {
-    struct ls_amf_value v = integer(LS_AMF3_INT_MAX + 1), got = LS_AMF_VALUE_INIT;
+    struct ls_amf_value v = amf_int(LS_AMF3_INT_MAX + 1), got = LS_AMF_VALUE_INIT;
     struct ls_buf b;
     (void)state;
 
@@ -247,7 +196,7 @@ static void test_integer_out_of_range_encodes_as_double(void **state)
     assert_int_equal(got.type, LS_AMF_NUMBER);
     assert_true(got.u.number == LS_AMF3_INT_MAX + 1.0);
     ls_buf_reset(&b);
-    v = integer(LS_AMF3_INT_MIN - 1);
+    v = amf_int(LS_AMF3_INT_MIN - 1);
     ls_amf3_encode(&b, &v);
     assert_int_equal(b.data[0], LS_AMF3_DOUBLE);
     ls_buf_free(&b);
@@ -258,10 +207,10 @@ static void test_strings_and_blobs(void **state)
     struct ls_amf_value v = LS_AMF_VALUE_INIT;
     (void)state;
 
-    v = str("abc");
+    v = amf_str("abc");
     check_vector(VEC(0x06, 0x07, 'a', 'b', 'c'), &v, true);
     ls_amf_clear(&v);
-    v = str("");
+    v = amf_str("");
     check_vector(VEC(0x06, 0x01), &v, true);
     ls_amf_clear(&v);
     assert_int_equal(ls_amf_set_bytes(&v, LS_AMF_XML_DOC, "<a/>", 4), LS_OK);
@@ -275,15 +224,15 @@ static void test_strings_and_blobs(void **state)
 
 static void test_string_table(void **state)
 {
-    struct ls_amf_value want = container(LS_AMF_STRICT_ARRAY, NULL);
+    struct ls_amf_value want = amf_container(LS_AMF_STRICT_ARRAY, NULL);
     (void)state;
 
     /* [ "abc", ref 0, "", "de", ref 1 ]: the empty string takes no table slot */
-    push(&want, str("abc"));
-    push(&want, str("abc"));
-    push(&want, str(""));
-    push(&want, str("de"));
-    push(&want, str("de"));
+    amf_push(&want, amf_str("abc"));
+    amf_push(&want, amf_str("abc"));
+    amf_push(&want, amf_str(""));
+    amf_push(&want, amf_str("de"));
+    amf_push(&want, amf_str("de"));
     check_vector(VEC(0x09, 0x0b, 0x01, 0x06, 0x07, 'a', 'b', 'c', 0x06, 0x00, 0x06, 0x01,
                      0x06, 0x05, 'd', 'e', 0x06, 0x02), &want, false);
     ls_amf_clear(&want);
@@ -291,33 +240,33 @@ static void test_string_table(void **state)
     assert_int_equal(decode_with(VEC(0x09, 0x07, 0x01, 0x06, 0x07, 'a', 'b', 'c', 0x06, 0x01,
                                      0x06, 0x02), NULL), LS_EPROTO);
     /* a key and a value share the table: {abc: ref 0} */
-    want = container(LS_AMF_OBJECT, NULL);
-    add(&want, "abc", str("abc"));
+    want = amf_container(LS_AMF_OBJECT, NULL);
+    amf_add(&want, "abc", amf_str("abc"));
     check_vector(VEC(0x0a, 0x0b, 0x01, 0x07, 'a', 'b', 'c', 0x06, 0x00, 0x01), &want, false);
     ls_amf_clear(&want);
 }
 
 static void test_object_table(void **state)
 {
-    struct ls_amf_value want = container(LS_AMF_STRICT_ARRAY, NULL);
-    struct ls_amf_value obj = container(LS_AMF_OBJECT, NULL), copy = LS_AMF_VALUE_INIT;
+    struct ls_amf_value want = amf_container(LS_AMF_STRICT_ARRAY, NULL);
+    struct ls_amf_value obj = amf_container(LS_AMF_OBJECT, NULL), copy = LS_AMF_VALUE_INIT;
     struct ls_amf_value date = LS_AMF_VALUE_INIT, blob = LS_AMF_VALUE_INIT;
     (void)state;
 
     /* [ {a: 1}, ref 1, date, ref 2, bytes, ref 3 ]: the array itself is object 0 */
-    add(&obj, "a", integer(1));
+    amf_add(&obj, "a", amf_int(1));
     assert_int_equal(ls_amf_copy(&copy, &obj), LS_OK);
-    push(&want, obj);
-    push(&want, copy);
+    amf_push(&want, obj);
+    amf_push(&want, copy);
     ls_amf_set_date(&date, 0, 0);
-    push(&want, date);
+    amf_push(&want, date);
     ls_amf_set_date(&date, 0, 0);
-    push(&want, date);
+    amf_push(&want, date);
     assert_int_equal(ls_amf_set_bytes(&blob, LS_AMF_BYTE_ARRAY, "z", 1), LS_OK);
     copy = (struct ls_amf_value)LS_AMF_VALUE_INIT; /* the old copy now belongs to `want` */
     assert_int_equal(ls_amf_copy(&copy, &blob), LS_OK);
-    push(&want, blob);
-    push(&want, copy);
+    amf_push(&want, blob);
+    amf_push(&want, copy);
     check_vector(VEC(0x09, 0x0d, 0x01,
                      0x0a, 0x0b, 0x01, 0x03, 'a', 0x04, 0x01, 0x01,
                      0x0a, 0x02,
@@ -330,37 +279,37 @@ static void test_object_table(void **state)
 
 static void test_traits(void **state)
 {
-    struct ls_amf_value want = container(LS_AMF_STRICT_ARRAY, NULL);
-    struct ls_amf_value a = container(LS_AMF_TYPED_OBJECT, "Foo");
-    struct ls_amf_value b = container(LS_AMF_TYPED_OBJECT, "Foo");
-    struct ls_amf_value mixed = container(LS_AMF_OBJECT, NULL);
+    struct ls_amf_value want = amf_container(LS_AMF_STRICT_ARRAY, NULL);
+    struct ls_amf_value a = amf_container(LS_AMF_TYPED_OBJECT, "Foo");
+    struct ls_amf_value b = amf_container(LS_AMF_TYPED_OBJECT, "Foo");
+    struct ls_amf_value mixed = amf_container(LS_AMF_OBJECT, NULL);
     (void)state;
 
     /* sealed typed object with inline traits, then one that references those traits */
-    add(&a, "x", integer(5));
+    amf_add(&a, "x", amf_int(5));
     a.u.c->nsealed = 1;
     a.u.c->dynamic = false;
     check_vector(VEC(0x0a, 0x13, 0x07, 'F', 'o', 'o', 0x03, 'x', 0x04, 0x05), &a, true);
-    add(&b, "x", integer(6));
+    amf_add(&b, "x", amf_int(6));
     b.u.c->nsealed = 1;
     b.u.c->dynamic = false;
-    push(&want, a);
-    push(&want, b);
+    amf_push(&want, a);
+    amf_push(&want, b);
     check_vector(VEC(0x09, 0x05, 0x01,
                      0x0a, 0x13, 0x07, 'F', 'o', 'o', 0x03, 'x', 0x04, 0x05,
                      0x0a, 0x01, 0x04, 0x06), &want, false);
     ls_amf_clear(&want);
 
     /* sealed and dynamic members together */
-    add(&mixed, "x", integer(1));
-    add(&mixed, "y", integer(2));
+    amf_add(&mixed, "x", amf_int(1));
+    amf_add(&mixed, "y", amf_int(2));
     mixed.u.c->nsealed = 1;
     check_vector(VEC(0x0a, 0x1b, 0x01, 0x03, 'x', 0x04, 0x01, 0x03, 'y', 0x04, 0x02, 0x01),
                  &mixed, true);
     ls_amf_clear(&mixed);
 
     /* an empty sealed anonymous object: no members, no end marker */
-    mixed = container(LS_AMF_OBJECT, NULL);
+    mixed = amf_container(LS_AMF_OBJECT, NULL);
     mixed.u.c->dynamic = false;
     check_vector(VEC(0x0a, 0x03, 0x01), &mixed, true);
     ls_amf_clear(&mixed);
@@ -368,68 +317,68 @@ static void test_traits(void **state)
 
 static void test_array_with_associative_part(void **state)
 {
-    struct ls_amf_value v = container(LS_AMF_ECMA_ARRAY, NULL);
+    struct ls_amf_value v = amf_container(LS_AMF_ECMA_ARRAY, NULL);
     (void)state;
 
-    add(&v, "k", str("v"));
-    push(&v, integer(5));
+    amf_add(&v, "k", amf_str("v"));
+    amf_push(&v, amf_int(5));
     check_vector(VEC(0x09, 0x03, 0x03, 'k', 0x06, 0x03, 'v', 0x01, 0x04, 0x05), &v, true);
     ls_amf_clear(&v);
-    v = container(LS_AMF_STRICT_ARRAY, NULL);
+    v = amf_container(LS_AMF_STRICT_ARRAY, NULL);
     check_vector(VEC(0x09, 0x01, 0x01), &v, true);
     ls_amf_clear(&v);
 }
 
 static void test_vectors_and_dictionary(void **state)
 {
-    struct ls_amf_value v = container(LS_AMF_VECTOR_INT, NULL);
+    struct ls_amf_value v = amf_container(LS_AMF_VECTOR_INT, NULL);
     (void)state;
 
-    push(&v, integer(1));
-    push(&v, integer(-1));
+    amf_push(&v, amf_int(1));
+    amf_push(&v, amf_int(-1));
     check_vector(VEC(0x0d, 0x05, 0x00, 0, 0, 0, 1, 0xff, 0xff, 0xff, 0xff), &v, true);
     ls_amf_clear(&v);
 
-    v = container(LS_AMF_VECTOR_UINT, NULL);
+    v = amf_container(LS_AMF_VECTOR_UINT, NULL);
     v.u.c->fixed = true;
-    push(&v, num(1));
-    push(&v, num(4294967295.0));
+    amf_push(&v, amf_num(1));
+    amf_push(&v, amf_num(4294967295.0));
     check_vector(VEC(0x0e, 0x05, 0x01, 0, 0, 0, 1, 0xff, 0xff, 0xff, 0xff), &v, true);
     ls_amf_clear(&v);
 
-    v = container(LS_AMF_VECTOR_DOUBLE, NULL);
-    push(&v, num(1.5));
+    v = amf_container(LS_AMF_VECTOR_DOUBLE, NULL);
+    amf_push(&v, amf_num(1.5));
     check_vector(VEC(0x0f, 0x03, 0x00, 0x3f, 0xf8, 0, 0, 0, 0, 0, 0), &v, true);
     ls_amf_clear(&v);
 
-    v = container(LS_AMF_VECTOR_OBJECT, NULL);
-    push(&v, integer(1));
-    push(&v, container(LS_AMF_STRICT_ARRAY, NULL));
+    v = amf_container(LS_AMF_VECTOR_OBJECT, NULL);
+    amf_push(&v, amf_int(1));
+    amf_push(&v, amf_container(LS_AMF_STRICT_ARRAY, NULL));
     check_vector(VEC(0x10, 0x05, 0x00, 0x01, 0x04, 0x01, 0x09, 0x01, 0x01), &v, true);
     ls_amf_clear(&v);
 
-    v = container(LS_AMF_VECTOR_OBJECT, "Foo");
-    push(&v, num(0));
+    v = amf_container(LS_AMF_VECTOR_OBJECT, "Foo");
+    amf_push(&v, amf_num(0));
     ls_amf_set_null(&v.u.c->items[0]);
     check_vector(VEC(0x10, 0x03, 0x00, 0x07, 'F', 'o', 'o', 0x01), &v, true);
     ls_amf_clear(&v);
 
-    v = container(LS_AMF_DICTIONARY, NULL);
+    v = amf_container(LS_AMF_DICTIONARY, NULL);
     v.u.c->weak_keys = true;
-    push(&v, str("k"));
-    push(&v, integer(1));
+    amf_push(&v, amf_str("k"));
+    amf_push(&v, amf_int(1));
     check_vector(VEC(0x11, 0x03, 0x01, 0x06, 0x03, 'k', 0x04, 0x01), &v, true);
     ls_amf_clear(&v);
 
     /* a referenced vector is a copy like any other object */
-    v = container(LS_AMF_STRICT_ARRAY, NULL);
+    v = amf_container(LS_AMF_STRICT_ARRAY, NULL);
     {
-        struct ls_amf_value vi = container(LS_AMF_VECTOR_INT, NULL), copy = LS_AMF_VALUE_INIT;
+        struct ls_amf_value vi = amf_container(LS_AMF_VECTOR_INT, NULL), copy = LS_AMF_VALUE_INIT;
 
-        push(&vi, integer(7));
+        amf_push(&vi, amf_int(7));
         assert_int_equal(ls_amf_copy(&copy, &vi), LS_OK);
-        push(&v, vi);
-        push(&v, copy);
+        amf_push(&v, vi);
+        amf_push(&v, copy);
     }
     check_vector(VEC(0x09, 0x05, 0x01, 0x0d, 0x03, 0x00, 0, 0, 0, 7, 0x0d, 0x02), &v, false);
     ls_amf_clear(&v);
@@ -437,7 +386,7 @@ static void test_vectors_and_dictionary(void **state)
 
 static void test_vector_number_conversions(void **state)
 {
-    struct ls_amf_value v = container(LS_AMF_VECTOR_INT, NULL);
+    struct ls_amf_value v = amf_container(LS_AMF_VECTOR_INT, NULL);
     static const uint8_t want_int[] = { 0x0d, 0x09, 0x00, 0x7f, 0xff, 0xff, 0xff, 0x80, 0, 0, 0,
                                         0, 0, 0, 0, 0xff, 0xff, 0xff, 0xfd };
     static const uint8_t want_uint[] = { 0x0e, 0x07, 0x00, 0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0,
@@ -445,19 +394,19 @@ static void test_vector_number_conversions(void **state)
     struct ls_buf b;
     (void)state;
 
-    push(&v, num(1e10));  /* clamps */
-    push(&v, num(-1e10));
-    push(&v, num(NAN));   /* → 0 */
-    push(&v, num(-3.7));  /* truncates toward zero */
+    amf_push(&v, amf_num(1e10));  /* clamps */
+    amf_push(&v, amf_num(-1e10));
+    amf_push(&v, amf_num(NAN));   /* → 0 */
+    amf_push(&v, amf_num(-3.7));  /* truncates toward zero */
     ls_buf_init(&b, 0);
     ls_amf3_encode(&b, &v);
     assert_int_equal(b.len, sizeof want_int);
     assert_memory_equal(b.data, want_int, sizeof want_int);
     ls_amf_clear(&v);
-    v = container(LS_AMF_VECTOR_UINT, NULL);
-    push(&v, num(1e10));
-    push(&v, num(-5));
-    push(&v, num(NAN));
+    v = amf_container(LS_AMF_VECTOR_UINT, NULL);
+    amf_push(&v, amf_num(1e10));
+    amf_push(&v, amf_num(-5));
+    amf_push(&v, amf_num(NAN));
     ls_buf_reset(&b);
     ls_amf3_encode(&b, &v);
     assert_int_equal(b.len, sizeof want_uint);
@@ -553,7 +502,7 @@ static void test_failed_decode_rolls_back_objects(void **state)
     static const uint8_t ref0[] = { 0x09, 0x00 };
     struct ls_amf3_decoder d;
     struct ls_amf_value a = LS_AMF_VALUE_INIT, b = LS_AMF_VALUE_INIT;
-    uint8_t *trunc = dup_exact(broken, sizeof broken);
+    uint8_t *trunc = input_dup_exact(broken, sizeof broken);
     (void)state;
 
     ls_amf3_decoder_init(&d, NULL);
@@ -669,12 +618,12 @@ static void test_reference_bomb(void **state)
 
 static void test_encoder_golden_and_errors(void **state)
 {
-    struct ls_amf_value o = container(LS_AMF_OBJECT, NULL), v = LS_AMF_VALUE_INIT;
+    struct ls_amf_value o = amf_container(LS_AMF_OBJECT, NULL), v = LS_AMF_VALUE_INIT;
     static const uint8_t want_obj[] = { 0x0a, 0x0b, 0x01, 0x03, 'a', 0x04, 0x01, 0x01 };
     struct ls_buf b;
     (void)state;
 
-    add(&o, "a", integer(1));
+    amf_add(&o, "a", amf_int(1));
     ls_buf_init(&b, 0);
     ls_amf3_encode(&b, &o);
     assert_int_equal(b.len, sizeof want_obj);
@@ -689,24 +638,24 @@ static void test_encoder_golden_and_errors(void **state)
     assert_int_equal(b.data[0], LS_AMF3_UNDEFINED);
 
     /* a dynamic member named "" would end the list early */
-    o = container(LS_AMF_OBJECT, NULL);
-    add(&o, "", integer(1));
+    o = amf_container(LS_AMF_OBJECT, NULL);
+    amf_add(&o, "", amf_int(1));
     ls_buf_reset(&b);
     ls_amf3_encode(&b, &o);
     assert_int_equal(ls_buf_status(&b), LS_EINVAL);
     ls_amf_clear(&o);
 
     /* odd dictionary */
-    o = container(LS_AMF_DICTIONARY, NULL);
-    push(&o, integer(1));
+    o = amf_container(LS_AMF_DICTIONARY, NULL);
+    amf_push(&o, amf_int(1));
     ls_buf_reset(&b);
     ls_amf3_encode(&b, &o);
     assert_int_equal(ls_buf_status(&b), LS_EINVAL);
     ls_amf_clear(&o);
 
     /* nsealed larger than the member count is clamped, not trusted */
-    o = container(LS_AMF_OBJECT, NULL);
-    add(&o, "a", integer(1));
+    o = amf_container(LS_AMF_OBJECT, NULL);
+    amf_add(&o, "a", amf_int(1));
     o.u.c->nsealed = 5;
     o.u.c->dynamic = false;
     ls_buf_reset(&b);

@@ -23,6 +23,7 @@
 #include "libstream/err.h"
 #include "libstream/frame.h"
 #include "libstream/rtmp.h"
+#include "support/input.h"
 
 /* ---- helpers --------------------------------------------------------------------- */
 
@@ -230,25 +231,6 @@ static void check_vector(const struct ls_buf *v, const struct exp *want, size_t 
 }
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
-
-static uint8_t *read_file(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    uint8_t *data;
-    long size;
-
-    assert_non_null(f);
-    assert_int_equal(fseek(f, 0, SEEK_END), 0);
-    size = ftell(f);
-    assert_true(size > 0);
-    rewind(f);
-    data = malloc((size_t)size);
-    assert_non_null(data);
-    assert_int_equal(fread(data, 1, (size_t)size, f), (size_t)size);
-    fclose(f);
-    *len = (size_t)size;
-    return data;
-}
 
 /* ---- reader: spec vectors ---------------------------------------------------------- */
 
@@ -1070,7 +1052,7 @@ static void test_write_golden_file(void **state)
     uint8_t *golden, payload[300];
     size_t glen, i, j;
     (void)state;
-    golden = read_file("test/unit/data/chunk_write_golden.bin", &glen);
+    golden = input_read_file("test/unit/data/chunk_write_golden.bin", &glen);
     ls_buf_init(&out, 0);
     for (i = 0; i < N(golden_msgs); i++) {
         for (j = 0; j < golden_msgs[i].len; j++)
@@ -1229,7 +1211,7 @@ static void decode_fixture(const char *path, struct result *res)
     size_t len, at;
     struct result other;
 
-    data = read_file(path, &len);
+    data = input_read_file(path, &len);
     assert_true(len > HANDSHAKE_BYTES);
     decode(NULL, data + HANDSHAKE_BYTES, len - HANDSHAKE_BYTES, WHOLE, 0, res);
     assert_int_equal(res->err, LS_OK);

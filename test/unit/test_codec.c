@@ -19,6 +19,7 @@
 
 #include "libstream/codec.h"
 #include "libstream/flv.h"
+#include "support/input.h"
 
 /* ---- helpers ------------------------------------------------------------------------ */
 
@@ -85,26 +86,6 @@ static int aac(const uint8_t *p, size_t len, struct ls_aac_config *c, const char
     rc = ls_codec_aac_config_parse(copy, len, c, why);
     free(copy);
     return rc;
-}
-
-static uint8_t *read_file(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    uint8_t *data;
-    long n;
-
-    if (f == NULL)
-        fail_msg("cannot open %s (tests run from the repository root)", path);
-    assert_int_equal(fseek(f, 0, SEEK_END), 0);
-    n = ftell(f);
-    assert_true(n > 0);
-    assert_int_equal(fseek(f, 0, SEEK_SET), 0);
-    data = malloc((size_t)n);
-    assert_non_null(data);
-    assert_int_equal(fread(data, 1, (size_t)n, f), (size_t)n);
-    fclose(f);
-    *len = (size_t)n;
-    return data;
 }
 
 /* Every proper prefix of a video header shorter than header_len fails with LS_EPROTO. */
@@ -908,7 +889,7 @@ static void test_codec_names(void **state)
 static void test_fixture_payloads(void **state)
 {
     size_t len, pos = 13, vtags = 0, vkeys = 0, vseq = 0, veos = 0, atags = 0, aseq = 0;
-    uint8_t *file = read_file("test/fixtures/ffmpeg_h264_aac.flv", &len);
+    uint8_t *file = input_read_file("test/fixtures/ffmpeg_h264_aac.flv", &len);
     bool got_avcc = false, got_asc = false;
     (void)state;
 
@@ -1016,7 +997,7 @@ static void test_avc_real_records(void **state)
     for (i = 0; i < sizeof table / sizeof table[0]; i++) {
         struct ls_avc_config c;
         size_t len, sps_len;
-        uint8_t *rec = read_file(table[i].path, &len);
+        uint8_t *rec = input_read_file(table[i].path, &len);
 
         assert_int_equal(avc(rec, len, &c, NULL), LS_OK);
         assert_int_equal(c.profile, table[i].profile);
@@ -1362,7 +1343,7 @@ static void test_hevc_real_records(void **state)
     for (i = 0; i < sizeof table / sizeof table[0]; i++) {
         struct ls_hevc_config c, part;
         size_t len, cut;
-        uint8_t *rec = read_file(table[i].path, &len);
+        uint8_t *rec = input_read_file(table[i].path, &len);
 
         assert_int_equal(hevc(rec, len, &c, NULL), LS_OK);
         assert_int_equal(c.profile_idc, table[i].profile);
@@ -1389,7 +1370,7 @@ static void test_hevc_real_records(void **state)
     {
         size_t len;
         struct ls_hevc_config c;
-        uint8_t *rec = read_file("test/unit/data/codec_hevc_main_170x98.hvcc", &len);
+        uint8_t *rec = input_read_file("test/unit/data/codec_hevc_main_170x98.hvcc", &len);
 
         assert_int_equal(hevc(rec, len, &c, NULL), LS_OK);
         assert_int_equal(c.profile_compatibility, 0x60000000);

@@ -21,6 +21,8 @@
 #include "libstream/bytes.h"
 #include "libstream/command.h"
 #include "libstream/err.h"
+#include "support/amf_build.h"
+#include "support/input.h"
 
 /* ---- helpers ---------------------------------------------------------------------------- */
 
@@ -31,21 +33,9 @@ struct blob {
 
 static struct blob read_file(const char *path)
 {
-    struct blob b = { NULL, 0 };
-    FILE *f = fopen(path, "rb");
-    long n;
+    struct blob b;
 
-    if (f == NULL)
-        fail_msg("cannot open %s (tests run from the repository root)", path);
-    assert_int_equal(fseek(f, 0, SEEK_END), 0);
-    n = ftell(f);
-    assert_true(n >= 0);
-    assert_int_equal(fseek(f, 0, SEEK_SET), 0);
-    b.len = (size_t)n;
-    b.data = malloc(b.len != 0 ? b.len : 1);
-    assert_non_null(b.data);
-    assert_int_equal(fread(b.data, 1, b.len, f), b.len);
-    fclose(f);
+    b.data = input_read_file(path, &b.len);
     return b;
 }
 
@@ -73,16 +63,6 @@ static void assert_buf_is(const struct ls_buf *b, struct blob want)
     assert_int_equal(ls_buf_status(b), LS_OK);
     assert_int_equal(b->len, want.len);
     assert_memory_equal(b->data, want.data, want.len);
-}
-
-static uint8_t *dup_exact(const uint8_t *p, size_t n)
-{
-    uint8_t *q = malloc(n != 0 ? n : 1);
-
-    assert_non_null(q);
-    if (n != 0)
-        memcpy(q, p, n);
-    return q;
 }
 
 /*
@@ -285,7 +265,7 @@ static void test_golden_payloads_whole_and_prefixes(void **state)
             assert_true(nb >= 2);
 
             for (n = 0; n < g.len; n++) {
-                uint8_t *part = dup_exact(g.data, n);
+                uint8_t *part = input_dup_exact(g.data, n);
                 const char *why = NULL;
                 bool boundary = false;
                 ssize_t rc;
@@ -560,7 +540,7 @@ static void test_builders_match_real_peers(void **state)
 
     ls_buf_reset(&b);
     g = golden("ffmpeg_releasestream");
-    assert_int_equal(ls_amf_set_string(&arg, "fixture", 7), LS_OK);
+    arg = amf_str("fixture");
     assert_int_equal(ls_command_build_call(&b, "releaseStream", 2, &arg, 1), LS_OK);
     assert_buf_is(&b, g);
     free(g.data);

@@ -22,32 +22,13 @@
 #include "libstream/bytes.h"
 #include "libstream/codec.h"
 #include "libstream/flv.h"
+#include "support/input.h"
 
 #define FIXTURE "test/fixtures/ffmpeg_h264_aac.flv"
 #define ENHANCED "test/unit/data/flv_enhanced.flv"
 #define SLOPPY "test/unit/data/flv_sloppy.flv"
 
 /* ---- helpers ------------------------------------------------------------------------ */
-
-static uint8_t *read_file(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    uint8_t *data;
-    long n;
-
-    if (f == NULL)
-        fail_msg("cannot open %s (tests run from the repository root)", path);
-    assert_int_equal(fseek(f, 0, SEEK_END), 0);
-    n = ftell(f);
-    assert_true(n > 0);
-    assert_int_equal(fseek(f, 0, SEEK_SET), 0);
-    data = malloc((size_t)n);
-    assert_non_null(data);
-    assert_int_equal(fread(data, 1, (size_t)n, f), (size_t)n);
-    fclose(f);
-    *len = (size_t)n;
-    return data;
-}
 
 /* Everything a reader produced from one input. */
 struct result {
@@ -205,7 +186,7 @@ static void test_fixture_whole(void **state)
     struct result res;
     size_t len, i, vtags = 0, vkeys = 0, vseq = 0, veos = 0, vframes = 0;
     size_t atags = 0, aseq = 0, script = 0;
-    uint8_t *file = read_file(FIXTURE, &len);
+    uint8_t *file = input_read_file(FIXTURE, &len);
     uint32_t last_ts = 0;
     (void)state;
 
@@ -290,7 +271,7 @@ static void test_fixture_splits(void **state)
 {
     struct result want;
     size_t len;
-    uint8_t *file = read_file(FIXTURE, &len);
+    uint8_t *file = input_read_file(FIXTURE, &len);
     (void)state;
 
     run_whole(file, len, &want);
@@ -305,7 +286,7 @@ static void test_fixture_rewrite_is_identical(void **state)
     struct result res;
     struct ls_buf out;
     size_t len, i;
-    uint8_t *file = read_file(FIXTURE, &len);
+    uint8_t *file = input_read_file(FIXTURE, &len);
     (void)state;
 
     run_whole(file, len, &res);
@@ -329,7 +310,7 @@ static void test_fixture_rewrite_zero_copy(void **state)
 {
     struct result res;
     size_t len, i, pos;
-    uint8_t *file = read_file(FIXTURE, &len);
+    uint8_t *file = input_read_file(FIXTURE, &len);
     uint8_t *out = malloc(len + 16);
     (void)state;
 
@@ -392,7 +373,7 @@ static void test_enhanced_file(void **state)
     struct result res;
     struct ls_buf out;
     size_t len, i;
-    uint8_t *file = read_file(ENHANCED, &len);
+    uint8_t *file = input_read_file(ENHANCED, &len);
     (void)state;
 
     run_whole(file, len, &res);
@@ -456,7 +437,7 @@ static void test_sloppy_file(void **state)
     struct result res, again;
     struct ls_buf out;
     size_t len, i;
-    uint8_t *file = read_file(SLOPPY, &len);
+    uint8_t *file = input_read_file(SLOPPY, &len);
     (void)state;
 
     run_whole(file, len, &res);
@@ -730,7 +711,7 @@ static void test_feed_contract(void **state)
 static void test_truncations_are_not_boundaries(void **state)
 {
     size_t len, cut, tag_ends = 0;
-    uint8_t *file = read_file(SLOPPY, &len);
+    uint8_t *file = input_read_file(SLOPPY, &len);
     (void)state;
 
     /* Cutting the sloppy file anywhere: at_boundary exactly at event ends/trailers. */

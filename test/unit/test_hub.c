@@ -30,6 +30,7 @@
 #include "libstream/flv.h"
 #include "libstream/hub.h"
 #include "libstream/rtmp.h"
+#include "support/amf_build.h"
 
 #define FIXTURE "test/fixtures/ffmpeg_h264_aac.flv"
 #define MAX_MSGS 512
@@ -142,10 +143,10 @@ static struct ls_frame *metadata(double w, double h, double fps)
     struct ls_buf b;
     struct ls_frame *m;
 
-    assert_int_equal(ls_amf_ecma_new(&obj), LS_OK);
-    assert_int_equal(ls_amf_object_add_number(&obj, "width", w), LS_OK);
-    assert_int_equal(ls_amf_object_add_number(&obj, "height", h), LS_OK);
-    assert_int_equal(ls_amf_object_add_number(&obj, "framerate", fps), LS_OK);
+    obj = amf_container(LS_AMF_ECMA_ARRAY, NULL);
+    amf_add(&obj, "width", amf_num(w));
+    amf_add(&obj, "height", amf_num(h));
+    amf_add(&obj, "framerate", amf_num(fps));
     ls_buf_init(&b, 0);
     assert_int_equal(ls_data_build_metadata(&b, &obj), LS_OK);
     m = ls_frame_new_copy(LS_MSG_DATA_AMF0, 0, 1, b.data, (uint32_t)b.len);

@@ -42,6 +42,7 @@
 #include "libstream/server.h"
 #include "libstream/stats.h"
 #include "libstream/token.h"
+#include "support/amf_build.h"
 
 #define FIXTURE "test/fixtures/ffmpeg_h264_aac.flv"
 #define MAX_CODES 16
@@ -956,7 +957,7 @@ static void raw_call(struct raw *r, uint32_t stream_id, const char *name, double
 
     ls_buf_init(&b, 0);
     if (str_arg != NULL) {
-        assert_int_equal(ls_amf_set_string(&arg, str_arg, strlen(str_arg)), LS_OK);
+        arg = amf_str(str_arg);
         ls_command_build_call(&b, name, txid, &arg, 1);
         ls_amf_clear(&arg);
     } else {
@@ -1079,9 +1080,8 @@ static void test_commands(void **state)
     assert_true(raw_wait(&r, n + 1));
     assert_string_equal(r.cmd[n].code, "NetStream.Publish.Start");
     {
-        struct ls_amf_value id = { 0 };
+        struct ls_amf_value id = amf_num(2);
 
-        ls_amf_set_number(&id, 2);
         ls_command_build_call(&b, "deleteStream", 0, &id, 1);
         raw_send(&r, 0, LS_MSG_COMMAND_AMF0, &b);
     }
