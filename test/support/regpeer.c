@@ -14,6 +14,7 @@
 #include "libstream/control.h"
 #include "libstream/net.h"
 #include "libstream/rtmp.h"
+#include "libstream/smdlink.h"
 #include "support/regpeer.h"
 
 static void regpeer_on_ready(struct ls_conn *c, void *owner)
