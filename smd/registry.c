@@ -41,96 +41,18 @@
 #include "libstream/net.h"
 #include "libstream/smdproto.h"
 #include "libstream/stats.h"
+#include "libstream/strmap.h"
 #include "smd.h"
 
 #define SMD_TICK_MS 250
 #define SMD_PROBE_ATTEMPTS 3   /* re-decisions after an owner changed under a probe */
-
-/* ---- a small chained hash table keyed by NUL-terminated strings ---- */
-
-struct hnode {
-    struct hnode *next;
-    uint32_t hash;
-    const char *key; /* points into the containing struct */
-};
-
-struct htab {
-    struct hnode **b;
-    size_t nb; /* power of two, or 0 before the first insert */
-    size_t n;
-};
-
-static uint32_t hash_str(const char *s)
-{
-    uint32_t h = 2166136261u; /* FNV-1a */
-
-    while (*s != '\0') {
-        h ^= (uint8_t)*s++;
-        h *= 16777619u;
-    }
-    return h;
-}
-
-static struct hnode *htab_find(const struct htab *t, const char *key)
-{
-    uint32_t h;
-    struct hnode *n;
-
-    if (t->nb == 0)
-        return NULL;
-    h = hash_str(key);
-    for (n = t->b[h & (t->nb - 1)]; n != NULL; n = n->next)
-        if (n->hash == h && strcmp(n->key, key) == 0)
-            return n;
-    return NULL;
-}
-
-static int htab_insert(struct htab *t, struct hnode *node)
-{
-    if (t->n >= t->nb) {
-        size_t nb = t->nb == 0 ? 64 : t->nb * 2, i;
-        struct hnode **b = calloc(nb, sizeof *b);
-
-        if (b == NULL)
-            return LS_ENOMEM;
-        for (i = 0; i < t->nb; i++) {
-            struct hnode *n = t->b[i], *next;
-
-            for (; n != NULL; n = next) {
-                next = n->next;
-                n->next = b[n->hash & (nb - 1)];
-                b[n->hash & (nb - 1)] = n;
-            }
-        }
-        free(t->b);
-        t->b = b;
-        t->nb = nb;
-    }
-    node->hash = hash_str(node->key);
-    node->next = t->b[node->hash & (t->nb - 1)];
-    t->b[node->hash & (t->nb - 1)] = node;
-    t->n++;
-    return LS_OK;
-}
-
-static void htab_remove(struct htab *t, struct hnode *node)
-{
-    struct hnode **pp = &t->b[node->hash & (t->nb - 1)];
-
-    while (*pp != NULL && *pp != node)
-        pp = &(*pp)->next;
-    if (*pp != NULL) {
-        *pp = node->next;
-        t->n--;
-    }
-}
 
 /* ---- state ---- */
 
 struct smd_session;
 
 struct smd_entry {
-    struct hnode h;
+    struct ls_strmap_node h;     /* in reg->entries, keyed by id */
     char id[LS_STREAM_ID_MAX + 1];
     struct smd_session *owner;
     LIST_ENTRY(smd_entry) by_owner;
@@ -141,7 +63,7 @@ struct smd_entry {
 struct smd_watch;
 
 struct smd_watchers {
-    struct hnode h;
+    struct ls_strmap_node h;     /* in reg->watchers, keyed by id */
     char id[LS_STREAM_ID_MAX + 1];
     LIST_HEAD(, smd_watch) list;
 };
@@ -212,8 +134,8 @@ struct smd_registry {
     size_t nsessions;
     size_t nnodes;
     size_t nwatches;
-    struct htab entries;
-    struct htab watchers;
+    struct ls_strmap entries;
+    struct ls_strmap watchers;
     LIST_HEAD(, smd_session) kill_list;
     LIST_HEAD(, smd_session) flush_list;
     uint64_t last_generation;
@@ -325,9 +247,9 @@ static uint64_t next_generation(struct smd_registry *reg)
 
 static struct smd_entry *entry_find(const struct smd_registry *reg, const char *id)
 {
-    struct hnode *n = htab_find(&reg->entries, id);
+    struct ls_strmap_node *n = ls_strmap_find(&reg->entries, id);
 
-    return n != NULL ? (struct smd_entry *)((char *)n - offsetof(struct smd_entry, h)) : NULL;
+    return n != NULL ? LS_STRMAP_ENTRY(n, struct smd_entry, h) : NULL;
 }
 
 static void entry_attach(struct smd_entry *e, struct smd_session *owner)
@@ -347,16 +269,15 @@ static void entry_detach(struct smd_entry *e)
 static void entry_delete(struct smd_registry *reg, struct smd_entry *e)
 {
     entry_detach(e);
-    htab_remove(&reg->entries, &e->h);
+    ls_strmap_remove(&reg->entries, &e->h);
     free(e);
 }
 
 static struct smd_watchers *watchers_find(const struct smd_registry *reg, const char *id)
 {
-    struct hnode *n = htab_find(&reg->watchers, id);
+    struct ls_strmap_node *n = ls_strmap_find(&reg->watchers, id);
 
-    return n != NULL ? (struct smd_watchers *)((char *)n - offsetof(struct smd_watchers, h))
-                     : NULL;
+    return n != NULL ? LS_STRMAP_ENTRY(n, struct smd_watchers, h) : NULL;
 }
 
 static void fill_registered(struct ls_smd_msg *m, const struct smd_entry *e)
@@ -521,7 +442,7 @@ static void register_decide(struct smd_registry *reg, struct smd_session *req, u
             snprintf(e->id, sizeof e->id, "%s", id);
             e->h.key = e->id;
         }
-        if (e == NULL || htab_insert(&reg->entries, &e->h) != LS_OK) {
+        if (e == NULL || ls_strmap_insert(&reg->entries, &e->h) != LS_OK) {
             free(e);
             ls_log(LS_LOG_ERR, "%s: out of memory registering it", id);
             reply_error(req, txid, LS_SMD_CODE_LIMIT, "registry out of memory");
@@ -673,7 +594,7 @@ static void watch_delete(struct smd_registry *reg, struct smd_watch *wa)
     reg->nwatches--;
     free(wa);
     if (LIST_EMPTY(&w->list)) {
-        htab_remove(&reg->watchers, &w->h);
+        ls_strmap_remove(&reg->watchers, &w->h);
         free(w);
     }
 }
@@ -709,7 +630,7 @@ static void on_watch(struct smd_session *s, const struct ls_smd_msg *m)
                 w->h.key = w->id;
                 LIST_INIT(&w->list);
             }
-            if (w == NULL || htab_insert(&reg->watchers, &w->h) != LS_OK) {
+            if (w == NULL || ls_strmap_insert(&reg->watchers, &w->h) != LS_OK) {
                 free(w);
                 reply_error(s, m->txid, LS_SMD_CODE_LIMIT, "registry out of memory");
                 return;
@@ -718,7 +639,7 @@ static void on_watch(struct smd_session *s, const struct ls_smd_msg *m)
         wa = calloc(1, sizeof *wa);
         if (wa == NULL) {
             if (LIST_EMPTY(&w->list)) {
-                htab_remove(&reg->watchers, &w->h);
+                ls_strmap_remove(&reg->watchers, &w->h);
                 free(w);
             }
             reply_error(s, m->txid, LS_SMD_CODE_LIMIT, "registry out of memory");
@@ -1089,6 +1010,11 @@ struct smd_registry *smd_registry_new(struct event_base *base, const struct smd_
     /* Generations only grow, also across restarts: seed with the clock (2^20 per second
      * stays below 2^53, the exact range of an AMF0 number, until the year 2106). */
     reg->last_generation = (uint64_t)ls_unix_time() << 20;
+    if (ls_strmap_init(&reg->entries) != LS_OK || ls_strmap_init(&reg->watchers) != LS_OK) {
+        ls_log(LS_LOG_ERR, "no randomness for the registry's hash tables");
+        free(reg);
+        return NULL;
+    }
     if (ls_addr_format(&conf->listen, listen, sizeof listen) != LS_OK ||
         ls_net_resolve(listen, true, &ss, &len) != LS_OK) {
         ls_log(LS_LOG_ERR, "cannot resolve listen address");
@@ -1152,8 +1078,8 @@ void smd_registry_free(struct smd_registry *reg)
     smd_registry_stop(reg);
     event_free(reg->tick);
     event_free(reg->defer);
-    free(reg->entries.b);
-    free(reg->watchers.b);
+    ls_strmap_free(&reg->entries);
+    ls_strmap_free(&reg->watchers);
     free(reg);
 }
 
@@ -1161,7 +1087,7 @@ void smd_registry_free(struct smd_registry *reg)
 
 size_t smd_registry_stream_count(const struct smd_registry *reg)
 {
-    return reg->entries.n;
+    return ls_strmap_count(&reg->entries);
 }
 
 size_t smd_registry_node_count(const struct smd_registry *reg)
@@ -1191,19 +1117,18 @@ int smd_registry_foreach_entry(const struct smd_registry *reg,
                                void (*fn)(const struct smd_entry_view *e, void *arg), void *arg)
 {
     struct smd_entry **all;
+    struct ls_strmap_iter it;
+    struct ls_strmap_node *h;
     size_t i, n = 0;
 
-    if (reg->entries.n == 0)
+    if (ls_strmap_count(&reg->entries) == 0)
         return LS_OK;
-    all = malloc(reg->entries.n * sizeof *all);
+    all = malloc(ls_strmap_count(&reg->entries) * sizeof *all);
     if (all == NULL)
         return LS_ENOMEM;
-    for (i = 0; i < reg->entries.nb; i++) {
-        struct hnode *h;
-
-        for (h = reg->entries.b[i]; h != NULL; h = h->next)
-            all[n++] = (struct smd_entry *)((char *)h - offsetof(struct smd_entry, h));
-    }
+    ls_strmap_iter_init(&it, &reg->entries);
+    while ((h = ls_strmap_iter_next(&it)) != NULL)
+        all[n++] = LS_STRMAP_ENTRY(h, struct smd_entry, h);
     qsort(all, n, sizeof *all, entry_cmp);
     for (i = 0; i < n; i++) {
         struct smd_entry_view v = {

@@ -44,6 +44,7 @@
 #include "libstream/prom.h"
 #include "libstream/smdproto.h"
 #include "libstream/streamid.h"
+#include "libstream/strmap.h"
 #include "registry.h"
 
 #define REG_BACKOFF_MIN_MS 500u
@@ -101,7 +102,7 @@ struct reg_slot {
 };
 
 struct reg_record {
-    LIST_ENTRY(reg_record) next;
+    struct ls_strmap_node node; /* in reg->records, keyed by id */
     char id[LS_STREAM_ID_MAX + 1];
     int64_t since;
     enum record_state state;
@@ -138,7 +139,7 @@ struct spd_lookup {
 };
 
 struct reg_watch {
-    LIST_ENTRY(reg_watch) next;
+    struct ls_strmap_node node; /* in reg->watches, keyed by id */
     char id[LS_STREAM_ID_MAX + 1];
     unsigned refs;
     char last_node[LS_SMD_NODE_ID_MAX + 1];
@@ -165,8 +166,8 @@ struct spd_registry {
     size_t nlinks;
     unsigned slot_cap;
     bool *slot_used;
-    LIST_HEAD(, reg_record) records;
-    LIST_HEAD(, reg_watch) watches;
+    struct ls_strmap records;          /* claimed ids */
+    struct ls_strmap watches;          /* watched ids */
     LIST_HEAD(, spd_claim) claims;     /* every live claim handle */
     LIST_HEAD(, spd_lookup) lookups;   /* every live lookup */
     LIST_HEAD(, reg_link) kill_list;
@@ -283,12 +284,17 @@ static struct reg_req *link_request(struct reg_link *l, struct ls_smd_msg *m, ui
 
 static struct reg_record *record_find(const struct spd_registry *reg, const char *id)
 {
-    struct reg_record *r;
+    struct ls_strmap_node *n = ls_strmap_find(&reg->records, id);
 
-    LIST_FOREACH(r, &reg->records, next)
-        if (strcmp(r->id, id) == 0)
-            return r;
-    return NULL;
+    return n != NULL ? LS_STRMAP_ENTRY(n, struct reg_record, node) : NULL;
+}
+
+/* The next record of an iteration over reg->records (which may free it), or NULL. */
+static struct reg_record *record_next(struct ls_strmap_iter *it)
+{
+    struct ls_strmap_node *n = ls_strmap_iter_next(it);
+
+    return n != NULL ? LS_STRMAP_ENTRY(n, struct reg_record, node) : NULL;
 }
 
 static struct reg_link *link_by_slot(const struct spd_registry *reg, unsigned slot)
@@ -340,7 +346,7 @@ static void record_release(struct spd_registry *reg, struct reg_record *r, const
             send_unregister(l, r->id, r->slots[i].gen);
     }
     record_orphan_requests(reg, r);
-    LIST_REMOVE(r, next);
+    ls_strmap_remove(&reg->records, &r->node);
     free(r->slots);
     free(r);
 }
@@ -600,8 +606,9 @@ static void link_fail_requests(struct spd_registry *reg, struct reg_link *l)
 static void link_up(struct reg_link *l, const struct ls_smd_msg *m)
 {
     struct spd_registry *reg = l->reg;
+    struct ls_strmap_iter it;
+    struct ls_strmap_node *n;
     struct reg_record *r;
-    struct reg_watch *w;
     size_t announced = 0;
 
     l->state = L_UP;
@@ -612,13 +619,14 @@ static void link_up(struct reg_link *l, const struct ls_smd_msg *m)
     snprintf(l->smd_node, sizeof l->smd_node, "%s",
              (m->fields & LS_SMD_F_NODE_ID) ? m->node_id : "?");
     reg->c.connects++;
-    LIST_FOREACH(r, &reg->records, next) {
+    for (ls_strmap_iter_init(&it, &reg->records); (r = record_next(&it)) != NULL;) {
         if (r->state == R_OWNED && r->slots[l->slot].state == SLOT_NONE) {
             register_send(l, r, true);
             announced++;
         }
     }
-    LIST_FOREACH(w, &reg->watches, next) {
+    for (ls_strmap_iter_init(&it, &reg->watches); (n = ls_strmap_iter_next(&it)) != NULL;) {
+        const struct reg_watch *w = LS_STRMAP_ENTRY(n, struct reg_watch, node);
         struct ls_smd_msg wm;
 
         ls_smd_msg_init(&wm, LS_SMD_WATCH, 0);
@@ -675,12 +683,9 @@ static void on_revoked(struct reg_link *l, const struct ls_smd_msg *m)
 
 static struct reg_watch *watch_find(const struct spd_registry *reg, const char *id)
 {
-    struct reg_watch *w;
+    struct ls_strmap_node *n = ls_strmap_find(&reg->watches, id);
 
-    LIST_FOREACH(w, &reg->watches, next)
-        if (strcmp(w->id, id) == 0)
-            return w;
-    return NULL;
+    return n != NULL ? LS_STRMAP_ENTRY(n, struct reg_watch, node) : NULL;
 }
 
 static void on_registered(struct reg_link *l, const struct ls_smd_msg *m)
@@ -826,10 +831,11 @@ static void link_on_ready(struct ls_conn *c, void *owner)
 static void link_free(struct reg_link *l)
 {
     struct spd_registry *reg = l->reg;
+    struct ls_strmap_iter it;
     struct reg_record *r;
 
     reg->slot_used[l->slot] = false;
-    LIST_FOREACH(r, &reg->records, next)
+    for (ls_strmap_iter_init(&it, &reg->records); (r = record_next(&it)) != NULL;)
         memset(&r->slots[l->slot], 0, sizeof r->slots[l->slot]);
     TAILQ_REMOVE(&reg->links, l, next);
     reg->nlinks--;
@@ -841,6 +847,7 @@ static void link_on_close(struct ls_conn *c, void *owner, int err, const char *w
 {
     struct reg_link *l = owner;
     struct spd_registry *reg = l->reg;
+    struct ls_strmap_iter it;
     struct reg_record *r;
     bool was_up = l->state == L_UP;
     struct timeval tv;
@@ -856,7 +863,7 @@ static void link_on_close(struct ls_conn *c, void *owner, int err, const char *w
     l->kill = false;
     l->state = L_DOWN;
     /* the smd dropped our entries with the session: every slot starts over */
-    LIST_FOREACH(r, &reg->records, next)
+    for (ls_strmap_iter_init(&it, &reg->records); (r = record_next(&it)) != NULL;)
         if (r->slots[l->slot].state != SLOT_PENDING)
             r->slots[l->slot].state = SLOT_NONE;
     link_fail_requests(reg, l);
@@ -968,6 +975,7 @@ static void tick_cb(evutil_socket_t fd, short what, void *arg)
 
 static int grow_slots(struct spd_registry *reg, unsigned want)
 {
+    struct ls_strmap_iter it;
     struct reg_record *r;
     bool *used;
 
@@ -978,7 +986,7 @@ static int grow_slots(struct spd_registry *reg, unsigned want)
         return LS_ENOMEM;
     memset(used + reg->slot_cap, 0, (want - reg->slot_cap) * sizeof *used);
     reg->slot_used = used;
-    LIST_FOREACH(r, &reg->records, next) {
+    for (ls_strmap_iter_init(&it, &reg->records); (r = record_next(&it)) != NULL;) {
         struct reg_slot *s = realloc(r->slots, want * sizeof *s);
 
         if (s == NULL)
@@ -1072,15 +1080,14 @@ struct spd_registry *spd_registry_new(struct event_base *base,
         reg->hooks = *hooks;
     ls_smd_conn_config(&reg->conn_cfg);
     TAILQ_INIT(&reg->links);
-    LIST_INIT(&reg->records);
-    LIST_INIT(&reg->watches);
     LIST_INIT(&reg->claims);
     LIST_INIT(&reg->lookups);
     LIST_INIT(&reg->kill_list);
     LIST_INIT(&reg->flush_list);
     reg->tick = event_new(base, -1, EV_PERSIST, tick_cb, reg);
     reg->defer = event_new(base, -1, 0, defer_cb, reg);
-    if (reg->tick == NULL || reg->defer == NULL || set_identity(reg, cfg) != LS_OK ||
+    if (ls_strmap_init(&reg->records) != LS_OK || ls_strmap_init(&reg->watches) != LS_OK ||
+        reg->tick == NULL || reg->defer == NULL || set_identity(reg, cfg) != LS_OK ||
         event_add(reg->tick, &tick) == -1) {
         spd_registry_free(reg);
         return NULL;
@@ -1148,7 +1155,8 @@ void spd_registry_free(struct spd_registry *reg)
 {
     struct reg_link *l;
     struct reg_record *r;
-    struct reg_watch *w;
+    struct ls_strmap_iter it;
+    struct ls_strmap_node *n;
     struct spd_claim *c;
     struct spd_lookup *lk;
 
@@ -1157,12 +1165,12 @@ void spd_registry_free(struct spd_registry *reg)
     reg->freeing = true;
     /* Goodbyes: the session's end drops our entries anyway; an explicit unregister
      * makes it immediate and visible in the smd's log. */
-    while ((r = LIST_FIRST(&reg->records)) != NULL) {
+    for (ls_strmap_iter_init(&it, &reg->records); (r = record_next(&it)) != NULL;) {
         if (r->state == R_OWNED)
             record_release(reg, r, NULL);
         else {
             record_orphan_requests(reg, r);
-            LIST_REMOVE(r, next);
+            ls_strmap_remove(&reg->records, &r->node);
             free(r->slots);
             free(r);
         }
@@ -1175,10 +1183,12 @@ void spd_registry_free(struct spd_registry *reg)
         }
         link_free(l);
     }
-    while ((w = LIST_FIRST(&reg->watches)) != NULL) {
-        LIST_REMOVE(w, next);
-        free(w);
+    for (ls_strmap_iter_init(&it, &reg->watches); (n = ls_strmap_iter_next(&it)) != NULL;) {
+        ls_strmap_remove(&reg->watches, n);
+        free(LS_STRMAP_ENTRY(n, struct reg_watch, node));
     }
+    ls_strmap_free(&reg->records);
+    ls_strmap_free(&reg->watches);
     while ((c = LIST_FIRST(&reg->claims)) != NULL) {
         LIST_REMOVE(c, next);
         event_free(c->ev);
@@ -1256,7 +1266,13 @@ struct spd_claim *spd_registry_claim(struct spd_registry *reg, const char *id, i
             return c;
         }
         snprintf(r->id, sizeof r->id, "%s", id);
-        LIST_INSERT_HEAD(&reg->records, r, next);
+        r->node.key = r->id;
+        if (ls_strmap_insert(&reg->records, &r->node) != LS_OK) {
+            free(r->slots);
+            free(r);
+            claim_decide(c, LS_ENOMEM, "out of memory");
+            return c;
+        }
     }
     r->since = since;
     r->state = R_CLAIMING;
@@ -1386,8 +1402,12 @@ void spd_registry_watch(struct spd_registry *reg, const char *id)
     if (ls_streamid_parse_id(id, &ref, NULL) != LS_OK || (w = calloc(1, sizeof *w)) == NULL)
         return;
     snprintf(w->id, sizeof w->id, "%s", id);
+    w->node.key = w->id;
     w->refs = 1;
-    LIST_INSERT_HEAD(&reg->watches, w, next);
+    if (ls_strmap_insert(&reg->watches, &w->node) != LS_OK) {
+        free(w);
+        return;
+    }
     watch_send(reg, LS_SMD_WATCH, id);
 }
 
@@ -1397,7 +1417,7 @@ void spd_registry_unwatch(struct spd_registry *reg, const char *id)
 
     if (w == NULL || --w->refs > 0)
         return;
-    LIST_REMOVE(w, next);
+    ls_strmap_remove(&reg->watches, &w->node);
     watch_send(reg, LS_SMD_UNWATCH, w->id);
     free(w);
 }
