@@ -20,8 +20,9 @@
  * old generation can always be recognised.
  *
  * Re-entrancy: nothing here closes or flushes another session's connection from inside a
- * callback. Closing and flushing go through two lists drained by one deferred event, so a
- * failure while notifying watcher N cannot free watcher N+1 under our feet.
+ * callback. Closing and flushing are deferred to the next loop turn (ls_conn_close_later,
+ * ls_conn_flush_later), so a failure while notifying watcher N cannot free watcher N+1
+ * under our feet.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -111,15 +112,7 @@ struct smd_session {
     size_t nwatches;
     LIST_HEAD(, smd_probe) probes_in;  /* probes sent to this session (it owns the id) */
     LIST_HEAD(, smd_probe) probes_out; /* this session's registers waiting on a probe */
-    /* deferred work (see the top of the file) */
-    bool kill;           /* closing: nothing more is sent to it */
-    bool kill_queued;    /* on kill_list */
-    bool kill_after_flush;
-    bool flush;          /* on flush_list */
-    int kill_err;
-    const char *kill_why;
-    LIST_ENTRY(smd_session) kill_link;
-    LIST_ENTRY(smd_session) flush_link;
+    bool kill;           /* closing (see the top of the file): nothing more is sent to it */
     bool lease_lapsed;
 };
 
@@ -129,15 +122,12 @@ struct smd_registry {
     struct ls_conn_config conn_cfg;
     struct evconnlistener *listener;
     struct event *tick;
-    struct event *defer;
     TAILQ_HEAD(, smd_session) sessions;
     size_t nsessions;
     size_t nnodes;
     size_t nwatches;
     struct ls_strmap entries;
     struct ls_strmap watchers;
-    LIST_HEAD(, smd_session) kill_list;
-    LIST_HEAD(, smd_session) flush_list;
     uint64_t last_generation;
     bool stopping;
     struct smd_counters c;
@@ -147,58 +137,19 @@ static const struct ls_conn_ops session_ops;
 
 /* ---- deferred close and flush ---- */
 
-static void defer_arm(struct smd_registry *reg)
-{
-    event_active(reg->defer, EV_TIMEOUT, 0);
-}
-
 /* Closes `s` soon (after its queued output when after_flush). Idempotent. */
 static void session_kill(struct smd_session *s, int err, const char *why, bool after_flush)
 {
     if (s->kill)
         return;
     s->kill = true;
-    s->kill_queued = true;
-    s->kill_after_flush = after_flush;
-    s->kill_err = err;
-    s->kill_why = why;
-    LIST_INSERT_HEAD(&s->reg->kill_list, s, kill_link);
-    defer_arm(s->reg);
+    ls_conn_close_later(s->conn, err, why, after_flush);
 }
 
 static void session_want_flush(struct smd_session *s)
 {
-    if (s->flush || s->kill)
-        return;
-    s->flush = true;
-    LIST_INSERT_HEAD(&s->reg->flush_list, s, flush_link);
-    defer_arm(s->reg);
-}
-
-static void defer_cb(evutil_socket_t fd, short what, void *arg)
-{
-    struct smd_registry *reg = arg;
-    struct smd_session *s;
-
-    (void)fd;
-    (void)what;
-    /* Either call may free a session and queue work for others: loop until quiet. */
-    for (;;) {
-        if ((s = LIST_FIRST(&reg->flush_list)) != NULL) {
-            LIST_REMOVE(s, flush_link);
-            s->flush = false;
-            ls_conn_flush(s->conn);
-        } else if ((s = LIST_FIRST(&reg->kill_list)) != NULL) {
-            LIST_REMOVE(s, kill_link);
-            s->kill_queued = false;
-            if (s->kill_after_flush)
-                ls_conn_close_after_flush(s->conn, s->kill_err, s->kill_why);
-            else
-                ls_conn_close(s->conn, s->kill_err, s->kill_why);
-        } else {
-            break;
-        }
-    }
+    if (!s->kill)
+        ls_conn_flush_later(s->conn);
 }
 
 /* ---- sending ---- */
@@ -850,11 +801,6 @@ static void session_on_close(struct ls_conn *c, void *owner, int err, const char
     bool ours = s->kill; /* we decided to close it (and logged why) */
 
     (void)c;
-    if (s->flush)
-        LIST_REMOVE(s, flush_link);
-    if (s->kill_queued)
-        LIST_REMOVE(s, kill_link);
-    s->flush = s->kill_queued = false;
     s->kill = true; /* no more sends to it */
     TAILQ_REMOVE(&reg->sessions, s, link);
     reg->nsessions--;
@@ -1004,8 +950,6 @@ struct smd_registry *smd_registry_new(struct event_base *base, const struct smd_
     reg->base = base;
     reg->conf = conf;
     TAILQ_INIT(&reg->sessions);
-    LIST_INIT(&reg->kill_list);
-    LIST_INIT(&reg->flush_list);
     ls_smd_conn_config(&reg->conn_cfg);
     /* Generations only grow, also across restarts: seed with the clock (2^20 per second
      * stays below 2^53, the exact range of an AMF0 number, until the year 2106). */
@@ -1030,8 +974,7 @@ struct smd_registry *smd_registry_new(struct event_base *base, const struct smd_
     reg->listener = evconnlistener_new(base, accept_cb, reg,
                                        LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, -1, fd);
     reg->tick = event_new(base, -1, EV_PERSIST, tick_cb, reg);
-    reg->defer = event_new(base, -1, 0, defer_cb, reg);
-    if (reg->listener == NULL || reg->tick == NULL || reg->defer == NULL ||
+    if (reg->listener == NULL || reg->tick == NULL ||
         event_add(reg->tick, &tick) == -1) {
         if (reg->listener != NULL)
             evconnlistener_free(reg->listener);
@@ -1039,8 +982,6 @@ struct smd_registry *smd_registry_new(struct event_base *base, const struct smd_
             close(fd);
         if (reg->tick != NULL)
             event_free(reg->tick);
-        if (reg->defer != NULL)
-            event_free(reg->defer);
         free(reg);
         return NULL;
     }
@@ -1077,7 +1018,6 @@ void smd_registry_free(struct smd_registry *reg)
         return;
     smd_registry_stop(reg);
     event_free(reg->tick);
-    event_free(reg->defer);
     ls_strmap_free(&reg->entries);
     ls_strmap_free(&reg->watchers);
     free(reg);

@@ -25,8 +25,9 @@
  * everywhere.
  *
  * Re-entrancy: user callbacks (claim and lookup answers) run from their own zero-delay
- * events; flushing and closing links go through one deferred event; so nothing frees a
- * link or a record while a loop over them is running.
+ * events; flushing and closing links are deferred to the next loop turn
+ * (ls_conn_flush_later, ls_conn_close_later); so nothing frees a link or a record while a
+ * loop over them is running.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -84,10 +85,7 @@ struct reg_link {
     unsigned backoff_ms;
     bool failing;           /* a failure was logged; quiet until it recovers */
     bool removed;           /* dropped by a reload: freed when closed */
-    bool kill, kill_queued, flush;
-    const char *kill_why;
-    LIST_ENTRY(reg_link) kill_link;
-    LIST_ENTRY(reg_link) flush_link;
+    bool kill;              /* a close is on its way: nothing more is sent */
     uint32_t next_txid;
     uint64_t lease_ms;
     uint64_t last_ping_ms;
@@ -170,10 +168,7 @@ struct spd_registry {
     struct ls_strmap watches;          /* watched ids */
     LIST_HEAD(, spd_claim) claims;     /* every live claim handle */
     LIST_HEAD(, spd_lookup) lookups;   /* every live lookup */
-    LIST_HEAD(, reg_link) kill_list;
-    LIST_HEAD(, reg_link) flush_list;
     struct event *tick;
-    struct event *defer;
     bool freeing;
     struct reg_counters c;
 };
@@ -183,53 +178,18 @@ static void link_connect(struct reg_link *l);
 
 /* ---- deferred flush and close ---- */
 
-static void defer_arm(struct spd_registry *reg)
-{
-    event_active(reg->defer, EV_TIMEOUT, 0);
-}
-
 static void link_kill(struct reg_link *l, const char *why)
 {
     if (l->kill || l->conn == NULL)
         return;
     l->kill = true;
-    l->kill_queued = true;
-    l->kill_why = why;
-    LIST_INSERT_HEAD(&l->reg->kill_list, l, kill_link);
-    defer_arm(l->reg);
+    ls_conn_close_later(l->conn, LS_EIO, why, false);
 }
 
 static void link_want_flush(struct reg_link *l)
 {
-    if (l->flush || l->kill)
-        return;
-    l->flush = true;
-    LIST_INSERT_HEAD(&l->reg->flush_list, l, flush_link);
-    defer_arm(l->reg);
-}
-
-static void defer_cb(evutil_socket_t fd, short what, void *arg)
-{
-    struct spd_registry *reg = arg;
-    struct reg_link *l;
-
-    (void)fd;
-    (void)what;
-    for (;;) {
-        if ((l = LIST_FIRST(&reg->flush_list)) != NULL) {
-            LIST_REMOVE(l, flush_link);
-            l->flush = false;
-            if (l->conn != NULL)
-                ls_conn_flush(l->conn);
-        } else if ((l = LIST_FIRST(&reg->kill_list)) != NULL) {
-            LIST_REMOVE(l, kill_link);
-            l->kill_queued = false;
-            if (l->conn != NULL)
-                ls_conn_close(l->conn, LS_EIO, l->kill_why);
-        } else {
-            break;
-        }
-    }
+    if (!l->kill && l->conn != NULL)
+        ls_conn_flush_later(l->conn);
 }
 
 /* ---- requests ---- */
@@ -854,11 +814,6 @@ static void link_on_close(struct ls_conn *c, void *owner, int err, const char *w
 
     (void)c;
     (void)err;
-    if (l->flush)
-        LIST_REMOVE(l, flush_link);
-    if (l->kill_queued)
-        LIST_REMOVE(l, kill_link);
-    l->flush = l->kill_queued = false;
     l->conn = NULL;
     l->kill = false;
     l->state = L_DOWN;
@@ -1082,12 +1037,9 @@ struct spd_registry *spd_registry_new(struct event_base *base,
     TAILQ_INIT(&reg->links);
     LIST_INIT(&reg->claims);
     LIST_INIT(&reg->lookups);
-    LIST_INIT(&reg->kill_list);
-    LIST_INIT(&reg->flush_list);
     reg->tick = event_new(base, -1, EV_PERSIST, tick_cb, reg);
-    reg->defer = event_new(base, -1, 0, defer_cb, reg);
     if (ls_strmap_init(&reg->records) != LS_OK || ls_strmap_init(&reg->watches) != LS_OK ||
-        reg->tick == NULL || reg->defer == NULL || set_identity(reg, cfg) != LS_OK ||
+        reg->tick == NULL || set_identity(reg, cfg) != LS_OK ||
         event_add(reg->tick, &tick) == -1) {
         spd_registry_free(reg);
         return NULL;
@@ -1198,8 +1150,6 @@ void spd_registry_free(struct spd_registry *reg)
         lookup_free(lk);
     if (reg->tick != NULL)
         event_free(reg->tick);
-    if (reg->defer != NULL)
-        event_free(reg->defer);
     free(reg->slot_used);
     free(reg->node_id);
     free(reg->advertise);
