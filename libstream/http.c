@@ -10,9 +10,9 @@
 #include <event2/keyvalq_struct.h>
 
 #include "libstream/clock.h"
-#include "libstream/config.h"
 #include "libstream/hub.h"
 #include "libstream/json.h"
+#include "libstream/listener.h"
 #include "libstream/log.h"
 #include "libstream/server.h"
 #include "libstream/stats.h"
@@ -20,6 +20,7 @@
 
 #define HTTP_MAX_HEADERS 8192
 #define HTTP_TIMEOUT_S 30
+#define HTTP_BACKLOG 128     /* what evhttp_bind_socket uses */
 
 void ls_http_reply_json(struct evhttp_request *req, int code, struct ls_buf *body)
 {
@@ -194,8 +195,7 @@ struct ls_http *ls_http_new(struct event_base *base, const char *listen, const c
                             const char *node_id)
 {
     struct ls_http *http = calloc(1, sizeof *http);
-    struct ls_addr addr;
-    const char *host;
+    struct evconnlistener *listener;
 
     if (http == NULL)
         return NULL;
@@ -205,15 +205,20 @@ struct ls_http *ls_http_new(struct event_base *base, const char *listen, const c
     http->node_id = strdup(node_id != NULL ? node_id : "");
     LIST_INIT(&http->viewers);
     http->evhttp = evhttp_new(base);
-    if (http->role == NULL || http->node_id == NULL || http->evhttp == NULL ||
-        ls_addr_parse(listen, true, &addr) != LS_OK) {
-        ls_log(LS_LOG_ERR, "cannot set up HTTP on %s", listen);
+    if (http->role == NULL || http->node_id == NULL || http->evhttp == NULL) {
+        ls_log(LS_LOG_ERR, "cannot set up HTTP on %s: out of memory", listen);
         ls_http_free(http);
         return NULL;
     }
-    host = addr.host[0] == '\0' || strcmp(addr.host, "*") == 0 ? "0.0.0.0" : addr.host;
-    if (evhttp_bind_socket(http->evhttp, host, addr.port) != 0) {
-        ls_log(LS_LOG_ERR, "cannot listen for HTTP on %s", listen);
+    /* evhttp takes the listener over (and frees it with itself). */
+    listener = ls_listener_new(base, listen, HTTP_BACKLOG, NULL, NULL);
+    if (listener == NULL) {
+        ls_http_free(http);
+        return NULL;
+    }
+    if (evhttp_bind_listener(http->evhttp, listener) == NULL) {
+        ls_log(LS_LOG_ERR, "cannot set up HTTP on %s: out of memory", listen);
+        evconnlistener_free(listener);
         ls_http_free(http);
         return NULL;
     }

@@ -24,7 +24,6 @@
  * ls_conn_flush_later), so a failure while notifying watcher N cannot free watcher N+1
  * under our feet.
  */
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,6 +37,7 @@
 #include "libstream/clock.h"
 #include "libstream/conn.h"
 #include "libstream/control.h"
+#include "libstream/listener.h"
 #include "libstream/log.h"
 #include "libstream/net.h"
 #include "libstream/smdproto.h"
@@ -900,15 +900,6 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct socka
         ls_conn_close(s->conn, LS_EIO, "cannot start the connection"); /* frees s */
 }
 
-static void accept_error_cb(struct evconnlistener *l, void *arg)
-{
-    int err = EVUTIL_SOCKET_ERROR();
-
-    (void)l;
-    (void)arg;
-    ls_log(LS_LOG_ERR, "accept failed: %s", evutil_socket_error_to_string(err));
-}
-
 /* Hello deadlines and leases. */
 static void tick_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -939,11 +930,8 @@ static void tick_cb(evutil_socket_t fd, short what, void *arg)
 struct smd_registry *smd_registry_new(struct event_base *base, const struct smd_conf *conf)
 {
     struct smd_registry *reg = calloc(1, sizeof *reg);
-    struct sockaddr_storage ss;
-    socklen_t len;
     char listen[LS_ADDR_STRLEN];
     struct timeval tick = { 0, SMD_TICK_MS * 1000 };
-    int fd;
 
     if (reg == NULL)
         return NULL;
@@ -959,33 +947,24 @@ struct smd_registry *smd_registry_new(struct event_base *base, const struct smd_
         free(reg);
         return NULL;
     }
-    if (ls_addr_format(&conf->listen, listen, sizeof listen) != LS_OK ||
-        ls_net_resolve(listen, true, &ss, &len) != LS_OK) {
-        ls_log(LS_LOG_ERR, "cannot resolve listen address");
+    if (ls_addr_format(&conf->listen, listen, sizeof listen) != LS_OK) {
+        ls_log(LS_LOG_ERR, "cannot format the listen address");
         free(reg);
         return NULL;
     }
-    fd = ls_net_listen((struct sockaddr *)&ss, len, 256);
-    if (fd == -1) {
-        ls_log(LS_LOG_ERR, "cannot listen on %s: %s", listen, strerror(errno));
+    reg->listener = ls_listener_new(base, listen, 256, accept_cb, reg);
+    if (reg->listener == NULL) {
         free(reg);
         return NULL;
     }
-    reg->listener = evconnlistener_new(base, accept_cb, reg,
-                                       LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, -1, fd);
     reg->tick = event_new(base, -1, EV_PERSIST, tick_cb, reg);
-    if (reg->listener == NULL || reg->tick == NULL ||
-        event_add(reg->tick, &tick) == -1) {
-        if (reg->listener != NULL)
-            evconnlistener_free(reg->listener);
-        else
-            close(fd);
+    if (reg->tick == NULL || event_add(reg->tick, &tick) == -1) {
+        evconnlistener_free(reg->listener);
         if (reg->tick != NULL)
             event_free(reg->tick);
         free(reg);
         return NULL;
     }
-    evconnlistener_set_error_cb(reg->listener, accept_error_cb);
     return reg;
 }
 
