@@ -4,7 +4,9 @@
 #   all (default)  build/libstream.a and the daemons build/smd, build/spd, build/epd
 #   check          deps, build, unit + integration tests, then the same tests on an
 #                  AddressSanitizer+UBSan build, then a short libFuzzer pass
-#   check-tests    build and run unit + integration tests only (no deps, no recursion)
+#   check-tests    build and run unit + integration tests and the link check only (no deps,
+#                  no recursion)
+#   check-links    smd must not link the RTMP server, sessions or the hub
 #   unit           build and run the cmocka unit tests
 #   integration    run the black-box integration tests against the built daemons
 #   fuzz           build the libFuzzer targets and run each for FUZZ_SECONDS
@@ -78,8 +80,8 @@ TOOL_BINS := $(foreach s,$(TOOL_SRCS),$(BUILD)/tools/$(basename $(notdir $(s))))
 
 .SECONDARY:
 
-.PHONY: all check check-tests unit integration fuzz fuzz-check coverage bench demo deps \
-        install clean tools
+.PHONY: all check check-tests check-links unit integration fuzz fuzz-check coverage bench demo \
+        deps install clean tools
 
 all: $(LIBSTREAM) $(DAEMONS)
 
@@ -123,7 +125,11 @@ unit: $(UNIT_BINS)
 integration: all tools
 	$(Q)BUILD=$(BUILD) test/integration/run.sh
 
-check-tests: unit integration
+check-tests: unit integration check-links
+
+# The registry is not a media node: keep generic modules from dragging the media side in.
+check-links: $(BUILD)/smd
+	$(Q)scripts/check-smd-links.sh $(BUILD)/smd
 
 ifeq ($(SANITIZE),1)
 check: deps
