@@ -4,8 +4,10 @@
 #   all (default)  build/libstream.a and the daemons build/smd, build/spd, build/epd
 #   check          deps, build, unit + integration tests, then the same tests on an
 #                  AddressSanitizer+UBSan build, then a short libFuzzer pass
-#   check-tests    lint, then build and run unit + integration tests (no deps, no recursion)
+#   check-tests    lint, then build and run unit + integration tests and the link check
+#                  (no deps, no recursion)
 #   lint           layering checks on the source tree (scripts/check-*.sh), no build needed
+#   check-links    smd must not link the RTMP server, sessions or the hub
 #   unit           build and run the cmocka unit tests
 #   integration    run the black-box integration tests against the built daemons
 #   fuzz           build the libFuzzer targets and run each for FUZZ_SECONDS
@@ -80,8 +82,8 @@ TOOL_BINS := $(foreach s,$(TOOL_SRCS),$(BUILD)/tools/$(basename $(notdir $(s))))
 
 .SECONDARY:
 
-.PHONY: all check check-tests lint unit integration fuzz fuzz-check coverage bench demo deps \
-        install clean tools
+.PHONY: all check check-tests check-links lint unit integration fuzz fuzz-check coverage bench \
+        demo deps install clean tools
 
 all: $(LIBSTREAM) $(DAEMONS)
 
@@ -151,7 +153,11 @@ lint:
 	$(Q)scripts/check-layers.sh
 	$(Q)scripts/check-pure.sh
 
-check-tests: lint unit integration
+check-tests: lint unit integration check-links
+
+# The registry is not a media node: keep generic modules from dragging the media side in.
+check-links: $(BUILD)/smd
+	$(Q)scripts/check-smd-links.sh $(BUILD)/smd
 
 ifeq ($(SANITIZE),1)
 check: deps

@@ -68,6 +68,13 @@ struct ls_conn {
     bool quickack;                /* ACK at once while the session is being set up */
     int close_err;
     const char *close_why;
+
+    /* deferred work (ls_conn_flush_later, ls_conn_close_later): done on the next loop turn
+     * from the timer callback */
+    bool later_flush;
+    enum { CONN_LATER_NONE, CONN_LATER_CLOSE, CONN_LATER_CLOSE_AFTER_FLUSH } later_close;
+    int later_err;
+    const char *later_why;
 };
 
 static uint8_t conn_scratch[CONN_SCRATCH_SIZE];
@@ -237,6 +244,50 @@ void ls_conn_close_after_flush(struct ls_conn *c, int err, const char *why)
     c->busy--;
     if (c->closing && c->busy == 0)
         event_active(c->ev_timer, EV_TIMEOUT, 1);
+}
+
+/*
+ * Deferred flush and close, for code that acts on other connections from inside a callback
+ * (a registry notifying every watcher of an id): a failure while writing to watcher N must
+ * not free watcher N+1 under the caller's loop. The work runs from this connection's own
+ * timer callback on the next loop turn — activated by hand, armed or not — where closing is
+ * safe.
+ */
+static void conn_wake_later(struct ls_conn *c)
+{
+    event_active(c->ev_timer, EV_TIMEOUT, 1);
+}
+
+void ls_conn_flush_later(struct ls_conn *c)
+{
+    if (c->closing || c->draining || c->later_flush || c->later_close != CONN_LATER_NONE)
+        return;
+    c->later_flush = true;
+    conn_wake_later(c);
+}
+
+void ls_conn_close_later(struct ls_conn *c, int err, const char *why, bool after_flush)
+{
+    if (c->closing || c->draining || c->later_close != CONN_LATER_NONE)
+        return;
+    c->later_close = after_flush ? CONN_LATER_CLOSE_AFTER_FLUSH : CONN_LATER_CLOSE;
+    c->later_err = err;
+    c->later_why = why;
+    conn_wake_later(c);
+}
+
+/* Runs inside our timer callback: a flush asked for earlier goes out before a close. */
+static void conn_run_later(struct ls_conn *c)
+{
+    if (c->later_flush) {
+        c->later_flush = false;
+        ls_conn_flush(c);
+    }
+    if (c->later_close == CONN_LATER_CLOSE)
+        ls_conn_close(c, c->later_err, c->later_why);
+    else if (c->later_close == CONN_LATER_CLOSE_AFTER_FLUSH)
+        ls_conn_close_after_flush(c, c->later_err, c->later_why);
+    c->later_close = CONN_LATER_NONE;
 }
 
 const char *ls_conn_peer(const struct ls_conn *c)
@@ -555,14 +606,11 @@ static void conn_read_cb(evutil_socket_t fd, short what, void *arg)
     conn_leave(c);
 }
 
-static void conn_timer_cb(evutil_socket_t fd, short what, void *arg)
+/* Handshake, drain and idle deadlines; drops the timer when there is nothing to watch. */
+static void conn_check_deadlines(struct ls_conn *c)
 {
-    struct ls_conn *c = arg;
     uint64_t now = ls_now_ms();
 
-    (void)fd;
-    (void)what;
-    c->busy++;
     if (c->hs != NULL && now - c->started_ms > c->cfg.handshake_timeout_ms)
         ls_conn_close(c, LS_ELIMIT, "handshake timeout");
     else if (c->draining && now - c->started_ms > CONN_DRAIN_TIMEOUT_MS)
@@ -571,5 +619,17 @@ static void conn_timer_cb(evutil_socket_t fd, short what, void *arg)
         ls_conn_close(c, LS_ELIMIT, "idle timeout");
     else if (c->hs == NULL && !c->draining && c->cfg.idle_timeout_ms == 0)
         event_del(c->ev_timer); /* nothing to watch: viewers cost no timer wake-ups */
+}
+
+static void conn_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct ls_conn *c = arg;
+
+    (void)fd;
+    (void)what;
+    c->busy++;
+    conn_run_later(c);
+    if (!c->closing)
+        conn_check_deadlines(c);
     conn_leave(c);
 }

@@ -177,8 +177,13 @@ static int daemon_check_config(const struct ls_role *role, const char *path)
         fprintf(stderr, "%s\n", err);
         status = 1;
     } else {
+        if (role->validate != NULL && role->validate(conf, path, err, sizeof err) != LS_OK) {
+            fprintf(stderr, "%s\n", err);
+            status = 1;
+        } else {
+            printf("%s: configuration is valid\n", path);
+        }
         ls_config_free(role->schema, conf);
-        printf("%s: configuration is valid\n", path);
     }
     free(conf);
     return status;

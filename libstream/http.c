@@ -1,6 +1,10 @@
 /*
- * http.c — HTTP API and metrics on evhttp (see http.h); HTTP-FLV is in httpflv.c.
+ * http.c — every daemon's HTTP server on evhttp (see http.h): /api/v1/health, /metrics,
+ * and the routes the roles register. Layer: roles' tools. It knows nothing of streams: the
+ * media node adds /api/v1/streams (streamsapi.c) and GET /APP/NAME.flv (httpflv.c).
  */
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -10,16 +14,36 @@
 #include <event2/keyvalq_struct.h>
 
 #include "libstream/clock.h"
-#include "libstream/config.h"
-#include "libstream/hub.h"
+#include "libstream/http.h"
 #include "libstream/json.h"
+#include "libstream/listener.h"
 #include "libstream/log.h"
-#include "libstream/server.h"
 #include "libstream/stats.h"
-#include "http_int.h"
 
 #define HTTP_MAX_HEADERS 8192
 #define HTTP_TIMEOUT_S 30
+#define HTTP_BACKLOG 128     /* what evhttp_bind_socket uses */
+
+struct http_route {
+    char *path;              /* the whole path, or with `suffix` its ending */
+    bool suffix;
+    ls_http_handler fn;
+    void *arg;
+    struct http_route *next;
+};
+
+struct ls_http {
+    struct event_base *base;
+    struct evhttp *evhttp;
+    char *role;
+    char *node_id;
+    uint64_t started_ms;
+    struct http_route *routes;  /* newest first */
+    void (*metrics_fn)(struct ls_buf *out, void *arg);
+    void *metrics_arg;
+    void (*gauges_fn)(void *arg, uint64_t *streams, uint64_t *viewers);
+    void *gauges_arg;
+};
 
 void ls_http_reply_json(struct evhttp_request *req, int code, struct ls_buf *body)
 {
@@ -74,67 +98,16 @@ static void http_health(struct ls_http *http, struct evhttp_request *req)
     ls_buf_free(&b);
 }
 
-static void http_stream_json(struct ls_stream *st, void *arg)
-{
-    struct ls_json *j = arg;
-    struct ls_stream_stats s;
-
-    ls_stream_stats(st, &s);
-    ls_json_object_begin(j);
-    ls_json_kv_string(j, "id", ls_stream_id(st));
-    /* Also for a stream waiting for its source: the kind it has (had, or will have). */
-    ls_json_kv_string(j, "source", ls_source_kind_name(ls_stream_source_kind(st)));
-    ls_json_kv_bool(j, "live", ls_stream_has_source(st));
-    ls_json_kv_uint64(j, "viewers", s.subscribers);
-    ls_json_kv_uint64(j, "bytes_in", s.bytes_in);
-    ls_json_kv_uint64(j, "bytes_out", s.bytes_out);
-    ls_json_kv_uint64(j, "kbps_in", s.kbps_in);
-    ls_json_key(j, "video_codec");
-    if (s.video_codec != NULL)
-        ls_json_string(j, s.video_codec);
-    else
-        ls_json_null(j);
-    ls_json_kv_uint64(j, "width", s.width);
-    ls_json_kv_uint64(j, "height", s.height);
-    ls_json_kv_double(j, "framerate", s.framerate);
-    ls_json_key(j, "audio_codec");
-    if (s.audio_codec != NULL)
-        ls_json_string(j, s.audio_codec);
-    else
-        ls_json_null(j);
-    ls_json_kv_uint64(j, "frames_in", s.frames_in);
-    ls_json_kv_uint64(j, "frames_dropped", s.frames_dropped);
-    ls_json_kv_uint64(j, "uptime_s", s.uptime_ms / 1000);
-    ls_json_object_end(j);
-}
-
-static void http_streams(struct ls_http *http, struct evhttp_request *req)
-{
-    struct ls_buf b;
-    struct ls_json j;
-
-    ls_buf_init(&b, 0);
-    ls_json_init(&j, &b);
-    ls_json_object_begin(&j);
-    ls_json_key(&j, "streams");
-    ls_json_array_begin(&j);
-    if (http->srv != NULL)
-        ls_hub_foreach(ls_server_hub(http->srv), http_stream_json, &j);
-    ls_json_array_end(&j);
-    ls_json_object_end(&j);
-    ls_http_reply_json(req, 200, &b);
-    ls_buf_free(&b);
-}
-
 static void http_metrics(struct ls_http *http, struct evhttp_request *req)
 {
     struct ls_buf b;
     struct evbuffer *out;
-    struct ls_hub *hub = http->srv != NULL ? ls_server_hub(http->srv) : NULL;
+    uint64_t streams = 0, viewers = 0;
 
+    if (http->gauges_fn != NULL)
+        http->gauges_fn(http->gauges_arg, &streams, &viewers);
     ls_buf_init(&b, 0);
-    ls_stats_render(&b, hub != NULL ? ls_hub_stream_count(hub) : 0,
-                    hub != NULL ? ls_hub_subscriber_count(hub) : 0);
+    ls_stats_render(&b, streams, viewers);
     if (http->metrics_fn != NULL)
         http->metrics_fn(&b, http->metrics_arg);
     out = evbuffer_new();
@@ -158,6 +131,18 @@ static bool http_ends_with(const char *s, const char *suffix)
     return n >= m && strcmp(s + n - m, suffix) == 0;
 }
 
+static struct http_route *http_find_route(const struct ls_http *http, const char *path,
+                                          bool suffix)
+{
+    struct http_route *r;
+
+    for (r = http->routes; r != NULL; r = r->next)
+        if (r->suffix == suffix &&
+            (suffix ? http_ends_with(path, r->path) : strcmp(r->path, path) == 0))
+            return r;
+    return NULL;
+}
+
 static void http_request_cb(struct evhttp_request *req, void *arg)
 {
     struct ls_http *http = arg;
@@ -172,20 +157,16 @@ static void http_request_cb(struct evhttp_request *req, void *arg)
     }
     if (path == NULL || path[0] == '\0')
         path = "/";
-    for (r = http->routes; r != NULL; r = r->next) {
-        if (strcmp(r->path, path) == 0) {
-            r->fn(req, r->arg);
-            return;
-        }
-    }
-    if (strcmp(path, "/api/v1/health") == 0)
+    /* Exact paths first (a role may replace a built-in one), then the built-ins, then the
+     * endings. */
+    if ((r = http_find_route(http, path, false)) != NULL)
+        r->fn(req, r->arg);
+    else if (strcmp(path, "/api/v1/health") == 0)
         http_health(http, req);
     else if (strcmp(path, "/metrics") == 0)
         http_metrics(http, req);
-    else if (strcmp(path, "/api/v1/streams") == 0 && http->srv != NULL)
-        http_streams(http, req);
-    else if (http->srv != NULL && http_ends_with(path, ".flv") && method == EVHTTP_REQ_GET)
-        ls_httpflv_request(http, req, path, evhttp_uri_get_query(uri));
+    else if ((r = http_find_route(http, path, true)) != NULL)
+        r->fn(req, r->arg);
     else
         ls_http_reply_error(req, 404, "not found");
 }
@@ -194,8 +175,7 @@ struct ls_http *ls_http_new(struct event_base *base, const char *listen, const c
                             const char *node_id)
 {
     struct ls_http *http = calloc(1, sizeof *http);
-    struct ls_addr addr;
-    const char *host;
+    struct evconnlistener *listener;
 
     if (http == NULL)
         return NULL;
@@ -203,17 +183,21 @@ struct ls_http *ls_http_new(struct event_base *base, const char *listen, const c
     http->started_ms = ls_now_ms();
     http->role = strdup(role);
     http->node_id = strdup(node_id != NULL ? node_id : "");
-    LIST_INIT(&http->viewers);
     http->evhttp = evhttp_new(base);
-    if (http->role == NULL || http->node_id == NULL || http->evhttp == NULL ||
-        ls_addr_parse(listen, true, &addr) != LS_OK) {
-        ls_log(LS_LOG_ERR, "cannot set up HTTP on %s", listen);
+    if (http->role == NULL || http->node_id == NULL || http->evhttp == NULL) {
+        ls_log(LS_LOG_ERR, "cannot set up HTTP on %s: out of memory", listen);
         ls_http_free(http);
         return NULL;
     }
-    host = addr.host[0] == '\0' || strcmp(addr.host, "*") == 0 ? "0.0.0.0" : addr.host;
-    if (evhttp_bind_socket(http->evhttp, host, addr.port) != 0) {
-        ls_log(LS_LOG_ERR, "cannot listen for HTTP on %s", listen);
+    /* evhttp takes the listener over (and frees it with itself). */
+    listener = ls_listener_new(base, listen, HTTP_BACKLOG, NULL, NULL);
+    if (listener == NULL) {
+        ls_http_free(http);
+        return NULL;
+    }
+    if (evhttp_bind_listener(http->evhttp, listener) == NULL) {
+        ls_log(LS_LOG_ERR, "cannot set up HTTP on %s: out of memory", listen);
+        evconnlistener_free(listener);
         ls_http_free(http);
         return NULL;
     }
@@ -232,7 +216,6 @@ void ls_http_free(struct ls_http *http)
 
     if (http == NULL)
         return;
-    ls_httpflv_close_all(http);
     if (http->evhttp != NULL)
         evhttp_free(http->evhttp);
     while ((r = http->routes) != NULL) {
@@ -255,12 +238,8 @@ void ls_http_set_node_id(struct ls_http *http, const char *node_id)
     http->node_id = copy;
 }
 
-void ls_http_serve_media(struct ls_http *http, struct ls_server *srv)
-{
-    http->srv = srv;
-}
-
-int ls_http_route(struct ls_http *http, const char *path, ls_http_handler fn, void *arg)
+static int http_add_route(struct ls_http *http, const char *path, bool suffix,
+                          ls_http_handler fn, void *arg)
 {
     struct http_route *r = calloc(1, sizeof *r);
 
@@ -268,6 +247,7 @@ int ls_http_route(struct ls_http *http, const char *path, ls_http_handler fn, vo
         free(r);
         return LS_ENOMEM;
     }
+    r->suffix = suffix;
     r->fn = fn;
     r->arg = arg;
     r->next = http->routes;
@@ -275,9 +255,27 @@ int ls_http_route(struct ls_http *http, const char *path, ls_http_handler fn, vo
     return LS_OK;
 }
 
+int ls_http_route(struct ls_http *http, const char *path, ls_http_handler fn, void *arg)
+{
+    return http_add_route(http, path, false, fn, arg);
+}
+
+int ls_http_route_suffix(struct ls_http *http, const char *suffix, ls_http_handler fn,
+                         void *arg)
+{
+    return http_add_route(http, suffix, true, fn, arg);
+}
+
 void ls_http_set_metrics(struct ls_http *http, void (*fn)(struct ls_buf *out, void *arg),
                          void *arg)
 {
     http->metrics_fn = fn;
     http->metrics_arg = arg;
+}
+
+void ls_http_set_gauges(struct ls_http *http,
+                        void (*fn)(void *arg, uint64_t *streams, uint64_t *viewers), void *arg)
+{
+    http->gauges_fn = fn;
+    http->gauges_arg = arg;
 }

@@ -7,6 +7,9 @@
  * evhttp's "chunk sent" callback. Anything newer stays in the viewer's outq, where the
  * hub's slow-viewer policy (skip to the next keyframe, then drop) sees it — exactly as for
  * RTMP viewers.
+ *
+ * Layer: roles' tools, between the HTTP server (http.h, which routes "*.flv" here) and the
+ * RTMP server (server.h), whose hub, max_connections and play admission viewers share.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,19 +18,29 @@
 #include <event2/buffer.h>
 #include <event2/event.h>
 #include <event2/http.h>
+#include <event2/keyvalq_struct.h>
 
 #include "libstream/auth.h"
 #include "libstream/flv.h"
+#include "libstream/http.h"
+#include "libstream/httpflv.h"
 #include "libstream/hub.h"
 #include "libstream/log.h"
 #include "libstream/net.h"
 #include "libstream/server.h"
 #include "libstream/stats.h"
 #include "libstream/streamid.h"
-#include "http_int.h"
+
+struct flv_viewer;
+
+struct ls_httpflv {
+    struct event_base *base;
+    struct ls_server *srv;
+    LIST_HEAD(, flv_viewer) viewers;
+};
 
 struct flv_viewer {
-    struct ls_http *http;
+    struct ls_httpflv *flv;
     struct evhttp_request *req;     /* NULL once libevent has freed it */
     struct evhttp_connection *evcon;
     char peer[64];
@@ -61,7 +74,7 @@ static void flv_free(struct flv_viewer *v)
         evbuffer_free(v->batch);
     ls_outq_clear(&v->outq);
     LIST_REMOVE(v, link);
-    ls_server_connection_release(v->http->srv);
+    ls_server_connection_release(v->flv->srv);
     ls_stats.connections--;
     free(v);
 }
@@ -206,7 +219,7 @@ static void flv_wait_timeout(evutil_socket_t fd, short what, void *arg)
 static void flv_admitted(void *arg, int result, const char *why)
 {
     struct flv_viewer *v = arg;
-    const struct ls_server_config *cfg = ls_server_config(v->http->srv);
+    const struct ls_server_config *cfg = ls_server_config(v->flv->srv);
     struct ls_stream *st;
     struct timeval tv;
 
@@ -220,7 +233,7 @@ static void flv_admitted(void *arg, int result, const char *why)
         flv_reply_error(v, 403, "forbidden");
         return;
     }
-    st = ls_hub_get(ls_server_hub(v->http->srv), v->ref.id);
+    st = ls_hub_get(ls_server_hub(v->flv->srv), v->ref.id);
     if (st == NULL) {
         flv_reply_error(v, 500, "out of memory");
         return;
@@ -233,7 +246,7 @@ static void flv_admitted(void *arg, int result, const char *why)
         return;
     }
     if (!v->started) {
-        v->wait_timer = evtimer_new(v->http->base, flv_wait_timeout, v);
+        v->wait_timer = evtimer_new(v->flv->base, flv_wait_timeout, v);
         if (v->wait_timer == NULL) {
             flv_abort(v);
             return;
@@ -244,14 +257,21 @@ static void flv_admitted(void *arg, int result, const char *why)
     }
 }
 
-void ls_httpflv_request(struct ls_http *http, struct evhttp_request *req, const char *path,
-                        const char *query)
+/* GET /APP/NAME.flv (the HTTP server hands us every path ending in ".flv"). */
+static void flv_request(struct evhttp_request *req, void *arg)
 {
+    struct ls_httpflv *flv = arg;
+    const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
+    const char *path = evhttp_uri_get_path(uri), *query = evhttp_uri_get_query(uri);
     struct flv_viewer *v;
     char full[1200];
     char *host = NULL;
     ev_uint16_t port = 0;
 
+    if (evhttp_request_get_command(req) != EVHTTP_REQ_GET) {
+        ls_http_reply_error(req, 404, "not found"); /* HEAD of a live stream: nothing to say */
+        return;
+    }
     ls_stats.play_requests_total++;
     v = calloc(1, sizeof *v);
     if (v == NULL) {
@@ -269,7 +289,7 @@ void ls_httpflv_request(struct ls_http *http, struct evhttp_request *req, const 
         ls_http_reply_error(req, 404, "bad stream id");
         return;
     }
-    if (ls_server_connection_acquire(http->srv) != LS_OK) {
+    if (ls_server_connection_acquire(flv->srv) != LS_OK) {
         ls_stats.play_failures_total[LS_FAIL_LIMIT]++;
         ls_log(LS_LOG_WARNING, "%s: http-flv %s refused: max_connections reached", v->peer,
                v->ref.id);
@@ -279,25 +299,44 @@ void ls_httpflv_request(struct ls_http *http, struct evhttp_request *req, const 
     }
     ls_stats.connections++;
     ls_stats.connections_total++;
-    v->http = http;
+    v->flv = flv;
     v->req = req;
     v->evcon = evhttp_request_get_connection(req);
     ls_outq_init(&v->outq);
     v->batch = evbuffer_new();
-    LIST_INSERT_HEAD(&http->viewers, v, link);
+    LIST_INSERT_HEAD(&flv->viewers, v, link);
     evhttp_connection_set_closecb(v->evcon, flv_conn_closed, v);
     if (v->batch == NULL) {
         flv_abort(v);
         return;
     }
-    v->auth = ls_auth_check(http->base, &ls_server_config(http->srv)->play_auth, "play", &v->ref,
+    v->auth = ls_auth_check(flv->base, &ls_server_config(flv->srv)->play_auth, "play", &v->ref,
                             v->peer, flv_admitted, v);
     if (v->auth == NULL)
         flv_abort(v);
 }
 
-void ls_httpflv_close_all(struct ls_http *http)
+struct ls_httpflv *ls_httpflv_new(struct ls_http *http, struct ls_server *srv)
 {
-    while (!LIST_EMPTY(&http->viewers))
-        flv_abort(LIST_FIRST(&http->viewers));
+    struct ls_httpflv *flv = calloc(1, sizeof *flv);
+
+    if (flv == NULL)
+        return NULL;
+    flv->base = ls_server_base(srv);
+    flv->srv = srv;
+    LIST_INIT(&flv->viewers);
+    if (ls_http_route_suffix(http, ".flv", flv_request, flv) != LS_OK) {
+        free(flv);
+        return NULL;
+    }
+    return flv;
+}
+
+void ls_httpflv_free(struct ls_httpflv *flv)
+{
+    if (flv == NULL)
+        return;
+    while (!LIST_EMPTY(&flv->viewers))
+        flv_abort(LIST_FIRST(&flv->viewers));
+    free(flv);
 }

@@ -26,6 +26,7 @@
 #include "libstream/command.h"
 #include "libstream/hub.h"
 #include "libstream/rtmp.h"
+#include "libstream/strmap.h"
 #include "packet_int.h"
 #include "array_int.h"
 
@@ -38,7 +39,7 @@ TAILQ_HEAD(ls_dirty_list, ls_subscriber);
 struct ls_stream {
     char id[HUB_ID_MAX];
     struct ls_hub *hub;
-    struct ls_stream *hash_next;
+    struct ls_strmap_node node; /* in hub->streams, keyed by id */
 
     /* source */
     const struct ls_source_ops *source_ops;
@@ -88,9 +89,7 @@ struct ls_hub {
     struct ls_hub_config cfg;
     struct ls_hub_hooks hooks;
     enum ls_source_kind default_kind;
-    struct ls_stream **buckets;
-    size_t nbuckets;
-    size_t nstreams;
+    struct ls_strmap streams;
     size_t nsubscribers;
     struct ls_dirty_list dirty;
     struct event *flush_timer;
@@ -130,14 +129,12 @@ struct ls_hub *ls_hub_new(struct event_base *base, const struct ls_hub_config *c
         return NULL;
     hub->base = base;
     hub->cfg = *cfg;
-    hub->nbuckets = 64;
-    hub->buckets = calloc(hub->nbuckets, sizeof *hub->buckets);
+    TAILQ_INIT(&hub->dirty);
     hub->flush_timer = evtimer_new(base, hub_flush_cb, hub);
-    if (hub->buckets == NULL || hub->flush_timer == NULL) {
+    if (ls_strmap_init(&hub->streams) != LS_OK || hub->flush_timer == NULL) {
         ls_hub_free(hub);
         return NULL;
     }
-    TAILQ_INIT(&hub->dirty);
     return hub;
 }
 
@@ -145,19 +142,17 @@ static void stream_free(struct ls_stream *st);
 
 void ls_hub_free(struct ls_hub *hub)
 {
-    size_t i;
+    struct ls_strmap_iter it;
+    struct ls_strmap_node *n;
 
     if (hub == NULL)
         return;
-    for (i = 0; hub->buckets != NULL && i < hub->nbuckets; i++) {
-        while (hub->buckets[i] != NULL) {
-            struct ls_stream *st = hub->buckets[i];
-
-            hub->buckets[i] = st->hash_next;
-            stream_free(st);
-        }
+    ls_strmap_iter_init(&it, &hub->streams);
+    while ((n = ls_strmap_iter_next(&it)) != NULL) {
+        ls_strmap_remove(&hub->streams, n);
+        stream_free(LS_STRMAP_ENTRY(n, struct ls_stream, node));
     }
-    free(hub->buckets);
+    ls_strmap_free(&hub->streams);
     if (hub->flush_timer != NULL)
         event_free(hub->flush_timer);
     free(hub);
@@ -192,52 +187,16 @@ void ls_hub_set_hooks(struct ls_hub *hub, const struct ls_hub_hooks *hooks)
     hub->hooks = *hooks;
 }
 
-static size_t hub_hash(const char *id)
-{
-    uint64_t h = 0xcbf29ce484222325u; /* FNV-1a */
-
-    while (*id != '\0') {
-        h ^= (uint8_t)*id++;
-        h *= 0x100000001b3u;
-    }
-    return (size_t)h;
-}
-
 struct ls_stream *ls_hub_find(struct ls_hub *hub, const char *id)
 {
-    struct ls_stream *st = hub->buckets[hub_hash(id) & (hub->nbuckets - 1)];
+    struct ls_strmap_node *n = ls_strmap_find(&hub->streams, id);
 
-    while (st != NULL && strcmp(st->id, id) != 0)
-        st = st->hash_next;
-    return st;
-}
-
-static void hub_grow(struct ls_hub *hub)
-{
-    size_t n = hub->nbuckets * 2, i;
-    struct ls_stream **buckets = calloc(n, sizeof *buckets);
-
-    if (buckets == NULL)
-        return; /* keep the old table: slower, still correct */
-    for (i = 0; i < hub->nbuckets; i++) {
-        while (hub->buckets[i] != NULL) {
-            struct ls_stream *st = hub->buckets[i];
-            size_t b = hub_hash(st->id) & (n - 1);
-
-            hub->buckets[i] = st->hash_next;
-            st->hash_next = buckets[b];
-            buckets[b] = st;
-        }
-    }
-    free(hub->buckets);
-    hub->buckets = buckets;
-    hub->nbuckets = n;
+    return n != NULL ? LS_STRMAP_ENTRY(n, struct ls_stream, node) : NULL;
 }
 
 struct ls_stream *ls_hub_get(struct ls_hub *hub, const char *id)
 {
     struct ls_stream *st = ls_hub_find(hub, id);
-    size_t b;
 
     if (st != NULL)
         return st;
@@ -247,37 +206,31 @@ struct ls_stream *ls_hub_get(struct ls_hub *hub, const char *id)
     if (st == NULL)
         return NULL;
     strcpy(st->id, id);
+    st->node.key = st->id;
     st->hub = hub;
     st->source_kind = hub->default_kind;
     LIST_INIT(&st->subscribers);
-    if (hub->nstreams >= hub->nbuckets)
-        hub_grow(hub);
-    b = hub_hash(id) & (hub->nbuckets - 1);
-    st->hash_next = hub->buckets[b];
-    hub->buckets[b] = st;
-    hub->nstreams++;
+    if (ls_strmap_insert(&hub->streams, &st->node) != LS_OK) {
+        free(st);
+        return NULL;
+    }
     return st;
 }
 
 void ls_hub_foreach(struct ls_hub *hub, void (*fn)(struct ls_stream *st, void *arg), void *arg)
 {
-    size_t i;
+    struct ls_strmap_iter it;
+    struct ls_strmap_node *n;
 
-    for (i = 0; i < hub->nbuckets; i++) {
-        struct ls_stream *st = hub->buckets[i];
-
-        while (st != NULL) {
-            struct ls_stream *next = st->hash_next;
-
-            fn(st, arg);
-            st = next;
-        }
-    }
+    /* `fn` may end the stream it is given (a stopped pull frees its stream). */
+    ls_strmap_iter_init(&it, &hub->streams);
+    while ((n = ls_strmap_iter_next(&it)) != NULL)
+        fn(LS_STRMAP_ENTRY(n, struct ls_stream, node), arg);
 }
 
 size_t ls_hub_stream_count(const struct ls_hub *hub)
 {
-    return hub->nstreams;
+    return ls_strmap_count(&hub->streams);
 }
 
 size_t ls_hub_subscriber_count(const struct ls_hub *hub)
@@ -343,16 +296,9 @@ static void stream_free(struct ls_stream *st)
 /* Frees the stream when nothing keeps it: no source, no subscriber, no role hold. */
 static void stream_maybe_free(struct ls_stream *st)
 {
-    struct ls_hub *hub = st->hub;
-    struct ls_stream **pp;
-
     if (st->source_owner != NULL || st->nsubscribers > 0 || st->holds > 0)
         return;
-    pp = &hub->buckets[hub_hash(st->id) & (hub->nbuckets - 1)];
-    while (*pp != st)
-        pp = &(*pp)->hash_next;
-    *pp = st->hash_next;
-    hub->nstreams--;
+    ls_strmap_remove(&st->hub->streams, &st->node);
     stream_free(st);
 }
 

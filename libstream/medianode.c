@@ -1,11 +1,16 @@
-/* medianode.c — the process-level plumbing spd and epd share (see medianode.h). */
+/*
+ * medianode.c — the process-level plumbing spd and epd share (see medianode.h): config,
+ * hub, RTMP server, and the HTTP server with the hub's routes (/api/v1/streams, HTTP-FLV).
+ */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "libstream/config.h"
+#include "libstream/httpflv.h"
 #include "libstream/log.h"
 #include "libstream/medianode.h"
+#include "libstream/streamsapi.h"
 
 static int node_load(struct ls_media_node *node, struct ls_media_conf *conf)
 {
@@ -68,11 +73,14 @@ struct ls_media_node *ls_media_node_new(struct event_base *base, const char *pat
         node->srv = ls_server_new(base, node->hub, &node->srv_cfg, listen);
     if (node->srv != NULL)
         node->http = ls_http_new(base, http_listen, role, node->conf.node_id);
-    if (node->http == NULL) {
+    if (node->http != NULL && ls_streamsapi_attach(node->http, node->hub) == LS_OK)
+        node->flv = ls_httpflv_new(node->http, node->srv);
+    if (node->flv == NULL) {
+        if (node->http != NULL && node->srv != NULL)
+            ls_log(LS_LOG_ERR, "out of memory setting up HTTP");
         ls_media_node_free(node);
         return NULL;
     }
-    ls_http_serve_media(node->http, node->srv);
     ls_log(LS_LOG_NOTICE, "%s %s: RTMP on %s, HTTP on %s", role, node->conf.node_id, listen,
            http_listen);
     return node;
@@ -130,6 +138,9 @@ static void node_stop_pull(struct ls_stream *st, void *arg)
 void ls_media_node_stop(struct ls_media_node *node)
 {
     ls_server_shutdown(node->srv);
+    /* FLV responses end before their server goes, which takes the route along. */
+    ls_httpflv_free(node->flv);
+    node->flv = NULL;
     ls_http_free(node->http);
     node->http = NULL;
     ls_hub_foreach(node->hub, node_stop_pull, NULL);

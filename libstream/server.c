@@ -2,7 +2,6 @@
  * server.c — the RTMP listener and the connection bound (see server.h; sessions are in
  * session.c, internal-pull signatures in peersig.c).
  */
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +10,7 @@
 #include <event2/event.h>
 #include <event2/listener.h>
 
+#include "libstream/listener.h"
 #include "libstream/log.h"
 #include "libstream/net.h"
 #include "libstream/stats.h"
@@ -54,23 +54,10 @@ static void server_accept_cb(struct evconnlistener *l, evutil_socket_t fd, struc
     ls_session_accept(srv, fd);
 }
 
-static void server_accept_error_cb(struct evconnlistener *l, void *arg)
-{
-    int err = EVUTIL_SOCKET_ERROR();
-
-    (void)l;
-    (void)arg;
-    /* EMFILE and friends: log and keep listening; connections close and free fds. */
-    ls_log(LS_LOG_ERR, "accept failed: %s", evutil_socket_error_to_string(err));
-}
-
 struct ls_server *ls_server_new(struct event_base *base, struct ls_hub *hub,
                                 const struct ls_server_config *cfg, const char *listen)
 {
     struct ls_server *srv = calloc(1, sizeof *srv);
-    struct sockaddr_storage ss;
-    socklen_t len;
-    int fd;
 
     if (srv == NULL)
         return NULL;
@@ -78,25 +65,11 @@ struct ls_server *ls_server_new(struct event_base *base, struct ls_hub *hub,
     srv->hub = hub;
     srv->cfg = *cfg;
     LIST_INIT(&srv->sessions);
-    if (ls_net_resolve(listen, true, &ss, &len) != LS_OK) {
-        ls_log(LS_LOG_ERR, "cannot resolve listen address %s", listen);
-        free(srv);
-        return NULL;
-    }
-    fd = ls_net_listen((struct sockaddr *)&ss, len, 1024);
-    if (fd == -1) {
-        ls_log(LS_LOG_ERR, "cannot listen on %s: %s", listen, strerror(errno));
-        free(srv);
-        return NULL;
-    }
-    srv->listener = evconnlistener_new(base, server_accept_cb, srv,
-                                       LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, -1, fd);
+    srv->listener = ls_listener_new(base, listen, 1024, server_accept_cb, srv);
     if (srv->listener == NULL) {
-        close(fd);
         free(srv);
         return NULL;
     }
-    evconnlistener_set_error_cb(srv->listener, server_accept_error_cb);
     return srv;
 }
 

@@ -9,14 +9,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <event2/event.h>
-
-#include "libstream/args.h"
 #include "libstream/config.h"
 #include "libstream/daemon.h"
 #include "libstream/http.h"
 #include "libstream/log.h"
-#include "libstream/notify.h"
 #include "libstream/smdproto.h"
 #include "smd.h"
 
@@ -28,17 +24,26 @@ struct smd_app {
     struct ls_http *http;
 };
 
-/*
- * Loads and validates `path`. The protocol carries node ids, so smd's own must be one
- * (the schema only knows "string"). Errors are the one-line "FILE:LINE: message".
- */
+/* What the schema cannot say: the protocol carries node ids, so smd's own must be one
+ * (the schema only knows "string"). */
+static int smd_validate(const void *c, const char *path, char *err, size_t errlen)
+{
+    const struct smd_conf *conf = c;
+
+    if (!ls_smd_node_id_valid(conf->node_id)) {
+        snprintf(err, errlen, "%s:0: 'node_id' must be 1..%d characters of [A-Za-z0-9_.-]",
+                 path, LS_SMD_NODE_ID_MAX);
+        return LS_ECONF;
+    }
+    return LS_OK;
+}
+
+/* Loads and validates `path`. Errors are the one-line "FILE:LINE: message". */
 static int smd_load(const char *path, struct smd_conf *conf, char *err, size_t errlen)
 {
     if (ls_config_load(path, smd_schema, conf, err, errlen) != LS_OK)
         return LS_ECONF;
-    if (!ls_smd_node_id_valid(conf->node_id)) {
-        snprintf(err, errlen, "%s:0: 'node_id' must be 1..%d characters of [A-Za-z0-9_.-]",
-                 path, LS_SMD_NODE_ID_MAX);
+    if (smd_validate(conf, path, err, errlen) != LS_OK) {
         ls_config_free(smd_schema, conf);
         return LS_ECONF;
     }
@@ -92,93 +97,58 @@ static void smd_status(char *out, size_t cap, void *arg)
              smd_registry_watch_count(app->reg));
 }
 
-static const struct ls_daemon_ops smd_daemon_ops = {
-    .reload = smd_reload,
-    .stop = smd_stop,
-    .status = smd_status,
-};
-
-/* -t: validate the file and say so; FILE:LINE: message on stderr when invalid. */
-static int smd_check_config(const char *path)
+static void smd_app_free(void *arg)
 {
-    struct smd_conf conf;
-    char err[512];
+    struct smd_app *app = arg;
 
-    if (smd_load(path, &conf, err, sizeof err) != LS_OK) {
-        fprintf(stderr, "%s\n", err);
-        return 1;
-    }
-    ls_config_free(smd_schema, &conf);
-    printf("%s: configuration is valid\n", path);
-    return 0;
-}
-
-static void smd_app_free(struct smd_app *app)
-{
     ls_http_free(app->http);
     smd_registry_free(app->reg);
     ls_config_free(smd_schema, &app->conf);
+    free(app);
 }
 
-static int smd_app_start(struct smd_app *app)
+static void *smd_app_start(struct event_base *base, const char *path)
 {
+    struct smd_app *app = calloc(1, sizeof *app);
     char listen[LS_ADDR_STRLEN], http_listen[LS_ADDR_STRLEN], err[512];
 
+    if (app == NULL)
+        return NULL;
+    app->base = base;
+    app->config_path = path;
     if (smd_load(app->config_path, &app->conf, err, sizeof err) != LS_OK) {
         ls_log(LS_LOG_ERR, "%s", err);
-        return LS_ECONF;
+        free(app);
+        return NULL;
     }
     ls_log_set_level(app->conf.log_level);
     smd_format_addr(&app->conf.listen, listen, sizeof listen);
     smd_format_addr(&app->conf.http_listen, http_listen, sizeof http_listen);
     app->reg = smd_registry_new(app->base, &app->conf);
-    if (app->reg == NULL)
-        return LS_EIO;
-    app->http = ls_http_new(app->base, http_listen, "smd", app->conf.node_id);
-    if (app->http == NULL || smd_api_attach(app->http, app->reg) != LS_OK)
-        return LS_EIO;
+    if (app->reg != NULL)
+        app->http = ls_http_new(app->base, http_listen, "smd", app->conf.node_id);
+    if (app->http == NULL || smd_api_attach(app->http, app->reg) != LS_OK) {
+        smd_app_free(app);
+        return NULL;
+    }
     ls_log(LS_LOG_NOTICE, "smd %s: registry on %s, HTTP on %s, lease %llds%s%s",
            app->conf.node_id, listen, http_listen, (long long)app->conf.lease_seconds,
            app->conf.cluster_secret[0] == '\0' ? ", UNAUTHENTICATED (no cluster_secret)" : "",
            app->conf.allow.n == 0 ? ", any address allowed" : "");
-    return LS_OK;
+    return app;
 }
+
+static const struct ls_role smd_role = {
+    .name = "smd",
+    .schema = smd_schema,
+    .conf_size = sizeof(struct smd_conf),
+    .validate = smd_validate,
+    .start = smd_app_start,
+    .ops = { .reload = smd_reload, .stop = smd_stop, .status = smd_status },
+    .free = smd_app_free,
+};
 
 int main(int argc, char **argv)
 {
-    struct ls_args args;
-    struct smd_app app;
-    struct ls_daemon *daemon;
-    int status;
-
-    if (ls_args_parse(argc, argv, "smd", &args) != LS_OK)
-        return args.exit_status;
-    if (args.check_only)
-        return smd_check_config(args.config_path);
-    ls_log_init("smd");
-    if (ls_notify_init() != LS_OK)
-        ls_log(LS_LOG_WARNING, "NOTIFY_SOCKET is unusable: running without systemd notification");
-    memset(&app, 0, sizeof app);
-    app.config_path = args.config_path;
-    app.base = event_base_new();
-    if (app.base == NULL) {
-        ls_log(LS_LOG_ERR, "cannot create the event loop");
-        return 1;
-    }
-    if (smd_app_start(&app) != LS_OK) {
-        smd_app_free(&app);
-        event_base_free(app.base);
-        return 1;
-    }
-    daemon = ls_daemon_new(app.base, "smd", &smd_daemon_ops, &app);
-    if (daemon == NULL) {
-        smd_app_free(&app);
-        event_base_free(app.base);
-        return 1;
-    }
-    status = ls_daemon_run(daemon);
-    smd_app_free(&app);
-    ls_daemon_free(daemon);
-    event_base_free(app.base);
-    return status;
+    return ls_daemon_main(argc, argv, &smd_role);
 }

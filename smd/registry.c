@@ -20,10 +20,10 @@
  * old generation can always be recognised.
  *
  * Re-entrancy: nothing here closes or flushes another session's connection from inside a
- * callback. Closing and flushing go through two lists drained by one deferred event, so a
- * failure while notifying watcher N cannot free watcher N+1 under our feet.
+ * callback. Closing and flushing are deferred to the next loop turn (ls_conn_close_later,
+ * ls_conn_flush_later), so a failure while notifying watcher N cannot free watcher N+1
+ * under our feet.
  */
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,101 +38,24 @@
 #include "libstream/clock.h"
 #include "libstream/conn.h"
 #include "libstream/control.h"
+#include "libstream/listener.h"
 #include "libstream/log.h"
 #include "libstream/net.h"
 #include "libstream/smdlink.h"
 #include "libstream/smdproto.h"
 #include "libstream/stats.h"
+#include "libstream/strmap.h"
 #include "smd.h"
 
 #define SMD_TICK_MS 250
 #define SMD_PROBE_ATTEMPTS 3   /* re-decisions after an owner changed under a probe */
-
-/* ---- a small chained hash table keyed by NUL-terminated strings ---- */
-
-struct hnode {
-    struct hnode *next;
-    uint32_t hash;
-    const char *key; /* points into the containing struct */
-};
-
-struct htab {
-    struct hnode **b;
-    size_t nb; /* power of two, or 0 before the first insert */
-    size_t n;
-};
-
-static uint32_t hash_str(const char *s)
-{
-    uint32_t h = 2166136261u; /* FNV-1a */
-
-    while (*s != '\0') {
-        h ^= (uint8_t)*s++;
-        h *= 16777619u;
-    }
-    return h;
-}
-
-static struct hnode *htab_find(const struct htab *t, const char *key)
-{
-    uint32_t h;
-    struct hnode *n;
-
-    if (t->nb == 0)
-        return NULL;
-    h = hash_str(key);
-    for (n = t->b[h & (t->nb - 1)]; n != NULL; n = n->next)
-        if (n->hash == h && strcmp(n->key, key) == 0)
-            return n;
-    return NULL;
-}
-
-static int htab_insert(struct htab *t, struct hnode *node)
-{
-    if (t->n >= t->nb) {
-        size_t nb = t->nb == 0 ? 64 : t->nb * 2, i;
-        struct hnode **b = calloc(nb, sizeof *b);
-
-        if (b == NULL)
-            return LS_ENOMEM;
-        for (i = 0; i < t->nb; i++) {
-            struct hnode *n = t->b[i], *next;
-
-            for (; n != NULL; n = next) {
-                next = n->next;
-                n->next = b[n->hash & (nb - 1)];
-                b[n->hash & (nb - 1)] = n;
-            }
-        }
-        free(t->b);
-        t->b = b;
-        t->nb = nb;
-    }
-    node->hash = hash_str(node->key);
-    node->next = t->b[node->hash & (t->nb - 1)];
-    t->b[node->hash & (t->nb - 1)] = node;
-    t->n++;
-    return LS_OK;
-}
-
-static void htab_remove(struct htab *t, struct hnode *node)
-{
-    struct hnode **pp = &t->b[node->hash & (t->nb - 1)];
-
-    while (*pp != NULL && *pp != node)
-        pp = &(*pp)->next;
-    if (*pp != NULL) {
-        *pp = node->next;
-        t->n--;
-    }
-}
 
 /* ---- state ---- */
 
 struct smd_session;
 
 struct smd_entry {
-    struct hnode h;
+    struct ls_strmap_node h;     /* in reg->entries, keyed by id */
     char id[LS_STREAM_ID_MAX + 1];
     struct smd_session *owner;
     LIST_ENTRY(smd_entry) by_owner;
@@ -143,7 +66,7 @@ struct smd_entry {
 struct smd_watch;
 
 struct smd_watchers {
-    struct hnode h;
+    struct ls_strmap_node h;     /* in reg->watchers, keyed by id */
     char id[LS_STREAM_ID_MAX + 1];
     LIST_HEAD(, smd_watch) list;
 };
@@ -191,15 +114,7 @@ struct smd_session {
     size_t nwatches;
     LIST_HEAD(, smd_probe) probes_in;  /* probes sent to this session (it owns the id) */
     LIST_HEAD(, smd_probe) probes_out; /* this session's registers waiting on a probe */
-    /* deferred work (see the top of the file) */
-    bool kill;           /* closing: nothing more is sent to it */
-    bool kill_queued;    /* on kill_list */
-    bool kill_after_flush;
-    bool flush;          /* on flush_list */
-    int kill_err;
-    const char *kill_why;
-    LIST_ENTRY(smd_session) kill_link;
-    LIST_ENTRY(smd_session) flush_link;
+    bool kill;           /* closing (see the top of the file): nothing more is sent to it */
     bool lease_lapsed;
 };
 
@@ -209,15 +124,12 @@ struct smd_registry {
     struct ls_conn_config conn_cfg;
     struct evconnlistener *listener;
     struct event *tick;
-    struct event *defer;
     TAILQ_HEAD(, smd_session) sessions;
     size_t nsessions;
     size_t nnodes;
     size_t nwatches;
-    struct htab entries;
-    struct htab watchers;
-    LIST_HEAD(, smd_session) kill_list;
-    LIST_HEAD(, smd_session) flush_list;
+    struct ls_strmap entries;
+    struct ls_strmap watchers;
     uint64_t last_generation;
     bool stopping;
     struct smd_counters c;
@@ -227,58 +139,19 @@ static const struct ls_conn_ops session_ops;
 
 /* ---- deferred close and flush ---- */
 
-static void defer_arm(struct smd_registry *reg)
-{
-    event_active(reg->defer, EV_TIMEOUT, 0);
-}
-
 /* Closes `s` soon (after its queued output when after_flush). Idempotent. */
 static void session_kill(struct smd_session *s, int err, const char *why, bool after_flush)
 {
     if (s->kill)
         return;
     s->kill = true;
-    s->kill_queued = true;
-    s->kill_after_flush = after_flush;
-    s->kill_err = err;
-    s->kill_why = why;
-    LIST_INSERT_HEAD(&s->reg->kill_list, s, kill_link);
-    defer_arm(s->reg);
+    ls_conn_close_later(s->conn, err, why, after_flush);
 }
 
 static void session_want_flush(struct smd_session *s)
 {
-    if (s->flush || s->kill)
-        return;
-    s->flush = true;
-    LIST_INSERT_HEAD(&s->reg->flush_list, s, flush_link);
-    defer_arm(s->reg);
-}
-
-static void defer_cb(evutil_socket_t fd, short what, void *arg)
-{
-    struct smd_registry *reg = arg;
-    struct smd_session *s;
-
-    (void)fd;
-    (void)what;
-    /* Either call may free a session and queue work for others: loop until quiet. */
-    for (;;) {
-        if ((s = LIST_FIRST(&reg->flush_list)) != NULL) {
-            LIST_REMOVE(s, flush_link);
-            s->flush = false;
-            ls_conn_flush(s->conn);
-        } else if ((s = LIST_FIRST(&reg->kill_list)) != NULL) {
-            LIST_REMOVE(s, kill_link);
-            s->kill_queued = false;
-            if (s->kill_after_flush)
-                ls_conn_close_after_flush(s->conn, s->kill_err, s->kill_why);
-            else
-                ls_conn_close(s->conn, s->kill_err, s->kill_why);
-        } else {
-            break;
-        }
-    }
+    if (!s->kill)
+        ls_conn_flush_later(s->conn);
 }
 
 /* ---- sending ---- */
@@ -327,9 +200,9 @@ static uint64_t next_generation(struct smd_registry *reg)
 
 static struct smd_entry *entry_find(const struct smd_registry *reg, const char *id)
 {
-    struct hnode *n = htab_find(&reg->entries, id);
+    struct ls_strmap_node *n = ls_strmap_find(&reg->entries, id);
 
-    return n != NULL ? (struct smd_entry *)((char *)n - offsetof(struct smd_entry, h)) : NULL;
+    return n != NULL ? LS_STRMAP_ENTRY(n, struct smd_entry, h) : NULL;
 }
 
 static void entry_attach(struct smd_entry *e, struct smd_session *owner)
@@ -349,16 +222,15 @@ static void entry_detach(struct smd_entry *e)
 static void entry_delete(struct smd_registry *reg, struct smd_entry *e)
 {
     entry_detach(e);
-    htab_remove(&reg->entries, &e->h);
+    ls_strmap_remove(&reg->entries, &e->h);
     free(e);
 }
 
 static struct smd_watchers *watchers_find(const struct smd_registry *reg, const char *id)
 {
-    struct hnode *n = htab_find(&reg->watchers, id);
+    struct ls_strmap_node *n = ls_strmap_find(&reg->watchers, id);
 
-    return n != NULL ? (struct smd_watchers *)((char *)n - offsetof(struct smd_watchers, h))
-                     : NULL;
+    return n != NULL ? LS_STRMAP_ENTRY(n, struct smd_watchers, h) : NULL;
 }
 
 static void fill_registered(struct ls_smd_msg *m, const struct smd_entry *e)
@@ -523,7 +395,7 @@ static void register_decide(struct smd_registry *reg, struct smd_session *req, u
             snprintf(e->id, sizeof e->id, "%s", id);
             e->h.key = e->id;
         }
-        if (e == NULL || htab_insert(&reg->entries, &e->h) != LS_OK) {
+        if (e == NULL || ls_strmap_insert(&reg->entries, &e->h) != LS_OK) {
             free(e);
             ls_log(LS_LOG_ERR, "%s: out of memory registering it", id);
             reply_error(req, txid, LS_SMD_CODE_LIMIT, "registry out of memory");
@@ -675,7 +547,7 @@ static void watch_delete(struct smd_registry *reg, struct smd_watch *wa)
     reg->nwatches--;
     free(wa);
     if (LIST_EMPTY(&w->list)) {
-        htab_remove(&reg->watchers, &w->h);
+        ls_strmap_remove(&reg->watchers, &w->h);
         free(w);
     }
 }
@@ -711,7 +583,7 @@ static void on_watch(struct smd_session *s, const struct ls_smd_msg *m)
                 w->h.key = w->id;
                 LIST_INIT(&w->list);
             }
-            if (w == NULL || htab_insert(&reg->watchers, &w->h) != LS_OK) {
+            if (w == NULL || ls_strmap_insert(&reg->watchers, &w->h) != LS_OK) {
                 free(w);
                 reply_error(s, m->txid, LS_SMD_CODE_LIMIT, "registry out of memory");
                 return;
@@ -720,7 +592,7 @@ static void on_watch(struct smd_session *s, const struct ls_smd_msg *m)
         wa = calloc(1, sizeof *wa);
         if (wa == NULL) {
             if (LIST_EMPTY(&w->list)) {
-                htab_remove(&reg->watchers, &w->h);
+                ls_strmap_remove(&reg->watchers, &w->h);
                 free(w);
             }
             reply_error(s, m->txid, LS_SMD_CODE_LIMIT, "registry out of memory");
@@ -931,11 +803,6 @@ static void session_on_close(struct ls_conn *c, void *owner, int err, const char
     bool ours = s->kill; /* we decided to close it (and logged why) */
 
     (void)c;
-    if (s->flush)
-        LIST_REMOVE(s, flush_link);
-    if (s->kill_queued)
-        LIST_REMOVE(s, kill_link);
-    s->flush = s->kill_queued = false;
     s->kill = true; /* no more sends to it */
     TAILQ_REMOVE(&reg->sessions, s, link);
     reg->nsessions--;
@@ -1035,15 +902,6 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct socka
         ls_conn_close(s->conn, LS_EIO, "cannot start the connection"); /* frees s */
 }
 
-static void accept_error_cb(struct evconnlistener *l, void *arg)
-{
-    int err = EVUTIL_SOCKET_ERROR();
-
-    (void)l;
-    (void)arg;
-    ls_log(LS_LOG_ERR, "accept failed: %s", evutil_socket_error_to_string(err));
-}
-
 /* Hello deadlines and leases. */
 static void tick_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -1074,20 +932,15 @@ static void tick_cb(evutil_socket_t fd, short what, void *arg)
 struct smd_registry *smd_registry_new(struct event_base *base, const struct smd_conf *conf)
 {
     struct smd_registry *reg = calloc(1, sizeof *reg);
-    struct sockaddr_storage ss;
-    socklen_t len;
     char listen[LS_ADDR_STRLEN];
     struct timeval tick = { 0, SMD_TICK_MS * 1000 };
     struct timespec now;
-    int fd;
 
     if (reg == NULL)
         return NULL;
     reg->base = base;
     reg->conf = conf;
     TAILQ_INIT(&reg->sessions);
-    LIST_INIT(&reg->kill_list);
-    LIST_INIT(&reg->flush_list);
     ls_smdlink_conn_config(&reg->conn_cfg);
     /* Generations only grow, also across restarts: seed with the clock in units of 2^-20 s
      * (2^20 per second stays below 2^53, the exact range of an AMF0 number, until the year
@@ -1096,36 +949,29 @@ struct smd_registry *smd_registry_new(struct event_base *base, const struct smd_
     clock_gettime(CLOCK_REALTIME, &now);
     reg->last_generation = ((uint64_t)now.tv_sec << 20) +
                            ((uint64_t)now.tv_nsec << 20) / 1000000000u;
-    if (ls_addr_format(&conf->listen, listen, sizeof listen) != LS_OK ||
-        ls_net_resolve(listen, true, &ss, &len) != LS_OK) {
-        ls_log(LS_LOG_ERR, "cannot resolve listen address");
+    if (ls_strmap_init(&reg->entries) != LS_OK || ls_strmap_init(&reg->watchers) != LS_OK) {
+        ls_log(LS_LOG_ERR, "no randomness for the registry's hash tables");
         free(reg);
         return NULL;
     }
-    fd = ls_net_listen((struct sockaddr *)&ss, len, 256);
-    if (fd == -1) {
-        ls_log(LS_LOG_ERR, "cannot listen on %s: %s", listen, strerror(errno));
+    if (ls_addr_format(&conf->listen, listen, sizeof listen) != LS_OK) {
+        ls_log(LS_LOG_ERR, "cannot format the listen address");
         free(reg);
         return NULL;
     }
-    reg->listener = evconnlistener_new(base, accept_cb, reg,
-                                       LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, -1, fd);
+    reg->listener = ls_listener_new(base, listen, 256, accept_cb, reg);
+    if (reg->listener == NULL) {
+        free(reg);
+        return NULL;
+    }
     reg->tick = event_new(base, -1, EV_PERSIST, tick_cb, reg);
-    reg->defer = event_new(base, -1, 0, defer_cb, reg);
-    if (reg->listener == NULL || reg->tick == NULL || reg->defer == NULL ||
-        event_add(reg->tick, &tick) == -1) {
-        if (reg->listener != NULL)
-            evconnlistener_free(reg->listener);
-        else
-            close(fd);
+    if (reg->tick == NULL || event_add(reg->tick, &tick) == -1) {
+        evconnlistener_free(reg->listener);
         if (reg->tick != NULL)
             event_free(reg->tick);
-        if (reg->defer != NULL)
-            event_free(reg->defer);
         free(reg);
         return NULL;
     }
-    evconnlistener_set_error_cb(reg->listener, accept_error_cb);
     return reg;
 }
 
@@ -1158,9 +1004,8 @@ void smd_registry_free(struct smd_registry *reg)
         return;
     smd_registry_stop(reg);
     event_free(reg->tick);
-    event_free(reg->defer);
-    free(reg->entries.b);
-    free(reg->watchers.b);
+    ls_strmap_free(&reg->entries);
+    ls_strmap_free(&reg->watchers);
     free(reg);
 }
 
@@ -1168,7 +1013,7 @@ void smd_registry_free(struct smd_registry *reg)
 
 size_t smd_registry_stream_count(const struct smd_registry *reg)
 {
-    return reg->entries.n;
+    return ls_strmap_count(&reg->entries);
 }
 
 size_t smd_registry_node_count(const struct smd_registry *reg)
@@ -1198,19 +1043,18 @@ int smd_registry_foreach_entry(const struct smd_registry *reg,
                                void (*fn)(const struct smd_entry_view *e, void *arg), void *arg)
 {
     struct smd_entry **all;
+    struct ls_strmap_iter it;
+    struct ls_strmap_node *h;
     size_t i, n = 0;
 
-    if (reg->entries.n == 0)
+    if (ls_strmap_count(&reg->entries) == 0)
         return LS_OK;
-    all = malloc(reg->entries.n * sizeof *all);
+    all = malloc(ls_strmap_count(&reg->entries) * sizeof *all);
     if (all == NULL)
         return LS_ENOMEM;
-    for (i = 0; i < reg->entries.nb; i++) {
-        struct hnode *h;
-
-        for (h = reg->entries.b[i]; h != NULL; h = h->next)
-            all[n++] = (struct smd_entry *)((char *)h - offsetof(struct smd_entry, h));
-    }
+    ls_strmap_iter_init(&it, &reg->entries);
+    while ((h = ls_strmap_iter_next(&it)) != NULL)
+        all[n++] = LS_STRMAP_ENTRY(h, struct smd_entry, h);
     qsort(all, n, sizeof *all, entry_cmp);
     for (i = 0; i < n; i++) {
         struct smd_entry_view v = {

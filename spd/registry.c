@@ -25,8 +25,9 @@
  * everywhere.
  *
  * Re-entrancy: user callbacks (claim and lookup answers) run from their own zero-delay
- * events; flushing and closing links go through one deferred event; so nothing frees a
- * link or a record while a loop over them is running.
+ * events; flushing and closing links are deferred to the next loop turn
+ * (ls_conn_flush_later, ls_conn_close_later); so nothing frees a link or a record while a
+ * loop over them is running.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -45,6 +46,7 @@
 #include "libstream/smdlink.h"
 #include "libstream/smdproto.h"
 #include "libstream/streamid.h"
+#include "libstream/strmap.h"
 #include "registry.h"
 
 #define REG_BACKOFF_MIN_MS 500u
@@ -84,10 +86,7 @@ struct reg_link {
     unsigned backoff_ms;
     bool failing;           /* a failure was logged; quiet until it recovers */
     bool removed;           /* dropped by a reload: freed when closed */
-    bool kill, kill_queued, flush;
-    const char *kill_why;
-    LIST_ENTRY(reg_link) kill_link;
-    LIST_ENTRY(reg_link) flush_link;
+    bool kill;              /* a close is on its way: nothing more is sent */
     uint32_t next_txid;
     uint64_t lease_ms;
     uint64_t last_ping_ms;
@@ -102,7 +101,7 @@ struct reg_slot {
 };
 
 struct reg_record {
-    LIST_ENTRY(reg_record) next;
+    struct ls_strmap_node node; /* in reg->records, keyed by id */
     char id[LS_STREAM_ID_MAX + 1];
     int64_t since;
     enum record_state state;
@@ -139,7 +138,7 @@ struct spd_lookup {
 };
 
 struct reg_watch {
-    LIST_ENTRY(reg_watch) next;
+    struct ls_strmap_node node; /* in reg->watches, keyed by id */
     char id[LS_STREAM_ID_MAX + 1];
     unsigned refs;
     char last_node[LS_SMD_NODE_ID_MAX + 1];
@@ -166,14 +165,11 @@ struct spd_registry {
     size_t nlinks;
     unsigned slot_cap;
     bool *slot_used;
-    LIST_HEAD(, reg_record) records;
-    LIST_HEAD(, reg_watch) watches;
+    struct ls_strmap records;          /* claimed ids */
+    struct ls_strmap watches;          /* watched ids */
     LIST_HEAD(, spd_claim) claims;     /* every live claim handle */
     LIST_HEAD(, spd_lookup) lookups;   /* every live lookup */
-    LIST_HEAD(, reg_link) kill_list;
-    LIST_HEAD(, reg_link) flush_list;
     struct event *tick;
-    struct event *defer;
     bool freeing;
     struct reg_counters c;
 };
@@ -183,53 +179,18 @@ static void link_connect(struct reg_link *l);
 
 /* ---- deferred flush and close ---- */
 
-static void defer_arm(struct spd_registry *reg)
-{
-    event_active(reg->defer, EV_TIMEOUT, 0);
-}
-
 static void link_kill(struct reg_link *l, const char *why)
 {
     if (l->kill || l->conn == NULL)
         return;
     l->kill = true;
-    l->kill_queued = true;
-    l->kill_why = why;
-    LIST_INSERT_HEAD(&l->reg->kill_list, l, kill_link);
-    defer_arm(l->reg);
+    ls_conn_close_later(l->conn, LS_EIO, why, false);
 }
 
 static void link_want_flush(struct reg_link *l)
 {
-    if (l->flush || l->kill)
-        return;
-    l->flush = true;
-    LIST_INSERT_HEAD(&l->reg->flush_list, l, flush_link);
-    defer_arm(l->reg);
-}
-
-static void defer_cb(evutil_socket_t fd, short what, void *arg)
-{
-    struct spd_registry *reg = arg;
-    struct reg_link *l;
-
-    (void)fd;
-    (void)what;
-    for (;;) {
-        if ((l = LIST_FIRST(&reg->flush_list)) != NULL) {
-            LIST_REMOVE(l, flush_link);
-            l->flush = false;
-            if (l->conn != NULL)
-                ls_conn_flush(l->conn);
-        } else if ((l = LIST_FIRST(&reg->kill_list)) != NULL) {
-            LIST_REMOVE(l, kill_link);
-            l->kill_queued = false;
-            if (l->conn != NULL)
-                ls_conn_close(l->conn, LS_EIO, l->kill_why);
-        } else {
-            break;
-        }
-    }
+    if (!l->kill && l->conn != NULL)
+        ls_conn_flush_later(l->conn);
 }
 
 /* ---- requests ---- */
@@ -284,12 +245,17 @@ static struct reg_req *link_request(struct reg_link *l, struct ls_smd_msg *m, ui
 
 static struct reg_record *record_find(const struct spd_registry *reg, const char *id)
 {
-    struct reg_record *r;
+    struct ls_strmap_node *n = ls_strmap_find(&reg->records, id);
 
-    LIST_FOREACH(r, &reg->records, next)
-        if (strcmp(r->id, id) == 0)
-            return r;
-    return NULL;
+    return n != NULL ? LS_STRMAP_ENTRY(n, struct reg_record, node) : NULL;
+}
+
+/* The next record of an iteration over reg->records (which may free it), or NULL. */
+static struct reg_record *record_next(struct ls_strmap_iter *it)
+{
+    struct ls_strmap_node *n = ls_strmap_iter_next(it);
+
+    return n != NULL ? LS_STRMAP_ENTRY(n, struct reg_record, node) : NULL;
 }
 
 static struct reg_link *link_by_slot(const struct spd_registry *reg, unsigned slot)
@@ -341,7 +307,7 @@ static void record_release(struct spd_registry *reg, struct reg_record *r, const
             send_unregister(l, r->id, r->slots[i].gen);
     }
     record_orphan_requests(reg, r);
-    LIST_REMOVE(r, next);
+    ls_strmap_remove(&reg->records, &r->node);
     free(r->slots);
     free(r);
 }
@@ -601,8 +567,9 @@ static void link_fail_requests(struct spd_registry *reg, struct reg_link *l)
 static void link_up(struct reg_link *l, const struct ls_smd_msg *m)
 {
     struct spd_registry *reg = l->reg;
+    struct ls_strmap_iter it;
+    struct ls_strmap_node *n;
     struct reg_record *r;
-    struct reg_watch *w;
     size_t announced = 0;
 
     l->state = L_UP;
@@ -613,13 +580,14 @@ static void link_up(struct reg_link *l, const struct ls_smd_msg *m)
     snprintf(l->smd_node, sizeof l->smd_node, "%s",
              (m->fields & LS_SMD_F_NODE_ID) ? m->node_id : "?");
     reg->c.connects++;
-    LIST_FOREACH(r, &reg->records, next) {
+    for (ls_strmap_iter_init(&it, &reg->records); (r = record_next(&it)) != NULL;) {
         if (r->state == R_OWNED && r->slots[l->slot].state == SLOT_NONE) {
             register_send(l, r, true);
             announced++;
         }
     }
-    LIST_FOREACH(w, &reg->watches, next) {
+    for (ls_strmap_iter_init(&it, &reg->watches); (n = ls_strmap_iter_next(&it)) != NULL;) {
+        const struct reg_watch *w = LS_STRMAP_ENTRY(n, struct reg_watch, node);
         struct ls_smd_msg wm;
 
         ls_smd_msg_init(&wm, LS_SMD_WATCH, 0);
@@ -676,12 +644,9 @@ static void on_revoked(struct reg_link *l, const struct ls_smd_msg *m)
 
 static struct reg_watch *watch_find(const struct spd_registry *reg, const char *id)
 {
-    struct reg_watch *w;
+    struct ls_strmap_node *n = ls_strmap_find(&reg->watches, id);
 
-    LIST_FOREACH(w, &reg->watches, next)
-        if (strcmp(w->id, id) == 0)
-            return w;
-    return NULL;
+    return n != NULL ? LS_STRMAP_ENTRY(n, struct reg_watch, node) : NULL;
 }
 
 static void on_registered(struct reg_link *l, const struct ls_smd_msg *m)
@@ -827,10 +792,11 @@ static void link_on_ready(struct ls_conn *c, void *owner)
 static void link_free(struct reg_link *l)
 {
     struct spd_registry *reg = l->reg;
+    struct ls_strmap_iter it;
     struct reg_record *r;
 
     reg->slot_used[l->slot] = false;
-    LIST_FOREACH(r, &reg->records, next)
+    for (ls_strmap_iter_init(&it, &reg->records); (r = record_next(&it)) != NULL;)
         memset(&r->slots[l->slot], 0, sizeof r->slots[l->slot]);
     TAILQ_REMOVE(&reg->links, l, next);
     reg->nlinks--;
@@ -842,22 +808,18 @@ static void link_on_close(struct ls_conn *c, void *owner, int err, const char *w
 {
     struct reg_link *l = owner;
     struct spd_registry *reg = l->reg;
+    struct ls_strmap_iter it;
     struct reg_record *r;
     bool was_up = l->state == L_UP;
     struct timeval tv;
 
     (void)c;
     (void)err;
-    if (l->flush)
-        LIST_REMOVE(l, flush_link);
-    if (l->kill_queued)
-        LIST_REMOVE(l, kill_link);
-    l->flush = l->kill_queued = false;
     l->conn = NULL;
     l->kill = false;
     l->state = L_DOWN;
     /* the smd dropped our entries with the session: every slot starts over */
-    LIST_FOREACH(r, &reg->records, next)
+    for (ls_strmap_iter_init(&it, &reg->records); (r = record_next(&it)) != NULL;)
         if (r->slots[l->slot].state != SLOT_PENDING)
             r->slots[l->slot].state = SLOT_NONE;
     link_fail_requests(reg, l);
@@ -969,6 +931,7 @@ static void tick_cb(evutil_socket_t fd, short what, void *arg)
 
 static int grow_slots(struct spd_registry *reg, unsigned want)
 {
+    struct ls_strmap_iter it;
     struct reg_record *r;
     bool *used;
 
@@ -979,7 +942,7 @@ static int grow_slots(struct spd_registry *reg, unsigned want)
         return LS_ENOMEM;
     memset(used + reg->slot_cap, 0, (want - reg->slot_cap) * sizeof *used);
     reg->slot_used = used;
-    LIST_FOREACH(r, &reg->records, next) {
+    for (ls_strmap_iter_init(&it, &reg->records); (r = record_next(&it)) != NULL;) {
         struct reg_slot *s = realloc(r->slots, want * sizeof *s);
 
         if (s == NULL)
@@ -1073,15 +1036,11 @@ struct spd_registry *spd_registry_new(struct event_base *base,
         reg->hooks = *hooks;
     ls_smdlink_conn_config(&reg->conn_cfg);
     TAILQ_INIT(&reg->links);
-    LIST_INIT(&reg->records);
-    LIST_INIT(&reg->watches);
     LIST_INIT(&reg->claims);
     LIST_INIT(&reg->lookups);
-    LIST_INIT(&reg->kill_list);
-    LIST_INIT(&reg->flush_list);
     reg->tick = event_new(base, -1, EV_PERSIST, tick_cb, reg);
-    reg->defer = event_new(base, -1, 0, defer_cb, reg);
-    if (reg->tick == NULL || reg->defer == NULL || set_identity(reg, cfg) != LS_OK ||
+    if (ls_strmap_init(&reg->records) != LS_OK || ls_strmap_init(&reg->watches) != LS_OK ||
+        reg->tick == NULL || set_identity(reg, cfg) != LS_OK ||
         event_add(reg->tick, &tick) == -1) {
         spd_registry_free(reg);
         return NULL;
@@ -1149,7 +1108,8 @@ void spd_registry_free(struct spd_registry *reg)
 {
     struct reg_link *l;
     struct reg_record *r;
-    struct reg_watch *w;
+    struct ls_strmap_iter it;
+    struct ls_strmap_node *n;
     struct spd_claim *c;
     struct spd_lookup *lk;
 
@@ -1158,12 +1118,12 @@ void spd_registry_free(struct spd_registry *reg)
     reg->freeing = true;
     /* Goodbyes: the session's end drops our entries anyway; an explicit unregister
      * makes it immediate and visible in the smd's log. */
-    while ((r = LIST_FIRST(&reg->records)) != NULL) {
+    for (ls_strmap_iter_init(&it, &reg->records); (r = record_next(&it)) != NULL;) {
         if (r->state == R_OWNED)
             record_release(reg, r, NULL);
         else {
             record_orphan_requests(reg, r);
-            LIST_REMOVE(r, next);
+            ls_strmap_remove(&reg->records, &r->node);
             free(r->slots);
             free(r);
         }
@@ -1176,10 +1136,12 @@ void spd_registry_free(struct spd_registry *reg)
         }
         link_free(l);
     }
-    while ((w = LIST_FIRST(&reg->watches)) != NULL) {
-        LIST_REMOVE(w, next);
-        free(w);
+    for (ls_strmap_iter_init(&it, &reg->watches); (n = ls_strmap_iter_next(&it)) != NULL;) {
+        ls_strmap_remove(&reg->watches, n);
+        free(LS_STRMAP_ENTRY(n, struct reg_watch, node));
     }
+    ls_strmap_free(&reg->records);
+    ls_strmap_free(&reg->watches);
     while ((c = LIST_FIRST(&reg->claims)) != NULL) {
         LIST_REMOVE(c, next);
         event_free(c->ev);
@@ -1189,8 +1151,6 @@ void spd_registry_free(struct spd_registry *reg)
         lookup_free(lk);
     if (reg->tick != NULL)
         event_free(reg->tick);
-    if (reg->defer != NULL)
-        event_free(reg->defer);
     free(reg->slot_used);
     free(reg->node_id);
     free(reg->advertise);
@@ -1257,7 +1217,13 @@ struct spd_claim *spd_registry_claim(struct spd_registry *reg, const char *id, i
             return c;
         }
         snprintf(r->id, sizeof r->id, "%s", id);
-        LIST_INSERT_HEAD(&reg->records, r, next);
+        r->node.key = r->id;
+        if (ls_strmap_insert(&reg->records, &r->node) != LS_OK) {
+            free(r->slots);
+            free(r);
+            claim_decide(c, LS_ENOMEM, "out of memory");
+            return c;
+        }
     }
     r->since = since;
     r->state = R_CLAIMING;
@@ -1387,8 +1353,12 @@ void spd_registry_watch(struct spd_registry *reg, const char *id)
     if (ls_streamid_parse_id(id, &ref, NULL) != LS_OK || (w = calloc(1, sizeof *w)) == NULL)
         return;
     snprintf(w->id, sizeof w->id, "%s", id);
+    w->node.key = w->id;
     w->refs = 1;
-    LIST_INSERT_HEAD(&reg->watches, w, next);
+    if (ls_strmap_insert(&reg->watches, &w->node) != LS_OK) {
+        free(w);
+        return;
+    }
     watch_send(reg, LS_SMD_WATCH, id);
 }
 
@@ -1398,7 +1368,7 @@ void spd_registry_unwatch(struct spd_registry *reg, const char *id)
 
     if (w == NULL || --w->refs > 0)
         return;
-    LIST_REMOVE(w, next);
+    ls_strmap_remove(&reg->watches, &w->node);
     watch_send(reg, LS_SMD_UNWATCH, w->id);
     free(w);
 }

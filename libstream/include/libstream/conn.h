@@ -66,6 +66,16 @@ LS_MUST_CHECK int ls_conn_start(struct ls_conn *c);
 void ls_conn_close(struct ls_conn *c, int err, const char *why);
 /* Stops reading and closes once the queued output has been written (bounded by 2 s). */
 void ls_conn_close_after_flush(struct ls_conn *c, int err, const char *why);
+/*
+ * The same on the next loop turn, for code that closes or flushes *other* connections from
+ * inside a callback (a registry answering one session and notifying others): nothing is
+ * freed under the caller. ls_conn_close_later closes as ls_conn_close, or with
+ * `after_flush` as ls_conn_close_after_flush; the first request counts, later ones and
+ * requests on a closing connection are ignored. ls_conn_flush_later writes the queued
+ * output (before a deferred close, when both are pending).
+ */
+void ls_conn_close_later(struct ls_conn *c, int err, const char *why, bool after_flush);
+void ls_conn_flush_later(struct ls_conn *c);
 
 /* Peer address "ip:port" (static storage in the connection). */
 const char *ls_conn_peer(const struct ls_conn *c);

@@ -30,12 +30,17 @@ struct ls_daemon_ops {
 
 /*
  * A role as main() sees it. ls_daemon_main does the rest: the command line (-c -t -V -h),
- * `-t` validation against `schema`, logging, sd_notify, the event loop, signals.
+ * `-t` validation against `schema` (and `validate`), logging, sd_notify, the event loop,
+ * signals.
  */
 struct ls_role {
     const char *name;                   /* "smd" | "spd" | "epd" */
     const struct ls_conf_key *schema;   /* for -t */
     size_t conf_size;                   /* size of the struct the schema fills */
+    /* Optional: what the schema cannot say about a loaded config (smd: node_id must be
+     * one the registry protocol carries). LS_OK, or LS_ECONF with "FILE:LINE: message" in
+     * `err`. Run by -t after the schema. */
+    int (*validate)(const void *conf, const char *path, char *err, size_t errlen);
     /* Loads the config at `path` and starts serving; NULL after logging why. */
     void *(*start)(struct event_base *base, const char *path);
     struct ls_daemon_ops ops;           /* reload / stop / status on the started role */

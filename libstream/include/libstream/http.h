@@ -2,13 +2,16 @@
  * http.h — every daemon's HTTP side on `http_listen` (libevent evhttp): the JSON API,
  * Prometheus metrics and, on spd and epd, live HTTP-FLV (INTERFACE.md "HTTP API").
  *
- * Built-in routes: GET /api/v1/health, GET /metrics; with ls_http_serve_media also
- * GET /api/v1/streams (the hub's streams) and GET /APP/NAME.flv. Roles add or override
- * exact paths with ls_http_route (smd: /api/v1/streams, /api/v1/nodes). Anything else is
- * 404 {"error":"not found"}; methods other than GET/HEAD are 405.
+ * Built-in routes: GET /api/v1/health and GET /metrics. Everything else is registered:
+ * exact paths with ls_http_route (the media node: /api/v1/streams from its hub; smd:
+ * /api/v1/streams, /api/v1/nodes), path endings with ls_http_route_suffix (the media node:
+ * ".flv", HTTP-FLV). Exact paths are matched first, then the built-ins, then endings.
+ * Anything else is 404 {"error":"not found"}; methods other than GET/HEAD are 405.
  */
 #ifndef LIBSTREAM_HTTP_H
 #define LIBSTREAM_HTTP_H
+
+#include <stdint.h>
 
 #include "libstream/buf.h"
 #include "libstream/err.h"
@@ -16,26 +19,30 @@
 struct event_base;
 struct evhttp_request;
 struct ls_http;
-struct ls_server;
 
 /* Binds `listen` ("host:port"). NULL with a logged reason on failure. Strings are copied. */
 struct ls_http *ls_http_new(struct event_base *base, const char *listen, const char *role,
                             const char *node_id);
-/* Closes the listener and every streaming response. */
+/* Closes the listener and every open connection. Whoever streams responses (httpflv.h)
+ * ends them first. */
 void ls_http_free(struct ls_http *http);
 void ls_http_set_node_id(struct ls_http *http, const char *node_id);
 
-/* spd and epd: /api/v1/streams from the server's hub, and HTTP-FLV viewers that count
- * against the server's max_connections and pass its play admission. */
-void ls_http_serve_media(struct ls_http *http, struct ls_server *srv);
-
+/* Handles one GET or HEAD request: answers it now, or keeps it to stream a response. */
 typedef void (*ls_http_handler)(struct evhttp_request *req, void *arg);
-/* Serves GET `path` (exact match) with `fn`; replaces a built-in route of that path. */
+/* Serves `path` (exact match) with `fn`; replaces a built-in route of that path and an
+ * earlier route of the same path. `arg` is borrowed while the server lives. */
 LS_MUST_CHECK int ls_http_route(struct ls_http *http, const char *path, ls_http_handler fn,
                                 void *arg);
+/* Serves every path that ends with `suffix` (and no exact or built-in route claims). */
+LS_MUST_CHECK int ls_http_route_suffix(struct ls_http *http, const char *suffix,
+                                       ls_http_handler fn, void *arg);
 /* Role counters appended to /metrics after libstream's. */
 void ls_http_set_metrics(struct ls_http *http, void (*fn)(struct ls_buf *out, void *arg),
                          void *arg);
+/* The livecluster_streams and livecluster_viewers gauges of /metrics (0 without it). */
+void ls_http_set_gauges(struct ls_http *http,
+                        void (*fn)(void *arg, uint64_t *streams, uint64_t *viewers), void *arg);
 
 /* Sends `body` (JSON text) with status `code`; the buffer is consumed (reset). */
 void ls_http_reply_json(struct evhttp_request *req, int code, struct ls_buf *body);

@@ -32,7 +32,8 @@ struct ls_media_node {
     struct ls_pull_config pull_cfg;
     struct ls_hub *hub;
     struct ls_server *srv;
-    struct ls_http *http;
+    struct ls_http *http;              /* with /api/v1/streams and HTTP-FLV of `hub` */
+    struct ls_httpflv *flv;
     /* Called after a successful reload, with the new config in force. */
     void (*reloaded)(struct ls_media_node *node, void *arg);
     void *arg;

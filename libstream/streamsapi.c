@@ -1,0 +1,87 @@
+/*
+ * streamsapi.c — the hub's streams over HTTP (see streamsapi.h). Layer: roles' tools, on
+ * top of the HTTP server (http.h) and the hub (hub.h).
+ *
+ *   GET /api/v1/streams → {"streams":[{"id","source","live","viewers","bytes_in",
+ *                          "bytes_out","kbps_in","video_codec","width","height",
+ *                          "framerate","audio_codec","frames_in","frames_dropped",
+ *                          "uptime_s"}]}
+ */
+#include <stdint.h>
+
+#include <event2/http.h>
+
+#include "libstream/buf.h"
+#include "libstream/http.h"
+#include "libstream/hub.h"
+#include "libstream/json.h"
+#include "libstream/streamsapi.h"
+
+static void streamsapi_stream_json(struct ls_stream *st, void *arg)
+{
+    struct ls_json *j = arg;
+    struct ls_stream_stats s;
+
+    ls_stream_stats(st, &s);
+    ls_json_object_begin(j);
+    ls_json_kv_string(j, "id", ls_stream_id(st));
+    /* Also for a stream waiting for its source: the kind it has (had, or will have). */
+    ls_json_kv_string(j, "source", ls_source_kind_name(ls_stream_source_kind(st)));
+    ls_json_kv_bool(j, "live", ls_stream_has_source(st));
+    ls_json_kv_uint64(j, "viewers", s.subscribers);
+    ls_json_kv_uint64(j, "bytes_in", s.bytes_in);
+    ls_json_kv_uint64(j, "bytes_out", s.bytes_out);
+    ls_json_kv_uint64(j, "kbps_in", s.kbps_in);
+    ls_json_key(j, "video_codec");
+    if (s.video_codec != NULL)
+        ls_json_string(j, s.video_codec);
+    else
+        ls_json_null(j);
+    ls_json_kv_uint64(j, "width", s.width);
+    ls_json_kv_uint64(j, "height", s.height);
+    ls_json_kv_double(j, "framerate", s.framerate);
+    ls_json_key(j, "audio_codec");
+    if (s.audio_codec != NULL)
+        ls_json_string(j, s.audio_codec);
+    else
+        ls_json_null(j);
+    ls_json_kv_uint64(j, "frames_in", s.frames_in);
+    ls_json_kv_uint64(j, "frames_dropped", s.frames_dropped);
+    ls_json_kv_uint64(j, "uptime_s", s.uptime_ms / 1000);
+    ls_json_object_end(j);
+}
+
+static void streamsapi_streams(struct evhttp_request *req, void *arg)
+{
+    struct ls_hub *hub = arg;
+    struct ls_buf b;
+    struct ls_json j;
+
+    ls_buf_init(&b, 0);
+    ls_json_init(&j, &b);
+    ls_json_object_begin(&j);
+    ls_json_key(&j, "streams");
+    ls_json_array_begin(&j);
+    ls_hub_foreach(hub, streamsapi_stream_json, &j);
+    ls_json_array_end(&j);
+    ls_json_object_end(&j);
+    ls_http_reply_json(req, 200, &b);
+    ls_buf_free(&b);
+}
+
+static void streamsapi_gauges(void *arg, uint64_t *streams, uint64_t *viewers)
+{
+    const struct ls_hub *hub = arg;
+
+    *streams = ls_hub_stream_count(hub);
+    *viewers = ls_hub_subscriber_count(hub);
+}
+
+int ls_streamsapi_attach(struct ls_http *http, struct ls_hub *hub)
+{
+    int rc = ls_http_route(http, "/api/v1/streams", streamsapi_streams, hub);
+
+    if (rc == LS_OK)
+        ls_http_set_gauges(http, streamsapi_gauges, hub);
+    return rc;
+}
