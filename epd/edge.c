@@ -1,6 +1,6 @@
 /*
  * edge.c — epd's role: every stream a viewer asks for is pulled ONCE from the one
- * configured upstream spd (ARCHITECTURE.md decision 5), shared by every local viewer,
+ * configured upstream spd (docs/architecture.md decision 5), shared by every local viewer,
  * retried with backoff while viewers wait, and closed idle_timeout after the last one
  * leaves. Edges take no publishers.
  */

@@ -1,6 +1,6 @@
 /*
  * args.c — command-line parsing for the daemons (see args.h). Layer: daemon plumbing.
- * Contract: INTERFACE.md "Command line"; conventions of POSIX utility syntax (XBD 12.2):
+ * Contract: docs/interface.md "Command line"; conventions of POSIX utility syntax (XBD 12.2):
  * single-letter options, bundling, an option-argument attached or separate, "--".
  *
  * Written by hand rather than with getopt(3): getopt keeps global state (optind, and

@@ -1,7 +1,7 @@
 /*
  * config.c — schema-driven libconfig loading (see config.h); address, network and URL
  * values are checked with addr.h's grammar. Layer: daemon plumbing. Syntax: libconfig 1.5
- * ("key = value;", groups "{ }", lists "( )", arrays "[ ]"); semantics: INTERFACE.md
+ * ("key = value;", groups "{ }", lists "( )", arrays "[ ]"); semantics: docs/interface.md
  * "Configuration".
  *
  * The loader walks the *file's* settings in file order and looks each one up in the

@@ -8,7 +8,7 @@
  *                                                     → everything else: owner
  *
  * Replies queued while handling input go out with one writev when the input is done
- * (ARCHITECTURE.md decision 4: answer each command with one write, TCP_NODELAY set).
+ * (docs/architecture.md decision 4: answer each command with one write, TCP_NODELAY set).
  */
 #include <errno.h>
 #include <fcntl.h>

@@ -1,6 +1,6 @@
 /*
  * httpflv.c — live HTTP-FLV viewers: GET /APP/NAME.flv streams the FLV file header and then
- * the hub's shared FLV tag bytes (ARCHITECTURE.md decision 2), over a chunked evhttp
+ * the hub's shared FLV tag bytes (docs/architecture.md decision 2), over a chunked evhttp
  * response.
  *
  * Back-pressure: at most one batch is handed to evhttp at a time; the next waits for

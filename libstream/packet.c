@@ -1,6 +1,6 @@
 /*
  * packet.c — the outgoing encodings of one stream message, built once and shared
- * (ARCHITECTURE.md decision 2; see packet_int.h).
+ * (docs/architecture.md decision 2; see packet_int.h).
  *
  * RTMP form: the whole message as chunks with a type-0 first header carrying the absolute
  * timestamp and type-3 continuations, so the bytes are identical for every subscriber on

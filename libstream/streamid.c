@@ -1,6 +1,6 @@
 /*
  * streamid.c — stream ids, query strings, RTMP and HTTP-FLV URLs (see streamid.h).
- * Layer: naming, between the RTMP command layer and the hub. Rules: INTERFACE.md
+ * Layer: naming, between the RTMP command layer and the hub. Rules: docs/interface.md
  * "Streams and URLs"; query decoding per RFC 3986 2.1 and the HTML form encoding ('+').
  *
  *   connect app   "live?token=x"      \

@@ -1,6 +1,6 @@
 /*
  * token.c — HMAC-SHA256 stream tokens (see token.h). Layer: admission control, between
- * the RTMP/HTTP request and the hub. Spec: INTERFACE.md "Tokens"; the MAC is hmac.h's
+ * the RTMP/HTTP request and the hub. Spec: docs/interface.md "Tokens"; the MAC is hmac.h's
  * HMAC-SHA256 hex.
  *
  *   message = APP "/" NAME ":" EXPIRES      (EXPIRES exactly as the digits in the query)

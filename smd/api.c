@@ -1,5 +1,5 @@
 /*
- * api.c — smd's HTTP API (INTERFACE.md "HTTP API"): /api/v1/streams and /api/v1/nodes on
+ * api.c — smd's HTTP API (docs/interface.md "HTTP API"): /api/v1/streams and /api/v1/nodes on
  * top of libstream's server (which serves /api/v1/health and /metrics), and smd's
  * counters appended to /metrics.
  *

@@ -1,5 +1,5 @@
 /*
- * conf.c — smd's configuration schema (INTERFACE.md "Configuration": node_id, log_level,
+ * conf.c — smd's configuration schema (docs/interface.md "Configuration": node_id, log_level,
  * listen, http_listen, cluster_secret, max_connections, lease_seconds, allow; the bounds
  * below them are smd's own). Defaults are documented in conf/smd.conf.
  */

@@ -3,7 +3,7 @@
  * streams its publishers send; spds ask here where a stream lives (docs/protocol.md).
  *
  * main: command line, config check, logging, the event loop and the daemon lifecycle
- * (INTERFACE.md "Command line"). The role lives in registry.c, the HTTP API in api.c.
+ * (docs/interface.md "Command line"). The role lives in registry.c, the HTTP API in api.c.
  */
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,6 +1,6 @@
 /*
  * registry.c — smd's role: the registry sessions and the stream table (docs/protocol.md;
- * ARCHITECTURE.md decision 6). Layer: above libstream's connection (conn.h: RTMP
+ * docs/architecture.md decision 6). Layer: above libstream's connection (conn.h: RTMP
  * handshake + chunk stream) and the registry protocol codec (smdproto.h).
  *
  * A session goes

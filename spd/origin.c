@@ -13,7 +13,7 @@
  *              watched so a stream published later starts at once
  *   smd asks → how long has our publisher been idle (takeover); smd revokes → drop it
  * An origin never pulls from itself, and never serves a peer's pull from a pulled copy
- * (session.c): no chains, no loops (ARCHITECTURE.md decision 7).
+ * (session.c): no chains, no loops (docs/architecture.md decision 7).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -410,7 +410,7 @@ void spd_origin_stop(struct spd_origin *o)
     origin_cancel_lookups(o);
     while (!LIST_EMPTY(&o->recordings))
         origin_record_stop(o, NULL);
-    /* Unregisters what is left and says goodbye to every smd (INTERFACE.md: SIGTERM). */
+    /* Unregisters what is left and says goodbye to every smd (docs/interface.md "Signals"). */
     spd_registry_free(o->registry);
     o->registry = NULL;
 }

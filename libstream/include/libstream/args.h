@@ -1,5 +1,5 @@
 /*
- * args.h — the command line every daemon shares (INTERFACE.md "Command line").
+ * args.h — the command line every daemon shares (docs/interface.md "Command line").
  *
  *   smd|spd|epd [-t] [-c FILE] [-V] [-h]
  *     -c FILE  config file (default LS_SYSCONFDIR "/livecluster/<daemon>.conf")

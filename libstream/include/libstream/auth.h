@@ -1,5 +1,5 @@
 /*
- * auth.h — the admission step every publish and play passes (INTERFACE.md "Tokens").
+ * auth.h — the admission step every publish and play passes (docs/interface.md "Tokens").
  *
  * With a `secret`, the request's query must carry a valid `expires`/`token` pair
  * (token.h). With an `auth_url`, the daemon POSTs app, name, token, expires, client_ip and

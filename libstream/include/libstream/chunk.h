@@ -11,7 +11,7 @@
  * (these are still returned to the caller). The reader never writes anything: when an
  * Acknowledgement is due, ls_chunk_reader_ack_due() says so and the session sends it.
  *
- * Writer: the one chunk layout livecluster sends (ARCHITECTURE.md decision 2): a type-0
+ * Writer: the one chunk layout livecluster sends (docs/architecture.md decision 2): a type-0
  * first chunk with the absolute timestamp, type-3 continuation chunks, one chunk size.
  * The output depends only on the arguments, so one encoding can be shared by every
  * viewer that uses the same outgoing chunk size.

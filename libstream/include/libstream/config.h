@@ -6,7 +6,7 @@
  * every key (name, type, offsetof, default, range, help). ls_config_load() fills the
  * struct from the defaults, then from the file, and validates every key: an unknown key, a
  * wrong type, an out-of-range integer or a bad address is an error. Errors are one line,
- * "FILE:LINE: message", the form `-t` prints (INTERFACE.md "Command line"):
+ * "FILE:LINE: message", the form `-t` prints (docs/interface.md "Command line"):
  *
  *   spd.conf:7: syntax error                         (libconfig's own parse errors)
  *   spd.conf:12: unknown key 'publish.secrett'

@@ -1,6 +1,6 @@
 /*
  * daemon.h — the lifecycle every daemon shares: signals, reload, systemd notification and
- * watchdog, around one event loop (INTERFACE.md "Command line").
+ * watchdog, around one event loop (docs/interface.md "Command line").
  *
  *   SIGTERM/SIGINT → STOPPING=1, role stop (stop accepting, unregister, close), then the
  *                    loop exits after a 300 ms grace for queued goodbyes

@@ -7,7 +7,7 @@
  * ls_frame_unref; the last unref frees it. A frame is immutable once it has been handed
  * to anyone else (published to a hub, queued to a socket): only its creator writes
  * `data`, and only before sharing it. Reference counts are not atomic: frames belong to
- * one event loop (ARCHITECTURE.md decision 1).
+ * one event loop (docs/architecture.md decision 1).
  *
  * Layout: header and payload are one allocation; `data` is the payload.
  */

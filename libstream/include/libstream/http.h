@@ -1,6 +1,6 @@
 /*
  * http.h — every daemon's HTTP side on `http_listen` (libevent evhttp): the JSON API,
- * Prometheus metrics and, on spd and epd, live HTTP-FLV (INTERFACE.md "HTTP API").
+ * Prometheus metrics and, on spd and epd, live HTTP-FLV (docs/interface.md "HTTP API").
  *
  * Built-in routes: GET /api/v1/health and GET /metrics. Everything else is registered:
  * exact paths with ls_http_route (the media node: /api/v1/streams from its hub; smd:

@@ -6,7 +6,7 @@
  * pushes messages into its stream. The hub turns each media message into a packet whose
  * outgoing bytes are built once per transport (RTMP chunks for message stream 1 at the
  * hub's chunk size; an FLV tag) and queues references to those bytes on every
- * subscriber's output queue (ARCHITECTURE.md decision 2). It caches metadata, the
+ * subscriber's output queue (docs/architecture.md decision 2). It caches metadata, the
  * sequence headers and the GOP since the last keyframe so a new subscriber starts at once
  * (decision 4), applies the slow-subscriber policy (decision 3), and flushes subscribers
  * in batches, at most once per `flush_interval_ms` (decision 2).

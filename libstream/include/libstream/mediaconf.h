@@ -2,7 +2,7 @@
  * mediaconf.h — the configuration of the two media daemons, spd (origin) and epd (edge):
  * one struct, one schema per role (the keys they share come from one list), and the
  * mapping onto the server, connection and hub settings. Keys and defaults are documented
- * in conf/spd.conf and conf/epd.conf; INTERFACE.md names the contract's keys.
+ * in conf/spd.conf and conf/epd.conf; docs/interface.md names the contract's keys.
  */
 #ifndef LIBSTREAM_MEDIACONF_H
 #define LIBSTREAM_MEDIACONF_H

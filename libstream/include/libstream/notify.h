@@ -4,7 +4,7 @@
  * With Type=notify, systemd passes NOTIFY_SOCKET (an AF_UNIX datagram socket: a path, or
  * "@name" for the abstract namespace) and, with WatchdogSec=, WATCHDOG_USEC (and
  * WATCHDOG_PID). The daemon sends newline-separated "KEY=value" assignments, one datagram
- * per state change (INTERFACE.md "Command line"):
+ * per state change (docs/interface.md "Command line"):
  *
  *   READY=1                         once listening
  *   STATUS=12 streams, 340 viewers  free-form status for `systemctl status`

@@ -3,7 +3,7 @@
  *
  * Every entry is one reference to an immutable blob (a struct ls_frame used as a byte
  * container: an RTMP message already chunked, an FLV tag, a control reply). Media blobs are
- * shared by every viewer of a stream (ARCHITECTURE.md decision 2): queueing one costs a
+ * shared by every viewer of a stream (docs/architecture.md decision 2): queueing one costs a
  * slot in a ring, never a copy or an allocation. A flush hands the queued blobs to the
  * kernel with writev(), as many per call as fit an iovec array (decision 2, "write in
  * batches").

@@ -1,5 +1,5 @@
 /*
- * peersig.h — signatures of internal pulls (ARCHITECTURE.md decision 7): an spd or epd
+ * peersig.h — signatures of internal pulls (docs/architecture.md decision 7): an spd or epd
  * pulling a stream from another node says who it is in the play query, signed with the
  * cluster secret, so the far side can skip play admission and apply the peer rules.
  *

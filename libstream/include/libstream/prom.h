@@ -1,6 +1,6 @@
 /*
  * prom.h — Prometheus text exposition format (version 0.0.4) writer over struct ls_buf,
- * for GET /metrics (INTERFACE.md "HTTP API"; names prefixed "livecluster_").
+ * for GET /metrics (docs/interface.md "HTTP API"; names prefixed "livecluster_").
  *
  *   # HELP livecluster_play_failures_total Play requests refused, by reason.
  *   # TYPE livecluster_play_failures_total counter

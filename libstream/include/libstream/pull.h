@@ -1,5 +1,5 @@
 /*
- * pull.h — one internal pull per stream per node (ARCHITECTURE.md decisions 5, 7, 8).
+ * pull.h — one internal pull per stream per node (docs/architecture.md decisions 5, 7, 8).
  *
  * A pull is the source of a local stream whose media comes from another node: an edge
  * pulling from its upstream origin, or an origin pulling from the origin that owns the

@@ -1,6 +1,6 @@
 /*
  * smdproto.h — the registry protocol between spd (client) and smd (server): message
- * builders and parsers, and the hello signature (docs/protocol.md; ARCHITECTURE.md
+ * builders and parsers, and the hello signature (docs/protocol.md; docs/architecture.md
  * decision 6).
  *
  * Framing is libstream's own: an RTMP handshake, then the chunk stream carrying AMF0

@@ -1,7 +1,7 @@
 /*
  * stats.h — process-wide counters behind /metrics.
  *
- * One event loop per process (ARCHITECTURE.md decision 1) means plain integers suffice:
+ * One event loop per process (docs/architecture.md decision 1) means plain integers suffice:
  * no atomics, no locks. libstream's connection, session and hub code count here; daemons
  * add their own role counters the same way and render everything with ls_stats_render.
  */

@@ -1,6 +1,6 @@
 /*
  * streamid.h — stream ids, their query strings, and RTMP / HTTP-FLV URLs
- * (INTERFACE.md "Streams and URLs").
+ * (docs/interface.md "Streams and URLs").
  *
  * A stream id is "APP/NAME"; each part is 1..128 characters of [A-Za-z0-9_.-] not
  * starting with '.'. Nothing else is accepted, so an id can never name a path ("..",

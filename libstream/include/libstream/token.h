@@ -1,5 +1,5 @@
 /*
- * token.h — signed, expiring publish/play tokens (INTERFACE.md "Tokens").
+ * token.h — signed, expiring publish/play tokens (docs/interface.md "Tokens").
  *
  * When publish.secret (or play.secret) is set, a request's query must carry
  *
