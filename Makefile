@@ -152,6 +152,7 @@ integration: all tools
 lint:
 	$(Q)scripts/check-layers.sh
 	$(Q)scripts/check-pure.sh
+	$(Q)scripts/check-selfcontained.sh
 
 check-tests: lint unit integration check-links
 
