@@ -44,15 +44,6 @@ static void edge_stream_wanted(void *arg, struct ls_stream *st)
         ls_log(LS_LOG_ERR, "pull %s: out of memory", ls_stream_id(st));
 }
 
-static void edge_stream_unwanted(void *arg, struct ls_stream *st)
-{
-    struct ls_pull *pull = ls_stream_role_data(st);
-
-    (void)arg;
-    if (pull != NULL)
-        ls_pull_unwanted(pull);
-}
-
 struct epd_edge *epd_edge_new(struct event_base *base, const char *path)
 {
     struct epd_edge *e = calloc(1, sizeof *e);
@@ -70,7 +61,7 @@ struct epd_edge *epd_edge_new(struct event_base *base, const char *path)
     e->pull_ops.ended = NULL;
     e->pull_ops.arg = e;
     hooks.stream_wanted = edge_stream_wanted;
-    hooks.stream_unwanted = edge_stream_unwanted;
+    hooks.stream_unwanted = ls_pull_stream_unwanted;
     hooks.arg = e;
     ls_hub_set_hooks(e->node->hub, &hooks);
     ls_hub_set_default_source_kind(e->node->hub, LS_SOURCE_UPSTREAM);

@@ -307,9 +307,26 @@ bool ls_cidr_list_match(const struct ls_cidr_list *l, const struct sockaddr *sa)
 
 /* ---- URLs --------------------------------------------------------------------------- */
 
-int ls_addr_url_check(const char *url, const char **why)
+int ls_addr_parse_authority(const char *p, size_t len, uint16_t default_port,
+                            struct ls_addr *out, const char **why)
 {
     char auth[LS_ADDR_HOST_MAX + 16];
+
+    if (len == 0 || len > LS_ADDR_HOST_MAX + 8) {
+        LS_WHY(why, "missing or overlong host");
+        return LS_EINVAL;
+    }
+    memcpy(auth, p, len);
+    auth[len] = '\0';
+    /* No port given: the scheme's default. A bracketed IPv6 host carries ':' inside. */
+    if ((auth[0] == '[' && strstr(auth, "]:") == NULL) ||
+        (auth[0] != '[' && strchr(auth, ':') == NULL))
+        snprintf(auth + len, sizeof auth - len, ":%u", (unsigned)default_port);
+    return ls_addr_parse_why(auth, false, out, why) == LS_OK ? LS_OK : LS_EINVAL;
+}
+
+int ls_addr_url_check(const char *url, const char **why)
+{
     struct ls_addr addr;
     size_t alen;
     const char *p;
@@ -327,17 +344,7 @@ int ls_addr_url_check(const char *url, const char **why)
         LS_WHY(why, "user information is not supported");
         return LS_EINVAL;
     }
-    if (alen == 0 || alen > LS_ADDR_HOST_MAX + 8) {
-        LS_WHY(why, "missing or overlong host");
-        return LS_EINVAL;
-    }
-    memcpy(auth, p, alen);
-    auth[alen] = '\0';
-    /* No port given: the HTTP default. A bracketed IPv6 host carries ':' inside. */
-    if ((auth[0] == '[' && strstr(auth, "]:") == NULL) ||
-        (auth[0] != '[' && strchr(auth, ':') == NULL))
-        strcat(auth, ":80");
-    if (ls_addr_parse_why(auth, false, &addr, why) != LS_OK)
+    if (ls_addr_parse_authority(p, alen, 80, &addr, why) != LS_OK)
         return LS_EINVAL;
     for (p += alen; *p != '\0'; p++) {
         if ((unsigned char)*p <= 0x20 || (unsigned char)*p >= 0x7f) {

@@ -216,19 +216,25 @@ static void client_on_message(struct ls_conn *c, void *owner, struct ls_frame *m
     ls_command_free(&cmd);
 }
 
+/* Everything ls_client_start allocates but the connection. */
+static void client_free(struct ls_client *cl)
+{
+    if (cl->start_timer != NULL)
+        event_free(cl->start_timer);
+    free(cl->tc_url);
+    free(cl->app);
+    free(cl->name);
+    free(cl);
+}
+
 static void client_on_close(struct ls_conn *c, void *owner, int err, const char *why)
 {
     struct ls_client *cl = owner;
 
     (void)c;
-    if (cl->start_timer != NULL)
-        event_free(cl->start_timer);
     if (cl->ops->on_close != NULL)
         cl->ops->on_close(cl, cl->arg, err, why);
-    free(cl->tc_url);
-    free(cl->app);
-    free(cl->name);
-    free(cl);
+    client_free(cl);
 }
 
 static const struct ls_conn_ops client_conn_ops = {
@@ -272,21 +278,12 @@ struct ls_client *ls_client_start(struct event_base *base, const struct sockaddr
         fd == -1) {
         if (fd != -1)
             close(fd);
-        if (cl->start_timer != NULL)
-            event_free(cl->start_timer);
-        free(cl->tc_url);
-        free(cl->app);
-        free(cl->name);
-        free(cl);
+        client_free(cl);
         return NULL;
     }
     cl->conn = ls_conn_new(base, fd, LS_HS_CLIENT, &cl->cfg.conn, &client_conn_ops, cl);
     if (cl->conn == NULL) {
-        event_free(cl->start_timer);
-        free(cl->tc_url);
-        free(cl->app);
-        free(cl->name);
-        free(cl);
+        client_free(cl);
         return NULL;
     }
     tv.tv_sec = cfg->start_timeout_ms / 1000;

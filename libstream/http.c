@@ -80,6 +80,29 @@ void ls_http_reply_error(struct evhttp_request *req, int code, const char *messa
     ls_buf_free(&b);
 }
 
+void ls_http_reply_json_list(struct evhttp_request *req, const char *key, size_t limit,
+                             int (*each)(struct ls_json *j, void *arg), void *arg,
+                             const char *error)
+{
+    struct ls_buf b;
+    struct ls_json j;
+    int rc;
+
+    ls_buf_init(&b, limit);
+    ls_json_init(&j, &b);
+    ls_json_object_begin(&j);
+    ls_json_key(&j, key);
+    ls_json_array_begin(&j);
+    rc = each(&j, arg);
+    ls_json_array_end(&j);
+    ls_json_object_end(&j);
+    if (rc != LS_OK || ls_json_finish(&j) != LS_OK)
+        ls_http_reply_error(req, 500, error);
+    else
+        ls_http_reply_json(req, 200, &b);
+    ls_buf_free(&b);
+}
+
 static void http_health(struct ls_http *http, struct evhttp_request *req)
 {
     struct ls_buf b;

@@ -222,23 +222,27 @@ void ls_json_uint64(struct ls_json *j, uint64_t v)
     put_literal(j, t);
 }
 
+void ls_json_format_double(char *t, size_t cap, double v)
+{
+    int prec;
+
+    for (prec = 15; prec < 17; prec++) {
+        snprintf(t, cap, "%.*g", prec, v);
+        if (strtod(t, NULL) == v)
+            return;
+    }
+    snprintf(t, cap, "%.17g", v);
+}
+
 void ls_json_double(struct ls_json *j, double v)
 {
     char t[32];
-    int prec;
 
     if (!isfinite(v)) {
         put_literal(j, "null");
         return;
     }
-    /* Shortest of %.15g..%.17g that reads back to the same double (17 always does). */
-    for (prec = 15; prec < 17; prec++) {
-        snprintf(t, sizeof t, "%.*g", prec, v);
-        if (strtod(t, NULL) == v)
-            break;
-    }
-    if (prec == 17)
-        snprintf(t, sizeof t, "%.17g", v);
+    ls_json_format_double(t, sizeof t, v);
     put_literal(j, t);
 }
 

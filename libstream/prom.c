@@ -10,7 +10,6 @@
 #include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "libstream/json.h"
@@ -130,7 +129,6 @@ static bool put_series(struct ls_buf *b, const char *name, const char *const *la
 void ls_prom_sample(struct ls_buf *b, const char *name, const char *const *labels, double value)
 {
     char t[32];
-    int prec;
 
     if (!put_series(b, name, labels))
         return;
@@ -139,13 +137,7 @@ void ls_prom_sample(struct ls_buf *b, const char *name, const char *const *label
     } else if (isinf(value)) {
         put_str(b, value > 0 ? "+Inf" : "-Inf");
     } else {
-        for (prec = 15; prec < 17; prec++) {
-            snprintf(t, sizeof t, "%.*g", prec, value);
-            if (strtod(t, NULL) == value)
-                break;
-        }
-        if (prec == 17)
-            snprintf(t, sizeof t, "%.17g", value);
+        ls_json_format_double(t, sizeof t, value);
         put_str(b, t);
     }
     ls_buf_put_u8(b, '\n');

@@ -241,10 +241,19 @@ const char *ls_pull_target(const struct ls_pull *p)
     return p->target;
 }
 
-void ls_pull_unwanted(struct ls_pull *p)
+static void pull_unwanted(struct ls_pull *p)
 {
     if (!p->stopping)
         timer_set(p->idle_timer, p->cfg.idle_timeout_ms);
+}
+
+void ls_pull_stream_unwanted(void *arg, struct ls_stream *st)
+{
+    struct ls_pull *pull = ls_stream_role_data(st);
+
+    (void)arg;
+    if (pull != NULL)
+        pull_unwanted(pull);
 }
 
 /* ---- the client side of the pull ---- */

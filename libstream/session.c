@@ -122,6 +122,19 @@ static void session_send_control(struct ls_session *ses, struct ls_buf *b)
         session_fail(ses, rc, "cannot queue reply");
 }
 
+/* StreamBegin for our message stream, then a status on it: a stream (re)starts. */
+static void session_stream_begin(struct ls_session *ses, const char *code,
+                                 const char *description)
+{
+    struct ls_buf b;
+
+    ls_buf_init(&b, 0);
+    ls_control_write_stream_begin(&b, ses->stream_id);
+    session_send_control(ses, &b);
+    ls_buf_free(&b);
+    session_send_status(ses, ses->stream_id, "status", code, description);
+}
+
 static void session_send_result(struct ls_session *ses, double txid)
 {
     struct ls_buf b;
@@ -249,7 +262,6 @@ static void session_publish_start(struct ls_session *ses)
 {
     struct ls_hub *hub = ses->srv->hub;
     struct ls_stream *st = ls_hub_get(hub, ses->ref->id);
-    struct ls_buf b;
 
     if (st == NULL) {
         session_fail(ses, LS_ENOMEM, "out of memory");
@@ -277,12 +289,7 @@ static void session_publish_start(struct ls_session *ses)
     ls_conn_set_idle_timeout(ses->conn, ses->srv->cfg.publisher_idle_timeout_ms);
     ls_log(LS_LOG_NOTICE, "%s: publish %s started%s", ls_conn_peer(ses->conn), ses->ref->id,
            ses->takeover ? " (took over an idle publisher)" : "");
-    ls_buf_init(&b, 0);
-    ls_control_write_stream_begin(&b, ses->stream_id);
-    session_send_control(ses, &b);
-    ls_buf_free(&b);
-    session_send_status(ses, ses->stream_id, "status", "NetStream.Publish.Start",
-                        "Start publishing");
+    session_stream_begin(ses, "NetStream.Publish.Start", "Start publishing");
     if (ses->srv->hooks.publish_started != NULL)
         ses->srv->hooks.publish_started(ses->srv->hooks.arg, ses->ref->id);
 }
@@ -356,18 +363,31 @@ static void session_publish_admitted(void *arg, int result, const char *why)
     hooks->publish_claim(hooks->arg, ses->claim, ses->ref->id, ses->takeover);
 }
 
+/*
+ * publish and play name a stream createStream made, on a connection that does neither
+ * yet: false (the connection failing with `out_of_sequence`) when not, else the command
+ * now owns that stream.
+ */
+static bool session_stream_command(struct ls_session *ses, const struct ls_command *cmd,
+                                   uint32_t stream_id, const char *out_of_sequence)
+{
+    if (ses->phase != SES_CONNECTED || stream_id == 0 || stream_id > ses->streams_created) {
+        session_fail(ses, LS_EPROTO, out_of_sequence);
+        return false;
+    }
+    ses->stream_id = stream_id;
+    ses->txid = cmd->transaction_id;
+    return true;
+}
+
 static void session_on_publish(struct ls_session *ses, const struct ls_command *cmd,
                                uint32_t stream_id)
 {
     const char *name = NULL, *type = NULL;
 
     ls_stats.publish_requests_total++;
-    if (ses->phase != SES_CONNECTED || stream_id == 0 || stream_id > ses->streams_created) {
-        session_fail(ses, LS_EPROTO, "publish out of sequence");
+    if (!session_stream_command(ses, cmd, stream_id, "publish out of sequence"))
         return;
-    }
-    ses->stream_id = stream_id;
-    ses->txid = cmd->transaction_id;
     if (!ses->srv->cfg.allow_publish) {
         ls_stats.publish_failures_total[LS_FAIL_DENIED]++;
         ls_log(LS_LOG_INFO, "%s: publish refused: this node does not take publishers",
@@ -441,12 +461,7 @@ static void session_play_announce(struct ls_session *ses)
 
     ses->play_started = true;
     ls_conn_set_quickack(ses->conn, false);
-    ls_buf_init(&b, 0);
-    ls_control_write_stream_begin(&b, ses->stream_id);
-    session_send_control(ses, &b);
-    ls_buf_free(&b);
-    session_send_status(ses, ses->stream_id, "status", "NetStream.Play.Reset",
-                        "Playing and resetting stream");
+    session_stream_begin(ses, "NetStream.Play.Reset", "Playing and resetting stream");
     session_send_status(ses, ses->stream_id, "status", "NetStream.Play.Start",
                         "Started playing stream");
     ls_buf_init(&b, 0);
@@ -551,12 +566,8 @@ static void session_on_play(struct ls_session *ses, const struct ls_command *cmd
     int rc;
 
     ls_stats.play_requests_total++;
-    if (ses->phase != SES_CONNECTED || stream_id == 0 || stream_id > ses->streams_created) {
-        session_fail(ses, LS_EPROTO, "play out of sequence");
+    if (!session_stream_command(ses, cmd, stream_id, "play out of sequence"))
         return;
-    }
-    ses->stream_id = stream_id;
-    ses->txid = cmd->transaction_id;
     if (ls_command_parse_play(cmd, &name, &start, &duration, &reset) != LS_OK)
         name = NULL;
     if (session_take_ref(ses, name, false) != LS_OK)
@@ -582,17 +593,21 @@ static void session_on_play(struct ls_session *ses, const struct ls_command *cmd
         session_fail(ses, LS_ENOMEM, "out of memory");
 }
 
+static struct ls_session *session_from_sub(struct ls_subscriber *sub)
+{
+    return (struct ls_session *)((char *)sub - offsetof(struct ls_session, sub));
+}
+
 static void session_sub_flush(struct ls_subscriber *sub)
 {
-    struct ls_session *ses = (struct ls_session *)((char *)sub - offsetof(struct ls_session, sub));
+    struct ls_session *ses = session_from_sub(sub);
 
     ls_conn_flush(ses->conn);
 }
 
 static void session_sub_source_event(struct ls_subscriber *sub, enum ls_source_event ev)
 {
-    struct ls_session *ses = (struct ls_session *)((char *)sub - offsetof(struct ls_session, sub));
-    struct ls_buf b;
+    struct ls_session *ses = session_from_sub(sub);
 
     switch (ev) {
     case LS_SOURCE_STARTED:
@@ -607,12 +622,7 @@ static void session_sub_source_event(struct ls_subscriber *sub, enum ls_source_e
                 event_del(ses->wait_timer);
             session_play_announce(ses);
         } else if (ses->source_stopped) {
-            ls_buf_init(&b, 0);
-            ls_control_write_stream_begin(&b, ses->stream_id);
-            session_send_control(ses, &b);
-            ls_buf_free(&b);
-            session_send_status(ses, ses->stream_id, "status", "NetStream.Play.PublishNotify",
-                                "Stream is now published");
+            session_stream_begin(ses, "NetStream.Play.PublishNotify", "Stream is now published");
         }
         ses->source_stopped = false;
         ls_subscriber_mark_dirty(sub, true);
@@ -632,7 +642,7 @@ static void session_sub_source_event(struct ls_subscriber *sub, enum ls_source_e
 
 static void session_sub_too_slow(struct ls_subscriber *sub, const char *why)
 {
-    struct ls_session *ses = (struct ls_session *)((char *)sub - offsetof(struct ls_session, sub));
+    struct ls_session *ses = session_from_sub(sub);
 
     ls_stats.slow_viewer_drops_total++;
     ls_log(LS_LOG_INFO, "%s: play %s: viewer dropped: %s", ls_conn_peer(ses->conn),

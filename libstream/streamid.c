@@ -199,7 +199,6 @@ int ls_query_get(const char *query, const char *key, char *out, size_t outlen)
 
 int ls_rtmp_url_parse(const char *url, struct ls_rtmp_url *out)
 {
-    char auth[LS_ADDR_HOST_MAX + 16];
     struct ls_addr addr;
     const char *p, *path, *slash;
     size_t len, alen, i;
@@ -215,14 +214,7 @@ int ls_rtmp_url_parse(const char *url, struct ls_rtmp_url *out)
             return LS_EINVAL;
     p = url + 7;
     alen = strcspn(p, "/");
-    if (p[alen] != '/' || alen == 0 || alen > LS_ADDR_HOST_MAX + 8)
-        return LS_EINVAL;
-    memcpy(auth, p, alen);
-    auth[alen] = '\0';
-    if ((auth[0] == '[' && strstr(auth, "]:") == NULL) ||
-        (auth[0] != '[' && strchr(auth, ':') == NULL))
-        strcat(auth, ":1935");
-    if (ls_addr_parse(auth, false, &addr) != LS_OK)
+    if (p[alen] != '/' || ls_addr_parse_authority(p, alen, 1935, &addr, NULL) != LS_OK)
         return LS_EINVAL;
     path = p + alen + 1;
     slash = strchr(path, '/');

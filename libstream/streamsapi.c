@@ -32,41 +32,27 @@ static void streamsapi_stream_json(struct ls_stream *st, void *arg)
     ls_json_kv_uint64(j, "bytes_in", s.bytes_in);
     ls_json_kv_uint64(j, "bytes_out", s.bytes_out);
     ls_json_kv_uint64(j, "kbps_in", s.kbps_in);
-    ls_json_key(j, "video_codec");
-    if (s.video_codec != NULL)
-        ls_json_string(j, s.video_codec);
-    else
-        ls_json_null(j);
+    ls_json_kv_string(j, "video_codec", s.video_codec); /* null when not known yet */
     ls_json_kv_uint64(j, "width", s.width);
     ls_json_kv_uint64(j, "height", s.height);
     ls_json_kv_double(j, "framerate", s.framerate);
-    ls_json_key(j, "audio_codec");
-    if (s.audio_codec != NULL)
-        ls_json_string(j, s.audio_codec);
-    else
-        ls_json_null(j);
+    ls_json_kv_string(j, "audio_codec", s.audio_codec); /* null when not known yet */
     ls_json_kv_uint64(j, "frames_in", s.frames_in);
     ls_json_kv_uint64(j, "frames_dropped", s.frames_dropped);
     ls_json_kv_uint64(j, "uptime_s", s.uptime_ms / 1000);
     ls_json_object_end(j);
 }
 
-static void streamsapi_streams(struct evhttp_request *req, void *arg)
+static int streamsapi_each(struct ls_json *j, void *hub)
 {
-    struct ls_hub *hub = arg;
-    struct ls_buf b;
-    struct ls_json j;
+    ls_hub_foreach(hub, streamsapi_stream_json, j);
+    return LS_OK;
+}
 
-    ls_buf_init(&b, 0);
-    ls_json_init(&j, &b);
-    ls_json_object_begin(&j);
-    ls_json_key(&j, "streams");
-    ls_json_array_begin(&j);
-    ls_hub_foreach(hub, streamsapi_stream_json, &j);
-    ls_json_array_end(&j);
-    ls_json_object_end(&j);
-    ls_http_reply_json(req, 200, &b);
-    ls_buf_free(&b);
+static void streamsapi_streams(struct evhttp_request *req, void *hub)
+{
+    ls_http_reply_json_list(req, "streams", 0, streamsapi_each, hub,
+                            "cannot render the stream list");
 }
 
 static void streamsapi_gauges(void *arg, uint64_t *streams, uint64_t *viewers)

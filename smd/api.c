@@ -29,26 +29,15 @@ static void stream_json(const struct smd_entry_view *e, void *arg)
     ls_json_object_end(j);
 }
 
-static void api_streams(struct evhttp_request *req, void *arg)
+static int api_streams_each(struct ls_json *j, void *reg)
 {
-    struct smd_registry *reg = arg;
-    struct ls_buf b;
-    struct ls_json j;
-    int rc;
+    return smd_registry_foreach_entry(reg, stream_json, j);
+}
 
-    ls_buf_init(&b, API_BODY_MAX);
-    ls_json_init(&j, &b);
-    ls_json_object_begin(&j);
-    ls_json_key(&j, "streams");
-    ls_json_array_begin(&j);
-    rc = smd_registry_foreach_entry(reg, stream_json, &j);
-    ls_json_array_end(&j);
-    ls_json_object_end(&j);
-    if (rc != LS_OK || ls_json_finish(&j) != LS_OK)
-        ls_http_reply_error(req, 500, "cannot render the stream list");
-    else
-        ls_http_reply_json(req, 200, &b);
-    ls_buf_free(&b);
+static void api_streams(struct evhttp_request *req, void *reg)
+{
+    ls_http_reply_json_list(req, "streams", API_BODY_MAX, api_streams_each, reg,
+                            "cannot render the stream list");
 }
 
 static void node_json(const struct smd_node_view *n, void *arg)
@@ -65,25 +54,16 @@ static void node_json(const struct smd_node_view *n, void *arg)
     ls_json_object_end(j);
 }
 
-static void api_nodes(struct evhttp_request *req, void *arg)
+static int api_nodes_each(struct ls_json *j, void *reg)
 {
-    struct smd_registry *reg = arg;
-    struct ls_buf b;
-    struct ls_json j;
+    smd_registry_foreach_node(reg, node_json, j);
+    return LS_OK;
+}
 
-    ls_buf_init(&b, API_BODY_MAX);
-    ls_json_init(&j, &b);
-    ls_json_object_begin(&j);
-    ls_json_key(&j, "nodes");
-    ls_json_array_begin(&j);
-    smd_registry_foreach_node(reg, node_json, &j);
-    ls_json_array_end(&j);
-    ls_json_object_end(&j);
-    if (ls_json_finish(&j) != LS_OK)
-        ls_http_reply_error(req, 500, "cannot render the node list");
-    else
-        ls_http_reply_json(req, 200, &b);
-    ls_buf_free(&b);
+static void api_nodes(struct evhttp_request *req, void *reg)
+{
+    ls_http_reply_json_list(req, "nodes", API_BODY_MAX, api_nodes_each, reg,
+                            "cannot render the node list");
 }
 
 static void api_metrics(struct ls_buf *out, void *arg)

@@ -133,15 +133,6 @@ static void origin_stream_wanted(void *arg, struct ls_stream *st)
     origin_want(arg, st);
 }
 
-static void origin_stream_unwanted(void *arg, struct ls_stream *st)
-{
-    struct ls_pull *pull = ls_stream_role_data(st);
-
-    (void)arg;
-    if (pull != NULL)
-        ls_pull_unwanted(pull);
-}
-
 /* ---- publishers and the registry ---- */
 
 static void origin_claim_done(void *arg, int result, const char *why)
@@ -367,7 +358,7 @@ struct spd_origin *spd_origin_new(struct event_base *base, const char *path)
         return NULL;
     }
     hub_hooks.stream_wanted = origin_stream_wanted;
-    hub_hooks.stream_unwanted = origin_stream_unwanted;
+    hub_hooks.stream_unwanted = ls_pull_stream_unwanted;
     hub_hooks.arg = o;
     ls_hub_set_hooks(o->node->hub, &hub_hooks);
     srv_hooks.publish_claim = origin_publish_claim;

@@ -57,10 +57,9 @@ void ls_amf0_decoder_init(struct ls_amf0_decoder *d, const struct ls_amf_limits 
     struct ls_amf_limits l = lim != NULL ? *lim : ls_amf_default_limits; /* lim may be &d->lim */
 
     memset(d, 0, sizeof *d);
-    d->lim = l;
-    d->left.nodes = d->lim.max_nodes;
-    d->left.bytes = d->lim.max_bytes;
-    ls_amf3_decoder_init(&d->amf3, &d->lim);
+    ls_amf3_decoder_init(&d->amf3, &l); /* the same limits and a full budget */
+    d->lim = d->amf3.lim;
+    d->left = d->amf3.left;
 }
 
 void ls_amf0_decoder_free(struct ls_amf0_decoder *d)

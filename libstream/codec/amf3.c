@@ -210,6 +210,14 @@ static int enter(struct ctx *c, unsigned depth)
     return LS_OK;
 }
 
+/* ref_or_inline() for array, vector and dictionary: an inline one opens a container. */
+static int ref_or_enter(struct ctx *c, struct ls_amf_value *out, unsigned depth, uint32_t *n)
+{
+    int rc = ref_or_inline(c, out, depth, n);
+
+    return rc != 0 ? rc : enter(c, depth);
+}
+
 static int nomem(struct ctx *c, int rc)
 {
     return rc == LS_OK ? LS_OK : fail(c, rc, "AMF3: out of memory");
@@ -310,10 +318,8 @@ static int decode_array(struct ctx *c, struct ls_amf_value *out, unsigned depth)
     size_t idx;
     int rc;
 
-    if ((rc = ref_or_inline(c, out, depth, &dense)) != 0)
+    if ((rc = ref_or_enter(c, out, depth, &dense)) != 0)
         return rc < 0 ? rc : LS_OK;
-    if ((rc = enter(c, depth)) != LS_OK)
-        return rc;
     if (dense > ls_rd_left(&c->r))
         return fail(c, LS_EPROTO, "AMF3: array count exceeds the message");
     if ((rc = ls_amf_spend(&c->d->left, 1, 0, 3, c->why)) != LS_OK)
@@ -404,10 +410,8 @@ static int decode_vector(struct ctx *c, struct ls_amf_value *out, unsigned depth
     double dbl = 0;
     int rc;
 
-    if ((rc = ref_or_inline(c, out, depth, &count)) != 0)
+    if ((rc = ref_or_enter(c, out, depth, &count)) != 0)
         return rc < 0 ? rc : LS_OK;
-    if ((rc = enter(c, depth)) != LS_OK)
-        return rc;
     if (!ls_rd_u8(&c->r, &fixed))
         return fail(c, LS_EPROTO, "AMF3: truncated vector");
     if (type == LS_AMF_VECTOR_OBJECT && (rc = read_strref(c, &tname)) != LS_OK)
@@ -456,10 +460,8 @@ static int decode_dictionary(struct ctx *c, struct ls_amf_value *out, unsigned d
     size_t idx;
     int rc;
 
-    if ((rc = ref_or_inline(c, out, depth, &count)) != 0)
+    if ((rc = ref_or_enter(c, out, depth, &count)) != 0)
         return rc < 0 ? rc : LS_OK;
-    if ((rc = enter(c, depth)) != LS_OK)
-        return rc;
     if (!ls_rd_u8(&c->r, &weak))
         return fail(c, LS_EPROTO, "AMF3: truncated dictionary");
     if (count > ls_rd_left(&c->r) / 2)

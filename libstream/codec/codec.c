@@ -54,14 +54,16 @@
 /* ---- enhanced prefixes shared by audio and video ------------------------------------ */
 
 /*
- * Walks the ModEx chain that starts when the packet type is 7 (ModEx; the same value for
- * VideoPacketType and AudioPacketType): each link is size (UI8 + 1, or when that gives
- * 256, UI16 + 1), the data, then a byte holding the modifier type (high nibble) and the
- * next packet type (low nibble). Each link consumes at least 3 bytes, so the loop is
- * bounded by the input length.
+ * Takes the packet type from the low nibble of the first byte, then walks the ModEx chain
+ * that starts when it is 7 (ModEx; the same value for VideoPacketType and
+ * AudioPacketType): each link is size (UI8 + 1, or when that gives 256, UI16 + 1), the
+ * data, then a byte holding the modifier type (high nibble) and the next packet type (low
+ * nibble). Each link consumes at least 3 bytes, so the loop is bounded by the input length.
  */
-static int walk_modex(struct ls_reader *rd, uint8_t *ptype, uint32_t *nano, const char **why)
+static int walk_modex(struct ls_reader *rd, uint8_t b0, uint8_t *ptype, uint32_t *nano,
+                      const char **why)
 {
+    *ptype = b0 & 0x0f;
     while (*ptype == LS_EXVIDEO_MOD_EX) {
         uint8_t b;
         uint16_t w;
@@ -199,11 +201,10 @@ static int video_legacy(struct ls_reader *rd, uint8_t b0, struct ls_video_info *
 static int video_enhanced(struct ls_reader *rd, uint8_t b0, struct ls_video_info *out,
                           const char **why)
 {
-    uint8_t ptype = b0 & 0x0f;
-    int rc;
+    uint8_t ptype;
+    int rc = walk_modex(rd, b0, &ptype, &out->timestamp_offset_ns, why);
 
     out->enhanced = true;
-    rc = walk_modex(rd, &ptype, &out->timestamp_offset_ns, why);
     if (rc != LS_OK)
         return rc;
     if (ptype > LS_EXVIDEO_MOD_EX) {
@@ -333,20 +334,17 @@ static enum ls_audio_codec audio_codec_from_fourcc(uint32_t fourcc)
 static int audio_enhanced(struct ls_reader *rd, uint8_t b0, struct ls_audio_info *out,
                           const char **why)
 {
-    uint8_t ptype = b0 & 0x0f;
-    int rc;
+    uint8_t ptype;
+    int rc = walk_modex(rd, b0, &ptype, &out->timestamp_offset_ns, why);
 
     out->enhanced = true;
-    rc = walk_modex(rd, &ptype, &out->timestamp_offset_ns, why);
-    if (rc != LS_OK)
-        return rc;
-    if (ptype == LS_EXAUDIO_MULTITRACK) {
+    if (rc == LS_OK && ptype == LS_EXAUDIO_MULTITRACK) {
         out->multitrack = true;
         rc = read_multitrack(rd, LS_EXAUDIO_MULTITRACK, &ptype, &out->multitrack_type,
                              &out->fourcc, why);
-        if (rc != LS_OK)
-            return rc;
     }
+    if (rc != LS_OK)
+        return rc;
     switch (ptype) {
     case LS_EXAUDIO_SEQUENCE_START:
     case LS_EXAUDIO_CODED_FRAMES:
@@ -569,6 +567,41 @@ static bool apply_crop(uint64_t w, uint64_t h, uint64_t crop_w, uint64_t crop_h,
     return true;
 }
 
+/*
+ * The end both SPS parsers share: the cropping window (frame_cropping_flag in H.264,
+ * conformance_window_flag in H.265, then four ue(v) offsets), the verdict on everything
+ * read, then the displayed size of the coded w x h luma samples.
+ *
+ * The offsets count crop units: Table 6-1 gives SubWidthC/SubHeightC as 2/2 for 4:2:0,
+ * 2/1 for 4:2:2 and 1/1 otherwise. Monochrome and separate colour planes (ChromaArrayType
+ * 0) use 1 as 4:4:4 does, so that flag itself does not matter here. H.264 also scales the
+ * height unit by (2 - frame_mbs_only_flag) (equations 7-19..7-22): `field_y`, 1 for H.265.
+ */
+static int sps_finish(struct bits *b, bool bad, uint32_t chroma, uint64_t w, uint64_t h,
+                      uint64_t field_y, uint32_t *width, uint32_t *height, const char **why)
+{
+    uint64_t crop_l = 0, crop_r = 0, crop_t = 0, crop_b = 0;
+    uint64_t unit_x = chroma == 1 || chroma == 2 ? 2 : 1;
+    uint64_t unit_y = (chroma == 1 ? 2 : 1) * field_y;
+    int rc;
+
+    if (bits_u(b, 1)) {
+        crop_l = bits_ue(b, &bad);
+        crop_r = bits_ue(b, &bad);
+        crop_t = bits_ue(b, &bad);
+        crop_b = bits_ue(b, &bad);
+    }
+    rc = sps_status(b, bad, why);
+    if (rc != LS_OK)
+        return rc;
+    if (!apply_crop(w, h, unit_x * (crop_l + crop_r), unit_y * (crop_t + crop_b), width,
+                    height)) {
+        LS_WHY(why, "codec: implausible SPS picture size or cropping");
+        return LS_EPROTO;
+    }
+    return LS_OK;
+}
+
 /* ---- H.264 SPS ---------------------------------------------------------------------- */
 
 /* scaling_list() (7.3.2.1.1.1): only walked, the values are not needed. */
@@ -609,16 +642,12 @@ static int avc_sps_parse(const uint8_t *nal, size_t len, struct ls_avc_config *o
     struct bits b;
     bool bad = false;
     uint32_t profile, chroma = 1, poc_type, i, w_mbs, h_units;
-    uint64_t crop_l = 0, crop_r = 0, crop_t = 0, crop_b = 0, unit_x, unit_y;
-    size_t n;
-    int rc;
 
     if ((nal[0] & 0x1f) != 7 || (nal[0] & 0x80)) {
         LS_WHY(why, "codec: first avcC parameter set is not an SPS");
         return LS_EPROTO;
     }
-    n = unescape_nal(nal + 1, len - 1, rbsp, sizeof rbsp);
-    bits_init(&b, rbsp, n);
+    bits_init(&b, rbsp, unescape_nal(nal + 1, len - 1, rbsp, sizeof rbsp));
     profile = bits_u(&b, 8);
     bits_skip(&b, 16); /* constraint flags, level_idc */
     if (bits_ue(&b, &bad) > 31)
@@ -672,31 +701,38 @@ static int avc_sps_parse(const uint8_t *nal, size_t len, struct ls_avc_config *o
     if (!out->frame_mbs_only)
         bits_skip(&b, 1); /* mb_adaptive_frame_field_flag */
     bits_skip(&b, 1);     /* direct_8x8_inference_flag */
-    if (bits_u(&b, 1)) {  /* frame_cropping_flag */
-        crop_l = bits_ue(&b, &bad);
-        crop_r = bits_ue(&b, &bad);
-        crop_t = bits_ue(&b, &bad);
-        crop_b = bits_ue(&b, &bad);
-    }
-    rc = sps_status(&b, bad, why);
-    if (rc != LS_OK)
-        return rc;
     out->chroma_format_idc = (uint8_t)chroma;
-    /*
-     * Equations 7-19..7-22 with Table 6-1: CropUnitX = SubWidthC, CropUnitY = SubHeightC
-     * * (2 - frame_mbs_only_flag), where SubWidthC/SubHeightC are 2/2 for 4:2:0, 2/1 for
-     * 4:2:2 and 1/1 otherwise. Monochrome and separate colour planes (ChromaArrayType 0)
-     * use 1 and (2 - frame_mbs_only_flag): the same values as 4:4:4, so the flag itself
-     * does not matter here.
-     */
-    unit_x = chroma == 1 || chroma == 2 ? 2 : 1;
-    unit_y = (chroma == 1 ? 2 : 1) * (out->frame_mbs_only ? 1 : 2);
-    if (!apply_crop(((uint64_t)w_mbs + 1) * 16,
-                    ((uint64_t)h_units + 1) * 16 * (out->frame_mbs_only ? 1 : 2),
-                    unit_x * (crop_l + crop_r), unit_y * (crop_t + crop_b),
-                    &out->width, &out->height)) {
-        LS_WHY(why, "codec: implausible SPS picture size or cropping");
-        return LS_EPROTO;
+    return sps_finish(&b, bad, chroma, ((uint64_t)w_mbs + 1) * 16,
+                      ((uint64_t)h_units + 1) * 16 * (out->frame_mbs_only ? 1 : 2),
+                      out->frame_mbs_only ? 1 : 2, &out->width, &out->height, why);
+}
+
+/*
+ * Reads `count` parameter sets of an avcC/hvcC array (UI16 length, then the NAL unit) and
+ * keeps the first one when `keep` and none is kept yet. LS_EPROTO with the caller's
+ * `truncated` or `empty` reason when the record ends early or a unit is empty.
+ */
+static int read_nal_array(struct ls_reader *rd, unsigned count, bool keep,
+                          const uint8_t **first, size_t *first_len, const char *truncated,
+                          const char *empty, const char **why)
+{
+    uint16_t nal_len;
+    const uint8_t *nal;
+    unsigned i;
+
+    for (i = 0; i < count; i++) {
+        if (!ls_rd_be16(rd, &nal_len) || !ls_rd_bytes(rd, nal_len, &nal)) {
+            LS_WHY(why, truncated);
+            return LS_EPROTO;
+        }
+        if (nal_len == 0) {
+            LS_WHY(why, empty);
+            return LS_EPROTO;
+        }
+        if (keep && *first == NULL) {
+            *first = nal;
+            *first_len = nal_len;
+        }
     }
     return LS_OK;
 }
@@ -705,10 +741,10 @@ int ls_codec_avc_config_parse(const uint8_t *p, size_t len, struct ls_avc_config
                               const char **why)
 {
     struct ls_reader rd;
-    uint8_t version, b, count, i, j;
-    uint16_t nal_len;
-    const uint8_t *nal, *first_sps = NULL;
+    uint8_t version, b, count, j;
+    const uint8_t *first_sps = NULL;
     size_t first_sps_len = 0;
+    int rc;
 
     memset(out, 0, sizeof *out);
     ls_rd_init(&rd, p, len);
@@ -727,27 +763,17 @@ int ls_codec_avc_config_parse(const uint8_t *p, size_t len, struct ls_avc_config
             goto truncated;
         if (j == 0)
             count &= 0x1f;
-        for (i = 0; i < count; i++) {
-            if (!ls_rd_be16(&rd, &nal_len) || !ls_rd_bytes(&rd, nal_len, &nal))
-                goto truncated;
-            if (nal_len == 0) {
-                LS_WHY(why, "codec: empty parameter set in avcC");
-                return LS_EPROTO;
-            }
-            if (j == 0 && first_sps == NULL) {
-                first_sps = nal;
-                first_sps_len = nal_len;
-            }
-        }
+        rc = read_nal_array(&rd, count, j == 0, &first_sps, &first_sps_len,
+                            "codec: truncated avcC", "codec: empty parameter set in avcC", why);
+        if (rc != LS_OK)
+            return rc;
         if (j == 0)
             out->sps_count = count;
         else
             out->pps_count = count;
     }
     /* High-profile records may go on (chroma format, bit depths, SPS ext): not needed. */
-    if (first_sps == NULL)
-        return LS_OK;
-    return avc_sps_parse(first_sps, first_sps_len, out, why);
+    return first_sps == NULL ? LS_OK : avc_sps_parse(first_sps, first_sps_len, out, why);
 truncated:
     LS_WHY(why, "codec: truncated avcC");
     return LS_EPROTO;
@@ -760,19 +786,14 @@ static int hevc_sps_parse(const uint8_t *nal, size_t len, struct ls_hevc_config 
 {
     uint8_t rbsp[LS_CODEC_MAX_SPS_RBSP];
     struct bits b;
-    bool bad = false;
-    bool sub_profile[8] = { false }, sub_level[8] = { false };
+    bool bad = false, sub_profile[8] = { false }, sub_level[8] = { false };
     uint32_t max_sub_layers, i, chroma, w, h;
-    uint64_t crop_l = 0, crop_r = 0, crop_t = 0, crop_b = 0, unit_x, unit_y;
-    size_t n;
-    int rc;
 
     if (len < 2 || ((nal[0] >> 1) & 0x3f) != 33 || (nal[0] & 0x80)) {
         LS_WHY(why, "codec: hvcC SPS array holds a non-SPS NAL unit");
         return LS_EPROTO;
     }
-    n = unescape_nal(nal + 2, len - 2, rbsp, sizeof rbsp);
-    bits_init(&b, rbsp, n);
+    bits_init(&b, rbsp, unescape_nal(nal + 2, len - 2, rbsp, sizeof rbsp));
     bits_skip(&b, 4); /* sps_video_parameter_set_id */
     max_sub_layers = bits_u(&b, 3);
     if (max_sub_layers > 6)
@@ -801,24 +822,7 @@ static int hevc_sps_parse(const uint8_t *nal, size_t len, struct ls_hevc_config 
         bits_skip(&b, 1); /* separate_colour_plane_flag: units are 1 with or without */
     w = bits_ue(&b, &bad);
     h = bits_ue(&b, &bad);
-    if (bits_u(&b, 1)) { /* conformance_window_flag */
-        crop_l = bits_ue(&b, &bad);
-        crop_r = bits_ue(&b, &bad);
-        crop_t = bits_ue(&b, &bad);
-        crop_b = bits_ue(&b, &bad);
-    }
-    rc = sps_status(&b, bad, why);
-    if (rc != LS_OK)
-        return rc;
-    /* Table 6-1: SubWidthC / SubHeightC; 1 for 4:4:4, monochrome or separate planes. */
-    unit_x = chroma == 1 || chroma == 2 ? 2 : 1;
-    unit_y = chroma == 1 ? 2 : 1;
-    if (!apply_crop(w, h, unit_x * (crop_l + crop_r), unit_y * (crop_t + crop_b),
-                    &out->width, &out->height)) {
-        LS_WHY(why, "codec: implausible SPS picture size or cropping");
-        return LS_EPROTO;
-    }
-    return LS_OK;
+    return sps_finish(&b, bad, chroma, w, h, 1, &out->width, &out->height, why);
 }
 
 #define HEVC_NAL_VPS 32
@@ -835,11 +839,12 @@ int ls_codec_hevc_config_parse(const uint8_t *p, size_t len, struct ls_hevc_conf
 {
     struct ls_reader rd;
     uint8_t version, b, arrays, a, type;
-    uint16_t count, i, nal_len;
+    uint16_t count;
     uint32_t hi;
     uint16_t lo;
-    const uint8_t *nal, *first_sps = NULL;
+    const uint8_t *first_sps = NULL;
     size_t first_sps_len = 0;
+    int rc;
 
     memset(out, 0, sizeof *out);
     ls_rd_init(&rd, p, len);
@@ -875,18 +880,10 @@ int ls_codec_hevc_config_parse(const uint8_t *p, size_t len, struct ls_hevc_conf
         if (!ls_rd_u8(&rd, &type) || !ls_rd_be16(&rd, &count))
             goto truncated;
         type &= 0x3f;
-        for (i = 0; i < count; i++) {
-            if (!ls_rd_be16(&rd, &nal_len) || !ls_rd_bytes(&rd, nal_len, &nal))
-                goto truncated;
-            if (nal_len == 0) {
-                LS_WHY(why, "codec: empty NAL unit in hvcC");
-                return LS_EPROTO;
-            }
-            if (type == HEVC_NAL_SPS && first_sps == NULL) {
-                first_sps = nal;
-                first_sps_len = nal_len;
-            }
-        }
+        rc = read_nal_array(&rd, count, type == HEVC_NAL_SPS, &first_sps, &first_sps_len,
+                            "codec: truncated hvcC", "codec: empty NAL unit in hvcC", why);
+        if (rc != LS_OK)
+            return rc;
         if (type == HEVC_NAL_VPS)
             out->vps_count = saturating_add(out->vps_count, count);
         else if (type == HEVC_NAL_SPS)
@@ -894,9 +891,7 @@ int ls_codec_hevc_config_parse(const uint8_t *p, size_t len, struct ls_hevc_conf
         else if (type == HEVC_NAL_PPS)
             out->pps_count = saturating_add(out->pps_count, count);
     }
-    if (first_sps == NULL)
-        return LS_OK;
-    return hevc_sps_parse(first_sps, first_sps_len, out, why);
+    return first_sps == NULL ? LS_OK : hevc_sps_parse(first_sps, first_sps_len, out, why);
 truncated:
     LS_WHY(why, "codec: truncated hvcC");
     return LS_EPROTO;

@@ -253,44 +253,36 @@ void ls_handshake_free(struct ls_handshake *hs)
     free(hs);
 }
 
-/* Server: C0C1 complete. Builds S0 S1 S2 in one block. */
-static ssize_t server_on_c1(struct ls_handshake *hs, const char **why)
+/*
+ * C1 (server) or S1 (client) complete. A server builds S0 S1 S2 in one block and answers
+ * in the client's scheme; a client builds C2. Packet 2 echoes the peer's packet 1 when
+ * that carried no digest, else is signed with our own full key.
+ */
+static ssize_t on_pkt1(struct ls_handshake *hs, const char **why)
 {
+    bool server = hs->role == LS_HS_SERVER;
+    const uint8_t *own_key = server ? fms_key : fp_key;
+    size_t own_len = server ? sizeof fms_key : sizeof fp_key;
     uint8_t d[DIG];
-    int scheme = detect_scheme(hs->peer1, fp_key, FP_KEY_PARTIAL);
-
-    if (scheme < 0)
-        return fail(hs, LS_ENOMEM, "handshake: HMAC-SHA256 failed", why);
-    hs->scheme = hs->own_scheme = (enum ls_hs_scheme)scheme;
-    if (hs->scheme == LS_HS_PLAIN) {
-        /* S1 keeps its zero version and random bytes; S2 echoes C1 exactly. */
-        memcpy(OWN2(hs), hs->peer1, PKT);
-    } else {
-        ls_put_be32(OWN1(hs) + 4, hs->version);
-        if (!sign_packet(OWN1(hs), hs->scheme, fms_key, FMS_KEY_PARTIAL) ||
-            !response_signature(OWN2(hs), hs->peer1 + digest_offset(hs->peer1, hs->scheme),
-                                fms_key, sizeof fms_key, d))
-            return fail(hs, LS_ENOMEM, "handshake: HMAC-SHA256 failed", why);
-        memcpy(OWN2(hs) + PKT - DIG, d, DIG);
-    }
-    hs->out_len = OUT_LEN;
-    return 0;
-}
-
-/* Client: S1 complete. Builds C2 (signed if S1 had a digest, else an echo of S1). */
-static ssize_t client_on_s1(struct ls_handshake *hs, const char **why)
-{
-    uint8_t d[DIG];
-    int scheme = detect_scheme(hs->peer1, fms_key, FMS_KEY_PARTIAL);
+    int scheme = server ? detect_scheme(hs->peer1, fp_key, FP_KEY_PARTIAL)
+                        : detect_scheme(hs->peer1, fms_key, FMS_KEY_PARTIAL);
 
     if (scheme < 0)
         return fail(hs, LS_ENOMEM, "handshake: HMAC-SHA256 failed", why);
     hs->scheme = (enum ls_hs_scheme)scheme;
+    if (server)
+        hs->own_scheme = hs->scheme;
     if (hs->scheme == LS_HS_PLAIN) {
+        /* S1 keeps its zero version and random bytes; S2 (C2) echoes C1 (S1) exactly. */
         memcpy(OWN2(hs), hs->peer1, PKT);
     } else {
+        if (server) {
+            ls_put_be32(OWN1(hs) + 4, hs->version);
+            if (!sign_packet(OWN1(hs), hs->scheme, fms_key, FMS_KEY_PARTIAL))
+                return fail(hs, LS_ENOMEM, "handshake: HMAC-SHA256 failed", why);
+        }
         if (!response_signature(OWN2(hs), hs->peer1 + digest_offset(hs->peer1, hs->scheme),
-                                fp_key, sizeof fp_key, d))
+                                own_key, own_len, d))
             return fail(hs, LS_ENOMEM, "handshake: HMAC-SHA256 failed", why);
         memcpy(OWN2(hs) + PKT - DIG, d, DIG);
     }
@@ -370,7 +362,7 @@ ssize_t ls_handshake_feed(struct ls_handshake *hs, const uint8_t *in, size_t len
         if (hs->state == LS_HS_ST_PKT1) {
             hs->state = LS_HS_ST_PKT2;
             hs->peer_version = ls_get_be32(hs->peer1 + 4);
-            r = hs->role == LS_HS_SERVER ? server_on_c1(hs, why) : client_on_s1(hs, why);
+            r = on_pkt1(hs, why);
         } else {
             hs->state = LS_HS_ST_DONE;
             r = on_pkt2(hs, why);

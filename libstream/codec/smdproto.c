@@ -195,64 +195,56 @@ bool ls_smd_node_id_valid(const char *s)
     return n > 0;
 }
 
+static bool hex_char(char c) { return ls_hex_value(c) >= 0; }
+static bool version_char(char c) { return c >= 0x21 && c <= 0x7e; }
+static bool code_char(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
+
+/* True when `ok` accepts each of the n bytes at s. */
+static bool all_chars(const char *s, size_t n, bool (*ok)(char c))
+{
+    size_t i;
+
+    for (i = 0; i < n; i++)
+        if (!ok(s[i]))
+            return false;
+    return true;
+}
+
 /* `s` is NUL-terminated and shorter than its field's cap (the caller checked). */
 static bool check_string(enum field_check check, const char *s, const char **why)
 {
     struct ls_stream_ref ref;
     struct ls_addr addr;
-    size_t n = strlen(s), i;
+    size_t n = strlen(s);
+    const char *bad = NULL;
 
     switch (check) {
     case FC_ID:
-        if (ls_streamid_parse_id(s, &ref, NULL) != LS_OK) {
-            LS_WHY(why, "invalid stream id");
-            return false;
-        }
-        return true;
+        bad = ls_streamid_parse_id(s, &ref, NULL) != LS_OK ? "invalid stream id" : NULL;
+        break;
     case FC_NODE:
-        if (!ls_smd_node_id_valid(s)) {
-            LS_WHY(why, "invalid node_id");
-            return false;
-        }
-        return true;
+        bad = !ls_smd_node_id_valid(s) ? "invalid node_id" : NULL;
+        break;
     case FC_ADDR:
-        if (n == 0 || ls_addr_parse(s, false, &addr) != LS_OK) {
-            LS_WHY(why, "invalid host:port");
-            return false;
-        }
-        return true;
+        bad = n == 0 || ls_addr_parse(s, false, &addr) != LS_OK ? "invalid host:port" : NULL;
+        break;
     case FC_SIG:
-        for (i = 0; i < n; i++)
-            if (ls_hex_value(s[i]) < 0)
-                break;
-        if (n != LS_SMD_SIG_HEX || i != n) {
-            LS_WHY(why, "sig is not 64 hex digits");
-            return false;
-        }
-        return true;
+        bad = n != LS_SMD_SIG_HEX || !all_chars(s, n, hex_char) ? "sig is not 64 hex digits"
+                                                               : NULL;
+        break;
     case FC_VERSION:
-        for (i = 0; i < n; i++)
-            if (s[i] < 0x21 || s[i] > 0x7e)
-                break;
-        if (n == 0 || i != n) {
-            LS_WHY(why, "invalid version");
-            return false;
-        }
-        return true;
+        bad = n == 0 || !all_chars(s, n, version_char) ? "invalid version" : NULL;
+        break;
     case FC_CODE:
-        for (i = 0; i < n; i++)
-            if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z')))
-                break;
-        if (n == 0 || i != n) {
-            LS_WHY(why, "invalid error code");
-            return false;
-        }
-        return true;
+        bad = n == 0 || !all_chars(s, n, code_char) ? "invalid error code" : NULL;
+        break;
     case FC_TEXT:
     case FC_NONE:
         break;
     }
-    return true;
+    if (bad != NULL)
+        LS_WHY(why, bad);
+    return bad == NULL;
 }
 
 static bool check_number(const struct field *f, uint64_t v, const char **why)

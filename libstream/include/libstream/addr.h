@@ -94,5 +94,12 @@ bool ls_cidr_list_match(const struct ls_cidr_list *l, const struct sockaddr *sa)
  * control or non-ASCII characters in the path.
  */
 LS_MUST_CHECK int ls_addr_url_check(const char *url, const char **why);
+/*
+ * Parses the authority of a URL: the `len` bytes at `p`, "host[:port]" (a peer address,
+ * bracketed when IPv6), with `default_port` when it names none. LS_OK, or LS_EINVAL with a
+ * static reason in the optional *why (a missing or overlong host, a bad host or port).
+ */
+LS_MUST_CHECK int ls_addr_parse_authority(const char *p, size_t len, uint16_t default_port,
+                                          struct ls_addr *out, const char **why);
 
 #endif /* LIBSTREAM_ADDR_H */

@@ -19,6 +19,7 @@
 struct event_base;
 struct evhttp_request;
 struct ls_http;
+struct ls_json;
 
 /* Binds `listen` ("host:port"). NULL with a logged reason on failure. Strings are copied. */
 struct ls_http *ls_http_new(struct event_base *base, const char *listen, const char *role,
@@ -48,5 +49,13 @@ void ls_http_set_gauges(struct ls_http *http,
 void ls_http_reply_json(struct evhttp_request *req, int code, struct ls_buf *body);
 /* Sends {"error": message} with status `code`. */
 void ls_http_reply_error(struct evhttp_request *req, int code, const char *message);
+/*
+ * Sends {"<key>":[…]} with status 200, the list endpoints' one form: `each` writes the
+ * array's elements into `j` and returns LS_OK or an error. The body is bounded by `limit`
+ * (0 = none); when `each` or the writer fails the reply is 500 {"error": error}.
+ */
+void ls_http_reply_json_list(struct evhttp_request *req, const char *key, size_t limit,
+                             int (*each)(struct ls_json *j, void *arg), void *arg,
+                             const char *error);
 
 #endif /* LIBSTREAM_HTTP_H */

@@ -79,6 +79,13 @@ void ls_json_kv_bool(struct ls_json *j, const char *key, bool v);
 size_t ls_json_utf8_len(const void *p, size_t n);
 
 /*
+ * Writes the finite `v` into `t` (`cap` >= 32 bytes) in the shortest of %.15g..%.17g that
+ * reads back to the same double (17 always does): the form ls_json_double writes, and
+ * prom.c's sample values.
+ */
+void ls_json_format_double(char *t, size_t cap, double v);
+
+/*
  * LS_OK when exactly one complete value was written and the buffer took every byte;
  * otherwise the writer's sticky error (LS_ESTATE, LS_ELIMIT), LS_ESTATE for an unfinished
  * document, or the buffer's error (LS_ENOMEM, LS_ELIMIT).

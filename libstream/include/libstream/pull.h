@@ -60,9 +60,10 @@ void ls_pull_connect(struct ls_pull *p, const char *target);
 void ls_pull_unavailable(struct ls_pull *p, const char *why);
 /* Retry at once (the role learned a new target, e.g. from an smd watch). */
 void ls_pull_kick(struct ls_pull *p);
-/* The stream lost its last subscriber: the pull ends after idle_timeout_ms unless one
- * comes back (the role calls this from its stream_unwanted hook). */
-void ls_pull_unwanted(struct ls_pull *p);
+/* The stream_unwanted hub hook (hub.h) of a role whose streams hold their pull, if any, as
+ * the role data: the stream lost its last subscriber, so that pull ends after
+ * idle_timeout_ms unless one comes back. `arg` is unused. */
+void ls_pull_stream_unwanted(void *arg, struct ls_stream *st);
 /* Ends the pull now (shutdown, or a local publisher takes over the stream). */
 void ls_pull_stop(struct ls_pull *p, const char *why);
 /* Applies a reloaded config (strings borrowed as in ls_pull_new). */
