@@ -2,6 +2,7 @@
  * peersig.c — internal-pull signatures (see peersig.h). Layer: admission, beside the
  * stream tokens (token.c); the MAC is hmac.h's HMAC-SHA256 hex, compared in constant time.
  */
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +26,33 @@ static int peer_mac(const char *secret, const char *node, const char *role, cons
     return ls_hmac_sha256_hex(secret, msg,
                               n > 0 && (size_t)n < sizeof msg ? (size_t)n : sizeof msg - 1,
                               hex);
+}
+
+/*
+ * lc_ts comes from the wire: only plain digits (no sign, no blanks), at most 12 of them
+ * (UNIX seconds until the year 33658), so converting can never overflow and neither can
+ * the skew arithmetic below.
+ */
+static int parse_unix_time(const char *s, long *out)
+{
+    size_t i, n = strlen(s);
+    long v = 0;
+
+    if (n == 0 || n > 12)
+        return LS_EINVAL;
+    for (i = 0; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            return LS_EINVAL;
+        v = v * 10 + (s[i] - '0');
+    }
+    *out = v;
+    return LS_OK;
+}
+
+/* Both values are 0..10^12 (see parse_unix_time; now is a real clock): no overflow. */
+static bool within_skew(long ts, long now)
+{
+    return (ts > now ? ts - now : now - ts) <= PEER_SIG_MAX_SKEW_S;
 }
 
 int ls_peersig_sign(const char *secret, const char *node_id, const char *role, const char *id,
@@ -51,7 +79,6 @@ int ls_peersig_verify(const char *secret, const char *id, const char *query,
 {
     char node[64], role[8], ts_text[24], sig[80], want[LS_HMAC_HEX_LEN + 1];
     long ts;
-    char *end;
 
     memset(out, 0, sizeof *out);
     if (query == NULL || ls_query_get(query, "lc_sig", sig, sizeof sig) != LS_OK)
@@ -62,8 +89,7 @@ int ls_peersig_verify(const char *secret, const char *id, const char *query,
         return LS_EAUTH;
     if (strcmp(role, "spd") != 0 && strcmp(role, "epd") != 0)
         return LS_EAUTH;
-    ts = strtol(ts_text, &end, 10);
-    if (*end != '\0' || labs((long)time(NULL) - ts) > PEER_SIG_MAX_SKEW_S)
+    if (parse_unix_time(ts_text, &ts) != LS_OK || !within_skew(ts, (long)time(NULL)))
         return LS_EAUTH;
     if (peer_mac(secret != NULL ? secret : "", node, role, id, ts, want) != LS_OK)
         return LS_EAUTH;
