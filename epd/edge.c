@@ -28,7 +28,7 @@ static void edge_resolve(struct ls_pull *p, void *arg, const char *id)
         ls_pull_unavailable(p, "bad upstream address");
         return;
     }
-    ls_pull_connect(p, upstream);
+    ls_pull_connect(p, upstream, NULL);
 }
 
 static void edge_stream_wanted(void *arg, struct ls_stream *st)

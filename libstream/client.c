@@ -116,6 +116,9 @@ static void client_on_result(struct ls_client *cl, const struct ls_command *cmd)
 
     ls_buf_init(&b, 0);
     if (cl->phase == CL_CONNECTING && cmd->transaction_id == 1) {
+        /* The owner may read the answer (a pull's challenge) and rename what it plays. */
+        if (cl->ops->on_connected != NULL)
+            cl->ops->on_connected(cl, cl->arg, cmd->nargs >= 1 ? &cmd->args[0] : NULL);
         ls_control_write_window_ack_size(&b, cl->cfg.conn.window_ack_size);
         if (ls_conn_send_buf(cl->conn, &b) != LS_OK)
             ls_conn_close(cl->conn, LS_ENOMEM, "out of memory");
@@ -312,6 +315,20 @@ int ls_client_send(struct ls_client *cl, const struct ls_frame *msg)
     if (rc == LS_OK)
         ls_conn_flush(cl->conn);
     return rc;
+}
+
+int ls_client_set_name(struct ls_client *cl, const char *name)
+{
+    char *copy;
+
+    if (cl->phase > CL_CREATING)
+        return LS_ESTATE;
+    copy = strdup(name);
+    if (copy == NULL)
+        return LS_ENOMEM;
+    free(cl->name);
+    cl->name = copy;
+    return LS_OK;
 }
 
 bool ls_client_started(const struct ls_client *cl)

@@ -117,6 +117,7 @@ void ls_media_conf_apply(const struct ls_media_conf *conf, bool allow_publish,
     srv->play_auth.auth_url = conf->play.auth_url;
     srv->play_auth.timeout_ms = (unsigned)conf->auth_timeout_ms;
     srv->cluster_secret = conf->cluster_secret != NULL ? conf->cluster_secret : "";
+    srv->node_id = conf->node_id != NULL ? conf->node_id : "";
 
     ls_hub_config_defaults(hub);
     hub->gop_cache = conf->gop_cache;

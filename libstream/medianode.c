@@ -39,6 +39,26 @@ static void node_apply(struct ls_media_node *node, const struct ls_media_conf *c
     pull->secret = conf->cluster_secret != NULL ? conf->cluster_secret : "";
 }
 
+/*
+ * "Trust" (docs/interface.md): without a cluster secret nobody is an internal pull, so
+ * the edges and peer origins pulling from a node with play admission are refused like
+ * any viewer without a token. Said at start and at every reload, where it can be fixed.
+ * An spd is in a cluster when it has source_managers; an epd always is.
+ */
+static void node_check_trust(const struct ls_media_node *node, const struct ls_media_conf *conf)
+{
+    bool admission = (conf->play.secret != NULL && conf->play.secret[0] != '\0') ||
+                     (conf->play.auth_url != NULL && conf->play.auth_url[0] != '\0');
+    bool secret = conf->cluster_secret != NULL && conf->cluster_secret[0] != '\0';
+    bool cluster = strcmp(node->role, "epd") == 0 || conf->source_managers.n > 0;
+
+    if (admission && !secret && cluster)
+        ls_log(LS_LOG_WARNING, "play admission is on but cluster_secret is empty: nodes pulling "
+               "from this one are ordinary viewers here and are refused without a token, and "
+               "this node's own pulls are too where play admission is on; set the same "
+               "cluster_secret on every node");
+}
+
 static void node_format_addr(const struct ls_addr *a, char *out, size_t cap)
 {
     if (ls_addr_format(a, out, cap) != LS_OK)
@@ -66,6 +86,7 @@ struct ls_media_node *ls_media_node_new(struct event_base *base, const char *pat
     }
     ls_log_set_level(node->conf.log_level);
     node_apply(node, &node->conf, &node->srv_cfg, &node->hub_cfg, &node->pull_cfg);
+    node_check_trust(node, &node->conf);
     node_format_addr(&node->conf.listen, listen, sizeof listen);
     node_format_addr(&node->conf.http_listen, http_listen, sizeof http_listen);
     node->hub = ls_hub_new(base, &node->hub_cfg);
@@ -111,6 +132,7 @@ int ls_media_node_reload(struct ls_media_node *node)
         ls_log(LS_LOG_WARNING, "listen, http_listen and chunk_size changes need a restart");
     node_apply(node, &fresh, &srv, &hub, &pull);
     ls_log_set_level(fresh.log_level);
+    node_check_trust(node, &fresh);
     ls_server_set_config(node->srv, &srv);
     ls_hub_set_config(node->hub, &hub);
     ls_http_set_node_id(node->http, fresh.node_id);

@@ -33,6 +33,8 @@ struct ls_pull {
     struct event *retry_timer;
     struct event *idle_timer;
     char target[300];
+    char target_node[LS_PEERSIG_NODE_MAX + 1]; /* who the role says serves it; "" = any */
+    char play_name[300];    /* the stream's name part, signed once the target answers */
     unsigned backoff_ms;
     bool attached;          /* we are the stream's source */
     bool resolving;         /* waiting for the role's answer */
@@ -153,13 +155,13 @@ struct ls_pull *ls_pull_new(struct ls_stream *st, enum ls_source_kind kind,
     return p;
 }
 
-void ls_pull_connect(struct ls_pull *p, const char *target)
+void ls_pull_connect(struct ls_pull *p, const char *target, const char *node_id)
 {
     struct event_base *base = ls_hub_base(ls_stream_hub(p->st));
     struct sockaddr_storage ss;
     socklen_t sslen;
     struct ls_stream_ref ref;
-    char tc_url[400], name[1400], query[1024] = "";
+    char tc_url[400];
 
     p->resolving = false;
     if (p->stopping) {
@@ -169,21 +171,18 @@ void ls_pull_connect(struct ls_pull *p, const char *target)
     if (p->client != NULL)
         return;
     snprintf(p->target, sizeof p->target, "%s", target);
+    snprintf(p->target_node, sizeof p->target_node, "%s", node_id != NULL ? node_id : "");
     if (ls_streamid_parse_id(p->id, &ref, NULL) != LS_OK ||
         ls_net_resolve(target, false, &ss, &sslen) != LS_OK) {
         ls_pull_unavailable(p, "target does not resolve");
         return;
     }
-    if (ls_peersig_sign(p->cfg.secret, p->cfg.node_id, p->cfg.role, p->id, query,
-                        sizeof query) != LS_OK) {
-        ls_pull_unavailable(p, "cannot sign the pull");
-        return;
-    }
     snprintf(tc_url, sizeof tc_url, "rtmp://%s/%s", target, ref.app);
-    snprintf(name, sizeof name, "%s?%s", ref.name, query);
+    snprintf(p->play_name, sizeof p->play_name, "%s", ref.name);
     ls_log(LS_LOG_DEBUG, "pull %s: playing from %s", p->id, target);
+    /* The name is signed in pull_on_connected, with the target's challenge. */
     p->client = ls_client_start(base, (struct sockaddr *)&ss, sslen, LS_CLIENT_PLAY, tc_url,
-                                ref.app, name, &p->cfg.client, &pull_client_ops, p);
+                                ref.app, ref.name, &p->cfg.client, &pull_client_ops, p);
     if (p->client == NULL)
         ls_pull_unavailable(p, "cannot open a connection");
 }
@@ -270,6 +269,38 @@ static void pull_attach(struct ls_pull *p)
     p->attached = true;
 }
 
+/*
+ * The target answered connect, with its node_id and a nonce when it has a cluster secret:
+ * the play is signed for that node and this connection only (peersig.h). A target that
+ * is not the node the role named (a stale registry entry, a wrong address) is left.
+ */
+static void pull_on_connected(struct ls_client *cl, void *arg, const struct ls_amf_value *info)
+{
+    struct ls_pull *p = arg;
+    const char *nonce = info != NULL ? ls_amf_get_string(info, LS_PEERSIG_INFO_NONCE) : NULL;
+    const char *node = info != NULL ? ls_amf_get_string(info, LS_PEERSIG_INFO_NODE) : NULL;
+    char name[1400], query[1024] = "";
+    int rc;
+
+    if (p->target_node[0] != '\0' && node != NULL && strcmp(node, p->target_node) != 0) {
+        ls_log(LS_LOG_WARNING, "pull %s: %s is node %.63s, not %s; not pulling from it", p->id,
+               p->target, node, p->target_node);
+        ls_client_close(cl, "target is another node");
+        return;
+    }
+    rc = ls_peersig_sign(p->cfg.secret, p->cfg.node_id, p->cfg.role, p->id, node, nonce, query,
+                         sizeof query);
+    if (rc == LS_OK) {
+        snprintf(name, sizeof name, "%s?%s", p->play_name, query);
+        rc = ls_client_set_name(cl, name);
+    }
+    if (rc != LS_OK) {
+        ls_log(LS_LOG_WARNING, "pull %s: cannot sign the play for %s (node_id must be "
+               "[A-Za-z0-9_.-]): %s", p->id, p->target, ls_strerror(rc));
+        ls_client_close(cl, "cannot sign the pull");
+    }
+}
+
 static void pull_on_started(struct ls_client *cl, void *arg)
 {
     struct ls_pull *p = arg;
@@ -337,6 +368,7 @@ static void pull_on_close(struct ls_client *cl, void *arg, int err, const char *
 }
 
 static const struct ls_client_ops pull_client_ops = {
+    .on_connected = pull_on_connected,
     .on_started = pull_on_started,
     .on_status = pull_on_status,
     .on_media = pull_on_media,

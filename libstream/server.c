@@ -29,6 +29,7 @@ void ls_server_config_defaults(struct ls_server_config *cfg)
     cfg->publish_auth.timeout_ms = 3000;
     cfg->play_auth.timeout_ms = 3000;
     cfg->cluster_secret = "";
+    cfg->node_id = "";
 }
 
 static void server_accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,

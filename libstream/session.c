@@ -23,6 +23,7 @@
 #include "libstream/command.h"
 #include "libstream/control.h"
 #include "libstream/log.h"
+#include "libstream/nonce.h"
 #include "libstream/peersig.h"
 #include "libstream/rtmp.h"
 #include "libstream/stats.h"
@@ -56,6 +57,7 @@ struct ls_session {
 
     struct ls_stream_ref *ref; /* the stream being published or played */
     struct ls_peer_info peer;  /* set when the play is an internal pull */
+    char nonce[LS_PEERSIG_NONCE_HEX + 1]; /* this connection's challenge; "" once used */
     uint32_t stream_id;        /* message stream id of the publish or play */
     double txid;               /* transaction id of the pending publish/play */
 
@@ -183,6 +185,9 @@ static void session_on_connect(struct ls_session *ses, const struct ls_command *
     }
     ses->object_encoding = params.object_encoding;
     ses->phase = SES_CONNECTED;
+    /* Internal pulls sign this connection's nonce (peersig.h): no secret, no pulls. */
+    if (ses->srv->cfg.cluster_secret[0] != '\0' && ls_nonce_make(ses->nonce) != LS_OK)
+        ls_log(LS_LOG_ERR, "no randomness for a pull nonce: internal pulls will fail");
     ls_log(LS_LOG_DEBUG, "%s: connect app=%s objectEncoding=%g", ls_conn_peer(ses->conn),
            ses->app, ses->object_encoding);
 
@@ -192,8 +197,17 @@ static void session_on_connect(struct ls_session *ses, const struct ls_command *
     ls_control_write_set_peer_bandwidth(&b, cc->window_ack_size, LS_PEER_BW_DYNAMIC);
     ls_control_write_set_chunk_size(&b, ls_conn_out_chunk_size(ses->conn));
     session_send_control(ses, &b);
-    ls_command_build_connect_result(&b, cmd->transaction_id, SESSION_FMS_VERSION, 31,
-                                    ses->object_encoding, "Connection succeeded.");
+    if (ses->nonce[0] != '\0') {
+        const char *const keys[] = { LS_PEERSIG_INFO_NONCE, LS_PEERSIG_INFO_NODE };
+        const char *const values[] = { ses->nonce, ses->srv->cfg.node_id };
+
+        ls_command_build_connect_result_with(&b, cmd->transaction_id, SESSION_FMS_VERSION, 31,
+                                             ses->object_encoding, "Connection succeeded.",
+                                             keys, values, 2);
+    } else {
+        ls_command_build_connect_result(&b, cmd->transaction_id, SESSION_FMS_VERSION, 31,
+                                        ses->object_encoding, "Connection succeeded.");
+    }
     session_send_payload(ses, 0, LS_MSG_COMMAND_AMF0, &b);
     ls_buf_free(&b);
 }
@@ -495,10 +509,11 @@ static void session_wait_timeout(evutil_socket_t fd, short what, void *arg)
 }
 
 /* An internal pull from a peer origin may only be served from a local publisher: an spd
- * never re-exports what it pulled (decision 7). */
+ * never re-exports what it pulled (decision 7). A client that merely claims to be one
+ * (no cluster secret here, so nothing is verified) gets the same restriction. */
 static bool session_peer_allowed(const struct ls_session *ses, const struct ls_stream *st)
 {
-    return !ses->peer.internal || strcmp(ses->peer.role, "spd") != 0 ||
+    return strcmp(ses->peer.role, "spd") != 0 ||
            (ls_stream_has_source(st) && ls_stream_source_kind(st) == LS_SOURCE_PUBLISHER);
 }
 
@@ -573,8 +588,9 @@ static void session_on_play(struct ls_session *ses, const struct ls_command *cmd
     if (session_take_ref(ses, name, false) != LS_OK)
         return;
     memset(&ses->peer, 0, sizeof ses->peer);
-    rc = ls_peersig_verify(ses->srv->cfg.cluster_secret, ses->ref->id, ses->ref->query,
-                           &ses->peer);
+    rc = ls_peersig_verify(ses->srv->cfg.cluster_secret, ses->srv->cfg.node_id, ses->nonce,
+                           ses->ref->id, ses->ref->query, &ses->peer);
+    ses->nonce[0] = '\0'; /* one play per challenge: a signature is never good twice */
     if (rc == LS_EAUTH) {
         ls_stats.play_failures_total[LS_FAIL_UNAUTHORIZED]++;
         ls_log(LS_LOG_WARNING, "%s: internal pull of %s with a bad signature refused",

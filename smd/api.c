@@ -71,9 +71,10 @@ static void api_metrics(struct ls_buf *out, void *arg)
     const struct smd_registry *reg = arg;
     const struct smd_counters *c = smd_registry_counters(reg);
     static const char *const auth_reasons[] = { "signature", "timestamp", "no_hello",
-                                                "hello_timeout" };
+                                                "hello_timeout", "nonce" };
     const uint64_t auth[] = { c->auth_failures_signature, c->auth_failures_timestamp,
-                              c->auth_failures_no_hello, c->auth_failures_timeout };
+                              c->auth_failures_no_hello, c->auth_failures_timeout,
+                              c->auth_failures_nonce };
     static const char *const refusal_reasons[] = { "busy", "limit" };
     const uint64_t refusals[] = { c->refusals_busy_total, c->refusals_limit_total };
     static const char *const unreg_results[] = { "ok", "stale", "not_found" };
@@ -98,7 +99,7 @@ static void api_metrics(struct ls_buf *out, void *arg)
                    c->hellos_total);
     ls_prom_counter_by(out, "livecluster_smd_auth_failures_total",
                        "Sessions refused before or at hello, by reason.", "reason", auth_reasons,
-                       auth, 4);
+                       auth, 5);
     ls_prom_metric(out, "livecluster_smd_sessions_replaced_total", "counter",
                    "Sessions replaced by a newer session of the same node.",
                    c->sessions_replaced_total);

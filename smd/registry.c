@@ -41,6 +41,7 @@
 #include "libstream/listener.h"
 #include "libstream/log.h"
 #include "libstream/net.h"
+#include "libstream/nonce.h"
 #include "libstream/smdlink.h"
 #include "libstream/smdproto.h"
 #include "libstream/stats.h"
@@ -49,6 +50,8 @@
 
 #define SMD_TICK_MS 250
 #define SMD_PROBE_ATTEMPTS 3   /* re-decisions after an owner changed under a probe */
+
+_Static_assert(LS_SMD_NONCE_HEX == LS_NONCE_HEX, "the challenge is a nonce.h nonce");
 
 /* ---- state ---- */
 
@@ -106,6 +109,7 @@ struct smd_session {
     char peer[64];
     char node_id[LS_SMD_NODE_ID_MAX + 1];
     char advertise[LS_ADDR_STRLEN];
+    char nonce[LS_NONCE_HEX + 1]; /* the challenge this connection's hello must sign */
     int64_t since;
     uint32_t next_txid;
     LIST_HEAD(, smd_entry) entries;
@@ -667,14 +671,18 @@ static void on_hello(struct smd_session *s, const struct ls_smd_msg *m)
     struct ls_smd_msg r;
     size_t moved = 0;
 
-    if (ls_smd_hello_verify(reg->conf->cluster_secret, m, (uint64_t)ls_unix_time(), &why) !=
-        LS_OK) {
+    if (ls_smd_hello_verify(reg->conf->cluster_secret, m, s->nonce, reg->conf->node_id,
+                            (uint64_t)ls_unix_time(), &why) != LS_OK) {
         if (strcmp(why, "timestamp out of range") == 0)
             reg->c.auth_failures_timestamp++;
+        else if (strstr(why, "nonce") != NULL)
+            reg->c.auth_failures_nonce++;
         else
             reg->c.auth_failures_signature++;
-        ls_log(LS_LOG_WARNING, "%s: hello of node %s refused: %s (check cluster_secret and "
-               "clocks); closing", s->peer, m->node_id, why);
+        ls_log(LS_LOG_WARNING, "%s: hello of node %s refused: %s (%s); closing", s->peer,
+               m->node_id, why, strstr(why, "nonce") != NULL
+                                    ? "a replayed hello, or an spd older than this smd"
+                                    : "check cluster_secret and clocks");
         reply_error(s, m->txid, LS_SMD_CODE_UNAUTHORIZED, why);
         session_kill(s, LS_EAUTH, "hello refused", true);
         return;
@@ -709,9 +717,12 @@ static void on_hello(struct smd_session *s, const struct ls_smd_msg *m)
 
 /* ---- connection callbacks ---- */
 
+/* The handshake is done: our chunk size, then the challenge the hello must sign (a hello
+ * captured on another connection is worth nothing here). */
 static void session_on_ready(struct ls_conn *c, void *owner)
 {
     struct smd_session *s = owner;
+    struct ls_smd_msg m;
     struct ls_buf b;
 
     ls_buf_init(&b, 0);
@@ -720,6 +731,16 @@ static void session_on_ready(struct ls_conn *c, void *owner)
         session_kill(s, LS_ENOMEM, "out of memory", false);
     ls_buf_free(&b);
     s->state = SS_HELLO;
+    if (ls_nonce_make(s->nonce) != LS_OK) {
+        ls_log(LS_LOG_ERR, "%s: no randomness for a challenge; closing", s->peer);
+        session_kill(s, LS_EIO, "no randomness", false);
+        return;
+    }
+    ls_smd_msg_init(&m, LS_SMD_CHALLENGE, 0);
+    ls_smd_set_str(&m, LS_SMD_F_NONCE, s->nonce);
+    ls_smd_set_str(&m, LS_SMD_F_NODE_ID, s->reg->conf->node_id);
+    ls_smd_set_str(&m, LS_SMD_F_VERSION, LS_SMD_VERSION);
+    session_send(s, &m);
 }
 
 static void protocol_error(struct smd_session *s, const char *why)

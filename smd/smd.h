@@ -25,7 +25,8 @@ struct smd_conf {
     int log_level;
     struct ls_addr listen;          /* registry port (spd connects here) */
     struct ls_addr http_listen;
-    char *cluster_secret;           /* "" = hellos are not authenticated */
+    char *cluster_secret;           /* "" = hellos are not authenticated; else the
+                                     * registry key is derived from it (smdproto.h) */
     int64_t max_connections;        /* registry sessions */
     int64_t lease_seconds;          /* a session silent this long is dropped */
     struct ls_cidr_list allow;      /* empty = any address */
@@ -51,6 +52,8 @@ struct smd_counters {
     uint64_t auth_failures_timestamp; /* hello with ts outside ±300 s */
     uint64_t auth_failures_no_hello;  /* another message before hello */
     uint64_t auth_failures_timeout;   /* no hello within hello_timeout */
+    uint64_t auth_failures_nonce;     /* hello without this connection's challenge (a
+                                       * replay, or an spd of protocol version 1) */
     uint64_t sessions_replaced_total; /* a node's second hello replaced its session */
     uint64_t lease_expiries_total;    /* sessions dropped for silence */
     uint64_t protocol_errors_total;   /* sessions closed for malformed input */

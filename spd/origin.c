@@ -78,7 +78,7 @@ static void origin_lookup_done(void *arg, int result, const char *origin, const 
         ls_pull_unavailable(pull, "registry names this node");
         return;
     }
-    ls_pull_connect(pull, origin);
+    ls_pull_connect(pull, origin, node_id);
 }
 
 static void origin_resolve(struct ls_pull *pull, void *arg, const char *id)

@@ -5,8 +5,10 @@
  *
  * One link per smd:
  *
- *   DOWN ─timer─▶ CONNECTING (TCP + RTMP handshake) ─▶ HELLO (hello sent)
- *        ◀─close/timeout/refusal, back-off 0.5 s → 5 s─┘        │ _result {lease}
+ *   DOWN ─timer─▶ CONNECTING (TCP + RTMP handshake) ─▶ CHALLENGE (waiting for smd's
+ *        ◀─close/timeout/refusal, back-off 0.5 s → 5 s─┐    nonce) ─▶ HELLO (hello sent,
+ *                                                      └──────────────── signing it)
+ *                                                                         │ _result {lease}
  *                                                              ▼
  *                        UP: re-announce every claimed id, re-watch every watched id,
  *                            ping every lease/3, answer probes
@@ -56,7 +58,7 @@
 #define REG_DEFAULT_LEASE_MS 10000u
 #define REG_DEDUP_MS 1000u
 
-enum link_state { L_DOWN, L_CONNECTING, L_HELLO, L_UP };
+enum link_state { L_DOWN, L_CONNECTING, L_CHALLENGE, L_HELLO, L_UP };
 enum slot_state { SLOT_NONE, SLOT_PENDING, SLOT_OK, SLOT_BUSY, SLOT_FAILED };
 enum record_state { R_CLAIMING, R_OWNED };
 
@@ -90,6 +92,7 @@ struct reg_link {
     uint32_t next_txid;
     uint64_t lease_ms;
     uint64_t last_ping_ms;
+    uint64_t challenge_deadline_ms; /* L_CHALLENGE: the smd's challenge is due by then */
     char smd_node[LS_SMD_NODE_ID_MAX + 1];
     TAILQ_HEAD(, reg_req) reqs;
 };
@@ -176,6 +179,7 @@ struct spd_registry {
 
 static const struct ls_conn_ops link_ops;
 static void link_connect(struct reg_link *l);
+static void on_challenge(struct reg_link *l, const struct ls_smd_msg *ch);
 
 /* ---- deferred flush and close ---- */
 
@@ -729,9 +733,17 @@ static void link_on_message(struct ls_conn *c, void *owner, struct ls_frame *msg
         link_kill(l, "protocol error");
         return;
     }
+    if (l->state == L_CHALLENGE && m.kind == LS_SMD_CHALLENGE) {
+        on_challenge(l, &m);
+        return;
+    }
     if (l->state != L_UP && !(l->state == L_HELLO &&
                               (m.kind == LS_SMD_RESULT || m.kind == LS_SMD_ERROR))) {
-        link_kill(l, "message before hello answer");
+        if (!l->failing)
+            ls_log(LS_LOG_WARNING, "registry: smd %s sent %s %s; reconnecting", l->name,
+                   ls_smd_kind_name(m.kind), l->state == L_CHALLENGE ? "before its challenge"
+                                                                    : "before the hello answer");
+        link_kill(l, "message out of order");
         return;
     }
     switch (m.kind) {
@@ -761,13 +773,11 @@ static void link_on_message(struct ls_conn *c, void *owner, struct ls_frame *msg
     }
 }
 
+/* The handshake is done: our chunk size; the hello waits for the smd's challenge. */
 static void link_on_ready(struct ls_conn *c, void *owner)
 {
     struct reg_link *l = owner;
-    struct spd_registry *reg = l->reg;
-    struct ls_smd_msg m;
     struct ls_buf b;
-    uint64_t ts = (uint64_t)ls_unix_time();
 
     ls_buf_init(&b, 0);
     ls_control_write_set_chunk_size(&b, ls_conn_out_chunk_size(c));
@@ -777,12 +787,26 @@ static void link_on_ready(struct ls_conn *c, void *owner)
         return;
     }
     ls_buf_free(&b);
+    link_want_flush(l);
+    l->state = L_CHALLENGE;
+    l->challenge_deadline_ms = ls_now_ms() + REG_REQUEST_TIMEOUT_MS;
+}
+
+/* The smd's challenge: hello, signed for this connection (its nonce) and that smd. */
+static void on_challenge(struct reg_link *l, const struct ls_smd_msg *ch)
+{
+    struct spd_registry *reg = l->reg;
+    struct ls_smd_msg m;
+    uint64_t ts = (uint64_t)ls_unix_time();
+
     ls_smd_msg_init(&m, LS_SMD_HELLO, 0);
     ls_smd_set_str(&m, LS_SMD_F_NODE_ID, reg->node_id);
     ls_smd_set_str(&m, LS_SMD_F_ORIGIN, reg->advertise);
     ls_smd_set_num(&m, LS_SMD_F_TS, ts);
     ls_smd_set_str(&m, LS_SMD_F_VERSION, LS_SMD_VERSION);
-    if (ls_smd_hello_sign(reg->secret, reg->node_id, reg->advertise, ts, m.sig) == LS_OK)
+    ls_smd_set_str(&m, LS_SMD_F_NONCE, ch->nonce);
+    if (ls_smd_hello_sign(reg->secret, reg->node_id, reg->advertise, ts, ch->nonce,
+                          ch->node_id, m.sig) == LS_OK)
         m.fields |= LS_SMD_F_SIG;
     l->state = L_HELLO;
     if (link_request(l, &m, REG_REQUEST_TIMEOUT_MS) == NULL)
@@ -908,6 +932,13 @@ static void tick_cb(evutil_socket_t fd, short what, void *arg)
 
         if (l->conn == NULL || l->kill)
             continue;
+        if (l->state == L_CHALLENGE && now > l->challenge_deadline_ms) {
+            reg->c.request_timeouts++;
+            ls_log(LS_LOG_WARNING, "registry: smd %s sent no challenge in time (an smd of "
+                   "protocol version 1?); reconnecting", l->name);
+            link_kill(l, "no challenge");
+            continue;
+        }
         TAILQ_FOREACH(q, &l->reqs, link) {
             if (now > q->deadline_ms) {
                 reg->c.request_timeouts++;

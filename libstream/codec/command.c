@@ -253,7 +253,17 @@ int ls_command_build_connect_result(struct ls_buf *b, double txid, const char *f
                                     double capabilities, double object_encoding,
                                     const char *description)
 {
+    return ls_command_build_connect_result_with(b, txid, fms_ver, capabilities, object_encoding,
+                                                description, NULL, NULL, 0);
+}
+
+int ls_command_build_connect_result_with(struct ls_buf *b, double txid, const char *fms_ver,
+                                         double capabilities, double object_encoding,
+                                         const char *description, const char *const *keys,
+                                         const char *const *values, size_t n)
+{
     const char *version;
+    size_t i;
 
     if (fms_ver == NULL)
         fms_ver = "FMS/3,0,1,123";
@@ -277,6 +287,8 @@ int ls_command_build_connect_result(struct ls_buf *b, double txid, const char *f
     ls_amf0_write_ecma_begin(b, 1);
     prop_str(b, "version", version);
     ls_amf0_write_object_end(b);
+    for (i = 0; i < n; i++)
+        prop_str(b, keys[i], values[i] != NULL ? values[i] : "");
     ls_amf0_write_object_end(b);
     return ls_buf_status(b);
 }

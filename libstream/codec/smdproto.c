@@ -32,7 +32,9 @@
 #include "libstream/smdproto.h"
 
 enum field_type { FT_STR, FT_NUM, FT_BOOL };
-enum field_check { FC_NONE, FC_ID, FC_NODE, FC_ADDR, FC_SIG, FC_VERSION, FC_CODE, FC_TEXT };
+enum field_check {
+    FC_NONE, FC_ID, FC_NODE, FC_ADDR, FC_SIG, FC_VERSION, FC_CODE, FC_TEXT, FC_NONCE
+};
 
 struct field {
     unsigned bit;
@@ -68,6 +70,7 @@ static const struct field fields[] = {
     STR_FIELD(LS_SMD_F_DESCRIPTION, "description", description, FC_TEXT),
     { LS_SMD_F_REANNOUNCE, "reannounce", FT_BOOL, offsetof(struct ls_smd_msg, reannounce),
       0, FC_NONE, 0, 0 },
+    STR_FIELD(LS_SMD_F_NONCE, "nonce", nonce, FC_NONCE),
 };
 _Static_assert(LS_SMD_SIG_HEX == LS_HMAC_HEX_LEN, "a hello sig is one HMAC-SHA256 in hex");
 
@@ -83,7 +86,8 @@ static const struct kind_info kinds[LS_SMD_KIND_COUNT] = {
     [LS_SMD_UNKNOWN] = { "unknown", 0, 0, false },
     [LS_SMD_HELLO] = { "hello",
         LS_SMD_F_NODE_ID | LS_SMD_F_ORIGIN | LS_SMD_F_TS | LS_SMD_F_SIG | LS_SMD_F_VERSION,
-        LS_SMD_F_NODE_ID | LS_SMD_F_ORIGIN | LS_SMD_F_TS | LS_SMD_F_SIG | LS_SMD_F_VERSION,
+        LS_SMD_F_NODE_ID | LS_SMD_F_ORIGIN | LS_SMD_F_TS | LS_SMD_F_SIG | LS_SMD_F_VERSION |
+            LS_SMD_F_NONCE,
         false },
     [LS_SMD_REGISTER] = { "register", LS_SMD_F_ID | LS_SMD_F_TAKEOVER_IDLE_MS,
         LS_SMD_F_ID | LS_SMD_F_TAKEOVER_IDLE_MS | LS_SMD_F_SINCE | LS_SMD_F_REANNOUNCE,
@@ -102,6 +106,8 @@ static const struct kind_info kinds[LS_SMD_KIND_COUNT] = {
         LS_SMD_F_ID | LS_SMD_F_ORIGIN | LS_SMD_F_NODE_ID | LS_SMD_F_GENERATION, true },
     [LS_SMD_RESULT] = { "_result", 0, LS_SMD_F_ALL, false },
     [LS_SMD_ERROR] = { "_error", LS_SMD_F_CODE, LS_SMD_F_ALL, false },
+    [LS_SMD_CHALLENGE] = { "challenge", LS_SMD_F_NONCE | LS_SMD_F_NODE_ID | LS_SMD_F_VERSION,
+        LS_SMD_F_NONCE | LS_SMD_F_NODE_ID | LS_SMD_F_VERSION, true },
 };
 
 /* AMF decoder bounds for one message: name, txid, null, an object of flat fields. */
@@ -237,6 +243,10 @@ static bool check_string(enum field_check check, const char *s, const char **why
         break;
     case FC_CODE:
         bad = n == 0 || !all_chars(s, n, code_char) ? "invalid error code" : NULL;
+        break;
+    case FC_NONCE:
+        bad = n != LS_SMD_NONCE_HEX || !all_chars(s, n, hex_char) ? "nonce is not 32 hex digits"
+                                                                 : NULL;
         break;
     case FC_TEXT:
     case FC_NONE:
@@ -484,23 +494,31 @@ int ls_smd_decode_frame(const struct ls_frame *f, struct ls_smd_msg *out, const 
 /* ---- hello signature ---- */
 
 int ls_smd_hello_sign(const char *secret, const char *node_id, const char *advertise,
-                      uint64_t ts, char out[LS_SMD_SIG_HEX + 1])
+                      uint64_t ts, const char *nonce, const char *smd_node,
+                      char out[LS_SMD_SIG_HEX + 1])
 {
-    char text[LS_SMD_NODE_ID_MAX + LS_ADDR_STRLEN + 40];
-    int n;
+    char text[2 * LS_SMD_NODE_ID_MAX + LS_ADDR_STRLEN + LS_SMD_NONCE_HEX + 40];
+    char key[LS_HMAC_HEX_LEN + 1];
+    int n, rc;
 
-    if (secret == NULL || node_id == NULL || advertise == NULL || out == NULL ||
-        strlen(node_id) > LS_SMD_NODE_ID_MAX || strlen(advertise) >= LS_ADDR_STRLEN)
+    if (secret == NULL || node_id == NULL || advertise == NULL || nonce == NULL ||
+        smd_node == NULL || out == NULL || strlen(node_id) > LS_SMD_NODE_ID_MAX ||
+        strlen(advertise) >= LS_ADDR_STRLEN || strlen(nonce) > LS_SMD_NONCE_HEX ||
+        strlen(smd_node) > LS_SMD_NODE_ID_MAX)
         return LS_EINVAL;
-    n = snprintf(text, sizeof text, "hello:%s:%s:%llu", node_id, advertise,
-                 (unsigned long long)ts);
+    n = snprintf(text, sizeof text, "hello:%s:%s:%llu:%s:%s", node_id, advertise,
+                 (unsigned long long)ts, nonce, smd_node);
     if (n < 0 || (size_t)n >= sizeof text)
         return LS_EINVAL;
-    return ls_hmac_sha256_hex(secret, text, (size_t)n, out);
+    rc = ls_hmac_derive_key(secret, LS_SMD_KEY_LABEL, key);
+    if (rc == LS_OK)
+        rc = ls_hmac_sha256_hex(key, text, (size_t)n, out);
+    OPENSSL_cleanse(key, sizeof key);
+    return rc;
 }
 
-int ls_smd_hello_verify(const char *secret, const struct ls_smd_msg *hello, uint64_t now,
-                        const char **why)
+int ls_smd_hello_verify(const char *secret, const struct ls_smd_msg *hello, const char *nonce,
+                        const char *smd_node, uint64_t now, const char **why)
 {
     char want[LS_SMD_SIG_HEX + 1], got[LS_SMD_SIG_HEX + 1];
     uint64_t skew;
@@ -512,13 +530,23 @@ int ls_smd_hello_verify(const char *secret, const struct ls_smd_msg *hello, uint
     }
     if (secret == NULL || secret[0] == '\0')
         return LS_OK;
+    if ((hello->fields & LS_SMD_F_NONCE) == 0) {
+        LS_WHY(why, "no nonce (protocol version 1?)");
+        return LS_EAUTH;
+    }
+    /* Nonces are not secret: a plain comparison tells nothing an observer lacks. */
+    if (nonce == NULL || strcmp(hello->nonce, nonce) != 0) {
+        LS_WHY(why, "nonce of another connection");
+        return LS_EAUTH;
+    }
     skew = hello->ts > now ? hello->ts - now : now - hello->ts;
     if (skew > LS_SMD_MAX_SKEW_S) {
         LS_WHY(why, "timestamp out of range");
         return LS_EAUTH;
     }
     /* Either case is accepted: compare lower-case against lower-case, in constant time. */
-    if (ls_smd_hello_sign(secret, hello->node_id, hello->origin, hello->ts, want) != LS_OK ||
+    if (ls_smd_hello_sign(secret, hello->node_id, hello->origin, hello->ts, nonce,
+                          smd_node != NULL ? smd_node : "", want) != LS_OK ||
         strlen(hello->sig) != LS_SMD_SIG_HEX || !ls_hex_lower(hello->sig, LS_SMD_SIG_HEX, got) ||
         CRYPTO_memcmp(got, want, LS_SMD_SIG_HEX) != 0) {
         LS_WHY(why, "bad signature");

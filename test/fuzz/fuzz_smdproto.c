@@ -41,8 +41,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             if (ls_smd_decode(b.data, b.len, &again, NULL) != (ssize_t)b.len ||
                 memcmp(&m, &again, sizeof m) != 0)
                 abort();
-            (void)ls_smd_hello_verify("secret", &m, 1700000000, NULL);
-            (void)ls_smd_hello_verify("", &m, 1700000000, NULL);
+            (void)ls_smd_hello_verify("secret", &m, m.nonce, "smd-1", 1700000000, NULL);
+            (void)ls_smd_hello_verify("", &m, NULL, "smd-1", 1700000000, NULL);
         }
         ls_buf_free(&b);
     }

@@ -29,6 +29,20 @@ static void regpeer_on_ready(struct ls_conn *c, void *owner)
         p->bad_input = true;
     ls_buf_free(&b);
     p->ready = true;
+    if (p->listening) {
+        /* we are the smd: challenge the spd as smd/registry.c does */
+        struct ls_smd_msg m;
+
+        snprintf(p->nonce, sizeof p->nonce, "0123456789abcdef0123456789abcdef");
+        snprintf(p->smd_node, sizeof p->smd_node, "fake-smd");
+        ls_smd_msg_init(&m, LS_SMD_CHALLENGE, 0);
+        ls_smd_set_str(&m, LS_SMD_F_NONCE, p->nonce);
+        ls_smd_set_str(&m, LS_SMD_F_NODE_ID, p->smd_node);
+        ls_smd_set_str(&m, LS_SMD_F_VERSION, LS_SMD_VERSION);
+        if (ls_smdlink_send(c, &m) != LS_OK)
+            p->bad_input = true;
+        p->challenged = true;
+    }
 }
 
 static void regpeer_answer_probe(struct regpeer *p, const struct ls_smd_msg *probe)
@@ -57,6 +71,12 @@ static void regpeer_on_message(struct ls_conn *c, void *owner, struct ls_frame *
         return;
     if (ls_smd_decode_frame(f, &m, NULL) != LS_OK) {
         p->bad_input = true;
+        return;
+    }
+    if (m.kind == LS_SMD_CHALLENGE && !p->listening) {
+        snprintf(p->nonce, sizeof p->nonce, "%s", m.nonce);
+        snprintf(p->smd_node, sizeof p->smd_node, "%s", m.node_id);
+        p->challenged = true;
         return;
     }
     if (p->nin == REGPEER_INBOX)
@@ -139,6 +159,7 @@ int regpeer_listen(struct regpeer *p, struct event_base *base, const char *hostp
 
     memset(p, 0, sizeof *p);
     p->base = base;
+    p->listening = true;
     rc = ls_net_resolve(hostport, true, &ss, &len);
     if (rc != LS_OK)
         return rc;
@@ -197,7 +218,8 @@ int regpeer_send_raw(struct regpeer *p, const uint8_t *payload, size_t len)
     return rc;
 }
 
-uint32_t regpeer_hello(struct regpeer *p, const char *secret, uint64_t ts)
+uint32_t regpeer_hello_for(struct regpeer *p, const char *secret, uint64_t ts,
+                           const char *nonce, const char *smd_node)
 {
     struct ls_smd_msg m;
 
@@ -206,9 +228,17 @@ uint32_t regpeer_hello(struct regpeer *p, const char *secret, uint64_t ts)
     ls_smd_set_str(&m, LS_SMD_F_ORIGIN, p->advertise);
     ls_smd_set_num(&m, LS_SMD_F_TS, ts);
     ls_smd_set_str(&m, LS_SMD_F_VERSION, LS_SMD_VERSION);
-    if (ls_smd_hello_sign(secret, p->node_id, p->advertise, ts, m.sig) == LS_OK)
+    if (nonce[0] != '\0')
+        ls_smd_set_str(&m, LS_SMD_F_NONCE, nonce);
+    if (ls_smd_hello_sign(secret, p->node_id, p->advertise, ts, nonce, smd_node, m.sig) ==
+        LS_OK)
         m.fields |= LS_SMD_F_SIG;
     return regpeer_send(p, &m);
+}
+
+uint32_t regpeer_hello(struct regpeer *p, const char *secret, uint64_t ts)
+{
+    return regpeer_hello_for(p, secret, ts, p->nonce, p->smd_node);
 }
 
 uint32_t regpeer_register(struct regpeer *p, const char *id, uint64_t takeover_idle_ms,

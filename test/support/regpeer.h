@@ -5,7 +5,8 @@
  * unanswered) — and keeping everything the smd sends in an inbox the test inspects.
  *
  * It plays either side: regpeer_open connects to an smd (the peer is an spd), and
- * regpeer_listen accepts one spd's connection (the peer is an smd, answering by hand).
+ * regpeer_listen accepts one spd's connection (the peer is an smd, answering by hand;
+ * it sends the challenge itself, as an smd does, with node_id "fake-smd").
  *
  * Nothing here waits: a test sends, then runs the event loop (evloop.h) until the answer
  * or event it expects is in the inbox.
@@ -37,7 +38,12 @@ struct regpeer {
     struct evconnlistener *listener; /* regpeer_listen: until the connection arrives */
     struct ls_conn *conn;       /* NULL once closed */
     bool ready;                 /* handshake done */
+    bool challenged;            /* the smd's challenge arrived (client role), or we sent
+                                 * ours (listen role) */
+    char nonce[LS_SMD_NONCE_HEX + 1];      /* that challenge's nonce */
+    char smd_node[LS_SMD_NODE_ID_MAX + 1]; /* and node_id */
     bool closed;                /* on_close ran */
+    bool listening;             /* regpeer_listen: we play the smd */
     int close_err;
     char node_id[LS_SMD_NODE_ID_MAX + 1];
     char advertise[LS_ADDR_STRLEN];
@@ -74,8 +80,12 @@ uint32_t regpeer_send(struct regpeer *p, struct ls_smd_msg *m);
  * for what the codec would refuse to build. LS_OK or an error. */
 int regpeer_send_raw(struct regpeer *p, const uint8_t *payload, size_t len);
 
-/* A signed hello (secret "" when the smd has none) at UNIX time `ts`; returns its txid. */
+/* A signed hello (secret "" when the smd has none) at UNIX time `ts`, answering the
+ * challenge this connection received (wait for `challenged` first); returns its txid. */
 uint32_t regpeer_hello(struct regpeer *p, const char *secret, uint64_t ts);
+/* The same for another challenge: a hello captured elsewhere, or signed for another smd. */
+uint32_t regpeer_hello_for(struct regpeer *p, const char *secret, uint64_t ts,
+                           const char *nonce, const char *smd_node);
 /* register {id, takeover_idle_ms [, since] [, reannounce]}; since 0 = absent. */
 uint32_t regpeer_register(struct regpeer *p, const char *id, uint64_t takeover_idle_ms,
                           uint64_t since, bool reannounce);

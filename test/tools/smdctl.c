@@ -198,6 +198,8 @@ static struct ls_conn *conn;
 static bool conn_ready, conn_closed, pings = true, said_hello, finishing;
 static uint32_t next_txid;
 static uint64_t lease_ms = 10000;
+static char challenge_nonce[LS_SMD_NONCE_HEX + 1];
+static char challenge_node[LS_SMD_NODE_ID_MAX + 1];
 static struct { char id[LS_STREAM_ID_MAX + 1]; uint64_t gen; } gens[64];
 static size_t ngens;
 
@@ -313,6 +315,15 @@ static void raw_on_message(struct ls_conn *c, void *owner, struct ls_frame *f)
         return;
     }
     switch (m.kind) {
+    case LS_SMD_CHALLENGE:
+        /* what hello signs; the steps start once it is here */
+        snprintf(challenge_nonce, sizeof challenge_nonce, "%s", m.nonce);
+        snprintf(challenge_node, sizeof challenge_node, "%s", m.node_id);
+        if (!conn_ready) {
+            conn_ready = true;
+            step_done();
+        }
+        break;
     case LS_SMD_PROBE:
         out("event probe %s %s", m.id, idle_mode == IDLE_MUTE ? "mute"
                                        : idle_mode == IDLE_NONE ? "none" : "idle");
@@ -364,8 +375,7 @@ static void raw_on_ready(struct ls_conn *c, void *owner)
     if (ls_conn_send_buf(c, &b) != LS_OK)
         fail("cannot send");
     ls_buf_free(&b);
-    conn_ready = true;
-    step_done();
+    /* ready once the smd's challenge arrives (raw_on_message) */
 }
 
 static void raw_on_close(struct ls_conn *c, void *owner, int err, const char *why)
@@ -417,7 +427,9 @@ static int raw_step(void)
         ls_smd_set_str(&m, LS_SMD_F_ORIGIN, advertise);
         ls_smd_set_num(&m, LS_SMD_F_TS, ts);
         ls_smd_set_str(&m, LS_SMD_F_VERSION, LS_SMD_VERSION);
-        if (ls_smd_hello_sign(secret, node_id, advertise, ts, m.sig) == LS_OK)
+        ls_smd_set_str(&m, LS_SMD_F_NONCE, challenge_nonce);
+        if (ls_smd_hello_sign(secret, node_id, advertise, ts, challenge_nonce, challenge_node,
+                              m.sig) == LS_OK)
             m.fields |= LS_SMD_F_SIG;
         raw_request(&m);
         return 1;

@@ -34,6 +34,7 @@
 #include "libstream/conn.h"
 #include "libstream/control.h"
 #include "libstream/flv.h"
+#include "libstream/hmac.h"
 #include "libstream/hub.h"
 #include "libstream/log.h"
 #include "libstream/net.h"
@@ -248,6 +249,15 @@ static int teardown(void **state)
 
 /* ---- libstream clients ---- */
 
+/* How a test client signs its play as an internal pull. */
+struct pull_sig {
+    const char *secret;
+    const char *node, *role;  /* who the puller says it is */
+    const char *name;         /* the stream's name part; the id is live/NAME */
+    const char *target;       /* the node it signs for; NULL = the one the server names */
+    const char *replay;       /* instead: play exactly this (a captured name) */
+};
+
 struct peer {
     struct ls_client *cl;
     bool started, closed;
@@ -261,7 +271,36 @@ struct peer {
     uint32_t last_video_ts, first_video_ts;
     struct ls_frame *first_video, *vseq, *meta;
     unsigned after_republish;
+    /* an internal pull: the play is signed with the server's challenge (peer_connected) */
+    const struct pull_sig *sig;
+    char played[600];         /* the name played, signature included */
+    char server_node[64];     /* the connect answer's lc_node; "" = none */
+    bool got_nonce;           /* the connect answer carried a challenge */
 };
+
+
+static void peer_connected(struct ls_client *cl, void *arg, const struct ls_amf_value *info)
+{
+    struct peer *p = arg;
+    const char *nonce = info != NULL ? ls_amf_get_string(info, LS_PEERSIG_INFO_NONCE) : NULL;
+    const char *node = info != NULL ? ls_amf_get_string(info, LS_PEERSIG_INFO_NODE) : NULL;
+    char q[512] = "", id[300];
+
+    snprintf(p->server_node, sizeof p->server_node, "%s", node != NULL ? node : "");
+    p->got_nonce = nonce != NULL;
+    if (p->sig == NULL)
+        return;
+    if (p->sig->replay != NULL) {
+        snprintf(p->played, sizeof p->played, "%s", p->sig->replay);
+    } else {
+        snprintf(id, sizeof id, "live/%s", p->sig->name);
+        assert_int_equal(ls_peersig_sign(p->sig->secret, p->sig->node, p->sig->role, id,
+                                         p->sig->target != NULL ? p->sig->target : node, nonce,
+                                         q, sizeof q), LS_OK);
+        snprintf(p->played, sizeof p->played, "%s?%s", p->sig->name, q);
+    }
+    assert_int_equal(ls_client_set_name(cl, p->played), LS_OK);
+}
 
 static void peer_started(struct ls_client *cl, void *arg)
 {
@@ -332,6 +371,7 @@ static void peer_close(struct ls_client *cl, void *arg, int err, const char *why
 }
 
 static const struct ls_client_ops peer_ops = {
+    .on_connected = peer_connected,
     .on_started = peer_started,
     .on_status = peer_status,
     .on_media = peer_media,
@@ -786,46 +826,132 @@ static void test_publish_claims(void **state)
 
 /* ---- tests: internal pulls ---- */
 
+/* Starts a play of live/NAME signed as `sig` says (see peer_connected). */
+static void pull_start(struct peer *p, const struct pull_sig *sig)
+{
+    peer_start(p, LS_CLIENT_PLAY, "live", sig->replay != NULL ? sig->replay : sig->name, false);
+    p->sig = sig; /* read when connect is answered, on a later loop turn */
+}
+
 static void test_internal_pulls(void **state)
 {
     struct peer pub, pull, bad, edge;
-    char name[600], q[512];
+    const struct pull_sig from_peer = { "cluster", "sp-2", "spd", "src", NULL, NULL };
+    const struct pull_sig wrong_secret = { "other", "sp-2", "spd", "src", NULL, NULL };
+    const struct pull_sig peer_other = { "cluster", "sp-2", "spd", "other", NULL, NULL };
+    const struct pull_sig edge_other = { "cluster", "ep-1", "epd", "other", NULL, NULL };
 
     (void)state;
     scfg.cluster_secret = "cluster";
+    scfg.node_id = "sp-1";
     scfg.play_auth.secret = "viewers-need-tokens";
     ls_server_set_config(srv, &scfg);
     publish_ok(&pub, "src");
     send_tags(&pub, 0, ntags, 0);
     /* a peer origin pulls a local publisher's stream: no viewer token needed */
-    q[0] = '\0';
-    assert_int_equal(ls_peersig_sign("cluster", "sp-2", "spd", "live/src", q, sizeof q), LS_OK);
-    snprintf(name, sizeof name, "src?%s", q);
-    peer_start(&pull, LS_CLIENT_PLAY, "live", name, false);
+    pull_start(&pull, &from_peer);
     assert_true(wait_video(&pull, 5));
+    assert_true(pull.got_nonce);
+    assert_string_equal(pull.server_node, "sp-1");
     assert_true(log_has("(internal pull)"));
     /* a bad signature is refused */
-    snprintf(name, sizeof name, "src?lc_node=sp-2&lc_role=spd&lc_ts=%ld&lc_sig=%064d",
-             (long)time(NULL), 0);
-    peer_start(&bad, LS_CLIENT_PLAY, "live", name, false);
+    pull_start(&bad, &wrong_secret);
     expect_refused(&bad, "NetStream.Play.Unauthorized");
     assert_true(log_has("with a bad signature refused"));
     /* a peer origin may not pull what is not published here (no chains) */
-    q[0] = '\0';
-    assert_int_equal(ls_peersig_sign("cluster", "sp-2", "spd", "live/other", q, sizeof q), LS_OK);
-    snprintf(name, sizeof name, "other?%s", q);
-    peer_start(&bad, LS_CLIENT_PLAY, "live", name, false);
+    pull_start(&bad, &peer_other);
     expect_refused(&bad, "NetStream.Play.StreamNotFound");
     assert_true(log_has("no local publisher for a peer pull"));
     /* an edge may wait for it */
-    q[0] = '\0';
-    assert_int_equal(ls_peersig_sign("cluster", "ep-1", "epd", "live/other", q, sizeof q), LS_OK);
-    snprintf(name, sizeof name, "other?%s", q);
-    peer_start(&edge, LS_CLIENT_PLAY, "live", name, false);
+    pull_start(&edge, &edge_other);
     run_for(100);
     assert_false(edge.closed);
     peer_end(&edge);
     peer_end(&pull);
+    peer_end(&pub);
+}
+
+/*
+ * A pull signature is good for one connection to one node (defect 12 of issue 10): the
+ * signed name of a successful internal pull, replayed on a new connection, is refused;
+ * so is a signature made for another node, and one over another stream.
+ */
+static void test_pull_signature_replay(void **state)
+{
+    struct peer pub, pull, replay, other_node;
+    const struct pull_sig from_edge = { "cluster", "ep-1", "epd", "src", NULL, NULL };
+    struct pull_sig again = { NULL, NULL, NULL, NULL, NULL, NULL };
+    const struct pull_sig for_sp9 = { "cluster", "ep-1", "epd", "src", "sp-9", NULL };
+
+    (void)state;
+    scfg.cluster_secret = "cluster";
+    scfg.node_id = "sp-1";
+    scfg.play_auth.secret = "viewers-need-tokens";
+    ls_server_set_config(srv, &scfg);
+    publish_ok(&pub, "src");
+    send_tags(&pub, 0, ntags, 0);
+    pull_start(&pull, &from_edge);
+    assert_true(wait_video(&pull, 5));
+    assert_non_null(strstr(pull.played, "lc_sig="));
+    /* the captured name, played as is on a new connection */
+    again.replay = pull.played;
+    pull_start(&replay, &again);
+    expect_refused(&replay, "NetStream.Play.Unauthorized");
+    assert_true(log_has("with a bad signature refused"));
+    /* signed for node sp-9, presented to sp-1 */
+    pull_start(&other_node, &for_sp9);
+    expect_refused(&other_node, "NetStream.Play.Unauthorized");
+    peer_end(&pull);
+    peer_end(&pub);
+}
+
+/*
+ * "Trust" (defect 4 of issue 10): with an empty cluster_secret nobody is an internal pull.
+ * The node issues no challenge, and a play signed with the empty key — the old signed
+ * text under HMAC(""), which anyone can compute and which used to skip play admission —
+ * or with the new one, is an ordinary viewer: no token, no play. With a token it plays.
+ * A client claiming to be a peer origin still gets only local publishers.
+ */
+static void test_empty_secret_trusts_nobody(void **state)
+{
+    struct peer pub, p1, p2, p3, p4;
+    char name[1400], msg[256], hex[LS_HMAC_HEX_LEN + 1], tok[LS_TOKEN_HEX_LEN + 1];
+    const struct pull_sig unsigned_claim = { "", "sp-2", "spd", "src", "sp-1", NULL };
+    const struct pull_sig peer_other = { "", "sp-2", "spd", "other", "sp-1", NULL };
+    long now = (long)time(NULL);
+    int n;
+
+    (void)state;
+    scfg.cluster_secret = "";
+    scfg.node_id = "sp-1";
+    scfg.play_auth.secret = "viewers-need-tokens";
+    ls_server_set_config(srv, &scfg);
+    publish_ok(&pub, "src");
+    send_tags(&pub, 0, ntags, 0);
+    /* the pre-fix internal pull: HMAC("", "NODE:ROLE:ID:TS") */
+    n = snprintf(msg, sizeof msg, "sp-2:spd:live/src:%ld", now);
+    assert_int_equal(ls_hmac_sha256_hex("", msg, (size_t)n, hex), LS_OK);
+    snprintf(name, sizeof name, "src?lc_node=sp-2&lc_role=spd&lc_ts=%ld&lc_sig=%s", now, hex);
+    peer_start(&p1, LS_CLIENT_PLAY, "live", name, false);
+    expect_refused(&p1, "NetStream.Play.Unauthorized");
+    assert_false(p1.got_nonce);
+    assert_false(log_has("(internal pull)"));
+    /* what a puller sends now without a secret: an unsigned claim */
+    pull_start(&p2, &unsigned_claim);
+    expect_refused(&p2, "NetStream.Play.Unauthorized");
+    assert_string_equal(p2.played, "src?lc_node=sp-2&lc_role=spd");
+    /* the same with a viewer token: an ordinary viewer, admitted */
+    assert_int_equal(ls_token_make("viewers-need-tokens", "live/src", now + 60, tok), LS_OK);
+    snprintf(name, sizeof name, "src?expires=%ld&token=%s&%s", now + 60, tok, p2.played + 4);
+    peer_start(&p3, LS_CLIENT_PLAY, "live", name, false);
+    assert_true(wait_video(&p3, 5));
+    assert_false(log_has("(internal pull)"));
+    /* a claimed peer origin, with a token, still gets only local publishers */
+    scfg.play_auth.secret = "";
+    ls_server_set_config(srv, &scfg);
+    pull_start(&p4, &peer_other);
+    expect_refused(&p4, "NetStream.Play.StreamNotFound");
+    peer_end(&p3);
     peer_end(&pub);
 }
 
@@ -1304,6 +1430,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_max_connections, setup, teardown),
         cmocka_unit_test_setup_teardown(test_publish_claims, setup, teardown),
         cmocka_unit_test_setup_teardown(test_internal_pulls, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_pull_signature_replay, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_empty_secret_trusts_nobody, setup, teardown),
         cmocka_unit_test_setup_teardown(test_commands, setup, teardown),
         cmocka_unit_test_setup_teardown(test_protocol_errors, setup, teardown),
         cmocka_unit_test_setup_teardown(test_aggregate_from_publisher, setup, teardown),

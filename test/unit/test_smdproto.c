@@ -20,8 +20,12 @@
 #include "libstream/chunk.h"
 #include "libstream/err.h"
 #include "libstream/frame.h"
+#include "libstream/hmac.h"
 #include "libstream/rtmp.h"
 #include "libstream/smdproto.h"
+
+#define NONCE "00112233445566778899aabbccddeeff"
+#define OTHER_NONCE "ffeeddccbbaa99887766554433221100"
 
 /* register, txid 7, {id: "live/cam", since: 1700000000, takeover_idle_ms: 5000} */
 static const uint8_t golden_register[] = {
@@ -108,12 +112,14 @@ static struct ls_smd_msg full(enum ls_smd_kind kind, uint32_t txid)
         m.reannounce = true;
         m.fields |= LS_SMD_F_REANNOUNCE;
     }
+    if (allowed & LS_SMD_F_NONCE)
+        assert_int_equal(ls_smd_set_str(&m, LS_SMD_F_NONCE, NONCE), LS_OK);
     return m;
 }
 
 static uint32_t txid_for(enum ls_smd_kind k)
 {
-    return k == LS_SMD_REVOKED || k == LS_SMD_REGISTERED ? 0 : 4242;
+    return k == LS_SMD_REVOKED || k == LS_SMD_REGISTERED || k == LS_SMD_CHALLENGE ? 0 : 4242;
 }
 
 /* ---- golden vectors ---- */
@@ -422,6 +428,15 @@ static const struct malformed {
       "s:sig=0282901571ded458663d68d3cf1c56a219043a3a15be06e4358f2a4a23aba9b9", LS_EPROTO,
       "required field missing" },
     { "hello", 1, SHAPE_OK, HELLO_OK, 1, NULL },
+    { "hello", 1, SHAPE_OK, HELLO_OK ";s:nonce=" NONCE, 1, NULL },
+    { "hello", 1, SHAPE_OK, HELLO_OK ";s:nonce=0011", LS_EPROTO, "nonce is not 32 hex digits" },
+    { "hello", 1, SHAPE_OK, HELLO_OK ";s:nonce=" "0011223344556677889Xaabbccddeeff", LS_EPROTO,
+      "nonce is not 32 hex digits" },
+    { "challenge", 0, SHAPE_OK, "s:nonce=" NONCE ";s:node_id=smd-1;s:version=2", 1, NULL },
+    { "challenge", 0, SHAPE_OK, "s:nonce=" NONCE ";s:node_id=smd-1", LS_EPROTO,
+      "required field missing" },
+    { "challenge", 7, SHAPE_OK, "s:nonce=" NONCE ";s:node_id=smd-1;s:version=2", LS_EPROTO,
+      "notification with a transaction id" },
     /* types */
     { "lookup", 1, SHAPE_OK, "n:id=3", LS_EPROTO, "string field of another type" },
     { "register", 1, SHAPE_OK, ID ";s:takeover_idle_ms=1", LS_EPROTO, "number field of another type" },
@@ -694,13 +709,15 @@ static void test_sign_known_answers(void **state)
         const char *secret, *node, *adv;
         uint64_t ts;
         const char *hex;
+        const char *smd;
     } kat[] = {
+        /* docs/protocol.md's example */
         { "s3cret", "sp-1", "10.0.0.1:1935", 1700000000,
-          "0282901571ded458663d68d3cf1c56a219043a3a15be06e4358f2a4a23aba9b9" },
+          "f8bb1dd1260662f7ebd798c5cae8309df8020292787c735a21c38162643019ba", "smd-1" },
         { "another key", "node_x.2", "[2001:db8::1]:19350", 0,
-          "7d480474e49b663ccd9f7e33ce8d5b8b3df25da5a762ca8aef6a5b6e29c42ff6" },
+          "86412b6ef47f3185f8570c1f78fa321b92f79c96fdebc442a7d7a64ab1ccc3bf", "r.2" },
         { "", "a", "h:1", 5,
-          "37ba908b5d79228bb9c18800c271c1760e1f16189ba2180f8b4b5f7a1807c861" },
+          "4570cf0e83518a6f3a1861cfa5d53d1d1c0c0aaa774429a9c88d24d76d4c4e7d", "s" },
     };
     size_t i;
 
@@ -710,7 +727,7 @@ static void test_sign_known_answers(void **state)
 
         memset(out, '#', sizeof out);
         assert_int_equal(ls_smd_hello_sign(kat[i].secret, kat[i].node, kat[i].adv, kat[i].ts,
-                                           out), LS_OK);
+                                           NONCE, kat[i].smd, out), LS_OK);
         assert_string_equal(out, kat[i].hex);
         assert_memory_equal(out + LS_SMD_SIG_HEX + 1, "####", 4);
     }
@@ -722,14 +739,18 @@ static void test_sign_refusals(void **state)
     char big[LS_ADDR_STRLEN + 1];
 
     (void)state;
-    assert_int_equal(ls_smd_hello_sign(NULL, "a", "h:1", 1, out), LS_EINVAL);
-    assert_int_equal(ls_smd_hello_sign("s", NULL, "h:1", 1, out), LS_EINVAL);
-    assert_int_equal(ls_smd_hello_sign("s", "a", NULL, 1, out), LS_EINVAL);
-    assert_int_equal(ls_smd_hello_sign("s", "a", "h:1", 1, NULL), LS_EINVAL);
-    assert_int_equal(ls_smd_hello_sign("s", LONG63 "x", "h:1", 1, out), LS_EINVAL);
+    assert_int_equal(ls_smd_hello_sign(NULL, "a", "h:1", 1, NONCE, "s", out), LS_EINVAL);
+    assert_int_equal(ls_smd_hello_sign("s", NULL, "h:1", 1, NONCE, "s", out), LS_EINVAL);
+    assert_int_equal(ls_smd_hello_sign("s", "a", NULL, 1, NONCE, "s", out), LS_EINVAL);
+    assert_int_equal(ls_smd_hello_sign("s", "a", "h:1", 1, NONCE, "s", NULL), LS_EINVAL);
+    assert_int_equal(ls_smd_hello_sign("s", "a", "h:1", 1, NULL, "s", out), LS_EINVAL);
+    assert_int_equal(ls_smd_hello_sign("s", "a", "h:1", 1, NONCE, NULL, out), LS_EINVAL);
+    assert_int_equal(ls_smd_hello_sign("s", LONG63 "x", "h:1", 1, NONCE, "s", out), LS_EINVAL);
+    assert_int_equal(ls_smd_hello_sign("s", "a", "h:1", 1, NONCE "0", "s", out), LS_EINVAL);
+    assert_int_equal(ls_smd_hello_sign("s", "a", "h:1", 1, NONCE, LONG63 "x", out), LS_EINVAL);
     memset(big, 'h', sizeof big);
     big[LS_ADDR_STRLEN] = '\0';
-    assert_int_equal(ls_smd_hello_sign("s", "a", big, 1, out), LS_EINVAL);
+    assert_int_equal(ls_smd_hello_sign("s", "a", big, 1, NONCE, "s", out), LS_EINVAL);
 }
 
 static struct ls_smd_msg signed_hello(const char *secret, uint64_t ts)
@@ -741,7 +762,9 @@ static struct ls_smd_msg signed_hello(const char *secret, uint64_t ts)
     ls_smd_set_str(&m, LS_SMD_F_ORIGIN, "10.0.0.1:1935");
     ls_smd_set_num(&m, LS_SMD_F_TS, ts);
     ls_smd_set_str(&m, LS_SMD_F_VERSION, LS_SMD_VERSION);
-    assert_int_equal(ls_smd_hello_sign(secret, m.node_id, m.origin, ts, m.sig), LS_OK);
+    ls_smd_set_str(&m, LS_SMD_F_NONCE, NONCE);
+    assert_int_equal(ls_smd_hello_sign(secret, m.node_id, m.origin, ts, NONCE, "smd-1", m.sig),
+                     LS_OK);
     m.fields |= LS_SMD_F_SIG;
     return m;
 }
@@ -755,8 +778,8 @@ static void test_verify(void **state)
 
     (void)state;
     m = signed_hello("s3cret", now);
-    assert_string_equal(m.sig, "0282901571ded458663d68d3cf1c56a219043a3a15be06e4358f2a4a23aba9b9");
-    assert_int_equal(ls_smd_hello_verify("s3cret", &m, now, &why), LS_OK);
+    assert_string_equal(m.sig, "f8bb1dd1260662f7ebd798c5cae8309df8020292787c735a21c38162643019ba");
+    assert_int_equal(ls_smd_hello_verify("s3cret", &m, NONCE, "smd-1", now, &why), LS_OK);
     /* it survives the wire */
     {
         struct ls_buf b;
@@ -764,49 +787,85 @@ static void test_verify(void **state)
 
         encode_ok(&m, &b);
         decode_ok(b.data, b.len, &d);
-        assert_int_equal(ls_smd_hello_verify("s3cret", &d, now, &why), LS_OK);
+        assert_int_equal(ls_smd_hello_verify("s3cret", &d, NONCE, "smd-1", now, &why), LS_OK);
         ls_buf_free(&b);
     }
     for (i = 0; i < LS_SMD_SIG_HEX; i++)        /* upper-case hex is the same signature */
         if (m.sig[i] >= 'a' && m.sig[i] <= 'f')
             m.sig[i] = (char)(m.sig[i] - 'a' + 'A');
-    assert_int_equal(ls_smd_hello_verify("s3cret", &m, now, &why), LS_OK);
+    assert_int_equal(ls_smd_hello_verify("s3cret", &m, NONCE, "smd-1", now, &why), LS_OK);
 
-    assert_int_equal(ls_smd_hello_verify("other", &m, now, &why), LS_EAUTH);
+    assert_int_equal(ls_smd_hello_verify("other", &m, NONCE, "smd-1", now, &why), LS_EAUTH);
     assert_string_equal(why, "bad signature");
     m = signed_hello("s3cret", now);
     m.origin[0] = '9';                            /* signed fields are bound */
-    assert_int_equal(ls_smd_hello_verify("s3cret", &m, now, &why), LS_EAUTH);
+    assert_int_equal(ls_smd_hello_verify("s3cret", &m, NONCE, "smd-1", now, &why), LS_EAUTH);
     m = signed_hello("s3cret", now);
     m.sig[63] = m.sig[63] == '0' ? '1' : '0';
-    assert_int_equal(ls_smd_hello_verify("s3cret", &m, now, &why), LS_EAUTH);
+    assert_int_equal(ls_smd_hello_verify("s3cret", &m, NONCE, "smd-1", now, &why), LS_EAUTH);
     m = signed_hello("s3cret", now);
     m.sig[10] = '\0';
-    assert_int_equal(ls_smd_hello_verify("s3cret", &m, now, &why), LS_EAUTH);
+    assert_int_equal(ls_smd_hello_verify("s3cret", &m, NONCE, "smd-1", now, &why), LS_EAUTH);
 
     /* the clock window: ±300 s inclusive */
     m = signed_hello("s3cret", now - 300);
-    assert_int_equal(ls_smd_hello_verify("s3cret", &m, now, &why), LS_OK);
+    assert_int_equal(ls_smd_hello_verify("s3cret", &m, NONCE, "smd-1", now, &why), LS_OK);
     m = signed_hello("s3cret", now + 300);
-    assert_int_equal(ls_smd_hello_verify("s3cret", &m, now, &why), LS_OK);
+    assert_int_equal(ls_smd_hello_verify("s3cret", &m, NONCE, "smd-1", now, &why), LS_OK);
     m = signed_hello("s3cret", now - 301);
-    assert_int_equal(ls_smd_hello_verify("s3cret", &m, now, &why), LS_EAUTH);
+    assert_int_equal(ls_smd_hello_verify("s3cret", &m, NONCE, "smd-1", now, &why), LS_EAUTH);
     assert_string_equal(why, "timestamp out of range");
     m = signed_hello("s3cret", now + 301);
-    assert_int_equal(ls_smd_hello_verify("s3cret", &m, now, &why), LS_EAUTH);
+    assert_int_equal(ls_smd_hello_verify("s3cret", &m, NONCE, "smd-1", now, &why), LS_EAUTH);
+
+    /* the challenge: this connection's nonce, this smd (issue 10, defect 12) */
+    m = signed_hello("s3cret", now);
+    assert_int_equal(ls_smd_hello_verify("s3cret", &m, OTHER_NONCE, "smd-1", now, &why),
+                     LS_EAUTH);
+    assert_string_equal(why, "nonce of another connection");
+    assert_int_equal(ls_smd_hello_verify("s3cret", &m, NULL, "smd-1", now, &why), LS_EAUTH);
+    assert_int_equal(ls_smd_hello_verify("s3cret", &m, NONCE, "smd-2", now, &why), LS_EAUTH);
+    assert_string_equal(why, "bad signature");
+    m.fields &= ~LS_SMD_F_NONCE; /* a version-1 hello */
+    assert_int_equal(ls_smd_hello_verify("s3cret", &m, NONCE, "smd-1", now, &why), LS_EAUTH);
+    assert_string_equal(why, "no nonce (protocol version 1?)");
+    m = signed_hello("s3cret", now);
+    snprintf(m.nonce, sizeof m.nonce, "%s", OTHER_NONCE); /* claims the right nonce... */
+    assert_int_equal(ls_smd_hello_verify("s3cret", &m, OTHER_NONCE, "smd-1", now, &why),
+                     LS_EAUTH);                           /* ...but signed another */
+    assert_string_equal(why, "bad signature");
+    /* the registry key is not the pulls' key, nor the raw secret */
+    {
+        char key[LS_HMAC_HEX_LEN + 1], text[200];
+        int n;
+
+        m = signed_hello("s3cret", now);
+        n = snprintf(text, sizeof text, "hello:sp-1:10.0.0.1:1935:%llu:%s:smd-1",
+                     (unsigned long long)now, NONCE);
+        assert_int_equal(ls_hmac_derive_key("s3cret", "livecluster pull v2", key), LS_OK);
+        assert_int_equal(ls_hmac_sha256_hex(key, text, (size_t)n, m.sig), LS_OK);
+        assert_int_equal(ls_smd_hello_verify("s3cret", &m, NONCE, "smd-1", now, &why),
+                         LS_EAUTH);
+        assert_int_equal(ls_hmac_sha256_hex("s3cret", text, (size_t)n, m.sig), LS_OK);
+        assert_int_equal(ls_smd_hello_verify("s3cret", &m, NONCE, "smd-1", now, &why),
+                         LS_EAUTH);
+        assert_int_equal(ls_hmac_derive_key("s3cret", LS_SMD_KEY_LABEL, key), LS_OK);
+        assert_int_equal(ls_hmac_sha256_hex(key, text, (size_t)n, m.sig), LS_OK);
+        assert_int_equal(ls_smd_hello_verify("s3cret", &m, NONCE, "smd-1", now, &why), LS_OK);
+    }
 
     /* an unauthenticated cluster takes any signature and any time */
     m = signed_hello("whatever", 1);
-    assert_int_equal(ls_smd_hello_verify("", &m, now, &why), LS_OK);
-    assert_int_equal(ls_smd_hello_verify(NULL, &m, now, &why), LS_OK);
+    assert_int_equal(ls_smd_hello_verify("", &m, NONCE, "smd-1", now, &why), LS_OK);
+    assert_int_equal(ls_smd_hello_verify(NULL, &m, NONCE, "smd-1", now, &why), LS_OK);
 
     /* but only a hello */
     m.kind = LS_SMD_REGISTER;
-    assert_int_equal(ls_smd_hello_verify("", &m, now, &why), LS_EAUTH);
+    assert_int_equal(ls_smd_hello_verify("", &m, NONCE, "smd-1", now, &why), LS_EAUTH);
     assert_string_equal(why, "not a hello");
     m = signed_hello("s3cret", now);
     m.fields &= ~LS_SMD_F_SIG;
-    assert_int_equal(ls_smd_hello_verify("s3cret", &m, now, &why), LS_EAUTH);
+    assert_int_equal(ls_smd_hello_verify("s3cret", &m, NONCE, "smd-1", now, &why), LS_EAUTH);
     assert_string_equal(why, "not a hello");
 }
 

@@ -13,6 +13,7 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+#include "libstream/amf.h"
 #include "libstream/conn.h"
 #include "libstream/err.h"
 #include "libstream/frame.h"
@@ -31,6 +32,10 @@ struct ls_client_config {
 void ls_client_config_defaults(struct ls_client_config *cfg);
 
 struct ls_client_ops {
+    /* connect was answered: `info` is the _result's information object (NULL when absent;
+     * borrowed for the call), e.g. a node's pull challenge (peersig.h). May call
+     * ls_client_set_name. NULL = not wanted. */
+    void (*on_connected)(struct ls_client *cl, void *arg, const struct ls_amf_value *info);
     /* Play.Start / Publish.Start received: media flows (or may be sent). */
     void (*on_started)(struct ls_client *cl, void *arg);
     /* Every onStatus, for logs and tests (code such as "NetStream.Play.UnpublishNotify"). */
@@ -56,6 +61,9 @@ struct ls_client *ls_client_start(struct event_base *base, const struct sockaddr
 void ls_client_close(struct ls_client *cl, const char *why);
 /* Publishing: sends one media/data message on the published stream (timestamp as given). */
 LS_MUST_CHECK int ls_client_send(struct ls_client *cl, const struct ls_frame *msg);
+/* Replaces the name to play or publish (with its ?query); only until the play/publish is
+ * sent (from on_connected, typically). LS_OK, LS_ESTATE when too late, LS_ENOMEM. */
+LS_MUST_CHECK int ls_client_set_name(struct ls_client *cl, const char *name);
 bool ls_client_started(const struct ls_client *cl);
 struct ls_conn *ls_client_conn(struct ls_client *cl);
 

@@ -127,6 +127,12 @@ LS_MUST_CHECK int ls_command_parse_delete_stream(const struct ls_command *cmd,
 int ls_command_build_connect_result(struct ls_buf *b, double txid, const char *fms_ver,
                                     double capabilities, double object_encoding,
                                     const char *description);
+/* As ls_command_build_connect_result, with n more string properties keys[i]: values[i]
+ * at the end of the information object (a NULL value is sent as ""). */
+int ls_command_build_connect_result_with(struct ls_buf *b, double txid, const char *fms_ver,
+                                         double capabilities, double object_encoding,
+                                         const char *description, const char *const *keys,
+                                         const char *const *values, size_t n);
 
 /* name ("_result" or "_error"), txid, command object (NULL → null), [info]. */
 int ls_command_build_result(struct ls_buf *b, const char *name, double txid,

@@ -11,8 +11,8 @@
  *     time (the owner may have moved);
  *   - mirrors the upstream's unpublish/republish to local subscribers;
  *   - closes `idle_timeout_ms` after the last subscriber left.
- * Internal pulls carry a cluster signature (peersig.h) so the far side knows
- * them for what they are.
+ * Internal pulls carry a cluster signature (peersig.h) over the far side's challenge, so
+ * it knows them for what they are.
  *
  * Ownership: the pull holds the stream (ls_stream_hold) and is the stream's role data
  * until it ends; it then calls ops->ended, releases the stream and frees itself.
@@ -54,8 +54,9 @@ struct ls_pull_ops {
 /* Starts a pull feeding `st` as a source of `kind`. NULL on allocation failure. */
 struct ls_pull *ls_pull_new(struct ls_stream *st, enum ls_source_kind kind,
                             const struct ls_pull_config *cfg, const struct ls_pull_ops *ops);
-/* Plays from `target` ("host:port") now. */
-void ls_pull_connect(struct ls_pull *p, const char *target);
+/* Plays from `target` ("host:port") now. `node_id`: the node the role expects there (the
+ * pull is signed for the node that answers, and refused to any other); NULL = whichever. */
+void ls_pull_connect(struct ls_pull *p, const char *target, const char *node_id);
 /* No target now: waits (backoff) and asks again; `why` is logged once per outage. */
 void ls_pull_unavailable(struct ls_pull *p, const char *why);
 /* Retry at once (the role learned a new target, e.g. from an smd watch). */

@@ -36,7 +36,8 @@ struct ls_server_config {
     bool allow_publish;                 /* false on edges */
     struct ls_auth_config publish_auth; /* borrowed strings; valid until the next reload */
     struct ls_auth_config play_auth;
-    const char *cluster_secret;         /* verifies internal pulls; "" = unauthenticated */
+    const char *cluster_secret;         /* verifies internal pulls; "" = nobody is one */
+    const char *node_id;                /* signed into internal pulls of this node */
 };
 void ls_server_config_defaults(struct ls_server_config *cfg);
 

@@ -8,6 +8,7 @@
  *
  *   name (string)  transaction id (number)  null  { one object of named fields }
  *
+ *   smd -> spd   challenge (first, unasked: the nonce hello must sign)   txid 0
  *   spd -> smd   hello register unregister lookup watch unwatch ping      txid >= 1
  *   smd -> spd   probe                                                    txid >= 1
  *   smd -> spd   revoked registered                                       txid 0
@@ -34,8 +35,12 @@
 #include "libstream/frame.h"
 #include "libstream/streamid.h"
 
-/* Protocol version sent in hello. */
-#define LS_SMD_VERSION "1"
+/* Protocol version sent in challenge and hello. 2: the challenge, derived keys. */
+#define LS_SMD_VERSION "2"
+/* HKDF label of the registry key (hmac.h): never the pulls'. */
+#define LS_SMD_KEY_LABEL "livecluster registry v2"
+/* challenge/hello nonce: 32 hex digits (nonce.h). */
+#define LS_SMD_NONCE_HEX 32
 /* node_id: 1..63 characters of [A-Za-z0-9_.-]. */
 #define LS_SMD_NODE_ID_MAX 63
 /* _error code: 1..31 characters of [A-Za-z]. */
@@ -77,6 +82,7 @@ enum ls_smd_kind {
     LS_SMD_REGISTERED,
     LS_SMD_RESULT,
     LS_SMD_ERROR,
+    LS_SMD_CHALLENGE,
     LS_SMD_KIND_COUNT
 };
 
@@ -95,7 +101,8 @@ enum ls_smd_kind {
 #define LS_SMD_F_CODE            (1u << 11) /* "code" */
 #define LS_SMD_F_DESCRIPTION     (1u << 12) /* "description" */
 #define LS_SMD_F_REANNOUNCE      (1u << 13) /* "reannounce"   boolean */
-#define LS_SMD_F_ALL             ((1u << 14) - 1)
+#define LS_SMD_F_NONCE           (1u << 14) /* "nonce"        32 hex digits */
+#define LS_SMD_F_ALL             ((1u << 15) - 1)
 
 /*
  * One protocol message. Strings are NUL-terminated inside the struct; numbers are
@@ -113,6 +120,7 @@ struct ls_smd_msg {
     char version[LS_SMD_VERSION_MAX + 1];
     char code[LS_SMD_CODE_MAX + 1];
     char description[LS_SMD_DESCRIPTION_MAX + 1];
+    char nonce[LS_SMD_NONCE_HEX + 1];
     uint64_t ts;
     uint64_t generation;
     uint64_t since;
@@ -128,7 +136,8 @@ const char *ls_smd_kind_name(enum ls_smd_kind kind);
 /*
  * Fields a kind requires and the fields it may carry (_result and _error may carry any;
  * _error requires code):
- *   hello       node_id origin(advertise) ts sig version
+ *   challenge   nonce node_id version (smd's)
+ *   hello       node_id origin(advertise) ts sig version [nonce]
  *   register    id takeover_idle_ms               [since reannounce]
  *   unregister  id generation
  *   lookup, watch, unwatch, probe                 id
@@ -144,8 +153,8 @@ unsigned ls_smd_allowed_fields(enum ls_smd_kind kind);
 void ls_smd_msg_init(struct ls_smd_msg *m, enum ls_smd_kind kind, uint32_t txid);
 
 /*
- * Sets one string field (LS_SMD_F_ID, NODE_ID, ORIGIN, SIG, VERSION, CODE or
- * DESCRIPTION) to a copy of `s` and marks it present. Returns LS_OK, or LS_EINVAL when
+ * Sets one string field (LS_SMD_F_ID, NODE_ID, ORIGIN, SIG, VERSION, CODE, DESCRIPTION
+ * or NONCE) to a copy of `s` and marks it present. Returns LS_OK, or LS_EINVAL when
  * `bit` is not one string field or `s` is NULL or does not fit (the field is then left
  * absent). Content is validated by ls_smd_encode, not here. The result may be ignored:
  * a required field that failed to set makes ls_smd_encode refuse the message.
@@ -162,8 +171,8 @@ bool ls_smd_node_id_valid(const char *s);
  * Appends the command message payload (name, txid, null, object) for *m to `b`.
  * Returns LS_OK; LS_EINVAL when the kind is LS_SMD_UNKNOWN or out of range, a required
  * field is missing, a field the kind does not allow is present, a field fails the
- * validation ls_smd_decode applies, or the txid breaks the kind's rule (0 for revoked
- * and registered, >= 1 for everything else) — nothing is appended then; or the buffer's
+ * validation ls_smd_decode applies, or the txid breaks the kind's rule (0 for challenge,
+ * revoked and registered, >= 1 for everything else) — nothing is appended then; or the buffer's
  * sticky error (LS_ENOMEM, LS_ELIMIT).
  */
 LS_MUST_CHECK int ls_smd_encode(struct ls_buf *b, const struct ls_smd_msg *m);
@@ -194,24 +203,29 @@ LS_MUST_CHECK int ls_smd_decode_frame(const struct ls_frame *f, struct ls_smd_ms
                                       const char **why);
 
 /*
- * Writes the hello signature, lower-case hex of HMAC-SHA256(secret,
- * "hello:NODE:ADVERTISE:TS"), NUL-terminated, into out[LS_SMD_SIG_HEX + 1]. `secret`
- * may be "" (an unauthenticated cluster still sends a signature). Returns LS_OK, or
- * LS_EINVAL for NULL arguments or strings longer than the message allows, or LS_ENOMEM
- * when the HMAC computation fails.
+ * Writes the hello signature, lower-case hex of HMAC-SHA256(K_reg,
+ * "hello:NODE:ADVERTISE:TS:NONCE:SMD") with K_reg = ls_hmac_derive_key(secret,
+ * LS_SMD_KEY_LABEL), NUL-terminated, into out[LS_SMD_SIG_HEX + 1]. NONCE and SMD are the
+ * challenge's nonce and node_id: the signature is good on that connection to that smd
+ * only. `secret` may be "" (an unauthenticated cluster still sends a signature). Returns
+ * LS_OK, or LS_EINVAL for NULL arguments or strings longer than the messages allow, or
+ * LS_ENOMEM when the HMAC computation fails.
  */
 LS_MUST_CHECK int ls_smd_hello_sign(const char *secret, const char *node_id,
-                                    const char *advertise, uint64_t ts,
-                                    char out[LS_SMD_SIG_HEX + 1]);
+                                    const char *advertise, uint64_t ts, const char *nonce,
+                                    const char *smd_node, char out[LS_SMD_SIG_HEX + 1]);
 
 /*
- * Checks a decoded hello at time `now` (UNIX seconds). With an empty or NULL `secret`
- * every hello passes (the cluster is unauthenticated). Otherwise LS_OK only when ts is
- * within LS_SMD_MAX_SKEW_S of now and sig (either case) matches, compared in constant
- * time; else LS_EAUTH with *why "not a hello", "timestamp out of range" or
- * "bad signature".
+ * Checks a decoded hello at time `now` (UNIX seconds), received on the connection whose
+ * challenge was `nonce`, by the smd named `smd_node`. With an empty or NULL `secret` every
+ * hello passes (the cluster is unauthenticated). Otherwise LS_OK only when the hello
+ * carries that nonce, ts is within LS_SMD_MAX_SKEW_S of now and sig (either case) matches,
+ * compared in constant time; else LS_EAUTH with *why "not a hello", "no nonce (protocol
+ * version 1?)", "nonce of another connection", "timestamp out of range" or "bad
+ * signature".
  */
 LS_MUST_CHECK int ls_smd_hello_verify(const char *secret, const struct ls_smd_msg *hello,
-                                      uint64_t now, const char **why);
+                                      const char *nonce, const char *smd_node, uint64_t now,
+                                      const char **why);
 
 #endif /* LIBSTREAM_SMDPROTO_H */

@@ -100,7 +100,8 @@ static int teardown(void **state)
 
 /* ---- peers ---- */
 
-/* Connects peer `i` as `node` (advertising 127.0.0.(i+1):1935) without saying hello. */
+/* Connects peer `i` as `node` (advertising 127.0.0.(i+1):1935) without saying hello; the
+ * smd's challenge has arrived when it returns. */
 static struct regpeer *peer_connect(size_t i, const char *node)
 {
     struct regpeer *p = &fx.peers[i];
@@ -108,8 +109,10 @@ static struct regpeer *peer_connect(size_t i, const char *node)
 
     snprintf(adv, sizeof adv, "127.0.0.%zu:1935", i + 1);
     assert_int_equal(regpeer_open(p, fx.base, fx.addr, node, adv), LS_OK);
-    WAIT(p->ready || p->closed);
+    WAIT(p->challenged || p->closed);
     assert_true(p->ready);
+    assert_true(p->challenged);
+    assert_string_equal(p->smd_node, smd_node);
     return p;
 }
 
@@ -923,6 +926,51 @@ static void test_hello_signature_and_clock(void **state)
     assert_int_equal(counters()->hellos_total, 1);
 }
 
+/*
+ * A hello is good on the connection whose challenge it signs, to the smd that sent it
+ * (defect 12 of issue 10): a valid hello captured on one connection and replayed on
+ * another is refused, as is one signed for another smd or made without a challenge (a
+ * version-1 spd). Each connection gets its own nonce.
+ */
+static void test_hello_replay_refused(void **state)
+{
+    struct regpeer *a, *b, *c, *d;
+    char captured[LS_SMD_NONCE_HEX + 1];
+    uint64_t now = (uint64_t)ls_unix_time();
+    struct ls_smd_msg m;
+    (void)state;
+
+    fx.conf.cluster_secret = secret;
+    a = peer_up(0, "sp-a");
+    snprintf(captured, sizeof captured, "%s", a->nonce);
+    b = peer_connect(1, "sp-a");
+    assert_string_not_equal(b->nonce, captured);
+    /* a's hello, byte for byte (same node, advertise, ts, nonce, signature), on b */
+    expect_error(b, regpeer_hello_for(b, secret, now, captured, smd_node),
+                 LS_SMD_CODE_UNAUTHORIZED);
+    WAIT(b->closed);
+    assert_int_equal(counters()->auth_failures_nonce, 1);
+    /* a's session is untouched: the replay did not replace it */
+    assert_false(a->closed);
+    assert_int_equal(smd_registry_node_count(fx.reg), 1);
+    barrier(a);
+    /* signed for another smd, with this connection's nonce */
+    c = peer_connect(2, "sp-c");
+    expect_error(c, regpeer_hello_for(c, secret, now, c->nonce, "smd-other"),
+                 LS_SMD_CODE_UNAUTHORIZED);
+    WAIT(c->closed);
+    assert_int_equal(counters()->auth_failures_signature, 1);
+    /* no nonce at all (what a version-1 spd sends) */
+    d = peer_connect(3, "sp-d");
+    m = answer(d, regpeer_hello_for(d, secret, now, "", ""));
+    assert_int_equal(m.kind, LS_SMD_ERROR);
+    assert_string_equal(m.code, LS_SMD_CODE_UNAUTHORIZED);
+    assert_string_equal(m.description, "no nonce (protocol version 1?)");
+    WAIT(d->closed);
+    assert_int_equal(counters()->auth_failures_nonce, 2);
+    assert_int_equal(counters()->hellos_total, 1);
+}
+
 static void test_unknown_command_is_unsupported(void **state)
 {
     struct regpeer *p;
@@ -995,6 +1043,7 @@ int main(void)
         T(test_connection_limit),
         T(test_nothing_before_hello),
         T(test_hello_signature_and_clock),
+        T(test_hello_replay_refused),
         T(test_unknown_command_is_unsupported),
         T(test_smd_messages_from_spd_close_the_session),
 #undef T
