@@ -43,7 +43,11 @@ enum session_phase {
 
 struct ls_publish_claim {
     struct ls_session *ses; /* NULL once the session is gone */
+    uint64_t publisher;     /* the session's publisher token (server.h) */
 };
+
+/* Publisher tokens: one per publish request in this process, never 0, never reused. */
+static uint64_t session_last_publisher;
 
 struct ls_session {
     struct ls_server *srv;
@@ -63,6 +67,7 @@ struct ls_session {
 
     struct ls_auth_request *auth;
     struct ls_publish_claim *claim;
+    uint64_t publisher;        /* token of the current publish request (server.h) */
     bool takeover;
 
     /* publishing */
@@ -308,6 +313,11 @@ static void session_publish_start(struct ls_session *ses)
         ses->srv->hooks.publish_started(ses->srv->hooks.arg, ses->ref->id);
 }
 
+uint64_t ls_publish_claim_publisher(const struct ls_publish_claim *claim)
+{
+    return claim->publisher;
+}
+
 void ls_publish_claim_done(struct ls_publish_claim *claim, int result, const char *why)
 {
     struct ls_session *ses = claim->ses;
@@ -374,6 +384,7 @@ static void session_publish_admitted(void *arg, int result, const char *why)
         return;
     }
     ses->claim->ses = ses;
+    ses->claim->publisher = ses->publisher;
     hooks->publish_claim(hooks->arg, ses->claim, ses->ref->id, ses->takeover);
 }
 
@@ -418,6 +429,7 @@ static void session_on_publish(struct ls_session *ses, const struct ls_command *
         return;
     }
     ses->phase = SES_PUBLISH_PENDING;
+    ses->publisher = ++session_last_publisher;
     ses->auth = ls_auth_check(ses->srv->base, &ses->srv->cfg.publish_auth, "publish", ses->ref,
                               ls_conn_peer(ses->conn), session_publish_admitted, ses);
     if (ses->auth == NULL)
@@ -439,7 +451,7 @@ static void session_unpublish(struct ls_session *ses, enum ls_source_event ev, c
            ses->ref->id, why);
     ls_stream_detach_source(st, ses, ev);
     if (hooks->publish_ended != NULL)
-        hooks->publish_ended(hooks->arg, ses->ref->id);
+        hooks->publish_ended(hooks->arg, ses->ref->id, ses->publisher);
 }
 
 static void session_kick(void *owner, const char *why)

@@ -164,7 +164,8 @@ static void origin_publish_claim(void *arg, struct ls_publish_claim *claim, cons
     oc->origin = o;
     oc->session_claim = claim;
     LIST_INSERT_HEAD(&o->claims, oc, link);
-    oc->claim = spd_registry_claim(o->registry, id, ls_unix_time(), origin_claim_done, oc);
+    oc->claim = spd_registry_claim(o->registry, id, ls_unix_time(),
+                                   ls_publish_claim_publisher(claim), origin_claim_done, oc);
     if (oc->claim == NULL) {
         LIST_REMOVE(oc, link);
         free(oc);
@@ -227,7 +228,7 @@ static void origin_record_stop(struct spd_origin *o, const char *id)
     }
 }
 
-static void origin_publish_ended(void *arg, const char *id)
+static void origin_publish_ended(void *arg, const char *id, uint64_t publisher)
 {
     struct spd_origin *o = arg;
     struct ls_stream *st;
@@ -235,8 +236,9 @@ static void origin_publish_ended(void *arg, const char *id)
     /* First: the recorder may be the stream's last subscriber, and its leaving frees it. */
     origin_record_stop(o, id);
     st = ls_hub_find(o->node->hub, id);
+    /* Only this publisher's claim: after a local takeover the id is its successor's. */
     if (o->registry != NULL)
-        spd_registry_release(o->registry, id);
+        spd_registry_release(o->registry, id, publisher);
     /* Viewers stay: if the publisher comes back — here or on another origin — they
      * resume (decision 8). */
     if (st != NULL && !ls_stream_has_source(st)) {

@@ -108,6 +108,9 @@ struct reg_record {
     char id[LS_STREAM_ID_MAX + 1];
     int64_t since;
     enum record_state state;
+    uint64_t owner;          /* the local publisher it is for (the caller's token) */
+    uint64_t prev_owner;     /* R_CLAIMING over a record another local publisher owned
+                              * (a local takeover): that one, until it is gone; 0 = none */
     struct spd_claim *claim; /* R_CLAIMING: the caller's pending claim */
     struct reg_slot *slots;  /* reg->slot_cap entries */
 };
@@ -115,6 +118,7 @@ struct reg_record {
 struct spd_claim {
     struct spd_registry *reg;
     char id[LS_STREAM_ID_MAX + 1];
+    uint64_t owner;
     struct reg_record *rec;  /* NULL once decided */
     void (*cb)(void *arg, int result, const char *why);
     void *arg;
@@ -372,6 +376,26 @@ static void record_announce_missing(struct spd_registry *reg, struct reg_record 
             register_send(l, r, true);
 }
 
+/*
+ * A local takeover's claim did not go through (refused, or its publisher left): the record
+ * goes back to the publisher it was claimed from, which still publishes and is still
+ * registered (smd keeps a node's entry as it is when the node registers it again). Slots
+ * the failed claim could not confirm are announced again when their smd reconnects.
+ */
+static void record_revert(struct spd_registry *reg, struct reg_record *r)
+{
+    unsigned i;
+
+    ls_log(LS_LOG_INFO, "registry: %s stays with the publisher it was claimed from", r->id);
+    r->owner = r->prev_owner;
+    r->prev_owner = 0;
+    r->state = R_OWNED;
+    r->claim = NULL;
+    for (i = 0; i < reg->slot_cap; i++)
+        if (r->slots[i].state == SLOT_BUSY || r->slots[i].state == SLOT_FAILED)
+            r->slots[i].state = SLOT_NONE;
+}
+
 /* A claim whose slots are all answered gets its result. */
 static void claim_check(struct spd_registry *reg, struct reg_record *r)
 {
@@ -409,7 +433,10 @@ static void claim_check(struct spd_registry *reg, struct reg_record *r)
         ls_log(LS_LOG_INFO, "registry: claim of %s refused: %s", r->id, s->why);
         if (c != NULL)
             claim_decide(c, busy != NULL ? LS_EBUSY : LS_ELIMIT, s->why);
-        record_release(reg, r, NULL);
+        if (r->prev_owner != 0)
+            record_revert(reg, r); /* the publisher it would have replaced keeps it */
+        else
+            record_release(reg, r, NULL);
         return;
     }
     r->state = R_OWNED;
@@ -1208,6 +1235,7 @@ size_t spd_registry_up_count(const struct spd_registry *reg)
 /* ---- claims ---- */
 
 struct spd_claim *spd_registry_claim(struct spd_registry *reg, const char *id, int64_t since,
+                                     uint64_t owner,
                                      void (*cb)(void *arg, int result, const char *why), void *arg)
 {
     struct spd_claim *c = calloc(1, sizeof *c);
@@ -1218,6 +1246,7 @@ struct spd_claim *spd_registry_claim(struct spd_registry *reg, const char *id, i
     if (c == NULL)
         return NULL;
     c->reg = reg;
+    c->owner = owner;
     c->cb = cb;
     c->arg = arg;
     c->ev = evtimer_new(reg->base, claim_deliver_cb, c);
@@ -1256,6 +1285,11 @@ struct spd_claim *spd_registry_claim(struct spd_registry *reg, const char *id, i
             return c;
         }
     }
+    /* A local takeover: the record stays registered (same node) and changes hands once the
+     * claim succeeds; until then the publisher it belonged to can still get it back. */
+    if (r->state == R_OWNED && r->owner != owner)
+        r->prev_owner = r->owner;
+    r->owner = owner;
     r->since = since;
     r->state = R_CLAIMING;
     r->claim = c;
@@ -1276,17 +1310,20 @@ void spd_registry_claim_cancel(struct spd_claim *c)
     reg = c->reg;
     if (c->rec != NULL) {
         c->rec->claim = NULL;
-        record_release(reg, c->rec, NULL);
+        if (c->rec->prev_owner != 0)
+            record_revert(reg, c->rec);
+        else
+            record_release(reg, c->rec, NULL);
     } else if (c->result == LS_OK) {
         /* decided but not delivered: the caller no longer wants the id */
-        spd_registry_release(reg, c->id);
+        spd_registry_release(reg, c->id, c->owner);
     }
     LIST_REMOVE(c, next);
     event_free(c->ev);
     free(c);
 }
 
-void spd_registry_release(struct spd_registry *reg, const char *id)
+void spd_registry_release(struct spd_registry *reg, const char *id, uint64_t owner)
 {
     struct reg_record *r;
 
@@ -1295,6 +1332,22 @@ void spd_registry_release(struct spd_registry *reg, const char *id)
     r = record_find(reg, id);
     if (r == NULL)
         return;
+    if (r->owner != owner) {
+        /* Not the record's publisher: the one a local takeover replaces ends after its
+         * successor claimed the id (defect 5 of issue 10), or it ended while the claim was
+         * out. Either way the record is not its to release; it just cannot come back. */
+        if (r->prev_owner == owner)
+            r->prev_owner = 0;
+        ls_log(LS_LOG_DEBUG, "registry: %s kept: it is claimed by a newer publisher", id);
+        return;
+    }
+    if (r->prev_owner != 0) {
+        /* the successor gave up before its predecessor left: the id is still in use */
+        if (r->claim != NULL)
+            claim_decide(r->claim, LS_ESTATE, "released while claiming");
+        record_revert(reg, r);
+        return;
+    }
     if (r->claim != NULL)
         claim_decide(r->claim, LS_ESTATE, "released while claiming");
     r->claim = NULL;

@@ -75,20 +75,25 @@ void spd_registry_reload(struct spd_registry *reg, const struct spd_registry_con
 bool spd_registry_enabled(const struct spd_registry *reg);   /* any smd configured */
 
 /*
- * Claim an id for a local publisher (all reachable smds). cb: LS_OK, LS_EBUSY (owned
+ * Claim an id for a local publisher (all reachable smds). `owner` (not 0) names that
+ * publisher: only a release by the same owner gives the id up. cb: LS_OK, LS_EBUSY (owned
  * elsewhere; why = owner), other = failure (LS_ELIMIT: an smd refused it for a bound;
  * LS_ESTATE: a claim of this id is already in progress, or it was released meanwhile).
- * With no smd reachable: LS_OK (standalone fallback, logged). Claiming an id this node
- * already holds re-registers it (a local takeover keeps the registration).
+ * With no smd reachable: LS_OK (standalone fallback, logged). Claiming an id another
+ * local publisher holds (a local takeover) re-registers it, keeping the registration: it
+ * passes to the new owner when the claim succeeds, and stays with the old one when the
+ * claim fails or is cancelled while the old one still publishes.
  * `since` is the publisher's start time (UNIX seconds; it decides re-announce conflicts).
  * Cancel before cb → cb never runs (and the claim is released). The handle is invalid
  * once cb has run. NULL on allocation failure (nothing was claimed).
  */
 struct spd_claim *spd_registry_claim(struct spd_registry *reg, const char *id, int64_t since,
+                                     uint64_t owner,
                                      void (*cb)(void *arg, int result, const char *why), void *arg);
 void spd_registry_claim_cancel(struct spd_claim *c);
-/* Unregisters `id` (no-op when not claimed). */
-void spd_registry_release(struct spd_registry *reg, const char *id);
+/* Publisher `owner` of `id` ended: unregisters `id` when that publisher owns it. A no-op
+ * when the id is not claimed, or claimed by another owner (the one that took it over). */
+void spd_registry_release(struct spd_registry *reg, const char *id, uint64_t owner);
 
 /*
  * Lookup: cb(arg, LS_OK, origin, node_id) | LS_ENOTFOUND | LS_EIO (no smd reachable, or

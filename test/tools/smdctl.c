@@ -631,12 +631,12 @@ static int reg_step(void)
             used = 3;
         }
         wait_for(W_CLAIM, step_timeout_ms);
-        if (spd_registry_claim(reg, id, since, claim_cb, NULL) == NULL)
+        if (spd_registry_claim(reg, id, since, 1, claim_cb, NULL) == NULL)
             fail("claim failed");
         return used;
     }
     if (strcmp(s, "claim-cancel") == 0) {
-        struct spd_claim *c = spd_registry_claim(reg, id, ls_unix_time(), claim_cb, NULL);
+        struct spd_claim *c = spd_registry_claim(reg, id, ls_unix_time(), 1, claim_cb, NULL);
 
         if (c == NULL) {
             fail("claim failed");
@@ -648,7 +648,7 @@ static int reg_step(void)
         return 2;
     }
     if (strcmp(s, "release") == 0) {
-        spd_registry_release(reg, id);
+        spd_registry_release(reg, id, 1);
         step_done();
         return 2;
     }

@@ -742,6 +742,7 @@ static void test_max_connections(void **state)
 static struct ls_publish_claim *pending_claim;
 static int claims, cancels, ended;
 static bool claim_takeover;
+static uint64_t claim_publisher, ended_publisher, first_publisher;
 
 static void hook_claim(void *arg, struct ls_publish_claim *claim, const char *id, bool takeover)
 {
@@ -749,6 +750,8 @@ static void hook_claim(void *arg, struct ls_publish_claim *claim, const char *id
     assert_string_equal(id, "live/claimed");
     pending_claim = claim;
     claim_takeover = takeover;
+    claim_publisher = ls_publish_claim_publisher(claim);
+    assert_int_not_equal(claim_publisher, 0);
     claims++;
 }
 
@@ -761,10 +764,11 @@ static void hook_cancelled(void *arg, struct ls_publish_claim *claim)
     ls_publish_claim_done(claim, LS_ESTATE, "publisher left"); /* frees it, as spd does */
 }
 
-static void hook_ended(void *arg, const char *id)
+static void hook_ended(void *arg, const char *id, uint64_t publisher)
 {
     (void)arg;
     (void)id;
+    ended_publisher = publisher;
     ended++;
 }
 
@@ -790,6 +794,7 @@ static void test_publish_claims(void **state)
     run_for(50);
     assert_false(p.started); /* not answered before the role decides */
     assert_false(claim_takeover);
+    first_publisher = claim_publisher;
     ls_publish_claim_done(pending_claim, LS_OK, NULL);
     pending_claim = NULL;
     assert_true(run_until(started_or_closed, &p, 3000));
@@ -798,9 +803,12 @@ static void test_publish_claims(void **state)
     assert_true(run_until(closed, &p, 3000));
     run_for(50);
     assert_int_equal(ended, 1);
-    /* busy elsewhere */
+    /* the end names the publisher its claim named (the role ties its claim to it) */
+    assert_int_equal(ended_publisher, first_publisher);
+    /* busy elsewhere; every publish request has its own token */
     peer_start(&p, LS_CLIENT_PUBLISH, "live", "claimed", false);
     assert_true(run_until(claim_pending, NULL, 3000));
+    assert_int_not_equal(claim_publisher, first_publisher);
     ls_publish_claim_done(pending_claim, LS_EBUSY, "owned by sp-9");
     pending_claim = NULL;
     expect_refused(&p, "NetStream.Publish.BadName");

@@ -58,8 +58,10 @@ struct ls_server_hooks {
     void (*publish_claim_cancelled)(void *arg, struct ls_publish_claim *claim);
     /* A publisher started (Publish.Start sent). */
     void (*publish_started)(void *arg, const char *id);
-    /* A publisher stopped (unpublish, disconnect, takeover). */
-    void (*publish_ended)(void *arg, const char *id);
+    /* A publisher stopped (unpublish, disconnect, takeover). `publisher` is the token its
+     * claim carried (ls_publish_claim_publisher): when a new publisher of the id took over
+     * here, the old one's end must not release what the new one claimed. */
+    void (*publish_ended)(void *arg, const char *id, uint64_t publisher);
     void *arg;
 };
 
@@ -68,6 +70,9 @@ struct ls_server_hooks {
  * elsewhere), LS_EAUTH / LS_EIO / other (refused with a generic failure).
  */
 void ls_publish_claim_done(struct ls_publish_claim *claim, int result, const char *why);
+/* The publisher behind a claim: a token unique in this process (never 0), the same one
+ * publish_ended reports, so a role can tie what it claims to the session that owns it. */
+uint64_t ls_publish_claim_publisher(const struct ls_publish_claim *claim);
 
 /* Listens on `listen` (an ls_addr text "host:port"). NULL with a logged reason on failure. */
 struct ls_server *ls_server_new(struct event_base *base, struct ls_hub *hub,

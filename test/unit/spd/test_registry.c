@@ -274,12 +274,26 @@ static void claim_cb(void *arg, int result, const char *why)
     snprintf(r->why, sizeof r->why, "%s", why != NULL ? why : "");
 }
 
+/* A claim for local publisher `owner`, answered. */
+static struct claim_res claim_as(struct spd_inst *p, const char *id, int64_t since,
+                                 uint64_t owner)
+{
+    struct claim_res r;
+
+    memset(&r, 0, sizeof r);
+    assert_non_null(spd_registry_claim(p->reg, id, since, owner, claim_cb, &r));
+    /* the answer never comes from inside the call */
+    assert_false(r.done);
+    WAIT(r.done);
+    return r;
+}
+
 static struct claim_res claim(struct spd_inst *p, const char *id, int64_t since)
 {
     struct claim_res r;
 
     memset(&r, 0, sizeof r);
-    assert_non_null(spd_registry_claim(p->reg, id, since, claim_cb, &r));
+    assert_non_null(spd_registry_claim(p->reg, id, since, 1, claim_cb, &r));
     /* the answer never comes from inside the call */
     assert_false(r.done);
     WAIT(r.done);
@@ -508,14 +522,14 @@ static void test_claim_arguments_and_overlap(void **state)
     smd_start(0);
     a = spd_up(0, "sp-a", SMD0, 1);
     memset(&bad, 0, sizeof bad);
-    assert_non_null(spd_registry_claim(a->reg, "no-slash", 0, claim_cb, &bad));
+    assert_non_null(spd_registry_claim(a->reg, "no-slash", 0, 1, claim_cb, &bad));
     WAIT(bad.done);
     assert_int_equal(bad.result, LS_EINVAL);
     /* a second claim of an id whose claim is still out */
     memset(&r1, 0, sizeof r1);
     memset(&r2, 0, sizeof r2);
-    assert_non_null(spd_registry_claim(a->reg, "live/a", 0, claim_cb, &r1));
-    assert_non_null(spd_registry_claim(a->reg, "live/a", 0, claim_cb, &r2));
+    assert_non_null(spd_registry_claim(a->reg, "live/a", 0, 1, claim_cb, &r1));
+    assert_non_null(spd_registry_claim(a->reg, "live/a", 0, 1, claim_cb, &r2));
     WAIT(r1.done && r2.done);
     assert_int_equal(r1.result, LS_OK);
     assert_int_equal(r2.result, LS_ESTATE);
@@ -533,7 +547,7 @@ static void test_cancelled_claim_is_released(void **state)
     smd_start(1);
     a = spd_up(0, "sp-a", SMD01, 2);
     memset(&r, 0, sizeof r);
-    c = spd_registry_claim(a->reg, "live/c", 0, claim_cb, &r);
+    c = spd_registry_claim(a->reg, "live/c", 0, 1, claim_cb, &r);
     assert_non_null(c);
     spd_registry_claim_cancel(c);
     barrier(a);
@@ -554,8 +568,8 @@ static void test_release(void **state)
     a = spd_up(0, "sp-a", SMD01, 2);
     assert_int_equal(claim(a, "live/a", 0).result, LS_OK);
     assert_int_equal(claim(a, "live/b", 0).result, LS_OK);
-    spd_registry_release(a->reg, "live/a");
-    spd_registry_release(a->reg, "live/never"); /* not claimed: nothing happens */
+    spd_registry_release(a->reg, "live/a", 1);
+    spd_registry_release(a->reg, "live/never", 1); /* not claimed: nothing happens */
     WAIT(owned_by(0, "live/a", NULL) && owned_by(1, "live/a", NULL));
     assert_true(owned_by(0, "live/b", "sp-a") && owned_by(1, "live/b", "sp-a"));
     /* released ids are not re-announced after a reconnect */
@@ -563,6 +577,85 @@ static void test_release(void **state)
     WAIT_FOR(owned_by(0, "live/b", "sp-a"), RECONNECT_MS);
     barrier(a);
     assert_true(owned_by(0, "live/a", NULL));
+}
+
+/*
+ * A local takeover (defect 5 of issue 10): publisher 1 of live/t goes idle, publisher 2 of
+ * the same id on the same spd claims it and takes over, and the kick of publisher 1 then
+ * releases the id — which used to unregister the record publisher 2 had just reused, so
+ * smd listed nothing and another spd could take a second publisher. Now the registration
+ * stays with publisher 2, another node is refused, and publisher 2's end releases it.
+ */
+static void test_local_takeover_keeps_the_registration(void **state)
+{
+    struct spd_inst *a, *b;
+    struct claim_res r;
+    (void)state;
+
+    smd_start(0);
+    smd_start(1);
+    a = spd_up(0, "sp-a", SMD01, 2);
+    b = spd_up(1, "sp-b", SMD01, 2);
+    assert_int_equal(claim_as(a, "live/t", 100, 1).result, LS_OK);
+    assert_int_equal(claim_as(a, "live/t", 200, 2).result, LS_OK); /* the takeover */
+    spd_registry_release(a->reg, "live/t", 1);                     /* the kick of 1 */
+    barrier(a);
+    assert_true(owned_by(0, "live/t", "sp-a") && owned_by(1, "live/t", "sp-a"));
+    /* one owner in the cluster: publisher 2 is live on sp-a, so sp-b is refused */
+    a->idle_rc = LS_OK;
+    a->idle_ms = 0;
+    r = claim_as(b, "live/t", 300, 7);
+    assert_int_equal(r.result, LS_EBUSY);
+    assert_true(owned_by(0, "live/t", "sp-a") && owned_by(1, "live/t", "sp-a"));
+    /* publisher 1 ending again changes nothing; publisher 2's end releases the id */
+    spd_registry_release(a->reg, "live/t", 1);
+    barrier(a);
+    assert_true(owned_by(0, "live/t", "sp-a"));
+    spd_registry_release(a->reg, "live/t", 2);
+    WAIT(owned_by(0, "live/t", NULL) && owned_by(1, "live/t", NULL));
+}
+
+/*
+ * A local takeover that does not happen leaves the registration with the publisher it was
+ * claimed from: the new publisher leaves while its claim is out (cancel). And when the
+ * old publisher ends while the claim is out, the claim still ends with the new one owning
+ * the id.
+ */
+static void test_local_takeover_that_does_not_happen(void **state)
+{
+    struct spd_inst *a;
+    struct claim_res r;
+    struct spd_claim *c;
+    (void)state;
+
+    smd_start(0);
+    a = spd_up(0, "sp-a", SMD0, 1);
+    assert_int_equal(claim_as(a, "live/t", 100, 1).result, LS_OK);
+    /* cancelled while out */
+    memset(&r, 0, sizeof r);
+    c = spd_registry_claim(a->reg, "live/t", 200, 2, claim_cb, &r);
+    assert_non_null(c);
+    spd_registry_claim_cancel(c);
+    barrier(a);
+    assert_false(r.done);
+    assert_true(owned_by(0, "live/t", "sp-a"));
+    spd_registry_release(a->reg, "live/t", 2); /* not its owner: nothing */
+    barrier(a);
+    assert_true(owned_by(0, "live/t", "sp-a"));
+    /* it is still publisher 1's to release */
+    spd_registry_release(a->reg, "live/t", 1);
+    WAIT(owned_by(0, "live/t", NULL));
+    /* the old publisher leaves while the new one's claim is out */
+    assert_int_equal(claim_as(a, "live/u", 100, 1).result, LS_OK);
+    memset(&r, 0, sizeof r);
+    assert_non_null(spd_registry_claim(a->reg, "live/u", 200, 2, claim_cb, &r));
+    spd_registry_release(a->reg, "live/u", 1);
+    WAIT(r.done);
+    assert_int_equal(r.result, LS_OK);
+    barrier(a);
+    assert_true(owned_by(0, "live/u", "sp-a"));
+    spd_registry_release(a->reg, "live/u", 2);
+    WAIT(owned_by(0, "live/u", NULL));
 }
 
 /* Freeing the client says goodbye: every held id is unregistered at once. */
@@ -716,7 +809,7 @@ static void test_revoked_needs_the_current_generation(void **state)
     WAIT(spd_registry_up_count(a->reg) == 1);
 
     memset(&r, 0, sizeof r);
-    assert_non_null(spd_registry_claim(a->reg, "live/x", 0, claim_cb, &r));
+    assert_non_null(spd_registry_claim(a->reg, "live/x", 0, 1, claim_cb, &r));
     q = fake_take(f, LS_SMD_REGISTER);
     assert_string_equal(q.id, "live/x");
     assert_false(q.reannounce);
@@ -955,6 +1048,8 @@ int main(void)
         T(test_claim_arguments_and_overlap),
         T(test_cancelled_claim_is_released),
         T(test_release),
+        T(test_local_takeover_keeps_the_registration),
+        T(test_local_takeover_that_does_not_happen),
         T(test_free_unregisters),
         T(test_takeover_between_two_spds),
         T(test_no_idle_hook_means_no_publisher),
