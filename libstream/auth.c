@@ -109,7 +109,8 @@ static int auth_start_http(struct ls_auth_request *req, struct event_base *base,
     snprintf(target, sizeof target, "%s%s%s", path != NULL && *path != '\0' ? path : "/",
              evhttp_uri_get_query(uri) != NULL ? "?" : "",
              evhttp_uri_get_query(uri) != NULL ? evhttp_uri_get_query(uri) : "");
-    req->http = evhttp_connection_base_new(base, NULL, host, port > 0 ? port : 80);
+    /* With the process's evdns base a name is resolved on the loop, within its deadline. */
+    req->http = evhttp_connection_base_new(base, cfg->dns, host, port > 0 ? port : 80);
     evhttp_uri_free(uri);
     if (req->http == NULL)
         return LS_ENOMEM;

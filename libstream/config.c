@@ -9,8 +9,10 @@
  * (unknown keys are errors, not silently ignored typos) and the first error reported is the
  * first one an operator reading the file would meet.
  */
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
+#include <netinet/in.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -237,6 +239,13 @@ static const char *string_value(const config_setting_t *s)
     return config_setting_type(s) == CONFIG_TYPE_STRING ? config_setting_get_string(s) : NULL;
 }
 
+static bool numeric_host(const char *host)
+{
+    unsigned char buf[sizeof(struct in6_addr)];
+
+    return inet_pton(AF_INET, host, buf) == 1 || inet_pton(AF_INET6, host, buf) == 1;
+}
+
 static int load_list(const struct loader *L, const config_setting_t *s,
                      const struct ls_conf_key *k, void *f, const char *path)
 {
@@ -265,10 +274,16 @@ static int load_list(const struct loader *L, const config_setting_t *s,
             free(v);
             return FAIL(L, e, what, path);
         }
-        if (cidr)
+        if (cidr) {
             rc = ls_cidr_parse(text, (struct ls_cidr *)v + i, &why);
-        else
+        } else {
             rc = ls_addr_parse_why(text, false, (struct ls_addr *)v + i, &why);
+            if (rc == LS_OK && (k->flags & LS_CONF_NUMERIC) != 0 &&
+                !numeric_host(((struct ls_addr *)v + i)->host)) {
+                rc = LS_EINVAL;
+                why = "the host must be a numeric IP address";
+            }
+        }
         if (rc != LS_OK) {
             free(v);
             return FAIL(L, e, "'%s': bad %s \"%s\": %s", path, cidr ? "network" : "address",

@@ -68,7 +68,12 @@ static const struct ls_conf_key record_keys[] = {
             "largest GOP kept in the cache"), \
     INT_KEY("auth_timeout_ms", auth_timeout_ms, 3000, 100, 60000, "auth_url answer deadline"), \
     INT_KEY("pull_retry_max", pull_retry_max, 5, 1, 300, \
-            "longest pause in seconds between attempts of a failed pull")
+            "longest pause in seconds between attempts of a failed pull"), \
+    INT_KEY("dns_timeout_ms", dns_timeout_ms, 5000, 100, 60000, \
+            "deadline of one DNS lookup (upstream, advertise, source_managers, auth_url)"), \
+    { .name = "dns_servers", .type = LS_CONF_ADDR_LIST, .offset = OFF(dns_servers), \
+      .flags = LS_CONF_NUMERIC, \
+      .help = "nameservers \"ip:port\"; empty = those of /etc/resolv.conf" }
 
 const struct ls_conf_key ls_spd_schema[] = {
     MEDIA_COMMON_KEYS,

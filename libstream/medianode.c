@@ -37,6 +37,10 @@ static void node_apply(struct ls_media_node *node, const struct ls_media_conf *c
     pull->node_id = conf->node_id;
     pull->role = node->role;
     pull->secret = conf->cluster_secret != NULL ? conf->cluster_secret : "";
+    /* Names are looked up on the loop (decision 1): pulls and auth_url alike. */
+    pull->resolver = node->resolver;
+    srv->publish_auth.dns = srv->play_auth.dns =
+        node->resolver != NULL ? ls_resolver_evdns(node->resolver) : NULL;
 }
 
 /*
@@ -71,6 +75,7 @@ struct ls_media_node *ls_media_node_new(struct event_base *base, const char *pat
 {
     struct ls_media_node *node = calloc(1, sizeof *node);
     char listen[LS_ADDR_STRLEN], http_listen[LS_ADDR_STRLEN];
+    struct ls_resolver_config dns;
 
     if (node == NULL)
         return NULL;
@@ -85,6 +90,16 @@ struct ls_media_node *ls_media_node_new(struct event_base *base, const char *pat
         return NULL;
     }
     ls_log_set_level(node->conf.log_level);
+    ls_resolver_config_defaults(&dns);
+    dns.timeout_ms = (unsigned)node->conf.dns_timeout_ms;
+    dns.servers = &node->conf.dns_servers;
+    node->resolver = ls_resolver_new(base, &dns);
+    if (node->resolver == NULL) {
+        ls_config_free(node->schema, &node->conf);
+        free(node->config_path);
+        free(node);
+        return NULL;
+    }
     node_apply(node, &node->conf, &node->srv_cfg, &node->hub_cfg, &node->pull_cfg);
     node_check_trust(node, &node->conf);
     node_format_addr(&node->conf.listen, listen, sizeof listen);
@@ -133,6 +148,12 @@ int ls_media_node_reload(struct ls_media_node *node)
     node_apply(node, &fresh, &srv, &hub, &pull);
     ls_log_set_level(fresh.log_level);
     node_check_trust(node, &fresh);
+    if (fresh.dns_servers.n != node->conf.dns_servers.n ||
+        (fresh.dns_servers.n > 0 &&
+         memcmp(fresh.dns_servers.v, node->conf.dns_servers.v,
+                fresh.dns_servers.n * sizeof *fresh.dns_servers.v) != 0))
+        ls_log(LS_LOG_WARNING, "dns_servers changes need a restart");
+    ls_resolver_set_timeout(node->resolver, (unsigned)fresh.dns_timeout_ms);
     ls_server_set_config(node->srv, &srv);
     ls_hub_set_config(node->hub, &hub);
     ls_http_set_node_id(node->http, fresh.node_id);
@@ -166,6 +187,8 @@ void ls_media_node_stop(struct ls_media_node *node)
     ls_http_free(node->http);
     node->http = NULL;
     ls_hub_foreach(node->hub, node_stop_pull, NULL);
+    /* Lookups still out end now; libevent finishes them in the stop grace. */
+    ls_resolver_shutdown(node->resolver);
 }
 
 void ls_media_node_status(const struct ls_media_node *node, char *out, size_t cap)
@@ -183,6 +206,7 @@ void ls_media_node_free(struct ls_media_node *node)
         ls_media_node_stop(node);
     ls_server_free(node->srv);
     ls_hub_free(node->hub);
+    ls_resolver_free(node->resolver);
     ls_config_free(node->schema, &node->conf);
     free(node->config_path);
     free(node);

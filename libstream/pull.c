@@ -18,6 +18,7 @@
 #include "libstream/net.h"
 #include "libstream/peersig.h"
 #include "libstream/pull.h"
+#include "libstream/resolver.h"
 #include "libstream/stats.h"
 #include "libstream/streamid.h"
 
@@ -30,6 +31,7 @@ struct ls_pull {
     struct ls_pull_config cfg;
     const struct ls_pull_ops *ops;
     struct ls_client *client;
+    struct ls_resolve *dns;  /* the target's address being looked up */
     struct event *retry_timer;
     struct event *idle_timer;
     char target[300];
@@ -76,6 +78,8 @@ static void pull_finish(struct ls_pull *p)
         p->attached = false;
         ls_stream_detach_source(st, p, LS_SOURCE_INTERRUPTED);
     }
+    ls_resolve_cancel(p->dns);
+    p->dns = NULL;
     event_free(p->retry_timer);
     event_free(p->idle_timer);
     ls_log(LS_LOG_INFO, "pull %s ended (%s)", p->id, p->stop_why != NULL ? p->stop_why : "stopped");
@@ -108,7 +112,7 @@ static void pull_retry_cb(evutil_socket_t fd, short what, void *arg)
 
     (void)fd;
     (void)what;
-    if (p->client == NULL && !p->resolving && !p->stopping)
+    if (p->client == NULL && p->dns == NULL && !p->resolving && !p->stopping)
         pull_resolve(p);
 }
 
@@ -155,36 +159,70 @@ struct ls_pull *ls_pull_new(struct ls_stream *st, enum ls_source_kind kind,
     return p;
 }
 
-void ls_pull_connect(struct ls_pull *p, const char *target, const char *node_id)
+/* The target's address is known: play from it. */
+static void pull_start_client(struct ls_pull *p, const struct sockaddr *sa, socklen_t salen)
 {
     struct event_base *base = ls_hub_base(ls_stream_hub(p->st));
+    struct ls_stream_ref ref;
+    char tc_url[sizeof p->target + sizeof ref.app + 16];
+
+    if (ls_streamid_parse_id(p->id, &ref, NULL) != LS_OK) {
+        ls_pull_unavailable(p, "invalid stream id");
+        return;
+    }
+    snprintf(tc_url, sizeof tc_url, "rtmp://%s/%s", p->target, ref.app);
+    snprintf(p->play_name, sizeof p->play_name, "%s", ref.name);
+    ls_log(LS_LOG_DEBUG, "pull %s: playing from %s", p->id, p->target);
+    /* The name is signed in pull_on_connected, with the target's challenge. */
+    p->client = ls_client_start(base, sa, salen, LS_CLIENT_PLAY, tc_url, ref.app, ref.name,
+                                &p->cfg.client, &pull_client_ops, p);
+    if (p->client == NULL)
+        ls_pull_unavailable(p, "cannot open a connection");
+}
+
+static void pull_resolved(void *arg, int result, const struct sockaddr *sa, socklen_t len)
+{
+    struct ls_pull *p = arg;
+
+    p->dns = NULL;
+    if (p->stopping) {
+        pull_finish(p);
+        return;
+    }
+    if (result != LS_OK) {
+        ls_pull_unavailable(p, result == LS_ELIMIT ? "no DNS answer for the target in time"
+                                                   : "target does not resolve");
+        return;
+    }
+    pull_start_client(p, sa, len);
+}
+
+void ls_pull_connect(struct ls_pull *p, const char *target, const char *node_id)
+{
     struct sockaddr_storage ss;
     socklen_t sslen;
-    struct ls_stream_ref ref;
-    char tc_url[400];
 
     p->resolving = false;
     if (p->stopping) {
         pull_finish(p); /* stopped while the role was resolving */
         return;
     }
-    if (p->client != NULL)
+    if (p->client != NULL || p->dns != NULL)
         return;
     snprintf(p->target, sizeof p->target, "%s", target);
     snprintf(p->target_node, sizeof p->target_node, "%s", node_id != NULL ? node_id : "");
-    if (ls_streamid_parse_id(p->id, &ref, NULL) != LS_OK ||
-        ls_net_resolve(target, false, &ss, &sslen) != LS_OK) {
+    if (p->cfg.resolver != NULL) {
+        /* a name (upstream, an origin's advertise) is looked up on the loop */
+        p->dns = ls_resolver_resolve(p->cfg.resolver, target, pull_resolved, p);
+        if (p->dns == NULL)
+            ls_pull_unavailable(p, "out of memory");
+        return;
+    }
+    if (ls_net_resolve(target, false, &ss, &sslen) != LS_OK) {
         ls_pull_unavailable(p, "target does not resolve");
         return;
     }
-    snprintf(tc_url, sizeof tc_url, "rtmp://%s/%s", target, ref.app);
-    snprintf(p->play_name, sizeof p->play_name, "%s", ref.name);
-    ls_log(LS_LOG_DEBUG, "pull %s: playing from %s", p->id, target);
-    /* The name is signed in pull_on_connected, with the target's challenge. */
-    p->client = ls_client_start(base, (struct sockaddr *)&ss, sslen, LS_CLIENT_PLAY, tc_url,
-                                ref.app, ref.name, &p->cfg.client, &pull_client_ops, p);
-    if (p->client == NULL)
-        ls_pull_unavailable(p, "cannot open a connection");
+    pull_start_client(p, (struct sockaddr *)&ss, sslen);
 }
 
 void ls_pull_unavailable(struct ls_pull *p, const char *why)
@@ -203,7 +241,7 @@ void ls_pull_unavailable(struct ls_pull *p, const char *why)
 
 void ls_pull_kick(struct ls_pull *p)
 {
-    if (p->client != NULL || p->resolving || p->stopping)
+    if (p->client != NULL || p->dns != NULL || p->resolving || p->stopping)
         return;
     evtimer_del(p->retry_timer);
     p->backoff_ms = 0;
@@ -221,7 +259,7 @@ void ls_pull_stop(struct ls_pull *p, const char *why)
     if (p->client != NULL)
         ls_client_close(p->client, why); /* pull_on_close finishes */
     else if (!p->resolving)
-        pull_finish(p);
+        pull_finish(p); /* also cancels a DNS lookup */
     /* resolving: the role's answer arrives later and finishes (see ls_pull_connect) */
 }
 

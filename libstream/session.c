@@ -588,7 +588,7 @@ static void session_on_play(struct ls_session *ses, const struct ls_command *cmd
     const char *name = NULL;
     double start, duration;
     bool reset;
-    struct ls_auth_config no_auth = { NULL, NULL, 0 };
+    struct ls_auth_config no_auth = { .secret = NULL, .auth_url = NULL };
     const struct ls_auth_config *auth = &ses->srv->cfg.play_auth;
     int rc;
 

@@ -297,6 +297,7 @@ static void origin_registry_config(const struct spd_origin *o, struct spd_regist
     cfg->secret = conf->cluster_secret != NULL ? conf->cluster_secret : "";
     cfg->smds = &conf->source_managers;
     cfg->takeover_idle_ms = (unsigned)conf->publish_takeover_idle * 1000;
+    cfg->resolver = o->node->resolver;
 }
 
 static void origin_format_advertise(struct spd_origin *o)

@@ -45,6 +45,7 @@
 #include "libstream/log.h"
 #include "libstream/net.h"
 #include "libstream/prom.h"
+#include "libstream/resolver.h"
 #include "libstream/smdlink.h"
 #include "libstream/smdproto.h"
 #include "libstream/streamid.h"
@@ -84,6 +85,7 @@ struct reg_link {
     char name[LS_ADDR_STRLEN];
     enum link_state state;
     struct ls_conn *conn;
+    struct ls_resolve *dns;  /* the smd's address being looked up (then connecting) */
     struct event *retry;
     unsigned backoff_ms;
     bool failing;           /* a failure was logged; quiet until it recovers */
@@ -163,6 +165,7 @@ struct reg_counters {
 
 struct spd_registry {
     struct event_base *base;
+    struct ls_resolver *resolver;      /* borrowed; NULL = blocking lookups (tools) */
     char *node_id, *advertise, *secret;
     unsigned takeover_idle_ms;
     bool valid;              /* node_id and advertise can travel */
@@ -849,6 +852,8 @@ static void link_free(struct reg_link *l)
     reg->slot_used[l->slot] = false;
     for (ls_strmap_iter_init(&it, &reg->records); (r = record_next(&it)) != NULL;)
         memset(&r->slots[l->slot], 0, sizeof r->slots[l->slot]);
+    ls_resolve_cancel(l->dns);
+    l->dns = NULL;
     TAILQ_REMOVE(&reg->links, l, next);
     reg->nlinks--;
     event_free(l->retry);
@@ -910,19 +915,16 @@ static void link_retry_cb(evutil_socket_t fd, short what, void *arg)
     link_connect(arg);
 }
 
-/* Starts a connection; a failure to even start schedules the next attempt. */
-static void link_connect(struct reg_link *l)
+/* Connects to the smd at `sa` (NULL: its name did not resolve); a failure to even start
+ * schedules the next attempt. */
+static void link_connect_to(struct reg_link *l, const struct sockaddr *sa, socklen_t len)
 {
     struct spd_registry *reg = l->reg;
-    struct sockaddr_storage ss;
-    socklen_t len;
     struct timeval tv;
     int fd = -1;
 
-    if (l->conn != NULL || reg->freeing || !reg->valid)
-        return;
-    if (ls_net_resolve(l->name, false, &ss, &len) == LS_OK)
-        fd = ls_net_connect((struct sockaddr *)&ss, len);
+    if (sa != NULL)
+        fd = ls_net_connect(sa, len);
     if (fd != -1) {
         l->conn = ls_conn_new(reg->base, fd, LS_HS_CLIENT, &reg->conn_cfg, &link_ops, l);
         if (l->conn != NULL) {
@@ -942,6 +944,39 @@ static void link_connect(struct reg_link *l)
     evtimer_add(l->retry, &tv);
     l->backoff_ms = l->backoff_ms * 2 > REG_BACKOFF_MAX_MS ? REG_BACKOFF_MAX_MS
                                                           : l->backoff_ms * 2;
+}
+
+static void link_resolved(void *arg, int result, const struct sockaddr *sa, socklen_t len)
+{
+    struct reg_link *l = arg;
+
+    l->dns = NULL;
+    if (result != LS_OK && !l->failing)
+        ls_log(LS_LOG_WARNING, "registry: smd %s: %s", l->name,
+               result == LS_ELIMIT ? "no DNS answer in time" : "name does not resolve");
+    link_connect_to(l, result == LS_OK ? sa : NULL, len);
+}
+
+/* Starts a connection: the smd's address first, looked up on the loop when it is a name
+ * (decision 1: nothing blocks), then connect. */
+static void link_connect(struct reg_link *l)
+{
+    struct spd_registry *reg = l->reg;
+    struct sockaddr_storage ss;
+    socklen_t len;
+
+    if (l->conn != NULL || l->dns != NULL || reg->freeing || !reg->valid)
+        return;
+    if (reg->resolver != NULL) {
+        l->dns = ls_resolver_resolve(reg->resolver, l->name, link_resolved, l);
+        if (l->dns == NULL)
+            link_connect_to(l, NULL, 0);
+        return;
+    }
+    if (ls_net_resolve(l->name, false, &ss, &len) == LS_OK)
+        link_connect_to(l, (struct sockaddr *)&ss, len);
+    else
+        link_connect_to(l, NULL, 0);
 }
 
 /* ---- the tick: pings and request deadlines ---- */
@@ -1090,6 +1125,7 @@ struct spd_registry *spd_registry_new(struct event_base *base,
     if (reg == NULL)
         return NULL;
     reg->base = base;
+    reg->resolver = cfg->resolver;
     if (hooks != NULL)
         reg->hooks = *hooks;
     ls_smdlink_conn_config(&reg->conn_cfg);

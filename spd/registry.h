@@ -31,6 +31,7 @@
 #include "libstream/config.h"
 
 struct event_base;
+struct ls_resolver;
 struct spd_registry;
 struct spd_claim;
 struct spd_lookup;
@@ -47,6 +48,8 @@ struct spd_registry_config {
     const char *secret;
     const struct ls_addr_list *smds;
     unsigned takeover_idle_ms;
+    struct ls_resolver *resolver; /* smd names are looked up with it (borrowed, read at
+                                   * spd_registry_new only); NULL = blocking lookups */
 };
 
 struct spd_registry_hooks {

@@ -27,8 +27,10 @@
 #include "libstream/auth.h"
 #include "libstream/clock.h"
 #include "libstream/err.h"
+#include "libstream/resolver.h"
 #include "libstream/streamid.h"
 #include "libstream/token.h"
+#include "support/fakedns.h"
 
 static struct event_base *base;
 static struct evhttp *server;
@@ -127,8 +129,8 @@ static void ref_of(const char *app, const char *name, struct ls_stream_ref *ref)
 /* Without a secret or a URL everything is admitted — from the loop, never inline. */
 static void test_open_admission(void **state)
 {
-    struct ls_auth_config cfg = { NULL, NULL, 1000 };
-    struct ls_auth_config empty = { "", "", 1000 };
+    struct ls_auth_config cfg = { NULL, NULL, 1000, NULL };
+    struct ls_auth_config empty = { "", "", 1000, NULL };
     struct ls_stream_ref ref;
     struct outcome o = { 0 }, o2 = { 0 };
 
@@ -148,7 +150,7 @@ static void test_open_admission(void **state)
 /* Tokens: missing, wrong, expired, for another id → refused with a reason; valid → ok. */
 static void test_tokens(void **state)
 {
-    struct ls_auth_config cfg = { "s3cret", NULL, 1000 };
+    struct ls_auth_config cfg = { "s3cret", NULL, 1000, NULL };
     char tok[LS_TOKEN_HEX_LEN + 1], name[256];
     long fut = (long)time(NULL) + 100, past = (long)time(NULL) - 100;
     struct {
@@ -189,7 +191,7 @@ static void test_tokens(void **state)
 /* auth_url: the POST's fields, form-encoded; 2xx admits, anything else refuses. */
 static void test_auth_url(void **state)
 {
-    struct ls_auth_config cfg = { NULL, NULL, 2000 };
+    struct ls_auth_config cfg = { NULL, NULL, 2000, NULL };
     char url[128];
     struct ls_stream_ref ref;
     static const struct { int code; int want; } answers[] = {
@@ -233,7 +235,7 @@ static void test_auth_url(void **state)
 static void test_token_then_url(void **state)
 {
     char url[128];
-    struct ls_auth_config cfg = { "k", NULL, 2000 };
+    struct ls_auth_config cfg = { "k", NULL, 2000, NULL };
     struct ls_stream_ref ref;
     struct outcome o = { 0 };
 
@@ -252,7 +254,7 @@ static void test_token_then_url(void **state)
 static void test_timeout_and_unreachable(void **state)
 {
     char url[128];
-    struct ls_auth_config cfg = { NULL, NULL, 200 };
+    struct ls_auth_config cfg = { NULL, NULL, 200, NULL };
     struct ls_stream_ref ref;
     struct outcome o = { 0 }, o2 = { 0 }, o3 = { 0 };
     uint64_t t0;
@@ -284,11 +286,86 @@ static void test_timeout_and_unreachable(void **state)
     assert_string_equal(o3.why, "auth_url request could not be made");
 }
 
+static unsigned ticks;
+
+static void tick_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    (void)arg;
+    ticks++;
+}
+
+/*
+ * auth_url with a host name is resolved on the loop through the process's resolver
+ * (defect 11 of issue 10: evhttp without a dns base resolved with a blocking getaddrinfo
+ * on every request). A name that resolves is asked; with a nameserver that never answers
+ * the check returns at once, the loop runs on, and the answer is a refusal.
+ */
+static void test_auth_url_host_names(void **state)
+{
+    struct ls_auth_config cfg = { NULL, NULL, 2000, NULL };
+    struct ls_resolver_config rc;
+    struct ls_resolver *r;
+    struct fakedns dns, mute;
+    struct ls_addr ns_addr;
+    struct ls_addr_list servers = { &ns_addr, 1 };
+    struct ls_stream_ref ref;
+    struct outcome o = { 0 }, o2 = { 0 };
+    struct event *tick;
+    struct timeval tv = { 0, 10000 };
+    char url[128];
+
+    (void)state;
+    ref_of("live", "cam", &ref);
+    assert_int_equal(fakedns_start(&dns, base, false), 0);
+    assert_int_equal(fakedns_add(&dns, "auth.test", "127.0.0.1"), 0);
+    assert_int_equal(ls_addr_parse(dns.addr, false, &ns_addr), LS_OK);
+    ls_resolver_config_defaults(&rc);
+    rc.servers = &servers;
+    rc.timeout_ms = 600;
+    r = ls_resolver_new(base, &rc);
+    assert_non_null(r);
+    cfg.dns = ls_resolver_evdns(r);
+    snprintf(url, sizeof url, "http://auth.test:%d/check", port);
+    cfg.auth_url = url;
+    assert_non_null(ls_auth_check(base, &cfg, "play", &ref, "1.2.3.4:5", done_cb, &o));
+    wait_outcome(&o, 3000);
+    assert_int_equal(o.result, LS_OK);
+    assert_int_equal(requests, 1);
+    assert_true(dns.queries >= 1);
+    ls_resolver_free(r);
+    fakedns_stop(&dns);
+
+    /* a nameserver that never answers */
+    assert_int_equal(fakedns_start(&mute, base, true), 0);
+    assert_int_equal(ls_addr_parse(mute.addr, false, &ns_addr), LS_OK);
+    r = ls_resolver_new(base, &rc);
+    assert_non_null(r);
+    cfg.dns = ls_resolver_evdns(r);
+    tick = event_new(base, -1, EV_PERSIST, tick_cb, NULL);
+    event_add(tick, &tv);
+    ticks = 0;
+    assert_non_null(ls_auth_check(base, &cfg, "play", &ref, "1.2.3.4:5", done_cb, &o2));
+    assert_int_equal(o2.calls, 0);
+    wait_outcome(&o2, 5000);
+    assert_int_equal(o2.calls, 1);
+    assert_int_equal(o2.result, LS_EAUTH);
+    assert_true(mute.queries >= 1);
+    assert_true(ticks > 1); /* the loop ran while the name was pending */
+    assert_int_equal(requests, 1);
+    event_free(tick);
+    ls_resolver_shutdown(r);
+    wait_outcome(&o, 100); /* (o is done: just lets libevent finish the lookups) */
+    ls_resolver_free(r);
+    fakedns_stop(&mute);
+}
+
 /* Cancelled checks never call back: local decisions and requests in flight alike. */
 static void test_cancel(void **state)
 {
     char url[128];
-    struct ls_auth_config local = { NULL, NULL, 1000 }, remote = { NULL, NULL, 2000 };
+    struct ls_auth_config local = { NULL, NULL, 1000, NULL }, remote = { NULL, NULL, 2000, NULL };
     struct ls_stream_ref ref;
     struct outcome o = { 0 }, o2 = { 0 };
     struct ls_auth_request *r;
@@ -322,6 +399,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_token_then_url, setup, teardown),
         cmocka_unit_test_setup_teardown(test_timeout_and_unreachable, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cancel, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_auth_url_host_names, setup, teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

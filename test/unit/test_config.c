@@ -18,6 +18,7 @@
 #include <cmocka.h>
 
 #include "libstream/config.h"
+#include "libstream/mediaconf.h"
 #include "libstream/err.h"
 #include "libstream/log.h"
 
@@ -363,13 +364,16 @@ static void run_text_cases(const struct ls_conf_key *schema, const struct text_c
     size_t i;
 
     for (i = 0; i < n; i++) {
-        char conf[sizeof(struct spd_conf) > sizeof(struct smd_conf) ? sizeof(struct spd_conf)
-                                                                     : sizeof(struct smd_conf)];
+        union {
+            struct spd_conf spd;
+            struct smd_conf smd;
+            struct ls_media_conf media;
+        } conf;
         char err[512] = "";
         int rc;
 
         assert_true(size <= sizeof conf);
-        rc = ls_config_load_string(cases[i].text, "t.conf", schema, conf, err, sizeof err);
+        rc = ls_config_load_string(cases[i].text, "t.conf", schema, &conf, err, sizeof err);
         if (cases[i].want == NULL) {
             if (rc != LS_OK)
                 fail_msg("case %zu (%s): %s", i, cases[i].text, err);
@@ -378,7 +382,7 @@ static void run_text_cases(const struct ls_conf_key *schema, const struct text_c
                 fail_msg("case %zu (%s): rc %d, got \"%s\", want \"%s\"", i, cases[i].text, rc,
                          err, cases[i].want);
         }
-        ls_config_free(schema, conf);
+        ls_config_free(schema, &conf);
     }
 }
 
@@ -476,6 +480,36 @@ static void test_error_table_spd(void **state)
 
     (void)state;
     run_text_cases(spd_keys, cases, sizeof cases / sizeof cases[0], sizeof(struct spd_conf));
+}
+
+/* The media daemons' own schema: dns_servers must be numeric (a resolver cannot ask a
+ * name for names), dns_timeout_ms is bounded. */
+static void test_error_table_media_dns(void **state)
+{
+    static const struct text_case cases[] = {
+        { "dns_servers = ( \"127.0.0.1:53\", \"[::1]:5353\" ); dns_timeout_ms = 100;", NULL },
+        { "dns_servers = ( \"ns1.example.net:53\" );",
+          "t.conf:1: 'dns_servers': bad address \"ns1.example.net:53\": the host must be a "
+          "numeric IP address" },
+        { "dns_servers = \"127.0.0.1:53\";",
+          "t.conf:1: 'dns_servers' must be a list of \"host:port\" strings" },
+        { "dns_timeout_ms = 99;", "t.conf:1: 'dns_timeout_ms' must be between 100 and 60000" },
+        { "dns_timeout_ms = 60001;", "t.conf:1: 'dns_timeout_ms' must be between 100 and 60000" },
+    };
+
+    (void)state;
+    run_text_cases(ls_spd_schema, cases, sizeof cases / sizeof cases[0],
+                   sizeof(struct ls_media_conf));
+    {
+        static const struct text_case epd[] = {
+            { "upstream = \"origin.example.net:1935\"; dns_servers = ( \"127.0.0.1:53\" );", NULL },
+            { "upstream = \"a:1\"; dns_servers = ( \"ns:53\" );",
+              "t.conf:1: 'dns_servers': bad address \"ns:53\": the host must be a numeric IP "
+              "address" },
+        };
+
+        run_text_cases(ls_epd_schema, epd, 2, sizeof(struct ls_media_conf));
+    }
 }
 
 static void test_error_table_smd(void **state)
@@ -717,6 +751,7 @@ int main(void)
         cmocka_unit_test(test_error_files),
         cmocka_unit_test(test_error_table_spd),
         cmocka_unit_test(test_error_table_smd),
+        cmocka_unit_test(test_error_table_media_dns),
         cmocka_unit_test(test_list_bound),
         cmocka_unit_test(test_string_bound_and_quote),
         cmocka_unit_test(test_error_buffer_bounds),

@@ -16,12 +16,15 @@
 #include "libstream/streamid.h"
 
 struct event_base;
+struct evdns_base;
 struct ls_auth_request;
 
 struct ls_auth_config {
     const char *secret;   /* "" or NULL = no token check */
     const char *auth_url; /* "" or NULL = no external check; http:// only */
     unsigned timeout_ms;  /* auth_url answer deadline (default 3000) */
+    struct evdns_base *dns; /* resolves auth_url's host without blocking (resolver.h);
+                             * NULL = evhttp's blocking lookup, for tools and tests */
 };
 
 /* `result` is LS_OK (allowed) or LS_EAUTH (refused; `why` says why, for the log). */

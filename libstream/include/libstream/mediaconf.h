@@ -58,6 +58,8 @@ struct ls_media_conf {
     int64_t gop_cache_max_bytes;
     int64_t auth_timeout_ms;
     int64_t pull_retry_max;          /* s: longest back-off between pull attempts */
+    int64_t dns_timeout_ms;          /* deadline of one DNS lookup */
+    struct ls_addr_list dns_servers; /* empty = /etc/resolv.conf */
 };
 
 extern const struct ls_conf_key ls_spd_schema[];

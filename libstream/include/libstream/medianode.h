@@ -16,6 +16,7 @@
 #include "libstream/hub.h"
 #include "libstream/mediaconf.h"
 #include "libstream/pull.h"
+#include "libstream/resolver.h"
 #include "libstream/server.h"
 
 struct event_base;
@@ -30,6 +31,7 @@ struct ls_media_node {
     struct ls_server_config srv_cfg;
     struct ls_hub_config hub_cfg;
     struct ls_pull_config pull_cfg;
+    struct ls_resolver *resolver;      /* the process's DNS (pulls, registry, auth_url) */
     struct ls_hub *hub;
     struct ls_server *srv;
     struct ls_http *http;              /* with /api/v1/streams and HTTP-FLV of `hub` */

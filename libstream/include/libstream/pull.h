@@ -26,6 +26,8 @@
 #include "libstream/client.h"
 #include "libstream/hub.h"
 
+struct ls_resolver;
+
 struct ls_pull;
 
 struct ls_pull_config {
@@ -36,6 +38,8 @@ struct ls_pull_config {
                                    replaced with ls_pull_set_config) */
     const char *role;           /* "spd" | "epd" */
     const char *secret;         /* cluster_secret */
+    struct ls_resolver *resolver; /* looks the target's name up on the loop (borrowed);
+                                   * NULL = a blocking lookup, for tools only */
 };
 void ls_pull_config_defaults(struct ls_pull_config *cfg);
 

@@ -28,10 +28,12 @@
 #include "libstream/clock.h"
 #include "libstream/err.h"
 #include "libstream/log.h"
+#include "libstream/resolver.h"
 #include "libstream/smdproto.h"
 #include "registry.h"
 #include "smd.h"
 #include "support/evloop.h"
+#include "support/fakedns.h"
 #include "support/regpeer.h"
 
 #define WAIT_MS 5000u       /* a bound for answers on loopback */
@@ -658,6 +660,100 @@ static void test_local_takeover_that_does_not_happen(void **state)
     WAIT(owned_by(0, "live/u", NULL));
 }
 
+/*
+ * source_managers given as names are looked up on the loop (defect 11 of issue 10): the
+ * registry client reaches an smd named "smd.test" through the resolver, and an smd whose
+ * name gets no DNS answer costs nothing — the client keeps working with the other smd
+ * (claims go through; the silent name is retried with back-off, never blocking).
+ */
+static void test_smd_names_resolved_on_the_loop(void **state)
+{
+    struct fakedns good, mute;
+    struct ls_addr ns[2];
+    struct ls_addr_list good_list = { &ns[0], 1 }, mute_list = { &ns[1], 1 };
+    struct ls_resolver_config rc;
+    struct ls_resolver *r_good, *r_mute;
+    struct spd_registry_hooks hooks = {
+        .publisher_idle = hook_idle,
+        .revoked = hook_revoked,
+        .registered = hook_registered,
+    };
+    struct spd_registry_config cfg;
+    struct spd_inst *a, *b;
+    struct ls_addr smd_addrs[2];
+    struct ls_addr_list smds = { smd_addrs, 2 };
+    (void)state;
+
+    smd_start(0);
+    assert_int_equal(fakedns_start(&good, fx.base, false), 0);
+    assert_int_equal(fakedns_start(&mute, fx.base, true), 0);
+    assert_int_equal(fakedns_add(&good, "smd.test", "127.0.0.1"), 0);
+    assert_int_equal(ls_addr_parse(good.addr, false, &ns[0]), LS_OK);
+    assert_int_equal(ls_addr_parse(mute.addr, false, &ns[1]), LS_OK);
+    ls_resolver_config_defaults(&rc);
+    rc.timeout_ms = 500;
+    rc.servers = &good_list;
+    r_good = ls_resolver_new(fx.base, &rc);
+    rc.servers = &mute_list;
+    r_mute = ls_resolver_new(fx.base, &rc);
+    assert_non_null(r_good);
+    assert_non_null(r_mute);
+
+    /* "smd.test:PORT" through a nameserver that answers */
+    a = &fx.spd[0];
+    memset(a, 0, sizeof *a);
+    snprintf(a->node_id, sizeof a->node_id, "sp-a");
+    snprintf(a->advertise, sizeof a->advertise, "127.0.1.1:1935");
+    snprintf(smd_addrs[0].host, sizeof smd_addrs[0].host, "smd.test");
+    smd_addrs[0].port = fx.smd[0].conf.listen.port;
+    smds.n = 1;
+    a->idle_rc = LS_OK; /* a publisher that is sending right now */
+    cfg = spd_config(a);
+    cfg.smds = &smds;
+    cfg.resolver = r_good;
+    hooks.arg = a;
+    a->reg = spd_registry_new(fx.base, &cfg, &hooks);
+    assert_non_null(a->reg);
+    WAIT(spd_registry_up_count(a->reg) == 1);
+    assert_int_equal(claim(a, "live/n", 0).result, LS_OK);
+    assert_true(owned_by(0, "live/n", "sp-a"));
+
+    /* the same smd by its address plus one whose name never gets an answer */
+    b = &fx.spd[1];
+    memset(b, 0, sizeof *b);
+    snprintf(b->node_id, sizeof b->node_id, "sp-b");
+    snprintf(b->advertise, sizeof b->advertise, "127.0.1.2:1935");
+    snprintf(smd_addrs[0].host, sizeof smd_addrs[0].host, "silent.test");
+    smd_addrs[0].port = 1;
+    snprintf(smd_addrs[1].host, sizeof smd_addrs[1].host, "127.0.0.1");
+    smd_addrs[1].port = fx.smd[0].conf.listen.port;
+    smds.n = 2;
+    b->idle_rc = LS_OK;
+    cfg = spd_config(b);
+    cfg.smds = &smds;
+    cfg.resolver = r_mute;
+    hooks.arg = b;
+    b->reg = spd_registry_new(fx.base, &cfg, &hooks);
+    assert_non_null(b->reg);
+    WAIT(spd_registry_up_count(b->reg) == 1);
+    assert_true(mute.queries >= 1);
+    assert_int_equal(claim(b, "live/m", 0).result, LS_OK);
+    assert_true(owned_by(0, "live/m", "sp-b"));
+    assert_int_equal(claim(b, "live/n", 0).result, LS_EBUSY);
+
+    spd_registry_free(a->reg);
+    spd_registry_free(b->reg);
+    a->reg = b->reg = NULL;
+    ls_resolver_shutdown(r_good);
+    ls_resolver_shutdown(r_mute);
+    EVLOOP_WAIT(fx.base, ls_resolver_pending(r_mute) == 0 && ls_resolver_pending(r_good) == 0,
+                WAIT_MS);
+    ls_resolver_free(r_good);
+    ls_resolver_free(r_mute);
+    fakedns_stop(&good);
+    fakedns_stop(&mute);
+}
+
 /* Freeing the client says goodbye: every held id is unregistered at once. */
 static void test_free_unregisters(void **state)
 {
@@ -1050,6 +1146,7 @@ int main(void)
         T(test_release),
         T(test_local_takeover_keeps_the_registration),
         T(test_local_takeover_that_does_not_happen),
+        T(test_smd_names_resolved_on_the_loop),
         T(test_free_unregisters),
         T(test_takeover_between_two_spds),
         T(test_no_idle_hook_means_no_publisher),
