@@ -195,6 +195,17 @@ $(FUZZ_BUILD)/%: test/fuzz/%.c $(FUZZ_BUILD)/libstream.a
 	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_BUILD)/libstream.a \
 	    $(PKG_LIBS) -lm
 
+# A target named fuzz_D_*.c drives daemon D in-process: it also links D's objects except
+# main.o (as D's unit tests do) and includes D's headers by name ("smd.h").
+define fuzz_daemon_rule
+FUZZ_$(1)_OBJS := $$(patsubst %.c,$(FUZZ_BUILD)/obj/%.o,$$(filter-out $(1)/main.c,$$(wildcard $(1)/*.c)))
+$$(patsubst test/fuzz/%.c,$(FUZZ_BUILD)/%,$$(wildcard test/fuzz/fuzz_$(1)_*.c)): $(FUZZ_BUILD)/%: test/fuzz/%.c $$(FUZZ_$(1)_OBJS) $(FUZZ_BUILD)/libstream.a
+	@$$(if $$(Q),echo "  FUZZ    $$@")
+	$$(Q)$$(FUZZ_CC) $$(FUZZ_CFLAGS) -I$(1) -fsanitize=fuzzer -o $$@ $$< \
+	    $$(FUZZ_$(1)_OBJS) $(FUZZ_BUILD)/libstream.a $$(PKG_LIBS) -lm
+endef
+$(foreach d,smd spd epd,$(eval $(call fuzz_daemon_rule,$(d))))
+
 fuzz: $(FUZZ_BINS)
 	$(Q)scripts/run-fuzz.sh $(FUZZ_SECONDS) $(FUZZ_BINS)
 
