@@ -10,6 +10,7 @@
 #include "libstream/httpflv.h"
 #include "libstream/log.h"
 #include "libstream/medianode.h"
+#include "libstream/peersig.h"
 #include "libstream/streamsapi.h"
 
 static int node_load(struct ls_media_node *node, struct ls_media_conf *conf)
@@ -56,6 +57,9 @@ static void node_check_trust(const struct ls_media_node *node, const struct ls_m
     bool secret = conf->cluster_secret != NULL && conf->cluster_secret[0] != '\0';
     bool cluster = strcmp(node->role, "epd") == 0 || conf->source_managers.n > 0;
 
+    if (secret && !ls_peersig_node_valid(conf->node_id))
+        ls_log(LS_LOG_WARNING, "node_id \"%s\" is not 1..63 characters of [A-Za-z0-9_.-]: "
+               "internal pulls from and to this node cannot be signed", conf->node_id);
     if (admission && !secret && cluster)
         ls_log(LS_LOG_WARNING, "play admission is on but cluster_secret is empty: nodes pulling "
                "from this one are ordinary viewers here and are refused without a token, and "

@@ -28,7 +28,7 @@ static bool node_char(char c)
            c == '_' || c == '.' || c == '-';
 }
 
-static bool node_valid(const char *s)
+bool ls_peersig_node_valid(const char *s)
 {
     size_t n;
 
@@ -80,7 +80,8 @@ int ls_peersig_sign(const char *secret, const char *node_id, const char *role, c
     bool sign = secret != NULL && secret[0] != '\0' && nonce != NULL && nonce[0] != '\0';
     int n, rc;
 
-    if (!node_valid(node_id) || (sign && (!node_valid(target) || !nonce_valid(nonce))))
+    if (!ls_peersig_node_valid(node_id) ||
+        (sign && (!ls_peersig_node_valid(target) || !nonce_valid(nonce))))
         return LS_EINVAL;
     if (sign) {
         rc = peer_mac(secret, node_id, role, id, ts, nonce, target, hex);
@@ -145,7 +146,8 @@ int ls_peersig_verify(const char *secret, const char *self, const char *nonce, c
         return LS_ENOTFOUND; /* "Trust": without a secret nobody is an internal pull */
     if (ls_query_get(query, "lc_sig", sig, sizeof sig) != LS_OK)
         return LS_ENOTFOUND;
-    if (ls_query_get(query, "lc_node", node, sizeof node) != LS_OK || !node_valid(node) ||
+    if (ls_query_get(query, "lc_node", node, sizeof node) != LS_OK ||
+        !ls_peersig_node_valid(node) ||
         ls_query_get(query, "lc_role", role, sizeof role) != LS_OK ||
         ls_query_get(query, "lc_ts", ts_text, sizeof ts_text) != LS_OK)
         return LS_EAUTH;
@@ -154,7 +156,7 @@ int ls_peersig_verify(const char *secret, const char *self, const char *nonce, c
     if (parse_unix_time(ts_text, &ts) != LS_OK || !within_skew(ts, (long)time(NULL)))
         return LS_EAUTH;
     /* No challenge issued on this connection (or it was used): nothing can be valid. */
-    if (!nonce_valid(nonce) || !node_valid(self))
+    if (!nonce_valid(nonce) || !ls_peersig_node_valid(self))
         return LS_EAUTH;
     if (peer_mac(secret, node, role, id, ts, nonce, self, want) != LS_OK)
         return LS_EAUTH;

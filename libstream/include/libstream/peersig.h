@@ -46,6 +46,9 @@ struct ls_peer_info {
                            * restricts the client (a peer origin's rules) */
 };
 
+/* True for a node_id that can be signed: 1..63 characters of [A-Za-z0-9_.-]. */
+bool ls_peersig_node_valid(const char *s);
+
 /*
  * Appends to `query` (NUL-terminated, capacity `cap`) the parameters that identify an
  * internal pull of `id` from node `target` over the connection that issued `nonce`:
