@@ -65,6 +65,7 @@ struct ls_media_node *ls_media_node_new(struct event_base *base, const char *pat
         return NULL;
     }
     ls_log_set_level(node->conf.log_level);
+    ls_media_conf_apply_process(&node->conf, NULL);
     node_apply(node, &node->conf, &node->srv_cfg, &node->hub_cfg, &node->pull_cfg);
     node_format_addr(&node->conf.listen, listen, sizeof listen);
     node_format_addr(&node->conf.http_listen, http_listen, sizeof http_listen);
@@ -73,6 +74,8 @@ struct ls_media_node *ls_media_node_new(struct event_base *base, const char *pat
         node->srv = ls_server_new(base, node->hub, &node->srv_cfg, listen);
     if (node->srv != NULL)
         node->http = ls_http_new(base, http_listen, role, node->conf.node_id);
+    if (node->http != NULL)
+        ls_media_conf_apply_process(&node->conf, node->http);
     if (node->http != NULL && ls_streamsapi_attach(node->http, node->hub) == LS_OK)
         node->flv = ls_httpflv_new(node->http, node->srv);
     if (node->flv == NULL) {
@@ -111,6 +114,7 @@ int ls_media_node_reload(struct ls_media_node *node)
         ls_log(LS_LOG_WARNING, "listen, http_listen and chunk_size changes need a restart");
     node_apply(node, &fresh, &srv, &hub, &pull);
     ls_log_set_level(fresh.log_level);
+    ls_media_conf_apply_process(&fresh, node->http);
     ls_server_set_config(node->srv, &srv);
     ls_hub_set_config(node->hub, &hub);
     ls_http_set_node_id(node->http, fresh.node_id);
