@@ -82,6 +82,7 @@ struct ls_conn {
      * from the timer callback */
     bool later_flush;
     enum { CONN_LATER_NONE, CONN_LATER_CLOSE, CONN_LATER_CLOSE_AFTER_FLUSH } later_close;
+    const char *write_failed;     /* a write failed outside our callbacks: close next turn */
     int later_err;
     const char *later_why;
 };
@@ -300,6 +301,10 @@ void ls_conn_close_later(struct ls_conn *c, int err, const char *why, bool after
 /* Runs inside our timer callback: a flush asked for earlier goes out before a close. */
 static void conn_run_later(struct ls_conn *c)
 {
+    if (c->write_failed != NULL) {
+        ls_conn_close(c, LS_EIO, c->write_failed);
+        return;
+    }
     if (c->later_flush) {
         c->later_flush = false;
         ls_conn_flush(c);
@@ -309,6 +314,8 @@ static void conn_run_later(struct ls_conn *c)
     else if (c->later_close == CONN_LATER_CLOSE_AFTER_FLUSH)
         ls_conn_close_after_flush(c, c->later_err, c->later_why);
     c->later_close = CONN_LATER_NONE;
+    if (!c->closing && c->draining && ls_outq_empty(&c->outq))
+        ls_conn_close(c, c->close_err, c->close_why); /* drained by a flush from outside */
 }
 
 const char *ls_conn_peer(const struct ls_conn *c)
@@ -473,12 +480,21 @@ void ls_conn_flush(struct ls_conn *c)
     /* Two rounds: an acknowledgement held back while the last one was queued follows it
      * as soon as that one is gone. */
     for (round = 0; round < 2; round++) {
-        if (c->closing || c->connecting || c->write_waiting || ls_outq_empty(&c->outq))
+        if (c->closing || c->connecting || c->write_waiting || c->write_failed != NULL ||
+            ls_outq_empty(&c->outq))
             return;
         n = ls_outq_write(&c->outq, c->fd);
         if (n == -1) {
-            ls_conn_close(c, LS_EIO, errno == EPIPE || errno == ECONNRESET
-                                         ? "connection reset by peer" : "write failed");
+            const char *why = errno == EPIPE || errno == ECONNRESET ? "connection reset by peer"
+                                                                    : "write failed";
+
+            /* Outside our callbacks the caller may go on using its owner: not now. */
+            if (c->busy > 0) {
+                ls_conn_close(c, LS_EIO, why);
+            } else {
+                c->write_failed = why;
+                conn_wake_later(c);
+            }
             return;
         }
         c->bytes_out += (uint64_t)n;
@@ -488,7 +504,10 @@ void ls_conn_flush(struct ls_conn *c)
             return;
         }
         if (c->draining) {
-            ls_conn_close(c, c->close_err, c->close_why);
+            if (c->busy > 0)
+                ls_conn_close(c, c->close_err, c->close_why);
+            else
+                conn_wake_later(c); /* conn_run_later closes it */
             return;
         }
         if (!c->ack_owed)

@@ -11,7 +11,9 @@
  * test_session.c.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -426,6 +428,27 @@ static void test_hold_defers_close(void **state)
     assert_string_equal(f->owner.why, "inside");
 }
 
+/* A write that fails from outside the connection's callbacks (here: the test) does not
+ * free the connection under the caller: the close follows on the next loop turn. */
+static void test_failed_flush_closes_later(void **state)
+{
+    struct fixture *f = *state;
+
+    signal(SIGPIPE, SIG_IGN);
+    close(f->peer);
+    f->peer = open("/dev/null", O_RDONLY); /* for the teardown */
+    queue(f, "into the void");
+    ls_conn_flush(f->conn);
+    assert_int_equal(f->owner.closes, 0);
+    queue(f, "still usable");     /* the caller may go on using it meanwhile */
+    ls_conn_flush(f->conn);
+    assert_int_equal(f->owner.closes, 0);
+    turn(f);
+    assert_int_equal(f->owner.closes, 1);
+    assert_int_equal(f->owner.err, LS_EIO);
+    assert_string_equal(f->owner.why, "connection reset by peer");
+}
+
 static bool owner_closed(struct fixture *f)
 {
     return f->owner.closes > 0;
@@ -473,6 +496,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_media_not_counted, setup_small_control_queue,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_hold_defers_close, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_failed_flush_closes_later, setup, teardown),
         cmocka_unit_test_setup_teardown(test_deadline, setup, teardown),
     };
 

@@ -13,8 +13,9 @@
  * from inside a callback is safe: the connection is freed once the callback returns. Code
  * that runs outside the connection's callbacks and may close it on the way (an admission
  * answer, a hub callback, an owner's timer) holds it (ls_conn_hold) for as long as it
- * uses the connection or its owner: a close requested meanwhile, by a failed write or a
- * refusal, happens at ls_conn_release.
+ * uses the connection or its owner: a close requested meanwhile, by a refusal for
+ * example, happens at ls_conn_release. A flush (or a queued reply over the bound) never
+ * closes synchronously outside callbacks and holds: it closes on the next loop turn.
  *
  * Bounds (docs/architecture.md decision 10): acknowledgements are cumulative — at most
  * one is queued at a time, and the chunk reader raises the peer's Window Acknowledgement
@@ -132,7 +133,12 @@ LS_MUST_CHECK int ls_conn_send_blob(struct ls_conn *c, struct ls_frame *blob,
                                     enum ls_outq_class cls);
 /* Queues the bytes held in `b` (copied into one blob) and resets `b`. */
 LS_MUST_CHECK int ls_conn_send_buf(struct ls_conn *c, struct ls_buf *b);
-/* Writes queued output now; on a full socket waits for writability. */
+/*
+ * Writes queued output now; on a full socket waits for writability. A write that fails
+ * (the peer is gone) closes the connection — never under the caller: inside a callback
+ * or a hold as ls_conn_close, otherwise on the next loop turn. So does a drain (close
+ * after flush) that this write completes.
+ */
 void ls_conn_flush(struct ls_conn *c);
 
 /* Immediate ACKs (TCP_QUICKACK) for every read: on from the start; sessions turn it off
