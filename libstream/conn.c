@@ -64,6 +64,7 @@ struct ls_conn {
     uint64_t started_ms;
     uint32_t peer_acked;          /* last sequence number the peer acknowledged */
     struct ls_frame *ack_blob;    /* our last acknowledgement (a reference), while queued */
+    struct ls_frame *ping_blob;   /* our last ping answer (a reference), while queued */
     bool ack_owed;                /* an acknowledgement is due but waits for ack_blob */
     uint64_t deadline_ms;         /* absolute close time (ls_conn_set_deadline); 0 = none */
     const char *deadline_why;
@@ -209,6 +210,7 @@ static void conn_finish(struct ls_conn *c)
     ls_chunk_reader_free(c->reader);
     ls_outq_clear(&c->outq);
     ls_frame_unref(c->ack_blob);
+    ls_frame_unref(c->ping_blob);
     close(c->fd);
     ls_stats.connections--;
     if (ops->on_close != NULL)
@@ -544,6 +546,9 @@ static void conn_write_cb(evutil_socket_t fd, short what, void *arg)
 
 /* ---- input ---- */
 
+static bool conn_still_queued(struct ls_frame **last);
+static void conn_queue_single(struct ls_conn *c, struct ls_frame **last, struct ls_buf *b);
+
 static void conn_handle_control(struct ls_conn *c, struct ls_frame *msg)
 {
     struct ls_control ctl;
@@ -561,10 +566,13 @@ static void conn_handle_control(struct ls_conn *c, struct ls_frame *msg)
         if (ctl.event == LS_UC_PING_REQUEST) {
             struct ls_buf b;
 
+            /* One answer in the queue at a time: a peer that pings and does not read its
+             * answers gets no more of them, and costs nothing. */
+            if (conn_still_queued(&c->ping_blob))
+                return;
             ls_buf_init(&b, 0);
             ls_control_write_ping_response(&b, ctl.timestamp);
-            if (ls_conn_send_buf(c, &b) != LS_OK)
-                ls_conn_close(c, LS_ENOMEM, "out of memory");
+            conn_queue_single(c, &c->ping_blob, &b);
             ls_buf_free(&b);
             return;
         }
@@ -577,6 +585,35 @@ static void conn_handle_control(struct ls_conn *c, struct ls_frame *msg)
     }
 }
 
+/* True while the reply we keep a reference to in *last is still in the queue (the queue
+ * holds the other reference); once it has left, the reference is dropped. */
+static bool conn_still_queued(struct ls_frame **last)
+{
+    if (*last == NULL)
+        return false;
+    if ((*last)->refcount > 1)
+        return true;
+    ls_frame_unref(*last);
+    *last = NULL;
+    return false;
+}
+
+/* Queues the bytes in `b` as a reply we keep one reference to in *last. */
+static void conn_queue_single(struct ls_conn *c, struct ls_frame **last, struct ls_buf *b)
+{
+    struct ls_frame *blob = ls_buf_status(b) == LS_OK
+                                ? ls_frame_new_copy(0, 0, 0, b->data, (uint32_t)b->len)
+                                : NULL;
+
+    if (blob == NULL) {
+        ls_conn_close(c, LS_ENOMEM, "out of memory");
+        return;
+    }
+    *last = ls_frame_ref(blob);
+    if (conn_queue(c, blob, LS_OUTQ_KEEP, true) == LS_ENOMEM)
+        ls_conn_close(c, LS_ENOMEM, "out of memory");
+}
+
 /*
  * Queues the owed acknowledgement unless our last one is still queued (the queue holds a
  * reference to it then): acknowledgements are cumulative (§5.4.3), so one in the queue is
@@ -586,31 +623,14 @@ static void conn_handle_control(struct ls_conn *c, struct ls_frame *msg)
 static void conn_ack(struct ls_conn *c)
 {
     struct ls_buf b;
-    struct ls_frame *blob;
-    int rc;
 
-    if (!c->ack_owed || c->closing)
+    if (!c->ack_owed || c->closing || conn_still_queued(&c->ack_blob))
         return;
-    if (c->ack_blob != NULL) {
-        if (c->ack_blob->refcount > 1)
-            return;
-        ls_frame_unref(c->ack_blob);
-        c->ack_blob = NULL;
-    }
+    c->ack_owed = false;
     ls_buf_init(&b, 0);
     ls_control_write_ack(&b, (uint32_t)ls_chunk_reader_bytes_received(c->reader));
-    blob = ls_buf_status(&b) == LS_OK ? ls_frame_new_copy(0, 0, 0, b.data, (uint32_t)b.len)
-                                      : NULL;
+    conn_queue_single(c, &c->ack_blob, &b);
     ls_buf_free(&b);
-    if (blob == NULL) {
-        ls_conn_close(c, LS_ENOMEM, "out of memory");
-        return;
-    }
-    c->ack_owed = false;
-    c->ack_blob = ls_frame_ref(blob);
-    rc = conn_queue(c, blob, LS_OUTQ_KEEP, true);
-    if (rc == LS_ENOMEM)
-        ls_conn_close(c, LS_ENOMEM, "out of memory");
 }
 
 static void conn_send_ack_if_due(struct ls_conn *c)

@@ -19,7 +19,8 @@
  *
  * Bounds (docs/architecture.md decision 10): acknowledgements are cumulative — at most
  * one is queued at a time, and the chunk reader raises the peer's Window Acknowledgement
- * Size to at least the limits' min_ack_window — and the replies the connection queues
+ * Size to at least the limits' min_ack_window — ping requests are answered only while no
+ * earlier answer is still queued, and the replies the connection queues
  * itself or through ls_conn_send* (control, commands, statuses; not media) may hold at
  * most max_control_queue_bytes unsent: a peer that makes us queue more, by sending
  * requests and never reading the answers, is closed.
