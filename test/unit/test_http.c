@@ -230,6 +230,9 @@ static void stream_closed(struct evhttp_connection *evcon, void *arg)
 
     (void)evcon;
     s->closes++;
+    /* a request the peer left unfinished is ours to end (as httpflv.c does) */
+    if (s->req != NULL && evhttp_request_get_connection(s->req) == NULL)
+        evhttp_send_reply_end(s->req);
     s->req = NULL;
     event_del(s->tick);
 }
