@@ -292,8 +292,11 @@ struct ls_client *ls_client_start(struct event_base *base, const struct sockaddr
     tv.tv_sec = cfg->start_timeout_ms / 1000;
     tv.tv_usec = (cfg->start_timeout_ms % 1000) * 1000;
     evtimer_add(cl->start_timer, &tv);
+    /* The caller has not seen `cl` yet: a failed start closes on the next loop turn, where
+     * on_close reports it like any other failed connection (closing now would free `cl`
+     * before it is returned). */
     if (ls_conn_start(cl->conn) != LS_OK)
-        ls_conn_close(cl->conn, LS_EIO, "cannot start connection");
+        ls_conn_close_later(cl->conn, LS_EIO, "cannot start connection", false);
     return cl;
 }
 

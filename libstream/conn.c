@@ -9,6 +9,11 @@
  *
  * Replies queued while handling input go out with one writev when the input is done
  * (docs/architecture.md decision 4: answer each command with one write, TCP_NODELAY set).
+ *
+ * What input can make us queue is bounded (decision 10): acknowledgements are cumulative,
+ * one in the queue at a time (a due one waits for the last to leave, then carries the
+ * count of that moment), and our own replies are tracked in the outq apart from shared
+ * media, up to max_control_queue_bytes unsent.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -58,6 +63,11 @@ struct ls_conn {
     uint64_t last_input_ms;
     uint64_t started_ms;
     uint32_t peer_acked;          /* last sequence number the peer acknowledged */
+    struct ls_frame *ack_blob;    /* our last acknowledgement (a reference), while queued */
+    struct ls_frame *ping_blob;   /* our last ping answer (a reference), while queued */
+    bool ack_owed;                /* an acknowledgement is due but waits for ack_blob */
+    uint64_t deadline_ms;         /* absolute close time (ls_conn_set_deadline); 0 = none */
+    const char *deadline_why;
 
     unsigned busy;                /* depth of our callbacks on the stack */
     bool connecting;              /* client socket not connected yet */
@@ -73,6 +83,7 @@ struct ls_conn {
      * from the timer callback */
     bool later_flush;
     enum { CONN_LATER_NONE, CONN_LATER_CLOSE, CONN_LATER_CLOSE_AFTER_FLUSH } later_close;
+    const char *write_failed;     /* a write failed outside our callbacks: close next turn */
     int later_err;
     const char *later_why;
 };
@@ -86,6 +97,7 @@ void ls_conn_config_defaults(struct ls_conn_config *cfg)
     cfg->chunk = ls_chunk_default_limits;
     cfg->out_chunk_size = 4096;
     cfg->window_ack_size = 2500000;
+    cfg->max_control_queue_bytes = 65536;
 }
 
 static void conn_read_cb(evutil_socket_t fd, short what, void *arg);
@@ -197,6 +209,8 @@ static void conn_finish(struct ls_conn *c)
         ls_handshake_free(c->hs);
     ls_chunk_reader_free(c->reader);
     ls_outq_clear(&c->outq);
+    ls_frame_unref(c->ack_blob);
+    ls_frame_unref(c->ping_blob);
     close(c->fd);
     ls_stats.connections--;
     if (ops->on_close != NULL)
@@ -222,6 +236,16 @@ static void conn_leave(struct ls_conn *c)
 {
     if (--c->busy == 0 && c->closing)
         conn_finish(c);
+}
+
+void ls_conn_hold(struct ls_conn *c)
+{
+    c->busy++;
+}
+
+void ls_conn_release(struct ls_conn *c)
+{
+    conn_leave(c);
 }
 
 void ls_conn_close_after_flush(struct ls_conn *c, int err, const char *why)
@@ -279,6 +303,10 @@ void ls_conn_close_later(struct ls_conn *c, int err, const char *why, bool after
 /* Runs inside our timer callback: a flush asked for earlier goes out before a close. */
 static void conn_run_later(struct ls_conn *c)
 {
+    if (c->write_failed != NULL) {
+        ls_conn_close(c, LS_EIO, c->write_failed);
+        return;
+    }
     if (c->later_flush) {
         c->later_flush = false;
         ls_conn_flush(c);
@@ -288,6 +316,8 @@ static void conn_run_later(struct ls_conn *c)
     else if (c->later_close == CONN_LATER_CLOSE_AFTER_FLUSH)
         ls_conn_close_after_flush(c, c->later_err, c->later_why);
     c->later_close = CONN_LATER_NONE;
+    if (!c->closing && c->draining && ls_outq_empty(&c->outq))
+        ls_conn_close(c, c->close_err, c->close_why); /* drained by a flush from outside */
 }
 
 const char *ls_conn_peer(const struct ls_conn *c)
@@ -341,6 +371,14 @@ void ls_conn_set_idle_timeout(struct ls_conn *c, unsigned ms)
         conn_arm_timer(c);
 }
 
+void ls_conn_set_deadline(struct ls_conn *c, unsigned ms, const char *why)
+{
+    c->deadline_ms = ms == 0 ? 0 : ls_now_ms() + ms;
+    c->deadline_why = why;
+    if (ms != 0 && !c->closing)
+        conn_arm_timer(c);
+}
+
 void ls_conn_set_quickack(struct ls_conn *c, bool on)
 {
     c->quickack = on;
@@ -359,13 +397,37 @@ void ls_conn_pause_reading(struct ls_conn *c, bool paused)
 
 /* ---- output ---- */
 
-int ls_conn_send_blob(struct ls_conn *c, struct ls_frame *blob, enum ls_outq_class cls)
+/*
+ * Queues a blob; `reply` bytes count against max_control_queue_bytes. Past the bound the
+ * peer is not reading what it asks for: it is closed — never freed under a caller that
+ * runs outside our callbacks and holds nothing, who may go on using its session.
+ */
+static int conn_queue(struct ls_conn *c, struct ls_frame *blob, enum ls_outq_class cls,
+                      bool reply)
 {
+    static const char why[] = "peer does not read its replies (max_control_queue_bytes)";
+
     if (c->closing) {
         ls_frame_unref(blob);
         return LS_ESTATE;
     }
-    return ls_outq_push(&c->outq, blob, cls);
+    if (!reply)
+        return ls_outq_push(&c->outq, blob, cls);
+    if (c->cfg.max_control_queue_bytes != 0 &&
+        ls_outq_tracked_bytes(&c->outq) + blob->len > c->cfg.max_control_queue_bytes) {
+        ls_frame_unref(blob);
+        if (c->busy > 0)
+            ls_conn_close(c, LS_ELIMIT, why);
+        else
+            ls_conn_close_later(c, LS_ELIMIT, why, false);
+        return LS_ELIMIT;
+    }
+    return ls_outq_push_tracked(&c->outq, blob, cls);
+}
+
+int ls_conn_send_blob(struct ls_conn *c, struct ls_frame *blob, enum ls_outq_class cls)
+{
+    return conn_queue(c, blob, cls, cls == LS_OUTQ_KEEP);
 }
 
 int ls_conn_send(struct ls_conn *c, uint32_t csid, uint8_t type, uint32_t timestamp,
@@ -382,7 +444,8 @@ int ls_conn_send(struct ls_conn *c, uint32_t csid, uint8_t type, uint32_t timest
         return LS_ENOMEM;
     ls_chunk_write_mem(blob->data, csid, type, timestamp, stream_id, payload, (uint32_t)len,
                        c->cfg.out_chunk_size);
-    return ls_conn_send_blob(c, blob, LS_OUTQ_KEEP);
+    return conn_queue(c, blob, LS_OUTQ_KEEP,
+                      type != LS_MSG_AUDIO && type != LS_MSG_VIDEO && type != LS_MSG_AGGREGATE);
 }
 
 int ls_conn_send_buf(struct ls_conn *c, struct ls_buf *b)
@@ -392,7 +455,7 @@ int ls_conn_send_buf(struct ls_conn *c, struct ls_buf *b)
 
     if (rc == LS_OK && b->len > 0) {
         blob = ls_frame_new_copy(0, 0, 0, b->data, (uint32_t)b->len);
-        rc = blob != NULL ? ls_conn_send_blob(c, blob, LS_OUTQ_KEEP) : LS_ENOMEM;
+        rc = blob != NULL ? conn_queue(c, blob, LS_OUTQ_KEEP, true) : LS_ENOMEM;
     }
     ls_buf_reset(b);
     return rc;
@@ -409,24 +472,50 @@ static void conn_arm_write(struct ls_conn *c, bool on)
         event_del(c->ev_write);
 }
 
+static void conn_ack(struct ls_conn *c);
+
 void ls_conn_flush(struct ls_conn *c)
 {
     ssize_t n;
+    int round;
 
-    if (c->closing || c->connecting || c->write_waiting || ls_outq_empty(&c->outq))
-        return;
-    n = ls_outq_write(&c->outq, c->fd);
-    if (n == -1) {
-        ls_conn_close(c, LS_EIO, errno == EPIPE || errno == ECONNRESET
-                                     ? "connection reset by peer" : "write failed");
-        return;
+    /* Two rounds: an acknowledgement held back while the last one was queued follows it
+     * as soon as that one is gone. */
+    for (round = 0; round < 2; round++) {
+        if (c->closing || c->connecting || c->write_waiting || c->write_failed != NULL ||
+            ls_outq_empty(&c->outq))
+            return;
+        n = ls_outq_write(&c->outq, c->fd);
+        if (n == -1) {
+            const char *why = errno == EPIPE || errno == ECONNRESET ? "connection reset by peer"
+                                                                    : "write failed";
+
+            /* Outside our callbacks the caller may go on using its owner: not now. */
+            if (c->busy > 0) {
+                ls_conn_close(c, LS_EIO, why);
+            } else {
+                c->write_failed = why;
+                conn_wake_later(c);
+            }
+            return;
+        }
+        c->bytes_out += (uint64_t)n;
+        ls_stats.bytes_out_total += (uint64_t)n;
+        if (!ls_outq_empty(&c->outq)) {
+            conn_arm_write(c, true);
+            return;
+        }
+        if (c->draining) {
+            if (c->busy > 0)
+                ls_conn_close(c, c->close_err, c->close_why);
+            else
+                conn_wake_later(c); /* conn_run_later closes it */
+            return;
+        }
+        if (!c->ack_owed)
+            return;
+        conn_ack(c);
     }
-    c->bytes_out += (uint64_t)n;
-    ls_stats.bytes_out_total += (uint64_t)n;
-    if (!ls_outq_empty(&c->outq))
-        conn_arm_write(c, true);
-    else if (c->draining)
-        ls_conn_close(c, c->close_err, c->close_why);
 }
 
 static void conn_write_cb(evutil_socket_t fd, short what, void *arg)
@@ -457,6 +546,9 @@ static void conn_write_cb(evutil_socket_t fd, short what, void *arg)
 
 /* ---- input ---- */
 
+static bool conn_still_queued(struct ls_frame **last);
+static void conn_queue_single(struct ls_conn *c, struct ls_frame **last, struct ls_buf *b);
+
 static void conn_handle_control(struct ls_conn *c, struct ls_frame *msg)
 {
     struct ls_control ctl;
@@ -474,10 +566,13 @@ static void conn_handle_control(struct ls_conn *c, struct ls_frame *msg)
         if (ctl.event == LS_UC_PING_REQUEST) {
             struct ls_buf b;
 
+            /* One answer in the queue at a time: a peer that pings and does not read its
+             * answers gets no more of them, and costs nothing. */
+            if (conn_still_queued(&c->ping_blob))
+                return;
             ls_buf_init(&b, 0);
             ls_control_write_ping_response(&b, ctl.timestamp);
-            if (ls_conn_send_buf(c, &b) != LS_OK)
-                ls_conn_close(c, LS_ENOMEM, "out of memory");
+            conn_queue_single(c, &c->ping_blob, &b);
             ls_buf_free(&b);
             return;
         }
@@ -490,19 +585,61 @@ static void conn_handle_control(struct ls_conn *c, struct ls_frame *msg)
     }
 }
 
+/* True while the reply we keep a reference to in *last is still in the queue (the queue
+ * holds the other reference); once it has left, the reference is dropped. */
+static bool conn_still_queued(struct ls_frame **last)
+{
+    if (*last == NULL)
+        return false;
+    if ((*last)->refcount > 1)
+        return true;
+    ls_frame_unref(*last);
+    *last = NULL;
+    return false;
+}
+
+/* Queues the bytes in `b` as a reply we keep one reference to in *last. */
+static void conn_queue_single(struct ls_conn *c, struct ls_frame **last, struct ls_buf *b)
+{
+    struct ls_frame *blob = ls_buf_status(b) == LS_OK
+                                ? ls_frame_new_copy(0, 0, 0, b->data, (uint32_t)b->len)
+                                : NULL;
+
+    if (blob == NULL) {
+        ls_conn_close(c, LS_ENOMEM, "out of memory");
+        return;
+    }
+    *last = ls_frame_ref(blob);
+    if (conn_queue(c, blob, LS_OUTQ_KEEP, true) == LS_ENOMEM)
+        ls_conn_close(c, LS_ENOMEM, "out of memory");
+}
+
+/*
+ * Queues the owed acknowledgement unless our last one is still queued (the queue holds a
+ * reference to it then): acknowledgements are cumulative (§5.4.3), so one in the queue is
+ * enough, and the next carries the count received by the time it can go. A peer that sets
+ * a tiny window and never reads thus costs one queued ack, not one per input byte.
+ */
+static void conn_ack(struct ls_conn *c)
+{
+    struct ls_buf b;
+
+    if (!c->ack_owed || c->closing || conn_still_queued(&c->ack_blob))
+        return;
+    c->ack_owed = false;
+    ls_buf_init(&b, 0);
+    ls_control_write_ack(&b, (uint32_t)ls_chunk_reader_bytes_received(c->reader));
+    conn_queue_single(c, &c->ack_blob, &b);
+    ls_buf_free(&b);
+}
+
 static void conn_send_ack_if_due(struct ls_conn *c)
 {
     uint32_t seq;
 
-    if (ls_chunk_reader_ack_due(c->reader, &seq)) {
-        struct ls_buf b;
-
-        ls_buf_init(&b, 0);
-        ls_control_write_ack(&b, seq);
-        if (ls_conn_send_buf(c, &b) != LS_OK)
-            ls_conn_close(c, LS_ENOMEM, "out of memory");
-        ls_buf_free(&b);
-    }
+    if (ls_chunk_reader_ack_due(c->reader, &seq))
+        c->ack_owed = true;
+    conn_ack(c);
 }
 
 /* Feeds received bytes through the handshake and the chunk reader. */
@@ -606,7 +743,8 @@ static void conn_read_cb(evutil_socket_t fd, short what, void *arg)
     conn_leave(c);
 }
 
-/* Handshake, drain and idle deadlines; drops the timer when there is nothing to watch. */
+/* Handshake, drain, absolute and idle deadlines; drops the timer when there is nothing to
+ * watch. */
 static void conn_check_deadlines(struct ls_conn *c)
 {
     uint64_t now = ls_now_ms();
@@ -615,9 +753,11 @@ static void conn_check_deadlines(struct ls_conn *c)
         ls_conn_close(c, LS_ELIMIT, "handshake timeout");
     else if (c->draining && now - c->started_ms > CONN_DRAIN_TIMEOUT_MS)
         ls_conn_close(c, c->close_err, c->close_why);
+    else if (c->deadline_ms != 0 && now >= c->deadline_ms)
+        ls_conn_close(c, LS_ELIMIT, c->deadline_why != NULL ? c->deadline_why : "deadline");
     else if (c->cfg.idle_timeout_ms != 0 && now - c->last_input_ms > c->cfg.idle_timeout_ms)
         ls_conn_close(c, LS_ELIMIT, "idle timeout");
-    else if (c->hs == NULL && !c->draining && c->cfg.idle_timeout_ms == 0)
+    else if (c->hs == NULL && !c->draining && c->cfg.idle_timeout_ms == 0 && c->deadline_ms == 0)
         event_del(c->ev_timer); /* nothing to watch: viewers cost no timer wake-ups */
 }
 

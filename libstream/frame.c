@@ -29,6 +29,18 @@ struct ls_frame *ls_frame_new_copy(uint8_t type, uint32_t timestamp, uint32_t st
     return f;
 }
 
+struct ls_frame *ls_frame_resize(struct ls_frame *f, uint32_t len)
+{
+    struct ls_frame *g;
+
+    assert(f->refcount == 1);
+    g = realloc(f, sizeof *f + len);
+    if (g == NULL)
+        return NULL;
+    g->len = len;
+    return g;
+}
+
 struct ls_frame *ls_frame_ref(struct ls_frame *f)
 {
     assert(f->refcount > 0);

@@ -2,13 +2,28 @@
  * http.c — every daemon's HTTP server on evhttp (see http.h): /api/v1/health, /metrics,
  * and the routes the roles register. Layer: roles' tools. It knows nothing of streams: the
  * media node adds /api/v1/streams (streamsapi.c) and GET /APP/NAME.flv (httpflv.c).
+ *
+ * Connections are counted from accept to close and bounded (http_max_connections), and a
+ * connection must deliver its request headers within http_request_timeout of accept
+ * (evhttp's own timeout restarts with every byte, which a slowloris client feeds). evhttp
+ * 2.1 has no accept hook, so we learn of a connection when evhttp asks us for its
+ * bufferevent (evhttp_set_bevcb) and adopt it on the same loop turn, before any of its I/O
+ * runs: the bufferevent's callback argument is then its evhttp_connection, on which we set
+ * the close callback that ends the count (handlers that need one chain through
+ * ls_http_set_closecb). Every connection serves one request (Connection: close), so the
+ * deadline covers exactly one set of request headers; streaming answers (HTTP-FLV) last
+ * as long as they stream.
  */
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <stdio.h>
+#include <sys/queue.h>
+
 #include <event2/buffer.h>
+#include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
@@ -19,6 +34,7 @@
 #include "libstream/listener.h"
 #include "libstream/log.h"
 #include "libstream/stats.h"
+#include "libstream/strmap.h"
 
 #define HTTP_MAX_HEADERS 8192
 #define HTTP_TIMEOUT_S 30
@@ -32,9 +48,31 @@ struct http_route {
     struct http_route *next;
 };
 
+/* One accepted connection, from evhttp's bufferevent request to its close callback. */
+struct http_conn {
+    struct ls_http *http;
+    struct bufferevent *bev;
+    struct evhttp_connection *evcon;   /* set when adopted */
+    struct event *deadline;            /* request headers due (http_request_timeout) */
+    char key[2 * sizeof(void *) + 4];  /* evcon's address: the key in `conns` */
+    struct ls_strmap_node node;
+    char peer[64];
+    void (*closecb)(struct evhttp_connection *evcon, void *arg); /* a handler's, chained */
+    void *closecb_arg;
+    bool dispatched;                   /* its request reached a handler */
+    TAILQ_ENTRY(http_conn) adopt_link;
+};
+
 struct ls_http {
     struct event_base *base;
     struct evhttp *evhttp;
+    struct ls_listener *listener;
+    struct ls_strmap conns;            /* adopted connections by evcon */
+    bool conns_ready;                  /* `conns` initialised */
+    TAILQ_HEAD(, http_conn) adopting;  /* accepted this loop turn, not adopted yet */
+    struct event *adopt_ev;
+    unsigned max_connections;
+    unsigned request_timeout_ms;
     char *role;
     char *node_id;
     uint64_t started_ms;
@@ -166,13 +204,160 @@ static struct http_route *http_find_route(const struct ls_http *http, const char
     return NULL;
 }
 
+/* ---- connections ---- */
+
+static struct http_conn *http_conn_find(struct ls_http *http, struct evhttp_connection *evcon)
+{
+    char key[2 * sizeof(void *) + 4];
+    struct ls_strmap_node *n;
+
+    if (evcon == NULL)
+        return NULL;
+    snprintf(key, sizeof key, "%p", (void *)evcon);
+    n = ls_strmap_find(&http->conns, key);
+    return n != NULL ? LS_STRMAP_ENTRY(n, struct http_conn, node) : NULL;
+}
+
+static void http_conn_closed(struct evhttp_connection *evcon, void *arg)
+{
+    struct http_conn *hc = arg;
+
+    if (hc->closecb != NULL)
+        hc->closecb(evcon, hc->closecb_arg);
+    ls_strmap_remove(&hc->http->conns, &hc->node);
+    event_free(hc->deadline);
+    free(hc);
+}
+
+static void http_deadline_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct http_conn *hc = arg;
+
+    (void)fd;
+    (void)what;
+    if (hc->dispatched)
+        return;
+    ls_log_peer(hc->peer, LS_LOG_INFO, "%s: http: no request within http_request_timeout (%u ms); "
+                "closing", hc->peer, hc->http->request_timeout_ms);
+    evhttp_connection_free(hc->evcon); /* runs http_conn_closed */
+}
+
+/* evhttp wants a bufferevent for a connection it just accepted: the one we give it is
+ * held until the connection is adopted, so it is still there to look at even if evhttp
+ * gave up on the connection first. */
+static struct bufferevent *http_new_bev(struct event_base *base, void *arg)
+{
+    struct ls_http *http = arg;
+    struct bufferevent *bev = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
+    struct http_conn *hc;
+
+    if (bev == NULL)
+        return NULL;
+    hc = calloc(1, sizeof *hc);
+    if (hc == NULL)
+        return bev; /* served uncounted: memory is short, not worth refusing over */
+    hc->http = http;
+    hc->bev = bev;
+    bufferevent_incref(bev);
+    TAILQ_INSERT_TAIL(&http->adopting, hc, adopt_link);
+    event_active(http->adopt_ev, EV_TIMEOUT, 1);
+    return bev;
+}
+
+/* Counts, bounds and times the connections accepted on this loop turn. */
+static void http_adopt_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct ls_http *http = arg;
+    struct http_conn *hc;
+
+    (void)fd;
+    (void)what;
+    while ((hc = TAILQ_FIRST(&http->adopting)) != NULL) {
+        bufferevent_event_cb eventcb = NULL;
+        void *cbarg = NULL;
+        char *host = NULL;
+        ev_uint16_t port = 0;
+        struct timeval tv;
+
+        TAILQ_REMOVE(&http->adopting, hc, adopt_link);
+        bufferevent_getcb(hc->bev, NULL, NULL, &eventcb, &cbarg);
+        /* evhttp's callbacks carry the connection; none means evhttp already let go */
+        if (eventcb == NULL || cbarg == NULL ||
+            evhttp_connection_get_bufferevent(cbarg) != hc->bev ||
+            (hc->deadline = evtimer_new(http->base, http_deadline_cb, hc)) == NULL) {
+            bufferevent_decref(hc->bev);
+            free(hc);
+            continue;
+        }
+        bufferevent_decref(hc->bev); /* evhttp's alone again */
+        hc->evcon = cbarg;
+        snprintf(hc->key, sizeof hc->key, "%p", (void *)hc->evcon);
+        hc->node.key = hc->key;
+        evhttp_connection_get_peer(hc->evcon, &host, &port);
+        snprintf(hc->peer, sizeof hc->peer,
+                 strchr(host != NULL ? host : "", ':') != NULL ? "[%s]:%u" : "%s:%u",
+                 host != NULL ? host : "?", port);
+        if (ls_strmap_insert(&http->conns, &hc->node) != LS_OK) {
+            event_free(hc->deadline);
+            free(hc);
+            continue;
+        }
+        evhttp_connection_set_closecb(hc->evcon, http_conn_closed, hc);
+        if (ls_strmap_count(&http->conns) > http->max_connections) {
+            ls_stats.connections_refused_total++;
+            ls_log_peer(hc->peer, LS_LOG_WARNING, "%s: http: refused: http_max_connections (%u) "
+                        "reached", hc->peer, http->max_connections);
+            evhttp_connection_free(hc->evcon); /* runs http_conn_closed */
+            continue;
+        }
+        tv.tv_sec = http->request_timeout_ms / 1000;
+        tv.tv_usec = (http->request_timeout_ms % 1000) * 1000;
+        evtimer_add(hc->deadline, &tv);
+    }
+}
+
+void ls_http_set_closecb(struct ls_http *http, struct evhttp_connection *evcon,
+                         void (*cb)(struct evhttp_connection *evcon, void *arg), void *arg)
+{
+    struct http_conn *hc = http_conn_find(http, evcon);
+
+    if (hc == NULL) {
+        evhttp_connection_set_closecb(evcon, cb, arg); /* not counted: nothing to chain */
+        return;
+    }
+    hc->closecb = cb;
+    hc->closecb_arg = arg;
+}
+
+void ls_http_set_limits(struct ls_http *http, unsigned max_connections,
+                        unsigned request_timeout_ms)
+{
+    http->max_connections = max_connections;
+    http->request_timeout_ms = request_timeout_ms;
+}
+
+size_t ls_http_connection_count(const struct ls_http *http)
+{
+    return ls_strmap_count(&http->conns);
+}
+
+/* ---- requests ---- */
+
 static void http_request_cb(struct evhttp_request *req, void *arg)
 {
     struct ls_http *http = arg;
     const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
     const char *path = uri != NULL ? evhttp_uri_get_path(uri) : NULL;
     enum evhttp_cmd_type method = evhttp_request_get_command(req);
+    struct http_conn *hc = http_conn_find(http, evhttp_request_get_connection(req));
     struct http_route *r;
+
+    if (hc != NULL) {
+        hc->dispatched = true; /* the headers are in: the deadline is met */
+        event_del(hc->deadline);
+    }
+    /* One request per connection: the deadline above covers the only set of headers. */
+    evhttp_add_header(evhttp_request_get_output_headers(req), "Connection", "close");
 
     if (method != EVHTTP_REQ_GET && method != EVHTTP_REQ_HEAD) {
         ls_http_reply_error(req, 405, "method not allowed");
@@ -198,32 +383,37 @@ struct ls_http *ls_http_new(struct event_base *base, const char *listen, const c
                             const char *node_id)
 {
     struct ls_http *http = calloc(1, sizeof *http);
-    struct evconnlistener *listener;
 
     if (http == NULL)
         return NULL;
     http->base = base;
     http->started_ms = ls_now_ms();
+    http->max_connections = LS_HTTP_DEFAULT_MAX_CONNECTIONS;
+    http->request_timeout_ms = LS_HTTP_DEFAULT_REQUEST_TIMEOUT_MS;
+    TAILQ_INIT(&http->adopting);
     http->role = strdup(role);
     http->node_id = strdup(node_id != NULL ? node_id : "");
     http->evhttp = evhttp_new(base);
-    if (http->role == NULL || http->node_id == NULL || http->evhttp == NULL) {
+    http->adopt_ev = event_new(base, -1, 0, http_adopt_cb, http);
+    if (http->role == NULL || http->node_id == NULL || http->evhttp == NULL ||
+        http->adopt_ev == NULL || ls_strmap_init(&http->conns) != LS_OK) {
         ls_log(LS_LOG_ERR, "cannot set up HTTP on %s: out of memory", listen);
         ls_http_free(http);
         return NULL;
     }
-    /* evhttp takes the listener over (and frees it with itself). */
-    listener = ls_listener_new(base, listen, HTTP_BACKLOG, NULL, NULL);
-    if (listener == NULL) {
+    http->conns_ready = true;
+    /* evhttp takes the socket over (and closes it with itself). */
+    http->listener = ls_listener_new(base, listen, HTTP_BACKLOG, NULL, NULL);
+    if (http->listener == NULL) {
         ls_http_free(http);
         return NULL;
     }
-    if (evhttp_bind_listener(http->evhttp, listener) == NULL) {
+    if (ls_listener_bind_evhttp(http->listener, http->evhttp) != LS_OK) {
         ls_log(LS_LOG_ERR, "cannot set up HTTP on %s: out of memory", listen);
-        evconnlistener_free(listener);
         ls_http_free(http);
         return NULL;
     }
+    evhttp_set_bevcb(http->evhttp, http_new_bev, http);
     evhttp_set_max_headers_size(http->evhttp, HTTP_MAX_HEADERS);
     evhttp_set_max_body_size(http->evhttp, 0);
     evhttp_set_timeout(http->evhttp, HTTP_TIMEOUT_S);
@@ -236,11 +426,24 @@ struct ls_http *ls_http_new(struct event_base *base, const char *listen, const c
 void ls_http_free(struct ls_http *http)
 {
     struct http_route *r;
+    struct http_conn *hc;
 
     if (http == NULL)
         return;
+    /* evhttp closes every connection (their close callbacks free our records), then the
+     * listening socket it owns. */
     if (http->evhttp != NULL)
         evhttp_free(http->evhttp);
+    ls_listener_free(http->listener);
+    while ((hc = TAILQ_FIRST(&http->adopting)) != NULL) {
+        TAILQ_REMOVE(&http->adopting, hc, adopt_link);
+        bufferevent_decref(hc->bev);
+        free(hc);
+    }
+    if (http->adopt_ev != NULL)
+        event_free(http->adopt_ev);
+    if (http->conns_ready)
+        ls_strmap_free(&http->conns);
     while ((r = http->routes) != NULL) {
         http->routes = r->next;
         free(r->path);

@@ -10,6 +10,10 @@
  *
  * Layer: roles' tools, between the HTTP server (http.h, which routes "*.flv" here) and the
  * RTMP server (server.h), whose hub, max_connections and play admission viewers share.
+ *
+ * Lifetime: code that keeps using a viewer after a call that may end it (the admission
+ * answer subscribes, and the subscribe's first flush may fail) holds it; an abort asked
+ * for meanwhile happens at the release, as for RTMP sessions (conn.h).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,6 +39,7 @@ struct flv_viewer;
 
 struct ls_httpflv {
     struct event_base *base;
+    struct ls_http *http;
     struct ls_server *srv;
     LIST_HEAD(, flv_viewer) viewers;
 };
@@ -52,6 +57,8 @@ struct flv_viewer {
     struct evbuffer *batch;
     bool started;                   /* 200 and the FLV header sent */
     bool in_flight;                 /* a batch is being written by evhttp */
+    unsigned holds;                 /* flv_hold depth */
+    bool doomed;                    /* flv_abort asked for while held */
     LIST_ENTRY(flv_viewer) link;
 };
 
@@ -79,6 +86,8 @@ static void flv_free(struct flv_viewer *v)
     free(v);
 }
 
+static void flv_abort(struct flv_viewer *v);
+
 static void flv_conn_closed(struct evhttp_connection *evcon, void *arg)
 {
     struct flv_viewer *v = arg;
@@ -92,19 +101,37 @@ static void flv_conn_closed(struct evhttp_connection *evcon, void *arg)
         else
             evhttp_request_free(v->req);
     }
-    ls_log(LS_LOG_INFO, "%s: http-flv %s closed", v->peer, v->ref.id[0] ? v->ref.id : "-");
+    ls_log_peer(v->peer, LS_LOG_INFO, "%s: http-flv %s closed", v->peer,
+                v->ref.id[0] ? v->ref.id : "-");
     v->req = NULL;
     v->evcon = NULL;
-    flv_free(v);
+    flv_abort(v); /* no connection left: frees the viewer (at the release when held) */
 }
 
-/* Ends a viewer from our side: closing the connection runs flv_conn_closed. */
+/* Ends a viewer from our side: closing the connection runs flv_conn_closed. While the
+ * viewer is held this waits for the release. */
 static void flv_abort(struct flv_viewer *v)
 {
+    if (v->holds > 0) {
+        v->doomed = true;
+        return;
+    }
     if (v->evcon != NULL)
         evhttp_connection_free(v->evcon);
     else
         flv_free(v);
+}
+
+static void flv_hold(struct flv_viewer *v)
+{
+    v->holds++;
+}
+
+/* Ends a hold; an abort asked for meanwhile happens now (`v` may be freed). */
+static void flv_release(struct flv_viewer *v)
+{
+    if (--v->holds == 0 && v->doomed)
+        flv_abort(v);
 }
 
 /* Answers a request that will not stream and forgets the viewer. */
@@ -113,10 +140,10 @@ static void flv_reply_error(struct flv_viewer *v, int code, const char *message)
     struct evhttp_request *req = v->req;
 
     if (v->evcon != NULL)
-        evhttp_connection_set_closecb(v->evcon, NULL, NULL);
+        ls_http_set_closecb(v->flv->http, v->evcon, NULL, NULL);
     v->req = NULL;
     v->evcon = NULL;
-    flv_free(v);
+    flv_abort(v); /* no connection left: frees the viewer (at the release when held) */
     if (req != NULL)
         ls_http_reply_error(req, code, message);
 }
@@ -166,7 +193,7 @@ static void flv_start(struct flv_viewer *v)
         flv_abort(v);
         return;
     }
-    ls_log(LS_LOG_INFO, "%s: http-flv %s started", v->peer, v->ref.id);
+    ls_log_peer(v->peer, LS_LOG_INFO, "%s: http-flv %s started", v->peer, v->ref.id);
 }
 
 static void flv_sub_flush(struct ls_subscriber *sub)
@@ -192,7 +219,8 @@ static void flv_sub_too_slow(struct ls_subscriber *sub, const char *why)
     struct flv_viewer *v = flv_from_sub(sub);
 
     ls_stats.slow_viewer_drops_total++;
-    ls_log(LS_LOG_INFO, "%s: http-flv %s: viewer dropped: %s", v->peer, v->ref.id, why);
+    ls_log_peer(v->peer, LS_LOG_INFO, "%s: http-flv %s: viewer dropped: %s", v->peer, v->ref.id,
+                why);
     flv_abort(v);
 }
 
@@ -211,14 +239,13 @@ static void flv_wait_timeout(evutil_socket_t fd, short what, void *arg)
     if (v->started || v->req == NULL)
         return;
     ls_stats.play_failures_total[LS_FAIL_NOT_FOUND]++;
-    ls_log(LS_LOG_INFO, "%s: http-flv %s failed: not live within play_wait_timeout", v->peer,
-           v->ref.id);
+    ls_log_peer(v->peer, LS_LOG_INFO, "%s: http-flv %s failed: not live within play_wait_timeout",
+                v->peer, v->ref.id);
     flv_reply_error(v, 404, "stream not found");
 }
 
-static void flv_admitted(void *arg, int result, const char *why)
+static void flv_admit(struct flv_viewer *v, int result, const char *why)
 {
-    struct flv_viewer *v = arg;
     const struct ls_server_config *cfg = ls_server_config(v->flv->srv);
     struct ls_stream *st;
     struct timeval tv;
@@ -228,8 +255,8 @@ static void flv_admitted(void *arg, int result, const char *why)
         return;
     if (result != LS_OK) {
         ls_stats.play_failures_total[LS_FAIL_UNAUTHORIZED]++;
-        ls_log(LS_LOG_INFO, "%s: http-flv %s refused: %s", v->peer, v->ref.id,
-               why != NULL ? why : "not authorised");
+        ls_log_peer(v->peer, LS_LOG_INFO, "%s: http-flv %s refused: %s", v->peer, v->ref.id,
+                    why != NULL ? why : "not authorised");
         flv_reply_error(v, 403, "forbidden");
         return;
     }
@@ -241,10 +268,16 @@ static void flv_admitted(void *arg, int result, const char *why)
     ls_subscriber_init(&v->sub, &flv_sub_ops, &v->outq, LS_TRANSPORT_FLV, 0);
     if (ls_stream_has_source(st))
         flv_start(v);
+    if (v->doomed) {
+        ls_stream_release(st); /* frees it again if we created it */
+        return;
+    }
     if (ls_stream_subscribe(st, &v->sub) != LS_OK) {
         flv_abort(v);
         return;
     }
+    if (v->doomed)
+        return;
     if (!v->started) {
         v->wait_timer = evtimer_new(v->flv->base, flv_wait_timeout, v);
         if (v->wait_timer == NULL) {
@@ -255,6 +288,16 @@ static void flv_admitted(void *arg, int result, const char *why)
         tv.tv_usec = (cfg->play_wait_timeout_ms % 1000) * 1000;
         evtimer_add(v->wait_timer, &tv);
     }
+}
+
+/* The admission answer, holding the viewer: the subscribe's first flush may end it. */
+static void flv_admitted(void *arg, int result, const char *why)
+{
+    struct flv_viewer *v = arg;
+
+    flv_hold(v);
+    flv_admit(v, result, why);
+    flv_release(v);
 }
 
 /* GET /APP/NAME.flv (the HTTP server hands us every path ending in ".flv"). */
@@ -284,15 +327,15 @@ static void flv_request(struct evhttp_request *req, void *arg)
     snprintf(full, sizeof full, "%s%s%s", path, query != NULL ? "?" : "", query != NULL ? query : "");
     if (ls_http_flv_path_parse(full, &v->ref) != LS_OK) {
         ls_stats.play_failures_total[LS_FAIL_BAD_NAME]++;
-        ls_log(LS_LOG_INFO, "%s: http-flv refused: bad stream id", v->peer);
+        ls_log_peer(v->peer, LS_LOG_INFO, "%s: http-flv refused: bad stream id", v->peer);
         free(v);
         ls_http_reply_error(req, 404, "bad stream id");
         return;
     }
     if (ls_server_connection_acquire(flv->srv) != LS_OK) {
         ls_stats.play_failures_total[LS_FAIL_LIMIT]++;
-        ls_log(LS_LOG_WARNING, "%s: http-flv %s refused: max_connections reached", v->peer,
-               v->ref.id);
+        ls_log_peer(v->peer, LS_LOG_WARNING, "%s: http-flv %s refused: max_connections reached",
+                    v->peer, v->ref.id);
         free(v);
         ls_http_reply_error(req, 503, "too many connections");
         return;
@@ -305,7 +348,7 @@ static void flv_request(struct evhttp_request *req, void *arg)
     ls_outq_init(&v->outq);
     v->batch = evbuffer_new();
     LIST_INSERT_HEAD(&flv->viewers, v, link);
-    evhttp_connection_set_closecb(v->evcon, flv_conn_closed, v);
+    ls_http_set_closecb(flv->http, v->evcon, flv_conn_closed, v);
     if (v->batch == NULL) {
         flv_abort(v);
         return;
@@ -323,6 +366,7 @@ struct ls_httpflv *ls_httpflv_new(struct ls_http *http, struct ls_server *srv)
     if (flv == NULL)
         return NULL;
     flv->base = ls_server_base(srv);
+    flv->http = http;
     flv->srv = srv;
     LIST_INIT(&flv->viewers);
     if (ls_http_route_suffix(http, ".flv", flv_request, flv) != LS_OK) {

@@ -19,8 +19,26 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "libstream/clock.h"
 #include "libstream/json.h"
 #include "libstream/log.h"
+
+#define LOG_PEER_SLOTS 256
+#define LOG_PEER_HOST_MAX 64
+
+/* One address's token bucket (ls_log_peer); tokens in thousandths of a line. */
+struct log_peer_slot {
+    char host[LOG_PEER_HOST_MAX];
+    uint64_t tokens;
+    uint64_t refill_ms;
+    uint64_t suppressed;
+};
+
+static struct {
+    unsigned rate;   /* lines per second; 0 = no limit */
+    unsigned burst;
+    struct log_peer_slot slots[LOG_PEER_SLOTS];
+} g_peer;
 
 static struct {
     char ident[LS_LOG_IDENT_MAX + 1];
@@ -206,6 +224,78 @@ void ls_log(int level, const char *fmt, ...)
 {
     va_list ap;
 
+    va_start(ap, fmt);
+    ls_vlog(level, fmt, ap);
+    va_end(ap);
+}
+
+void ls_log_set_peer_limit(unsigned lines_per_s, unsigned burst)
+{
+    memset(&g_peer, 0, sizeof g_peer);
+    g_peer.rate = lines_per_s;
+    g_peer.burst = burst > 0 ? burst : 1;
+}
+
+static void log_peer_report(const struct log_peer_slot *slot)
+{
+    ls_log(LS_LOG_NOTICE, "%s: %llu lines from this address suppressed (log_rate_limit)",
+           slot->host, (unsigned long long)slot->suppressed);
+}
+
+/* The bucket of the address in `peer` (port cut off), reset when another address held
+ * its slot. */
+static struct log_peer_slot *log_peer_slot(const char *peer, uint64_t now)
+{
+    char host[LOG_PEER_HOST_MAX];
+    const char *colon = strrchr(peer, ':');
+    size_t n = colon != NULL && colon != peer ? (size_t)(colon - peer) : strlen(peer);
+    uint32_t h = 2166136261u;
+    struct log_peer_slot *slot;
+    size_t i;
+
+    if (n >= sizeof host)
+        n = sizeof host - 1;
+    memcpy(host, peer, n);
+    host[n] = '\0';
+    for (i = 0; i < n; i++)
+        h = (h ^ (uint8_t)host[i]) * 16777619u;
+    slot = &g_peer.slots[h % LOG_PEER_SLOTS];
+    if (strcmp(slot->host, host) != 0) {
+        if (slot->suppressed > 0)
+            log_peer_report(slot);
+        snprintf(slot->host, sizeof slot->host, "%s", host);
+        slot->tokens = (uint64_t)g_peer.burst * 1000;
+        slot->refill_ms = now;
+        slot->suppressed = 0;
+    }
+    return slot;
+}
+
+void ls_log_peer(const char *peer, int level, const char *fmt, ...)
+{
+    va_list ap;
+
+    if (!ls_log_enabled(level))
+        return;
+    if (peer != NULL && g_peer.rate != 0) {
+        uint64_t now = ls_now_ms();
+        struct log_peer_slot *slot = log_peer_slot(peer, now);
+        uint64_t cap = (uint64_t)g_peer.burst * 1000;
+
+        slot->tokens += (now - slot->refill_ms) * g_peer.rate;
+        if (slot->tokens > cap)
+            slot->tokens = cap;
+        slot->refill_ms = now;
+        if (slot->tokens < 1000) {
+            slot->suppressed++;
+            return;
+        }
+        slot->tokens -= 1000;
+        if (slot->suppressed > 0) {
+            log_peer_report(slot);
+            slot->suppressed = 0;
+        }
+    }
     va_start(ap, fmt);
     ls_vlog(level, fmt, ap);
     va_end(ap);

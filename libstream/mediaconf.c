@@ -4,6 +4,8 @@
  */
 #include <stddef.h>
 
+#include "libstream/http.h"
+#include "libstream/log.h"
 #include "libstream/mediaconf.h"
 
 #define OFF(field) offsetof(struct ls_media_conf, field)
@@ -73,7 +75,21 @@ static const struct ls_conf_key record_keys[] = {
             "deadline of one DNS lookup (upstream, advertise, source_managers, auth_url)"), \
     { .name = "dns_servers", .type = LS_CONF_ADDR_LIST, .offset = OFF(dns_servers), \
       .flags = LS_CONF_NUMERIC, \
-      .help = "nameservers \"ip:port\"; empty = those of /etc/resolv.conf" }
+      .help = "nameservers \"ip:port\"; empty = those of /etc/resolv.conf" }, \
+    INT_KEY("max_control_queue_bytes", max_control_queue_bytes, 65536, 4096, 16777216, \
+            "unsent replies (control, commands) per connection before the peer is closed"), \
+    INT_KEY("min_ack_window", min_ack_window, 4096, 0, 1048576, \
+            "smallest acknowledgement window a peer may ask for; 0 = any"), \
+    INT_KEY("max_empty_messages", max_empty_messages, 1024, 0, 1000000, \
+            "zero-length RTMP messages a peer may send in a row; 0 = any"), \
+    INT_KEY("http_max_connections", http_max_connections, 10000, 1, 1000000, \
+            "HTTP connections (API, metrics, HTTP-FLV) beyond which new ones are refused"), \
+    INT_KEY("http_request_timeout", http_request_timeout, 10, 1, 3600, \
+            "seconds an HTTP connection has to send its request headers"), \
+    INT_KEY("log_rate_limit", log_rate_limit, 50, 0, 1000000, \
+            "log lines a second caused by one peer address; 0 = no limit"), \
+    INT_KEY("log_rate_burst", log_rate_burst, 1000, 1, 1000000, \
+            "log lines one peer address may cause at once")
 
 const struct ls_conf_key ls_spd_schema[] = {
     MEDIA_COMMON_KEYS,
@@ -99,6 +115,14 @@ const struct ls_conf_key ls_epd_schema[] = {
     { .name = NULL },
 };
 
+void ls_media_conf_apply_process(const struct ls_media_conf *conf, struct ls_http *http)
+{
+    ls_log_set_peer_limit((unsigned)conf->log_rate_limit, (unsigned)conf->log_rate_burst);
+    if (http != NULL)
+        ls_http_set_limits(http, (unsigned)conf->http_max_connections,
+                           (unsigned)conf->http_request_timeout * 1000);
+}
+
 void ls_media_conf_apply(const struct ls_media_conf *conf, bool allow_publish,
                          struct ls_server_config *srv, struct ls_hub_config *hub)
 {
@@ -110,6 +134,9 @@ void ls_media_conf_apply(const struct ls_media_conf *conf, bool allow_publish,
     srv->conn.chunk.max_message_size = (uint32_t)conf->max_message_size;
     srv->conn.chunk.max_chunk_streams = (uint32_t)conf->max_chunk_streams;
     srv->conn.chunk.max_pending_bytes = 2 * (uint64_t)conf->max_message_size;
+    srv->conn.chunk.min_ack_window = (uint32_t)conf->min_ack_window;
+    srv->conn.chunk.max_empty_messages = (uint32_t)conf->max_empty_messages;
+    srv->conn.max_control_queue_bytes = (size_t)conf->max_control_queue_bytes;
     srv->connect_timeout_ms = (unsigned)conf->connect_timeout * 1000;
     srv->publisher_idle_timeout_ms = (unsigned)conf->publisher_idle_timeout * 1000;
     srv->publish_takeover_idle_ms = (unsigned)conf->publish_takeover_idle * 1000;

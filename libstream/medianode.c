@@ -104,6 +104,7 @@ struct ls_media_node *ls_media_node_new(struct event_base *base, const char *pat
         free(node);
         return NULL;
     }
+    ls_media_conf_apply_process(&node->conf, NULL);
     node_apply(node, &node->conf, &node->srv_cfg, &node->hub_cfg, &node->pull_cfg);
     node_check_trust(node, &node->conf);
     node_format_addr(&node->conf.listen, listen, sizeof listen);
@@ -113,6 +114,8 @@ struct ls_media_node *ls_media_node_new(struct event_base *base, const char *pat
         node->srv = ls_server_new(base, node->hub, &node->srv_cfg, listen);
     if (node->srv != NULL)
         node->http = ls_http_new(base, http_listen, role, node->conf.node_id);
+    if (node->http != NULL)
+        ls_media_conf_apply_process(&node->conf, node->http);
     if (node->http != NULL && ls_streamsapi_attach(node->http, node->hub) == LS_OK)
         node->flv = ls_httpflv_new(node->http, node->srv);
     if (node->flv == NULL) {
@@ -158,6 +161,7 @@ int ls_media_node_reload(struct ls_media_node *node)
                 fresh.dns_servers.n * sizeof *fresh.dns_servers.v) != 0))
         ls_log(LS_LOG_WARNING, "dns_servers changes need a restart");
     ls_resolver_set_timeout(node->resolver, (unsigned)fresh.dns_timeout_ms);
+    ls_media_conf_apply_process(&fresh, node->http);
     ls_server_set_config(node->srv, &srv);
     ls_hub_set_config(node->hub, &hub);
     ls_http_set_node_id(node->http, fresh.node_id);

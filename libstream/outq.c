@@ -25,6 +25,7 @@ void ls_outq_init(struct ls_outq *q)
     q->count = 0;
     q->head_offset = 0;
     q->bytes = 0;
+    q->tracked_bytes = 0;
 }
 
 void ls_outq_clear(struct ls_outq *q)
@@ -57,7 +58,8 @@ static int outq_grow(struct ls_outq *q)
     return LS_OK;
 }
 
-int ls_outq_push(struct ls_outq *q, struct ls_frame *blob, enum ls_outq_class cls)
+static int outq_push(struct ls_outq *q, struct ls_frame *blob, enum ls_outq_class cls,
+                     bool tracked)
 {
     struct ls_outq_entry *e;
 
@@ -68,9 +70,22 @@ int ls_outq_push(struct ls_outq *q, struct ls_frame *blob, enum ls_outq_class cl
     e = &q->ring[(q->head + q->count) & (q->cap - 1)];
     e->blob = blob;
     e->cls = (uint8_t)cls;
+    e->tracked = tracked;
     q->count++;
     q->bytes += blob->len;
+    if (tracked)
+        q->tracked_bytes += blob->len;
     return LS_OK;
+}
+
+int ls_outq_push(struct ls_outq *q, struct ls_frame *blob, enum ls_outq_class cls)
+{
+    return outq_push(q, blob, cls, false);
+}
+
+int ls_outq_push_tracked(struct ls_outq *q, struct ls_frame *blob, enum ls_outq_class cls)
+{
+    return outq_push(q, blob, cls, true);
 }
 
 /* Drops `n` written bytes from the front of the queue. */
@@ -83,8 +98,12 @@ static void outq_consume(struct ls_outq *q, size_t n)
 
         if (n < left) {
             q->head_offset += (uint32_t)n;
+            if (e->tracked)
+                q->tracked_bytes -= n;
             return;
         }
+        if (e->tracked)
+            q->tracked_bytes -= left;
         n -= left;
         ls_frame_unref(e->blob);
         q->head = (q->head + 1) & (q->cap - 1);
@@ -159,6 +178,8 @@ ssize_t ls_outq_move_to_evbuffer(struct ls_outq *q, struct evbuffer *out)
             ls_frame_unref(e->blob);
         }
         /* the evbuffer now owns the reference */
+        if (e->tracked)
+            q->tracked_bytes -= len;
         q->head = (q->head + 1) & (q->cap - 1);
         q->count--;
         q->head_offset = 0;
@@ -171,7 +192,7 @@ ssize_t ls_outq_move_to_evbuffer(struct ls_outq *q, struct evbuffer *out)
 size_t ls_outq_shed(struct ls_outq *q, enum ls_outq_class min_cls)
 {
     uint32_t read, write, kept = 0;
-    size_t removed = 0;
+    size_t removed = 0, removed_tracked = 0;
 
     /* Compact in place; the head entry stays if it is partly written. */
     for (read = 0, write = 0; read < q->count; read++) {
@@ -180,6 +201,8 @@ size_t ls_outq_shed(struct ls_outq *q, enum ls_outq_class min_cls)
 
         if (!started && e.cls >= (uint8_t)min_cls) {
             removed += e.blob->len;
+            if (e.tracked)
+                removed_tracked += e.blob->len;
             ls_frame_unref(e.blob);
             continue;
         }
@@ -189,5 +212,6 @@ size_t ls_outq_shed(struct ls_outq *q, enum ls_outq_class min_cls)
     }
     q->count = kept;
     q->bytes -= removed;
+    q->tracked_bytes -= removed_tracked;
     return removed;
 }

@@ -47,8 +47,8 @@ static void server_accept_cb(struct evconnlistener *l, evutil_socket_t fd, struc
     if (srv->nconnections >= srv->cfg.max_connections) {
         ls_net_format(sa, peer, sizeof peer);
         ls_stats.connections_refused_total++;
-        ls_log(LS_LOG_WARNING, "%s: refused: max_connections (%u) reached", peer,
-               srv->cfg.max_connections);
+        ls_log_peer(peer, LS_LOG_WARNING, "%s: refused: max_connections (%u) reached", peer,
+                    srv->cfg.max_connections);
         close(fd);
         return;
     }
@@ -77,10 +77,8 @@ struct ls_server *ls_server_new(struct event_base *base, struct ls_hub *hub,
 void ls_server_shutdown(struct ls_server *srv)
 {
     srv->shutting_down = true;
-    if (srv->listener != NULL) {
-        evconnlistener_free(srv->listener);
-        srv->listener = NULL;
-    }
+    ls_listener_free(srv->listener);
+    srv->listener = NULL;
     while (!LIST_EMPTY(&srv->sessions))
         ls_session_shutdown(LIST_FIRST(&srv->sessions));
 }

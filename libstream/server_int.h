@@ -8,7 +8,7 @@
 
 #include "libstream/server.h"
 
-struct evconnlistener;
+struct ls_listener;
 
 LIST_HEAD(ls_session_list, ls_session);
 
@@ -17,7 +17,7 @@ struct ls_server {
     struct ls_hub *hub;
     struct ls_server_config cfg;
     struct ls_server_hooks hooks;
-    struct evconnlistener *listener;
+    struct ls_listener *listener;
     struct ls_session_list sessions;
     unsigned nsessions;
     unsigned nconnections;   /* sessions + connections acquired by other transports */

@@ -10,6 +10,13 @@
  * Each command is answered in one write (replies are queued, then the connection flushes
  * once its input is consumed). Refusals are RTMP statuses plus one log line with the peer
  * and the stream id; a protocol error closes this connection only.
+ *
+ * A connection that neither publishes nor plays has connect_timeout, counted from accept
+ * and again from each return to idle (a play stopped or failed, a publish ended), whatever
+ * it sends meanwhile. Everything that enters a session from outside its connection's
+ * callbacks — admission and claim answers, the hub's callbacks, the session's timer, a
+ * takeover's kick — holds the connection (conn.h) for its duration: a flush that fails or
+ * a refusal inside closes the session only once that code is done with it.
  */
 #include <stddef.h>
 #include <stdio.h>
@@ -84,6 +91,10 @@ static const struct ls_conn_ops session_conn_ops;
 static const struct ls_subscriber_ops session_sub_ops;
 static const struct ls_source_ops session_source_ops;
 
+/* A line about this client, rate-limited per peer address (log.h, log_rate_limit): one
+ * flooding client must not turn its requests into a log storm. */
+#define SES_LOG(ses, level, ...) ls_log_peer(ls_conn_peer((ses)->conn), (level), __VA_ARGS__)
+
 static const char *session_id(const struct ls_session *ses)
 {
     return ses->ref != NULL ? ses->ref->id : "-";
@@ -92,6 +103,13 @@ static const char *session_id(const struct ls_session *ses)
 static void session_fail(struct ls_session *ses, int err, const char *why)
 {
     ls_conn_close(ses->conn, err, why);
+}
+
+/* Connected, neither publishing nor playing: connect_timeout runs (again) from now. */
+static void session_idle(struct ls_session *ses)
+{
+    ls_conn_set_deadline(ses->conn, ses->srv->cfg.connect_timeout_ms,
+                         "connect_timeout: neither publishing nor playing");
 }
 
 /* ---- sending ---- */
@@ -193,8 +211,8 @@ static void session_on_connect(struct ls_session *ses, const struct ls_command *
     /* Internal pulls sign this connection's nonce (peersig.h): no secret, no pulls. */
     if (ses->srv->cfg.cluster_secret[0] != '\0' && ls_nonce_make(ses->nonce) != LS_OK)
         ls_log(LS_LOG_ERR, "no randomness for a pull nonce: internal pulls will fail");
-    ls_log(LS_LOG_DEBUG, "%s: connect app=%s objectEncoding=%g", ls_conn_peer(ses->conn),
-           ses->app, ses->object_encoding);
+    SES_LOG(ses, LS_LOG_DEBUG, "%s: connect app=%s objectEncoding=%g", ls_conn_peer(ses->conn),
+            ses->app, ses->object_encoding);
 
     /* One write: window, bandwidth, chunk size, then the result (decision 4). */
     ls_buf_init(&b, 0);
@@ -247,8 +265,8 @@ static int session_take_ref(struct ls_session *ses, const char *name, bool publi
     if (name == NULL || ls_streamid_parse(ses->app, name, ses->ref, &why) != LS_OK) {
         free(ses->ref);
         ses->ref = NULL;
-        ls_log(LS_LOG_INFO, "%s: %s refused: bad stream id (%s)", ls_conn_peer(ses->conn),
-               publish ? "publish" : "play", why != NULL ? why : "missing name");
+        SES_LOG(ses, LS_LOG_INFO, "%s: %s refused: bad stream id (%s)", ls_conn_peer(ses->conn),
+                publish ? "publish" : "play", why != NULL ? why : "missing name");
         if (publish) {
             ls_stats.publish_failures_total[LS_FAIL_BAD_NAME]++;
             session_send_status(ses, ses->stream_id, "error", "NetStream.Publish.BadName",
@@ -269,8 +287,8 @@ static void session_publish_refuse(struct ls_session *ses, enum ls_fail_reason r
                                    const char *code, const char *description, const char *why)
 {
     ls_stats.publish_failures_total[reason]++;
-    ls_log(LS_LOG_INFO, "%s: publish %s refused: %s", ls_conn_peer(ses->conn), session_id(ses),
-           why);
+    SES_LOG(ses, LS_LOG_INFO, "%s: publish %s refused: %s", ls_conn_peer(ses->conn),
+            session_id(ses), why);
     session_send_status(ses, ses->stream_id, "error", code, description);
     ses->phase = SES_CONNECTED;
     /* Encoders retry on a fresh connection; keeping this one buys nothing. */
@@ -305,9 +323,10 @@ static void session_publish_start(struct ls_session *ses)
     ls_conn_set_quickack(ses->conn, false);
     if (ses->takeover)
         ls_stats.publish_takeovers_total++;
+    ls_conn_set_deadline(ses->conn, 0, NULL);
     ls_conn_set_idle_timeout(ses->conn, ses->srv->cfg.publisher_idle_timeout_ms);
-    ls_log(LS_LOG_NOTICE, "%s: publish %s started%s", ls_conn_peer(ses->conn), ses->ref->id,
-           ses->takeover ? " (took over an idle publisher)" : "");
+    SES_LOG(ses, LS_LOG_NOTICE, "%s: publish %s started%s", ls_conn_peer(ses->conn), ses->ref->id,
+            ses->takeover ? " (took over an idle publisher)" : "");
     session_stream_begin(ses, "NetStream.Publish.Start", "Start publishing");
     if (ses->srv->hooks.publish_started != NULL)
         ses->srv->hooks.publish_started(ses->srv->hooks.arg, ses->ref->id);
@@ -321,10 +340,13 @@ uint64_t ls_publish_claim_publisher(const struct ls_publish_claim *claim)
 void ls_publish_claim_done(struct ls_publish_claim *claim, int result, const char *why)
 {
     struct ls_session *ses = claim->ses;
+    struct ls_conn *c;
 
     free(claim);
     if (ses == NULL)
         return;
+    c = ses->conn;
+    ls_conn_hold(c);
     ses->claim = NULL;
     if (result == LS_OK) {
         session_publish_start(ses);
@@ -335,7 +357,8 @@ void ls_publish_claim_done(struct ls_publish_claim *claim, int result, const cha
         session_publish_refuse(ses, LS_FAIL_UPSTREAM, "NetStream.Publish.Failed",
                                "Cannot publish now", why != NULL ? why : "claim failed");
     }
-    ls_conn_flush(ses->conn);
+    ls_conn_flush(c);
+    ls_conn_release(c); /* may close and free the session */
 }
 
 /* Local uniqueness rule: refuse a live id unless its publisher has been idle. */
@@ -355,9 +378,8 @@ static int session_publish_local_check(struct ls_session *ses)
     return LS_EBUSY;
 }
 
-static void session_publish_admitted(void *arg, int result, const char *why)
+static void session_publish_admit(struct ls_session *ses, int result, const char *why)
 {
-    struct ls_session *ses = arg;
     const struct ls_server_hooks *hooks = &ses->srv->hooks;
 
     ses->auth = NULL;
@@ -388,6 +410,16 @@ static void session_publish_admitted(void *arg, int result, const char *why)
     hooks->publish_claim(hooks->arg, ses->claim, ses->ref->id, ses->takeover);
 }
 
+static void session_publish_admitted(void *arg, int result, const char *why)
+{
+    struct ls_session *ses = arg;
+    struct ls_conn *c = ses->conn;
+
+    ls_conn_hold(c);
+    session_publish_admit(ses, result, why);
+    ls_conn_release(c); /* may close and free the session */
+}
+
 /*
  * publish and play name a stream createStream made, on a connection that does neither
  * yet: false (the connection failing with `out_of_sequence`) when not, else the command
@@ -415,8 +447,8 @@ static void session_on_publish(struct ls_session *ses, const struct ls_command *
         return;
     if (!ses->srv->cfg.allow_publish) {
         ls_stats.publish_failures_total[LS_FAIL_DENIED]++;
-        ls_log(LS_LOG_INFO, "%s: publish refused: this node does not take publishers",
-               ls_conn_peer(ses->conn));
+        SES_LOG(ses, LS_LOG_INFO, "%s: publish refused: this node does not take publishers",
+                ls_conn_peer(ses->conn));
         session_send_status(ses, stream_id, "error", "NetStream.Publish.Denied",
                             "Publishing is not allowed here");
         ls_conn_close_after_flush(ses->conn, LS_OK, "publish refused");
@@ -446,9 +478,10 @@ static void session_unpublish(struct ls_session *ses, enum ls_source_event ev, c
         return;
     ses->stream = NULL;
     ses->phase = SES_CONNECTED;
-    ls_conn_set_idle_timeout(ses->conn, ses->srv->cfg.connect_timeout_ms);
-    ls_log(LS_LOG_NOTICE, "%s: publish %s stopped (%s)", ls_conn_peer(ses->conn),
-           ses->ref->id, why);
+    ls_conn_set_idle_timeout(ses->conn, 0);
+    session_idle(ses);
+    SES_LOG(ses, LS_LOG_NOTICE, "%s: publish %s stopped (%s)", ls_conn_peer(ses->conn),
+            ses->ref->id, why);
     ls_stream_detach_source(st, ses, ev);
     if (hooks->publish_ended != NULL)
         hooks->publish_ended(hooks->arg, ses->ref->id, ses->publisher);
@@ -457,10 +490,13 @@ static void session_unpublish(struct ls_session *ses, enum ls_source_event ev, c
 static void session_kick(void *owner, const char *why)
 {
     struct ls_session *ses = owner;
+    struct ls_conn *c = ses->conn;
 
+    ls_conn_hold(c);
     session_unpublish(ses, LS_SOURCE_INTERRUPTED, why);
     session_send_status(ses, ses->stream_id, "error", "NetStream.Publish.BadName", why);
-    ls_conn_close_after_flush(ses->conn, LS_OK, why);
+    ls_conn_close_after_flush(c, LS_OK, why);
+    ls_conn_release(c);
 }
 
 static const struct ls_source_ops session_source_ops = {
@@ -474,8 +510,10 @@ static void session_play_stop(struct ls_session *ses)
     if (ses->wait_timer != NULL)
         event_del(ses->wait_timer);
     ls_subscriber_detach(&ses->sub);
-    if (ses->phase == SES_PLAYING || ses->phase == SES_PLAY_PENDING)
+    if (ses->phase == SES_PLAYING || ses->phase == SES_PLAY_PENDING) {
         ses->phase = SES_CONNECTED;
+        session_idle(ses);
+    }
     ses->play_started = false;
     ses->source_stopped = false;
 }
@@ -496,14 +534,15 @@ static void session_play_announce(struct ls_session *ses)
     ls_buf_free(&b);
     session_send_status(ses, ses->stream_id, "status", "NetStream.Data.Start",
                         "Started playing stream");
-    ls_log(LS_LOG_INFO, "%s: play %s started%s", ls_conn_peer(ses->conn), ses->ref->id,
-           ses->peer.internal ? " (internal pull)" : "");
+    SES_LOG(ses, LS_LOG_INFO, "%s: play %s started%s", ls_conn_peer(ses->conn), ses->ref->id,
+            ses->peer.internal ? " (internal pull)" : "");
 }
 
 static void session_play_not_found(struct ls_session *ses, const char *why)
 {
     ls_stats.play_failures_total[LS_FAIL_NOT_FOUND]++;
-    ls_log(LS_LOG_INFO, "%s: play %s failed: %s", ls_conn_peer(ses->conn), session_id(ses), why);
+    SES_LOG(ses, LS_LOG_INFO, "%s: play %s failed: %s", ls_conn_peer(ses->conn), session_id(ses),
+            why);
     session_play_stop(ses);
     session_send_status(ses, ses->stream_id, "error", "NetStream.Play.StreamNotFound",
                         "Stream not found");
@@ -513,11 +552,14 @@ static void session_play_not_found(struct ls_session *ses, const char *why)
 static void session_wait_timeout(evutil_socket_t fd, short what, void *arg)
 {
     struct ls_session *ses = arg;
+    struct ls_conn *c = ses->conn;
 
     (void)fd;
     (void)what;
+    ls_conn_hold(c);
     if (ses->phase == SES_PLAYING && !ses->play_started)
         session_play_not_found(ses, "not live within play_wait_timeout");
+    ls_conn_release(c);
 }
 
 /* An internal pull from a peer origin may only be served from a local publisher: an spd
@@ -529,17 +571,16 @@ static bool session_peer_allowed(const struct ls_session *ses, const struct ls_s
            (ls_stream_has_source(st) && ls_stream_source_kind(st) == LS_SOURCE_PUBLISHER);
 }
 
-static void session_play_admitted(void *arg, int result, const char *why)
+static void session_play_admit(struct ls_session *ses, int result, const char *why)
 {
-    struct ls_session *ses = arg;
     struct ls_stream *st;
     struct timeval tv;
 
     ses->auth = NULL;
     if (result != LS_OK) {
         ls_stats.play_failures_total[LS_FAIL_UNAUTHORIZED]++;
-        ls_log(LS_LOG_INFO, "%s: play %s refused: %s", ls_conn_peer(ses->conn), session_id(ses),
-               why != NULL ? why : "not authorised");
+        SES_LOG(ses, LS_LOG_INFO, "%s: play %s refused: %s", ls_conn_peer(ses->conn),
+                session_id(ses), why != NULL ? why : "not authorised");
         session_send_status(ses, ses->stream_id, "error", "NetStream.Play.Unauthorized",
                             "Authorization failed");
         ses->phase = SES_CONNECTED;
@@ -557,7 +598,7 @@ static void session_play_admitted(void *arg, int result, const char *why)
         return;
     }
     ses->phase = SES_PLAYING;
-    ls_conn_set_idle_timeout(ses->conn, 0);
+    ls_conn_set_deadline(ses->conn, 0, NULL);
     ls_subscriber_init(&ses->sub, &session_sub_ops, ls_conn_outq(ses->conn), LS_TRANSPORT_RTMP,
                        ses->stream_id);
     if (ls_stream_has_source(st))
@@ -576,10 +617,22 @@ static void session_play_admitted(void *arg, int result, const char *why)
         tv.tv_sec = ses->srv->cfg.play_wait_timeout_ms / 1000;
         tv.tv_usec = (ses->srv->cfg.play_wait_timeout_ms % 1000) * 1000;
         evtimer_add(ses->wait_timer, &tv);
-        ls_log(LS_LOG_DEBUG, "%s: play %s waiting for the stream", ls_conn_peer(ses->conn),
-               ses->ref->id);
+        SES_LOG(ses, LS_LOG_DEBUG, "%s: play %s waiting for the stream", ls_conn_peer(ses->conn),
+                ses->ref->id);
     }
     ls_conn_flush(ses->conn);
+}
+
+/* The admission answer. The first flush (inside the subscribe) may find the viewer gone:
+ * held, the session outlives everything below. */
+static void session_play_admitted(void *arg, int result, const char *why)
+{
+    struct ls_session *ses = arg;
+    struct ls_conn *c = ses->conn;
+
+    ls_conn_hold(c);
+    session_play_admit(ses, result, why);
+    ls_conn_release(c); /* may close and free the session */
 }
 
 static void session_on_play(struct ls_session *ses, const struct ls_command *cmd,
@@ -605,8 +658,8 @@ static void session_on_play(struct ls_session *ses, const struct ls_command *cmd
     ses->nonce[0] = '\0'; /* one play per challenge: a signature is never good twice */
     if (rc == LS_EAUTH) {
         ls_stats.play_failures_total[LS_FAIL_UNAUTHORIZED]++;
-        ls_log(LS_LOG_WARNING, "%s: internal pull of %s with a bad signature refused",
-               ls_conn_peer(ses->conn), ses->ref->id);
+        SES_LOG(ses, LS_LOG_WARNING, "%s: internal pull of %s with a bad signature refused",
+                ls_conn_peer(ses->conn), ses->ref->id);
         session_send_status(ses, stream_id, "error", "NetStream.Play.Unauthorized",
                             "Bad cluster signature");
         ls_conn_close_after_flush(ses->conn, LS_EAUTH, "bad cluster signature");
@@ -628,15 +681,16 @@ static struct ls_session *session_from_sub(struct ls_subscriber *sub)
 
 static void session_sub_flush(struct ls_subscriber *sub)
 {
-    struct ls_session *ses = session_from_sub(sub);
+    struct ls_conn *c = session_from_sub(sub)->conn;
 
-    ls_conn_flush(ses->conn);
+    ls_conn_hold(c);
+    ls_conn_flush(c);
+    ls_conn_release(c);
 }
 
-static void session_sub_source_event(struct ls_subscriber *sub, enum ls_source_event ev)
+static void session_source_event(struct ls_session *ses, struct ls_subscriber *sub,
+                                 enum ls_source_event ev)
 {
-    struct ls_session *ses = session_from_sub(sub);
-
     switch (ev) {
     case LS_SOURCE_STARTED:
         if (!session_peer_allowed(ses, sub->stream)) {
@@ -668,14 +722,27 @@ static void session_sub_source_event(struct ls_subscriber *sub, enum ls_source_e
     }
 }
 
+static void session_sub_source_event(struct ls_subscriber *sub, enum ls_source_event ev)
+{
+    struct ls_session *ses = session_from_sub(sub);
+    struct ls_conn *c = ses->conn;
+
+    ls_conn_hold(c);
+    session_source_event(ses, sub, ev);
+    ls_conn_release(c);
+}
+
 static void session_sub_too_slow(struct ls_subscriber *sub, const char *why)
 {
     struct ls_session *ses = session_from_sub(sub);
+    struct ls_conn *c = ses->conn;
 
     ls_stats.slow_viewer_drops_total++;
-    ls_log(LS_LOG_INFO, "%s: play %s: viewer dropped: %s", ls_conn_peer(ses->conn),
-           session_id(ses), why);
+    SES_LOG(ses, LS_LOG_INFO, "%s: play %s: viewer dropped: %s", ls_conn_peer(ses->conn),
+            session_id(ses), why);
+    ls_conn_hold(c);
     session_fail(ses, LS_ELIMIT, "viewer too slow");
+    ls_conn_release(c);
 }
 
 static const struct ls_subscriber_ops session_sub_ops = {
@@ -712,8 +779,8 @@ static void session_on_command(struct ls_session *ses, struct ls_frame *msg)
     rc = ls_command_decode(msg->data, msg->len, msg->type == LS_MSG_COMMAND_AMF3,
                            &ls_amf_default_limits, &cmd, &why);
     if (rc < 0) {
-        ls_log(LS_LOG_INFO, "%s: bad command: %s", ls_conn_peer(ses->conn),
-               why != NULL ? why : ls_strerror((int)rc));
+        SES_LOG(ses, LS_LOG_INFO, "%s: bad command: %s", ls_conn_peer(ses->conn),
+                why != NULL ? why : ls_strerror((int)rc));
         session_fail(ses, (int)rc, why != NULL ? why : "bad command");
         return;
     }
@@ -742,7 +809,7 @@ static void session_on_command(struct ls_session *ses, struct ls_frame *msg)
     } else if (strcmp(cmd.name, "releaseStream") == 0 || strcmp(cmd.name, "FCPublish") == 0 ||
                strcmp(cmd.name, "FCSubscribe") == 0 || strcmp(cmd.name, "_checkbw") == 0) {
         if (ls_command_parse_stream_name(&cmd, &name) == LS_OK)
-            ls_log(LS_LOG_DEBUG, "%s: %s %s", ls_conn_peer(ses->conn), cmd.name, name);
+            SES_LOG(ses, LS_LOG_DEBUG, "%s: %s %s", ls_conn_peer(ses->conn), cmd.name, name);
         session_send_result(ses, cmd.transaction_id);
     } else if (strcmp(cmd.name, "getStreamLength") == 0) {
         struct ls_buf b;
@@ -758,8 +825,8 @@ static void session_on_command(struct ls_session *ses, struct ls_frame *msg)
                strcmp(cmd.name, "onBWDone") == 0 || strcmp(cmd.name, "pause") == 0) {
         /* Acknowledged by doing nothing: live streams cannot pause or drop a track here. */
     } else {
-        ls_log(LS_LOG_DEBUG, "%s: unknown command '%s' answered with _error",
-               ls_conn_peer(ses->conn), cmd.name);
+        SES_LOG(ses, LS_LOG_DEBUG, "%s: unknown command '%s' answered with _error",
+                ls_conn_peer(ses->conn), cmd.name);
         session_send_error(ses, cmd.transaction_id, "NetConnection.Call.Failed",
                            "Method not found");
     }
@@ -814,12 +881,12 @@ static void session_on_close(struct ls_conn *c, void *owner, int err, const char
     if (ses->wait_timer != NULL)
         event_free(ses->wait_timer);
     if (err == LS_OK || err == LS_EIO)
-        ls_log(LS_LOG_INFO, "%s: closed (%s) %s in=%llu out=%llu", ls_conn_peer(c), why,
-               session_id(ses), (unsigned long long)ls_conn_bytes_in(c),
-               (unsigned long long)ls_conn_bytes_out(c));
+        SES_LOG(ses, LS_LOG_INFO, "%s: closed (%s) %s in=%llu out=%llu", ls_conn_peer(c), why,
+                session_id(ses), (unsigned long long)ls_conn_bytes_in(c),
+                (unsigned long long)ls_conn_bytes_out(c));
     else
-        ls_log(err == LS_ENOMEM ? LS_LOG_ERR : LS_LOG_INFO, "%s: closed: %s (%s) %s",
-               ls_conn_peer(c), why, ls_strerror(err), session_id(ses));
+        SES_LOG(ses, err == LS_ENOMEM ? LS_LOG_ERR : LS_LOG_INFO, "%s: closed: %s (%s) %s",
+                ls_conn_peer(c), why, ls_strerror(err), session_id(ses));
     LIST_REMOVE(ses, link);
     srv->nsessions--;
     srv->nconnections--;
@@ -854,8 +921,8 @@ void ls_session_accept(struct ls_server *srv, int fd)
     LIST_INSERT_HEAD(&srv->sessions, ses, link);
     srv->nsessions++;
     srv->nconnections++;
-    ls_log(LS_LOG_INFO, "%s: connected", ls_conn_peer(ses->conn));
-    ls_conn_set_idle_timeout(ses->conn, srv->cfg.connect_timeout_ms);
+    SES_LOG(ses, LS_LOG_INFO, "%s: connected", ls_conn_peer(ses->conn));
+    session_idle(ses);
     if (ls_conn_start(ses->conn) != LS_OK)
         ls_conn_close(ses->conn, LS_EIO, "cannot start connection");
 }

@@ -17,6 +17,9 @@ void ls_smdlink_conn_config(struct ls_conn_config *cfg)
     cfg->chunk.max_chunk_streams = 8;
     cfg->chunk.max_pending_bytes = 4 * LS_SMD_MESSAGE_MAX;
     cfg->out_chunk_size = 4096;
+    /* A node's requests come in bursts (an spd re-announces every stream it holds at
+     * once), each answered; before hello a peer can make us queue one answer. */
+    cfg->max_control_queue_bytes = 64u << 20;
 }
 
 int ls_smdlink_send(struct ls_conn *c, const struct ls_smd_msg *m)

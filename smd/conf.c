@@ -36,5 +36,15 @@ const struct ls_conf_key smd_schema[] = {
     /* at most 4 s: spd gives a register 5 s before it calls the smd dead */
     INT_KEY("probe_timeout_ms", probe_timeout_ms, 2000, 100, 4000,
             "an owner that does not answer a takeover probe this fast counts as busy"),
+    INT_KEY("max_pending_hellos", max_pending_hellos, 128, 1, 100000,
+            "connections that have not said hello yet, beyond which new ones are refused"),
+    INT_KEY("http_max_connections", http_max_connections, 1000, 1, 1000000,
+            "HTTP connections beyond which new ones are refused"),
+    INT_KEY("http_request_timeout", http_request_timeout, 10, 1, 3600,
+            "seconds an HTTP connection has to send its request headers"),
+    INT_KEY("log_rate_limit", log_rate_limit, 50, 0, 1000000,
+            "log lines a second caused by one peer address; 0 = no limit"),
+    INT_KEY("log_rate_burst", log_rate_burst, 1000, 1, 1000000,
+            "log lines one peer address may cause at once"),
     { .name = NULL },
 };

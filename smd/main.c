@@ -71,7 +71,10 @@ static int smd_reload(void *arg)
         memcmp(&fresh.http_listen, &app->conf.http_listen, sizeof fresh.http_listen) != 0)
         ls_log(LS_LOG_WARNING, "listen and http_listen changes need a restart");
     ls_log_set_level(fresh.log_level);
+    ls_log_set_peer_limit((unsigned)fresh.log_rate_limit, (unsigned)fresh.log_rate_burst);
     ls_http_set_node_id(app->http, fresh.node_id);
+    ls_http_set_limits(app->http, (unsigned)fresh.http_max_connections,
+                       (unsigned)fresh.http_request_timeout * 1000);
     /* The registry reads app->conf at each use; swap the contents in one step. */
     ls_config_free(smd_schema, &app->conf);
     app->conf = fresh;
@@ -122,6 +125,7 @@ static void *smd_app_start(struct event_base *base, const char *path)
         return NULL;
     }
     ls_log_set_level(app->conf.log_level);
+    ls_log_set_peer_limit((unsigned)app->conf.log_rate_limit, (unsigned)app->conf.log_rate_burst);
     smd_format_addr(&app->conf.listen, listen, sizeof listen);
     smd_format_addr(&app->conf.http_listen, http_listen, sizeof http_listen);
     app->reg = smd_registry_new(app->base, &app->conf);
@@ -131,6 +135,8 @@ static void *smd_app_start(struct event_base *base, const char *path)
         smd_app_free(app);
         return NULL;
     }
+    ls_http_set_limits(app->http, (unsigned)app->conf.http_max_connections,
+                       (unsigned)app->conf.http_request_timeout * 1000);
     ls_log(LS_LOG_NOTICE, "smd %s: registry on %s, HTTP on %s, lease %llds%s%s",
            app->conf.node_id, listen, http_listen, (long long)app->conf.lease_seconds,
            app->conf.cluster_secret[0] == '\0' ? ", UNAUTHENTICATED (no cluster_secret)" : "",

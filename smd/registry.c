@@ -126,7 +126,7 @@ struct smd_registry {
     struct event_base *base;
     const struct smd_conf *conf;
     struct ls_conn_config conn_cfg;
-    struct evconnlistener *listener;
+    struct ls_listener *listener;
     struct event *tick;
     TAILQ_HEAD(, smd_session) sessions;
     size_t nsessions;
@@ -870,6 +870,17 @@ static const struct ls_conn_ops session_ops = {
 
 /* ---- listener and timers ---- */
 
+/* Connections that have not said hello yet (the hello_timeout bounds how long). */
+static size_t pending_hellos(const struct smd_registry *reg)
+{
+    const struct smd_session *s;
+    size_t n = 0;
+
+    TAILQ_FOREACH(s, &reg->sessions, link)
+        n += s->state != SS_READY && !s->kill;
+    return n;
+}
+
 static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
                       int salen, void *arg)
 {
@@ -886,15 +897,25 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct socka
     }
     if (reg->conf->allow.n > 0 && !ls_cidr_list_match(&reg->conf->allow, sa)) {
         reg->c.denied_total++;
-        ls_log(LS_LOG_WARNING, "%s: refused: address not in allow", peer);
+        ls_log_peer(peer, LS_LOG_WARNING, "%s: refused: address not in allow", peer);
         close(fd);
         return;
     }
     if (reg->nsessions >= (size_t)reg->conf->max_connections) {
         reg->c.refused_full_total++;
         ls_stats.connections_refused_total++;
-        ls_log(LS_LOG_WARNING, "%s: refused: max_connections (%lld) reached", peer,
-               (long long)reg->conf->max_connections);
+        ls_log_peer(peer, LS_LOG_WARNING, "%s: refused: max_connections (%lld) reached", peer,
+                    (long long)reg->conf->max_connections);
+        close(fd);
+        return;
+    }
+    /* Unauthenticated connections may hold only some of the slots, so that nodes can
+     * always (re)join while someone opens connections and never says hello. */
+    if (reg->conf->max_pending_hellos > 0 &&
+        pending_hellos(reg) >= (size_t)reg->conf->max_pending_hellos) {
+        ls_stats.connections_refused_total++;
+        ls_log_peer(peer, LS_LOG_WARNING, "%s: refused: max_pending_hellos (%lld) connections "
+                    "are waiting for their hello", peer, (long long)reg->conf->max_pending_hellos);
         close(fd);
         return;
     }
@@ -987,7 +1008,7 @@ struct smd_registry *smd_registry_new(struct event_base *base, const struct smd_
     }
     reg->tick = event_new(base, -1, EV_PERSIST, tick_cb, reg);
     if (reg->tick == NULL || event_add(reg->tick, &tick) == -1) {
-        evconnlistener_free(reg->listener);
+        ls_listener_free(reg->listener);
         if (reg->tick != NULL)
             event_free(reg->tick);
         free(reg);
@@ -1010,10 +1031,8 @@ void smd_registry_stop(struct smd_registry *reg)
     struct smd_session *s;
 
     reg->stopping = true;
-    if (reg->listener != NULL) {
-        evconnlistener_free(reg->listener);
-        reg->listener = NULL;
-    }
+    ls_listener_free(reg->listener);
+    reg->listener = NULL;
     /* Closing from here is synchronous: on_close frees each session. */
     while ((s = TAILQ_FIRST(&reg->sessions)) != NULL)
         ls_conn_close(s->conn, LS_OK, "smd stopping");

@@ -34,6 +34,11 @@ struct smd_conf {
     int64_t max_streams_per_node;   /* registrations one session may hold */
     int64_t max_watches_per_node;   /* watches one session may hold */
     int64_t probe_timeout_ms;       /* an unanswered probe counts as "busy" */
+    int64_t max_pending_hellos;     /* connections not past hello at once (0: no bound) */
+    int64_t http_max_connections;   /* HTTP connections at once */
+    int64_t http_request_timeout;   /* s from accept to a request's headers */
+    int64_t log_rate_limit;         /* lines a second per peer address; 0 = no limit */
+    int64_t log_rate_burst;         /* lines at once per peer address */
 };
 
 extern const struct ls_conf_key smd_schema[];

@@ -358,6 +358,14 @@ static int decode_object(struct ctx *c, struct ls_amf_value *out, unsigned depth
     } else {
         t.dynamic = (u & 4) != 0;
         t.nsealed = u >> 3;
+        /* The traits table is paid for before it is filled: the entry and each of its
+         * sealed names cost a node now (and the members they name cost theirs later), so
+         * a count the budget or the message cannot cover allocates nothing. Each name
+         * takes at least one byte of input. */
+        if (t.nsealed > ls_rd_left(&c->r))
+            return fail(c, LS_EPROTO, "AMF3: sealed member count exceeds the message");
+        if ((rc = ls_amf_spend(&d->left, 1 + t.nsealed, 0, 3, c->why)) != LS_OK)
+            return rc;
         if ((rc = read_strref(c, &t.class_name)) != LS_OK)
             return rc;
         t.first_name = d->_ntnames;
@@ -369,8 +377,6 @@ static int decode_object(struct ctx *c, struct ls_amf_value *out, unsigned depth
                 return fail(c, LS_ENOMEM, "AMF3: out of memory");
             d->_tnames[d->_ntnames++] = name;
         }
-        /* the traits table needs no bound of its own: each entry is paid for by the
-         * object that follows, or the decode fails right after */
         if (!ls_array_reserve((void **)&d->_traits, &d->_traits_cap, d->_ntraits,
                               sizeof *d->_traits, 16))
             return fail(c, LS_ENOMEM, "AMF3: out of memory");

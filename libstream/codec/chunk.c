@@ -27,7 +27,8 @@
  * extended timestamp (§5.3.1.3), which type-3 chunks of that chunk stream repeat.
  *
  * The reader keeps per chunk stream the fields later headers may omit and the message
- * being reassembled. Its input side is a small "stash": header bytes that straddle
+ * being reassembled, whose buffer grows as its chunks arrive (bytes a peer announces cost
+ * nothing until it sends them). Its input side is a small "stash": header bytes that straddle
  * feed() calls, and bytes peeked for a type-3 extended timestamp that turned out to be
  * payload. Bytes are taken from the stash before the caller's input, so the stash is a
  * FIFO in front of the input and never holds more than one maximal header (18 bytes).
@@ -47,6 +48,8 @@ const struct ls_chunk_limits ls_chunk_default_limits = {
     .max_message_size = 8u << 20,
     .max_chunk_streams = 64,
     .max_pending_bytes = 16u << 20,
+    .min_ack_window = LS_CHUNK_MIN_ACK_WINDOW,
+    .max_empty_messages = 1024,
 };
 
 /* What later headers of one chunk stream may leave out, and its message in progress. */
@@ -59,7 +62,8 @@ struct chunk_stream {
     uint32_t ext_value;  /* value of the last extended timestamp field, if ext */
     uint8_t type;
     bool ext;            /* the last type-0/1/2 header had an extended timestamp */
-    struct ls_frame *frame; /* message being reassembled, or NULL between messages */
+    struct ls_frame *frame; /* message being reassembled, or NULL between messages; its
+                             * `len` is the room allocated so far (<= len above) */
     uint32_t filled;     /* payload bytes of `frame` received so far */
 };
 
@@ -78,6 +82,7 @@ struct ls_chunk_reader {
     uint64_t received;     /* bytes consumed in total */
     uint64_t acked;        /* value of `received` at the last ack_due() == true */
     uint64_t pending;      /* sum of lengths of messages being reassembled */
+    uint32_t empty_run;    /* zero-length messages completed in a row */
     struct chunk_stream *streams; /* grows up to lim.max_chunk_streams */
     uint32_t nstreams;
     uint32_t cap;
@@ -241,7 +246,7 @@ static int apply_control(struct ls_chunk_reader *r, const struct ls_frame *f,
         }
         break;
     default: /* LS_MSG_WINDOW_ACK_SIZE */
-        r->window = v;
+        r->window = v != 0 && v < r->lim.min_ack_window ? r->lim.min_ack_window : v;
         break;
     }
     return LS_OK;
@@ -360,7 +365,13 @@ static ssize_t parse_header(struct ls_chunk_reader *r, const uint8_t *p, size_t 
             LS_WHY(why, "too many bytes in messages being reassembled");
             return LS_ELIMIT;
         }
-        s->frame = ls_frame_new(s->type, s->timestamp, s->stream_id, s->len);
+        if (s->len == 0 && r->lim.max_empty_messages != 0 &&
+            r->empty_run >= r->lim.max_empty_messages) {
+            LS_WHY(why, "too many zero-length messages in a row");
+            return LS_ELIMIT;
+        }
+        s->frame = ls_frame_new(s->type, s->timestamp, s->stream_id,
+                                s->len < LS_CHUNK_PREALLOC_MAX ? s->len : LS_CHUNK_PREALLOC_MAX);
         if (s->frame == NULL) {
             LS_WHY(why, "out of memory for a message");
             return LS_ENOMEM;
@@ -368,10 +379,12 @@ static ssize_t parse_header(struct ls_chunk_reader *r, const uint8_t *p, size_t 
         s->filled = 0;
         r->pending += s->len;
         if (s->len == 0) {
+            r->empty_run++;
             *done = s->frame;
             s->frame = NULL;
             return (ssize_t)hl;
         }
+        r->empty_run = 0;
     }
     r->cur = idx;
     r->chunk_left = s->len - s->filled;
@@ -379,6 +392,28 @@ static ssize_t parse_header(struct ls_chunk_reader *r, const uint8_t *p, size_t 
         r->chunk_left = r->chunk_size;
     r->state = CHUNK_PAYLOAD;
     return (ssize_t)hl;
+}
+
+/*
+ * Makes room for `n` more payload bytes in the current message: the buffer at least
+ * doubles (up to the message length), so a message is copied O(1) times on average while
+ * never holding much more than twice what has arrived.
+ */
+static int grow_frame(struct chunk_stream *s, size_t n)
+{
+    uint64_t want = (uint64_t)s->filled + n, room = s->frame->len;
+    struct ls_frame *grown;
+
+    if (want <= room)
+        return LS_OK;
+    room = room * 2 > want ? room * 2 : want;
+    if (room > s->len)
+        room = s->len;
+    grown = ls_frame_resize(s->frame, (uint32_t)room);
+    if (grown == NULL)
+        return LS_ENOMEM;
+    s->frame = grown;
+    return LS_OK;
 }
 
 /* Copies chunk data into the current message; returns the message when it completes. */
@@ -465,14 +500,20 @@ ssize_t ls_chunk_reader_feed(struct ls_chunk_reader *r, const uint8_t *in, size_
                 return fail(r, (int)hl, reason, why);
             }
         } else {
-            if (r->stash_len > 0) {
+            if (r->stash_len > 0)
                 take = r->stash_len < r->chunk_left ? r->stash_len : r->chunk_left;
+            else if (used == len)
+                break;
+            else
+                take = len - used < r->chunk_left ? len - used : r->chunk_left;
+            if (grow_frame(&r->streams[r->cur], take) != LS_OK) {
+                r->received += used;
+                return fail(r, LS_ENOMEM, "out of memory for a message", why);
+            }
+            if (r->stash_len > 0) {
                 done = take_payload(r, r->stash, take);
                 stash_drop(r, take);
             } else {
-                if (used == len)
-                    break;
-                take = len - used < r->chunk_left ? len - used : r->chunk_left;
                 done = take_payload(r, in + used, take);
                 used += take;
             }

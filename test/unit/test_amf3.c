@@ -580,6 +580,56 @@ static void test_limits(void **state)
                      LS_ELIMIT); /* class name bytes */
 }
 
+/*
+ * A traits table is charged against max_nodes before it is filled: an object declaring
+ * 1000 sealed members (1000 one-byte names follow) under a budget of 100 nodes fails
+ * without a single name stored; a count larger than the rest of the message fails before
+ * anything is read.
+ */
+static void test_traits_charged_before_filled(void **state)
+{
+    struct ls_amf_limits lim = ls_amf_default_limits;
+    struct ls_amf3_decoder d;
+    struct ls_amf_value out = LS_AMF_VALUE_INIT;
+    const char *why = NULL;
+    uint8_t msg[2100];
+    size_t len = 0, i;
+    (void)state;
+
+    msg[len++] = 0x0a;
+    msg[len++] = 0xfd; /* U29 16003 = 1000 << 4 | 0b0011: inline object, inline traits, */
+    msg[len++] = 0x03; /* 1000 sealed members, not dynamic */
+    msg[len++] = 0x01; /* anonymous */
+    for (i = 0; i < 1000; i++)
+        msg[len++] = 0x01; /* each name "" (one byte) */
+    lim.max_nodes = 100;
+    ls_amf3_decoder_init(&d, &lim);
+    assert_int_equal(ls_amf3_decode(&d, msg, len, &out, &why), LS_ELIMIT);
+    assert_string_equal(why, "AMF3: more values than max_nodes");
+    assert_int_equal(d._tnames_cap, 0);
+    assert_int_equal(d._traits_cap, 0);
+    ls_amf3_decoder_free(&d);
+    /* within the budget the same object decodes (its values follow: 1000 nulls) */
+    for (i = 0; i < 1000; i++)
+        msg[len++] = 0x01;
+    lim.max_nodes = 3000;
+    ls_amf3_decoder_init(&d, &lim);
+    assert_int_equal(ls_amf3_decode(&d, msg, len, &out, &why), (ssize_t)len);
+    assert_int_equal(out.type, LS_AMF_OBJECT);
+    ls_amf_clear(&out);
+    ls_amf3_decoder_free(&d);
+    /* a count the message cannot hold: refused before reading a name */
+    msg[1] = 0xff;
+    msg[2] = 0xff;
+    msg[3] = 0x73; /* U29 0x1ffff3: inline, not dynamic, 131071 sealed members in 1 byte */
+    msg[4] = 0x01;
+    ls_amf3_decoder_init(&d, NULL);
+    assert_int_equal(ls_amf3_decode(&d, msg, 5, &out, &why), LS_EPROTO);
+    assert_string_equal(why, "AMF3: sealed member count exceeds the message");
+    assert_int_equal(d._tnames_cap, 0);
+    ls_amf3_decoder_free(&d);
+}
+
 /* 16^5 values described in 60-odd bytes: array of 16 nulls, then arrays of 16 references
  * to the previous level. Must stop at max_nodes. */
 static void test_reference_bomb(void **state)
@@ -690,6 +740,7 @@ int main(void)
         cmocka_unit_test(test_failed_decode_rolls_back_objects),
         cmocka_unit_test(test_limits),
         cmocka_unit_test(test_reference_bomb),
+        cmocka_unit_test(test_traits_charged_before_filled),
         cmocka_unit_test(test_encoder_golden_and_errors),
     };
     return cmocka_run_group_tests_name("amf3", tests, NULL, NULL);

@@ -833,6 +833,10 @@ static void test_reader_free_with_partials(void **state)
 #endif
 
 /* A message that cannot be allocated is LS_ENOMEM, not a crash (address space capped). */
+/*
+ * A message buffer that cannot grow is LS_ENOMEM. The buffer grows as the chunks arrive,
+ * so the 16 MiB message fails part way through its payload, not at its header.
+ */
 static void test_read_enomem(void **state)
 {
 #ifdef UNDER_ASAN
@@ -846,12 +850,28 @@ static void test_read_enomem(void **state)
     const char *why = NULL;
     long pages = 0;
     FILE *f;
+    static const uint8_t scs[] = { 0x02, 0, 0, 0, 0, 0, 4, 1, 0, 0, 0, 0, 0, 0x01, 0, 0 };
     static const uint8_t hdr[] = { 0x03, 0, 0, 0, 0xff, 0xff, 0xff, 9, 0, 0, 0, 0 };
+    struct ls_buf in;
+    size_t off = 0;
     ssize_t n;
     (void)state;
     lim.max_message_size = 0xffffff;
     r = ls_chunk_reader_new(&lim);
     assert_non_null(r);
+    /* Set Chunk Size 65536, the header, then 8 MiB of the payload in 64 KiB chunks: built
+     * before the cap, so the input itself is not what runs out */
+    ls_buf_init(&in, 0);
+    ls_buf_append(&in, scs, sizeof scs);
+    ls_buf_append(&in, hdr, sizeof hdr);
+    while (in.len < (8u << 20)) {
+        if (in.len > sizeof scs + sizeof hdr)
+            ls_buf_put_u8(&in, 0xc3);
+        assert_int_equal(ls_buf_reserve(&in, 65536), LS_OK);
+        memset(in.data + in.len, 0x17, 65536);
+        in.len += 65536;
+    }
+    assert_int_equal(ls_buf_status(&in), LS_OK);
     f = fopen("/proc/self/statm", "r");
     assert_non_null(f);
     assert_int_equal(fscanf(f, "%ld", &pages), 1);
@@ -862,12 +882,21 @@ static void test_read_enomem(void **state)
     if (old.rlim_cur != RLIM_INFINITY && old.rlim_cur < capped.rlim_cur)
         capped.rlim_cur = old.rlim_cur;
     assert_int_equal(setrlimit(RLIMIT_AS, &capped), 0);
-    n = ls_chunk_reader_feed(r, hdr, sizeof hdr, &msg, &why);
+    /* the header alone costs one small buffer */
+    assert_int_equal(ls_chunk_reader_feed(r, in.data, sizeof scs, &msg, &why), sizeof scs);
+    ls_frame_unref(msg);
+    off = sizeof scs;
+    assert_int_equal(ls_chunk_reader_feed(r, in.data + off, sizeof hdr, &msg, &why),
+                     sizeof hdr);
+    assert_null(msg);
+    off += sizeof hdr;
+    n = ls_chunk_reader_feed(r, in.data + off, in.len - off, &msg, &why);
     assert_int_equal(setrlimit(RLIMIT_AS, &old), 0);
     assert_int_equal(n, LS_ENOMEM);
     assert_null(msg);
     assert_non_null(why);
     ls_chunk_reader_free(r);
+    ls_buf_free(&in);
 #endif
 }
 
@@ -875,11 +904,14 @@ static void test_read_enomem(void **state)
 
 static void test_read_ack_window(void **state)
 {
-    struct ls_chunk_reader *r = ls_chunk_reader_new(NULL);
+    struct ls_chunk_limits lim = ls_chunk_default_limits;
+    struct ls_chunk_reader *r;
     struct ls_buf v;
     struct ls_frame *msg;
     uint32_t seq = 0;
     (void)state;
+    lim.min_ack_window = 0; /* small windows as the peer asks (the floor: below) */
+    r = ls_chunk_reader_new(&lim);
     ls_buf_init(&v, 0);
     assert_false(ls_chunk_reader_ack_due(r, &seq)); /* no window yet */
     ls_control_write_window_ack_size(&v, 100);      /* 16 bytes */
@@ -917,6 +949,190 @@ static void test_read_ack_window(void **state)
     assert_false(ls_chunk_reader_ack_due(r, &seq));
     ls_chunk_reader_free(r);
     ls_buf_free(&v);
+}
+
+/*
+ * A peer cannot ask for an acknowledgement per byte: a window below min_ack_window (default
+ * 4096) is raised to it; 0 still means none. The hostile pattern: window 1, then a stream
+ * of one-byte type-3 headers each completing a zero-length message.
+ */
+static void test_read_ack_window_floor(void **state)
+{
+    struct ls_chunk_limits lim = ls_chunk_default_limits;
+    struct ls_chunk_reader *r;
+    struct ls_buf v;
+    struct ls_frame *msg;
+    uint32_t seq = 0;
+    size_t i, acks = 0;
+    (void)state;
+    lim.max_empty_messages = 0; /* that bound would stop this input first: see below */
+    r = ls_chunk_reader_new(&lim);
+    ls_buf_init(&v, 0);
+    ls_control_write_window_ack_size(&v, 1);
+    assert_int_equal(ls_chunk_reader_feed(r, v.data, v.len, &msg, NULL), 16);
+    ls_frame_unref(msg);
+    assert_int_equal(ls_chunk_reader_ack_window(r), LS_CHUNK_MIN_ACK_WINDOW);
+    ls_buf_reset(&v);
+    B(&v, 0x03, 0, 0, 0, 0, 0, 0, 8, 1, 0, 0, 0); /* a zero-length audio message */
+    assert_int_equal(ls_chunk_reader_feed(r, v.data, v.len, &msg, NULL), 12);
+    ls_frame_unref(msg);
+    acks += ls_chunk_reader_ack_due(r, &seq);
+    for (i = 0; i < 1000; i++) { /* the next messages: one byte each */
+        static const uint8_t t3 = 0xc3;
+
+        assert_int_equal(ls_chunk_reader_feed(r, &t3, 1, &msg, NULL), 1);
+        ls_frame_unref(msg);
+        acks += ls_chunk_reader_ack_due(r, &seq);
+    }
+    assert_int_equal(acks, 0); /* 16 + 12 + 1000 bytes < 4096 */
+    for (i = 0; i < 3100; i++) {
+        static const uint8_t t3 = 0xc3;
+
+        assert_int_equal(ls_chunk_reader_feed(r, &t3, 1, &msg, NULL), 1);
+        ls_frame_unref(msg);
+        acks += ls_chunk_reader_ack_due(r, &seq);
+    }
+    assert_int_equal(acks, 1);
+    assert_int_equal(seq, 4096);
+    /* 0 turns acknowledgements off, floor or not */
+    ls_buf_reset(&v);
+    ls_control_write_window_ack_size(&v, 0);
+    ls_chunk_reader_free(r);
+    r = ls_chunk_reader_new(NULL);
+    assert_int_equal(ls_chunk_reader_feed(r, v.data, v.len, &msg, NULL), 16);
+    ls_frame_unref(msg);
+    assert_int_equal(ls_chunk_reader_ack_window(r), 0);
+    ls_chunk_reader_free(r);
+    ls_buf_free(&v);
+}
+
+/* A run of zero-length messages longer than max_empty_messages fails the reader; any
+ * message with a payload ends a run. */
+static void test_read_limit_empty_run(void **state)
+{
+    struct ls_chunk_limits lim = ls_chunk_default_limits;
+    struct ls_chunk_reader *r;
+    struct ls_buf v;
+    struct ls_frame *msg;
+    const char *why = NULL;
+    static const uint8_t t3 = 0xc3;
+    size_t i;
+    (void)state;
+    lim.max_empty_messages = 10;
+    r = ls_chunk_reader_new(&lim);
+    ls_buf_init(&v, 0);
+    B(&v, 0x03, 0, 0, 0, 0, 0, 0, 8, 1, 0, 0, 0); /* empty message 1 */
+    assert_int_equal(ls_chunk_reader_feed(r, v.data, v.len, &msg, NULL), 12);
+    ls_frame_unref(msg);
+    for (i = 2; i <= 10; i++) {
+        assert_int_equal(ls_chunk_reader_feed(r, &t3, 1, &msg, NULL), 1);
+        assert_non_null(msg);
+        ls_frame_unref(msg);
+    }
+    /* a one-byte message on another chunk stream ends the run */
+    ls_buf_reset(&v);
+    B(&v, 0x04, 0, 0, 0, 0, 0, 1, 8, 1, 0, 0, 0, 0xaf);
+    assert_int_equal(ls_chunk_reader_feed(r, v.data, v.len, &msg, NULL), 13);
+    assert_non_null(msg);
+    ls_frame_unref(msg);
+    for (i = 1; i <= 10; i++) {
+        assert_int_equal(ls_chunk_reader_feed(r, &t3, 1, &msg, NULL), 1);
+        ls_frame_unref(msg);
+    }
+    /* the eleventh in a row */
+    assert_int_equal(ls_chunk_reader_feed(r, &t3, 1, &msg, &why), LS_ELIMIT);
+    assert_null(msg);
+    assert_string_equal(why, "too many zero-length messages in a row");
+    ls_chunk_reader_free(r);
+    /* 0: no bound */
+    lim.max_empty_messages = 0;
+    r = ls_chunk_reader_new(&lim);
+    ls_buf_reset(&v);
+    B(&v, 0x03, 0, 0, 0, 0, 0, 0, 8, 1, 0, 0, 0);
+    assert_int_equal(ls_chunk_reader_feed(r, v.data, v.len, &msg, NULL), 12);
+    ls_frame_unref(msg);
+    for (i = 0; i < 5000; i++) {
+        assert_int_equal(ls_chunk_reader_feed(r, &t3, 1, &msg, NULL), 1);
+        ls_frame_unref(msg);
+    }
+    ls_chunk_reader_free(r);
+    ls_buf_free(&v);
+}
+
+/*
+ * An announced length costs memory only as the payload arrives: a 16 MiB - 1 message
+ * whose header and first chunk are in takes no more than LS_CHUNK_PREALLOC_MAX, checked
+ * with the address space capped at 4 MiB above what the process uses (it would need the
+ * whole 16 MiB at once if the buffer were reserved at the header). The whole message
+ * then arrives intact.
+ */
+static void test_read_grows_with_payload(void **state)
+{
+#ifdef UNDER_ASAN
+    (void)state;
+    skip();
+#else
+    struct ls_chunk_limits lim = ls_chunk_default_limits;
+    struct ls_chunk_reader *r;
+    struct ls_frame *msg = NULL;
+    struct rlimit old, capped;
+    long pages = 0;
+    FILE *f;
+    static const uint8_t scs[] = { 0x02, 0, 0, 0, 0, 0, 4, 1, 0, 0, 0, 0, 0, 0x01, 0, 0 };
+    static const uint8_t hdr[] = { 0x03, 0, 0, 0, 0xff, 0xff, 0xff, 9, 0, 0, 0, 0 };
+    uint8_t chunk[4096];
+    size_t i, sent = 0;
+    ssize_t n;
+    (void)state;
+    lim.max_message_size = 0xffffff;
+    lim.max_pending_bytes = 1u << 30;
+    r = ls_chunk_reader_new(&lim);
+    assert_non_null(r);
+    assert_int_equal(ls_chunk_reader_feed(r, scs, sizeof scs, &msg, NULL), sizeof scs);
+    ls_frame_unref(msg);
+    for (i = 0; i < sizeof chunk; i++)
+        chunk[i] = (uint8_t)i;
+    f = fopen("/proc/self/statm", "r");
+    assert_non_null(f);
+    assert_int_equal(fscanf(f, "%ld", &pages), 1);
+    fclose(f);
+    assert_int_equal(getrlimit(RLIMIT_AS, &old), 0);
+    capped = old;
+    capped.rlim_cur = (rlim_t)pages * 4096 + (4u << 20);
+    if (old.rlim_cur != RLIM_INFINITY && old.rlim_cur < capped.rlim_cur)
+        capped.rlim_cur = old.rlim_cur;
+    assert_int_equal(setrlimit(RLIMIT_AS, &capped), 0);
+    n = ls_chunk_reader_feed(r, hdr, sizeof hdr, &msg, NULL);
+    if (n == (ssize_t)sizeof hdr)
+        n = ls_chunk_reader_feed(r, chunk, sizeof chunk, &msg, NULL);
+    assert_int_equal(setrlimit(RLIMIT_AS, &old), 0);
+    assert_int_equal(n, sizeof chunk);
+    assert_null(msg);
+    sent = sizeof chunk;
+    /* the rest, in 64 KiB chunks (a type-3 header each) */
+    while (sent < 0xffffff) {
+        static const uint8_t t3 = 0xc3;
+        size_t part = 65536 - sent % 65536, k;
+
+        if (part > 0xffffff - sent)
+            part = 0xffffff - sent;
+        if (sent % 65536 == 0)
+            assert_int_equal(ls_chunk_reader_feed(r, &t3, 1, &msg, NULL), 1);
+        for (k = 0; k < part; k += n) {
+            size_t piece = part - k < sizeof chunk ? part - k : sizeof chunk;
+
+            n = ls_chunk_reader_feed(r, chunk, piece, &msg, NULL);
+            assert_int_equal(n, piece);
+        }
+        sent += part;
+    }
+    assert_non_null(msg);
+    assert_int_equal(msg->len, 0xffffff);
+    for (i = 0; i < msg->len; i += 4093)
+        assert_int_equal(msg->data[i], (uint8_t)(i % 65536 % 4096));
+    ls_frame_unref(msg);
+    ls_chunk_reader_free(r);
+#endif
 }
 
 /* The sequence number is the byte count modulo 2^32 (RTMP 1.0 §5.4.3). */
@@ -1471,6 +1687,9 @@ int main(void)
         cmocka_unit_test(test_reader_free_with_partials),
         cmocka_unit_test(test_read_enomem),
         cmocka_unit_test(test_read_ack_window),
+        cmocka_unit_test(test_read_ack_window_floor),
+        cmocka_unit_test(test_read_limit_empty_run),
+        cmocka_unit_test(test_read_grows_with_payload),
         cmocka_unit_test(test_read_ack_sequence_wraps),
         cmocka_unit_test(test_write_exact_bytes),
         cmocka_unit_test(test_write_spec_example2),

@@ -1,4 +1,5 @@
-/* Unit tests for log.c: both line forms, levels, escaping, truncation, the stderr path. */
+/* Unit tests for log.c: both line forms, levels, escaping, truncation, the stderr path,
+ * and the per-address rate limit of peer-caused lines (ls_log_peer). */
 #include <ctype.h>
 #include <errno.h>
 #include <setjmp.h>
@@ -8,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -315,6 +317,102 @@ static void test_stderr_single_write(void **state)
     ls_log_set_sink(capture_sink, &cap);
 }
 
+static void sleep_ms(unsigned ms)
+{
+    struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
+
+    while (nanosleep(&ts, &ts) == -1)
+        ;
+}
+
+/*
+ * One flooding address: `burst` lines pass, the rest are counted, not written; a line
+ * let through later first reports how many were suppressed. Other addresses (and other
+ * ports of another address) have their own buckets; ports of one address share one.
+ */
+static void test_peer_rate_limit(void **state)
+{
+    int i;
+
+    (void)state;
+    ls_log_set_peer_limit(2, 5); /* 2 lines a second, 5 at once */
+    for (i = 0; i < 100; i++)
+        ls_log_peer("10.0.0.7:50000", LS_LOG_INFO, "10.0.0.7:%d: closed", 50000 + i);
+    assert_int_equal(cap.calls, 5);
+    assert_string_equal(cap.line, "<6>spd: 10.0.0.7:50004: closed");
+    ls_log_peer("10.0.0.7:61000", LS_LOG_WARNING, "another port, same address");
+    assert_int_equal(cap.calls, 5);
+    /* another address is not affected, IPv6 included */
+    ls_log_peer("10.0.0.8:50000", LS_LOG_INFO, "neighbour");
+    assert_int_equal(cap.calls, 6);
+    ls_log_peer("[2001:db8::1]:1935", LS_LOG_INFO, "v6");
+    assert_int_equal(cap.calls, 7);
+    /* plain ls_log is never limited */
+    for (i = 0; i < 10; i++)
+        ls_log(LS_LOG_INFO, "own line %d", i);
+    assert_int_equal(cap.calls, 17);
+    /* after a token's worth of time: the count, then the line */
+    sleep_ms(600);
+    ls_log_peer("10.0.0.7:50000", LS_LOG_INFO, "back");
+    assert_int_equal(cap.calls, 19);
+    assert_string_equal(cap.line, "<6>spd: back");
+    /* disabled lines cost no tokens; 0 turns the limit off */
+    ls_log_peer("10.0.0.9:1", LS_LOG_DEBUG, "not written");
+    assert_int_equal(cap.calls, 19);
+    ls_log_set_peer_limit(0, 0);
+    for (i = 0; i < 50; i++)
+        ls_log_peer("10.0.0.7:50000", LS_LOG_INFO, "unlimited");
+    assert_int_equal(cap.calls, 69);
+}
+
+/* The suppressed count is reported in its own line, at notice level. */
+static void test_peer_rate_limit_report(void **state)
+{
+    int i;
+
+    (void)state;
+    ls_log_set_peer_limit(1, 1);
+    ls_log_peer("192.0.2.1:1", LS_LOG_INFO, "first");
+    for (i = 0; i < 3; i++)
+        ls_log_peer("192.0.2.1:1", LS_LOG_INFO, "dropped");
+    assert_int_equal(cap.calls, 1);
+    sleep_ms(1100);
+    ls_log_peer("192.0.2.1:1", LS_LOG_INFO, "next");
+    assert_int_equal(cap.calls, 3);
+    assert_string_equal(cap.line, "<6>spd: next");
+    ls_log_set_peer_limit(0, 0);
+}
+
+static void capture_all_sink(int level, const char *line, void *arg)
+{
+    char *all = arg;
+    size_t n = strlen(all);
+
+    (void)level;
+    snprintf(all + n, 4096 - n, "%s\n", line);
+}
+
+static void test_peer_rate_limit_report_text(void **state)
+{
+    static char all[4096];
+    int i;
+
+    (void)state;
+    all[0] = '\0';
+    ls_log_set_sink(capture_all_sink, all);
+    ls_log_set_peer_limit(1, 1);
+    ls_log_peer("192.0.2.2:1", LS_LOG_INFO, "first");
+    for (i = 0; i < 3; i++)
+        ls_log_peer("192.0.2.2:1", LS_LOG_INFO, "dropped");
+    sleep_ms(1100);
+    ls_log_peer("192.0.2.2:1", LS_LOG_INFO, "next");
+    assert_string_equal(all, "<6>spd: first\n"
+                             "<5>spd: 192.0.2.2: 3 lines from this address suppressed "
+                             "(log_rate_limit)\n"
+                             "<6>spd: next\n");
+    ls_log_set_peer_limit(0, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -329,6 +427,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_ident, setup_journal, teardown),
         cmocka_unit_test_setup_teardown(test_errno_preserved, setup_journal, teardown),
         cmocka_unit_test_setup_teardown(test_stderr_single_write, setup_journal, teardown),
+        cmocka_unit_test_setup_teardown(test_peer_rate_limit, setup_journal, teardown),
+        cmocka_unit_test_setup_teardown(test_peer_rate_limit_report, setup_journal, teardown),
+        cmocka_unit_test_setup_teardown(test_peer_rate_limit_report_text, setup_journal,
+                                        teardown),
     };
     return cmocka_run_group_tests_name("log", tests, NULL, NULL);
 }

@@ -8,10 +8,17 @@
  * Commands that client.h does not send (createStream floods, unknown calls, deleteStream,
  * FCUnpublish, pings, malformed AMF, aggregates) come from a raw client written directly
  * on ls_conn. Log lines are captured with ls_log_set_sink so refusals can be checked.
+ *
+ * Hostile clients: reply floods from a client that never reads, a client that keeps
+ * sending but never publishes or plays (connect_timeout), a viewer whose socket is gone
+ * by the time its admitted play is first flushed, a client whose start fails.
  */
 #include <arpa/inet.h>
+#include <dirent.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -1061,6 +1068,7 @@ static void raw_start(struct raw *r)
     memset(r, 0, sizeof *r);
     assert_true(fd >= 0);
     ls_conn_config_defaults(&cc);
+    cc.max_control_queue_bytes = 0; /* the flood tests make it queue much */
     r->conn = ls_conn_new(base, fd, LS_HS_CLIENT, &cc, &raw_ops, r);
     assert_non_null(r->conn);
     open_clients++;
@@ -1425,6 +1433,319 @@ static void test_shutdown(void **state)
     peer_end(&pub);
 }
 
+/* ---- tests: hostile clients ---- */
+
+/* Server-side sockets of the test's server (local port = its port, connected). */
+static void server_fds(bool out[1024])
+{
+    uint16_t port = ntohs(((struct sockaddr_in *)&srv_sa)->sin_port);
+    int fd;
+
+    for (fd = 0; fd < 1024; fd++) {
+        struct sockaddr_in a, p;
+        socklen_t alen = sizeof a, plen = sizeof p;
+
+        out[fd] = getsockname(fd, (struct sockaddr *)&a, &alen) == 0 &&
+                  a.sin_family == AF_INET && ntohs(a.sin_port) == port &&
+                  getpeername(fd, (struct sockaddr *)&p, &plen) == 0;
+    }
+}
+
+/* The server's end of the connection accepted after `before` was taken. */
+static int new_server_fd(const bool before[1024])
+{
+    bool now[1024];
+    int fd, found = -1;
+
+    server_fds(now);
+    for (fd = 0; fd < 1024; fd++) {
+        if (now[fd] && !before[fd]) {
+            assert_int_equal(found, -1);
+            found = fd;
+        }
+    }
+    assert_true(found >= 0);
+    return found;
+}
+
+static uint64_t plays_before;
+
+static bool play_read(void *arg)
+{
+    (void)arg;
+    return ls_stats.play_requests_total > plays_before;
+}
+
+/*
+ * A viewer whose socket is gone between its play's admission and the first flush (a
+ * reset timed into one loop turn): the flush inside the subscribe fails and closes the
+ * session while the admission answer is still using it. Under ASan, any use of the freed
+ * session is fatal. The failed write is produced deterministically by shutting the
+ * server's end for writing after the play was read, before the (always deferred)
+ * admission answer runs.
+ */
+static void test_viewer_gone_before_first_flush(void **state)
+{
+    struct peer pub;
+    struct raw r;
+    struct ls_buf b;
+    bool before[1024];
+    int sfd;
+
+    (void)state;
+    publish_ok(&pub, "gone");
+    send_tags(&pub, 0, ntags, 0);
+    run_for(50);
+    server_fds(before);
+    raw_start(&r);
+    raw_connect(&r, "live");
+    assert_true(raw_wait(&r, 1));
+    sfd = new_server_fd(before);
+    ls_buf_init(&b, 0);
+    ls_command_build_create_stream(&b, 2);
+    raw_send(&r, 0, LS_MSG_COMMAND_AMF0, &b);
+    assert_true(raw_wait(&r, 2));
+    plays_before = ls_stats.play_requests_total;
+    ls_command_build_play(&b, 0, "gone", -1000, -1, true);
+    raw_send(&r, 1, LS_MSG_COMMAND_AMF0, &b);
+    ls_buf_free(&b);
+    assert_true(run_until(play_read, NULL, 3000));
+    assert_int_equal(shutdown(sfd, SHUT_WR), 0);
+    assert_true(run_until(raw_closed, &r, 3000));
+    run_for(50);
+    assert_true(log_has("play live/gone started"));
+    assert_true(log_has("closed (connection reset by peer) live/gone"));
+    assert_int_equal(ls_hub_subscriber_count(hub), 0);
+    assert_int_equal(ls_server_session_count(srv), 1); /* the publisher */
+    /* the stream goes on for others */
+    {
+        struct peer play;
+
+        peer_start(&play, LS_CLIENT_PLAY, "live", "gone", false);
+        assert_true(wait_video(&play, 5));
+        peer_end(&play);
+    }
+    peer_end(&pub);
+}
+
+/* The epoll descriptor of a fresh event base (its only anon_inode:[eventpoll] that
+ * `before` did not list), or -1. */
+static int eventpoll_fd(const bool before[1024])
+{
+    int fd;
+
+    for (fd = 0; fd < 1024; fd++) {
+        char path[64], target[64];
+        ssize_t n;
+
+        if (before[fd])
+            continue;
+        snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
+        n = readlink(path, target, sizeof target - 1);
+        if (n <= 0)
+            continue;
+        target[n] = '\0';
+        if (strcmp(target, "anon_inode:[eventpoll]") == 0)
+            return fd;
+    }
+    return -1;
+}
+
+static void open_fds(bool out[1024])
+{
+    int fd;
+
+    for (fd = 0; fd < 1024; fd++)
+        out[fd] = fcntl(fd, F_GETFD) != -1;
+}
+
+/*
+ * A client whose connection cannot start (the event loop refuses its socket) is reported
+ * by on_close from the loop, never from inside ls_client_start: the pointer returned is
+ * valid, and the caller stores it before hearing anything. The failure is made by
+ * pointing the base's epoll descriptor at /dev/null for the duration of the call.
+ */
+static void test_client_start_failure(void **state)
+{
+    struct event_base *b2;
+    struct ls_client_config cfg;
+    struct peer p;
+    bool before[1024];
+    int epfd, saved, devnull;
+    uint64_t end;
+
+    (void)state;
+    open_fds(before);
+    b2 = event_base_new();
+    assert_non_null(b2);
+    epfd = eventpoll_fd(before);
+    if (epfd < 0) {
+        event_base_free(b2);
+        skip(); /* not an epoll base */
+    }
+    saved = dup(epfd);
+    devnull = open("/dev/null", O_RDONLY);
+    assert_true(saved >= 0 && devnull >= 0);
+    ls_client_config_defaults(&cfg);
+    memset(&p, 0, sizeof p);
+    assert_int_equal(dup2(devnull, epfd), epfd);
+    p.cl = ls_client_start(b2, (struct sockaddr *)&srv_sa, srv_salen, LS_CLIENT_PLAY, tc_url,
+                           "live", "x", &cfg, &peer_ops, &p);
+    assert_int_equal(dup2(saved, epfd), epfd);
+    close(saved);
+    close(devnull);
+    assert_non_null(p.cl);
+    open_clients++;
+    assert_false(p.closed);              /* not from inside the call */
+    assert_false(ls_client_started(p.cl)); /* and the client is there to ask */
+    end = ls_now_ms() + 3000;
+    while (!p.closed && ls_now_ms() < end)
+        event_base_loop(b2, EVLOOP_ONCE | EVLOOP_NONBLOCK);
+    assert_true(p.closed);
+    assert_string_equal(p.why, "cannot start connection");
+    assert_int_equal(p.err, LS_EIO);
+    event_base_free(b2);
+}
+
+static void raw_ping(struct raw *r)
+{
+    struct ls_buf b;
+
+    ls_buf_init(&b, 0);
+    ls_control_write_ping_request(&b, 4242);
+    assert_int_equal(ls_conn_send_buf(r->conn, &b), LS_OK);
+    ls_conn_flush(r->conn);
+    ls_buf_free(&b);
+}
+
+/* Keeps pinging until the server closes `r` or `ms` pass; true when it closed. */
+static bool ping_until_closed(struct raw *r, unsigned ms)
+{
+    uint64_t end = ls_now_ms() + ms;
+
+    while (!r->closed && ls_now_ms() < end) {
+        raw_ping(r);
+        run_for(100);
+    }
+    return r->closed;
+}
+
+/*
+ * connect_timeout counts from accept whatever the client sends (pings all along here),
+ * and again from the moment a play fails: a client that only dribbles bytes is closed.
+ */
+static void test_connect_timeout_is_absolute(void **state)
+{
+    struct raw r;
+    struct ls_buf b;
+    int i;
+
+    (void)state;
+    scfg.connect_timeout_ms = 1000;
+    scfg.play_wait_timeout_ms = 1500;
+    ls_server_set_config(srv, &scfg);
+    raw_start(&r);
+    raw_connect(&r, "live");
+    assert_true(raw_wait(&r, 1));
+    assert_true(ping_until_closed(&r, 5000));
+    assert_true(r.pings > 3);
+    assert_true(log_has("closed: connect_timeout: neither publishing nor playing"));
+    /* a play that fails returns the connection to idle: connect_timeout runs again */
+    raw_start(&r);
+    raw_connect(&r, "live");
+    ls_buf_init(&b, 0);
+    ls_command_build_create_stream(&b, 2);
+    raw_send(&r, 0, LS_MSG_COMMAND_AMF0, &b);
+    ls_command_build_play(&b, 0, "nobody", -1000, -1, true);
+    raw_send(&r, 1, LS_MSG_COMMAND_AMF0, &b);
+    ls_buf_free(&b);
+    assert_true(ping_until_closed(&r, 8000));
+    for (i = 0; i < r.ncmd && strcmp(r.cmd[i].code, "NetStream.Play.StreamNotFound") != 0; i++)
+        ;
+    assert_true(i < r.ncmd); /* it was playing (waiting) past the first deadline */
+    assert_true(log_has("play live/nobody failed: not live within play_wait_timeout"));
+}
+
+/* The client's end of the server-side socket `sfd` (both are in this process). */
+static int client_fd_of(int sfd)
+{
+    struct sockaddr_in want, a;
+    socklen_t len = sizeof want;
+    int fd;
+
+    assert_int_equal(getpeername(sfd, (struct sockaddr *)&want, &len), 0);
+    for (fd = 0; fd < 1024; fd++) {
+        len = sizeof a;
+        if (fd != sfd && getsockname(fd, (struct sockaddr *)&a, &len) == 0 &&
+            a.sin_family == AF_INET && a.sin_port == want.sin_port &&
+            a.sin_addr.s_addr == want.sin_addr.s_addr)
+            return fd;
+    }
+    fail();
+    return -1;
+}
+
+/* `n` requests in one write: calls answered with _result (releaseStream), or of an
+ * unknown method (answered with _error). */
+static void raw_flood(struct raw *r, int kind, int n)
+{
+    struct ls_buf b, call;
+    int i;
+
+    ls_buf_init(&b, 0);
+    ls_buf_init(&call, 0);
+    ls_command_build_call(&call, kind == 0 ? "releaseStream" : "noSuchMethod", 5, NULL, 0);
+    for (i = 0; i < n; i++)
+        ls_chunk_write(&b, LS_CSID_COMMAND, LS_MSG_COMMAND_AMF0, 0, 0, call.data,
+                       (uint32_t)call.len, ls_conn_out_chunk_size(r->conn));
+    assert_int_equal(ls_buf_status(&b), LS_OK);
+    assert_int_equal(ls_conn_send_buf(r->conn, &b), LS_OK);
+    ls_conn_flush(r->conn);
+    ls_buf_free(&call);
+    ls_buf_free(&b);
+}
+
+/*
+ * Requests whose answers the client never reads (calls answered with _result or _error):
+ * the server closes it once max_control_queue_bytes of answers wait, instead of queueing
+ * one per request for ever. (Pings cost nothing: at most one answer waits, test_conn.c.) Both ends get small socket buffers so the bound, not the
+ * kernel's buffers, is what fills.
+ */
+static void test_reply_floods_closed(void **state)
+{
+    int kind;
+
+    (void)state;
+    ls_log_set_level(LS_LOG_INFO); /* a debug line per _error would fill the capture */
+    for (kind = 0; kind < 2; kind++) {
+        struct raw r;
+        bool before[1024];
+        int sfd, small = 4096, i;
+        uint64_t errors = ls_stats.protocol_errors_total;
+
+        loglen = 0;
+        logbuf[0] = '\0';
+        server_fds(before);
+        raw_start(&r);
+        raw_connect(&r, "live");
+        assert_true(raw_wait(&r, 1));
+        sfd = new_server_fd(before);
+        assert_int_equal(setsockopt(sfd, SOL_SOCKET, SO_SNDBUF, &small, sizeof small), 0);
+        assert_int_equal(setsockopt(client_fd_of(sfd), SOL_SOCKET, SO_RCVBUF, &small,
+                                    sizeof small), 0);
+        ls_conn_pause_reading(r.conn, true);
+        for (i = 0; i < 400 && !r.closed && !log_has("peer does not read its replies"); i++) {
+            raw_flood(&r, kind, 500);
+            run_for(2);
+        }
+        run_for(50);
+        assert_true(log_has("closed: peer does not read its replies (max_control_queue_bytes)"));
+        assert_true(ls_stats.protocol_errors_total > errors);
+        raw_end(&r);
+        assert_true(run_until(raw_closed, &r, 3000));
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1446,7 +1767,13 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_stalled_player_dropped, setup, teardown),
         cmocka_unit_test_setup_teardown(test_listen_failures, setup, teardown),
         cmocka_unit_test_setup_teardown(test_shutdown, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_viewer_gone_before_first_flush, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_client_start_failure, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_connect_timeout_is_absolute, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_reply_floods_closed, setup, teardown),
     };
 
+    /* a client whose server end is gone gets EPIPE from writev, not the signal */
+    signal(SIGPIPE, SIG_IGN);
     return cmocka_run_group_tests(tests, load_fixture, free_fixture);
 }

@@ -33,8 +33,8 @@
 #define LS_CHUNK_CSID_MAX 65599u
 
 /*
- * Bounds the reader enforces; each can be exposed as a config key. Every field must be
- * non-zero (see ls_chunk_reader_new).
+ * Bounds the reader enforces; each can be exposed as a config key. The first four fields
+ * must be non-zero (see ls_chunk_reader_new); the last two use 0 for "no bound".
  */
 struct ls_chunk_limits {
     /* Largest Set Chunk Size the peer may announce (default 65536). Larger → LS_ELIMIT;
@@ -47,13 +47,29 @@ struct ls_chunk_limits {
        chunk stream lives as long as the reader. One more → LS_ELIMIT. */
     uint32_t max_chunk_streams;
     /* Sum of the lengths of all messages being reassembled at one time (default
-       16 MiB); a message start that would exceed it → LS_ELIMIT. A message's buffer is
-       allocated at its full length when its first chunk header arrives, so this is the
-       most memory a peer can make one reader reserve with a few header bytes. */
+       16 MiB); a message start that would exceed it → LS_ELIMIT. A message's buffer
+       grows as its chunks arrive (at once to its full length only up to
+       LS_CHUNK_PREALLOC_MAX), so announcing a long message costs memory only as its
+       bytes come in; this bounds what the announced lengths may add up to. */
     uint64_t max_pending_bytes;
+    /* Smallest acknowledgement window the reader honours (default
+       LS_CHUNK_MIN_ACK_WINDOW): a peer's Window Acknowledgement Size below it (but not
+       0, which turns acknowledgements off) is raised to it, so a peer cannot ask for an
+       acknowledgement per byte. 0 = take the peer's window as it is. */
+    uint32_t min_ack_window;
+    /* Zero-length messages the peer may send in a row (default 1024); one more →
+       LS_ELIMIT. Each costs a header byte and a message to dispatch while carrying
+       nothing, so a run of them is abuse, not media. 0 = unbounded. */
+    uint32_t max_empty_messages;
 };
 
-/* { 65536, 8 MiB, 64, 16 MiB } */
+/* Messages up to this length get their whole buffer when their first chunk arrives;
+ * longer ones grow (doubling) as their chunks come in. */
+#define LS_CHUNK_PREALLOC_MAX 65536u
+/* The default floor of the acknowledgement window. */
+#define LS_CHUNK_MIN_ACK_WINDOW 4096u
+
+/* { 65536, 8 MiB, 64, 16 MiB, 4096, 1024 } */
 extern const struct ls_chunk_limits ls_chunk_default_limits;
 
 /* Opaque; one per connection direction (bytes received from one peer). */
@@ -100,7 +116,8 @@ void ls_chunk_reader_free(struct ls_chunk_reader *r);
  *              a type-0/1/2 header on a chunk stream whose message is incomplete;
  *              Set Chunk Size of 0 or with the top bit set; a Set Chunk Size, Abort or
  *              Window Acknowledgement Size payload shorter than 4 bytes.
- *   LS_ELIMIT  any bound of struct ls_chunk_limits.
+ *   LS_ELIMIT  any bound of struct ls_chunk_limits (max_empty_messages: the message
+ *              after the run completes nothing and the reader fails).
  *   LS_ENOMEM  a message buffer could not be allocated.
  * After an error the reader is unusable: every later call returns the same code.
  *
@@ -135,8 +152,9 @@ uint32_t ls_chunk_reader_chunk_size(const struct ls_chunk_reader *r);
 /* Total bytes consumed by ls_chunk_reader_feed() since the reader was created. */
 uint64_t ls_chunk_reader_bytes_received(const struct ls_chunk_reader *r);
 
-/* The acknowledgement window the peer set with Window Acknowledgement Size (0 = none
-   yet, or the peer set 0: no acknowledgements are then due). */
+/* The acknowledgement window the peer set with Window Acknowledgement Size, raised to the
+   limits' min_ack_window (0 = none yet, or the peer set 0: no acknowledgements are then
+   due). */
 uint32_t ls_chunk_reader_ack_window(const struct ls_chunk_reader *r);
 
 /*

@@ -50,7 +50,9 @@ enum ls_client_mode { LS_CLIENT_PLAY, LS_CLIENT_PUBLISH };
 
 /*
  * Starts a client to `sa`: connect(app, tc_url) then play or publish `name` (which may
- * carry a ?query). Strings are copied. NULL when the socket cannot be created.
+ * carry a ?query). Strings are copied. NULL when the socket cannot be created. Any later
+ * failure, even one found before this returns, is reported by on_close from the event
+ * loop, never from inside this call.
  */
 struct ls_client *ls_client_start(struct event_base *base, const struct sockaddr *sa,
                                   socklen_t salen, enum ls_client_mode mode, const char *tc_url,

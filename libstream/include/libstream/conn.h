@@ -10,7 +10,20 @@
  * reference and leaves in batches with writev (outq.h).
  *
  * Lifetime: the owner creates the connection and receives exactly one on_close. Closing
- * from inside a callback is safe: the connection is freed once the callback returns.
+ * from inside a callback is safe: the connection is freed once the callback returns. Code
+ * that runs outside the connection's callbacks and may close it on the way (an admission
+ * answer, a hub callback, an owner's timer) holds it (ls_conn_hold) for as long as it
+ * uses the connection or its owner: a close requested meanwhile, by a refusal for
+ * example, happens at ls_conn_release. A flush (or a queued reply over the bound) never
+ * closes synchronously outside callbacks and holds: it closes on the next loop turn.
+ *
+ * Bounds (docs/architecture.md decision 10): acknowledgements are cumulative — at most
+ * one is queued at a time, and the chunk reader raises the peer's Window Acknowledgement
+ * Size to at least the limits' min_ack_window — ping requests are answered only while no
+ * earlier answer is still queued, and the replies the connection queues
+ * itself or through ls_conn_send* (control, commands, statuses; not media) may hold at
+ * most max_control_queue_bytes unsent: a peer that makes us queue more, by sending
+ * requests and never reading the answers, is closed.
  */
 #ifndef LIBSTREAM_CONN_H
 #define LIBSTREAM_CONN_H
@@ -35,6 +48,8 @@ struct ls_conn_config {
     struct ls_chunk_limits chunk;  /* bounds on what the peer may send */
     uint32_t out_chunk_size;       /* our chunk size, announced after the handshake */
     uint32_t window_ack_size;      /* announced to the peer (default 2500000) */
+    size_t max_control_queue_bytes; /* unsent replies (control, commands) before the peer is
+                                     * closed (default 65536; 0 = no bound) */
 };
 void ls_conn_config_defaults(struct ls_conn_config *cfg);
 
@@ -76,6 +91,14 @@ void ls_conn_close_after_flush(struct ls_conn *c, int err, const char *why);
  */
 void ls_conn_close_later(struct ls_conn *c, int err, const char *why, bool after_flush);
 void ls_conn_flush_later(struct ls_conn *c);
+/*
+ * Holds the connection (and so its owner, which is freed from on_close) across code that
+ * runs outside the connection's callbacks and may close it: a close requested while held
+ * takes effect when the last hold is released. Holds nest.
+ */
+void ls_conn_hold(struct ls_conn *c);
+/* Ends a hold; a close requested meanwhile happens now: on_close runs and `c` is freed. */
+void ls_conn_release(struct ls_conn *c);
 
 /* Peer address "ip:port" (static storage in the connection). */
 const char *ls_conn_peer(const struct ls_conn *c);
@@ -87,10 +110,20 @@ uint64_t ls_conn_bytes_out(const struct ls_conn *c);
 /* Since the last media/data/command message arrived (ms). */
 uint64_t ls_conn_idle_ms(const struct ls_conn *c);
 void ls_conn_set_idle_timeout(struct ls_conn *c, unsigned ms);
+/*
+ * Closes the connection (LS_ELIMIT, `why`: a static string) `ms` from now, whatever it
+ * receives meanwhile; 0 clears the deadline. The server's connect_timeout: a client has
+ * that long to start publishing or playing, and again each time it returns to idle.
+ */
+void ls_conn_set_deadline(struct ls_conn *c, unsigned ms, const char *why);
 
 /*
  * Queues one message, chunked at our chunk size (fmt 0, absolute timestamp). The bytes go
  * out at the next ls_conn_flush (replies are flushed when the current input is done).
+ * Anything but audio, video and aggregate messages counts against max_control_queue_bytes,
+ * as do ls_conn_send_buf and ls_conn_send_blob with LS_OUTQ_KEEP: past the bound the
+ * message is dropped, LS_ELIMIT returned and the connection closed (at once inside its
+ * callbacks or a hold, else on the next loop turn).
  */
 LS_MUST_CHECK int ls_conn_send(struct ls_conn *c, uint32_t csid, uint8_t type,
                                uint32_t timestamp, uint32_t stream_id, const uint8_t *payload,
@@ -101,7 +134,12 @@ LS_MUST_CHECK int ls_conn_send_blob(struct ls_conn *c, struct ls_frame *blob,
                                     enum ls_outq_class cls);
 /* Queues the bytes held in `b` (copied into one blob) and resets `b`. */
 LS_MUST_CHECK int ls_conn_send_buf(struct ls_conn *c, struct ls_buf *b);
-/* Writes queued output now; on a full socket waits for writability. */
+/*
+ * Writes queued output now; on a full socket waits for writability. A write that fails
+ * (the peer is gone) closes the connection — never under the caller: inside a callback
+ * or a hold as ls_conn_close, otherwise on the next loop turn. So does a drain (close
+ * after flush) that this write completes.
+ */
 void ls_conn_flush(struct ls_conn *c);
 
 /* Immediate ACKs (TCP_QUICKACK) for every read: on from the start; sessions turn it off

@@ -31,6 +31,13 @@ struct ls_frame *ls_frame_new(uint8_t type, uint32_t timestamp, uint32_t stream_
 /* A frame holding a copy of `len` bytes at `data`; NULL on allocation failure. */
 struct ls_frame *ls_frame_new_copy(uint8_t type, uint32_t timestamp, uint32_t stream_id,
                                    const void *data, uint32_t len);
+/*
+ * Changes the payload length to `len` (bytes up to the smaller length are kept), moving
+ * the frame if needed. Only for a frame nobody else holds yet (refcount 1): the chunk
+ * reader grows a message as its chunks arrive. Returns the frame's new address, or NULL
+ * (the frame unchanged and still owned by the caller) when memory is short.
+ */
+struct ls_frame *ls_frame_resize(struct ls_frame *f, uint32_t len);
 /* Takes one more reference; returns `f` for convenience. */
 struct ls_frame *ls_frame_ref(struct ls_frame *f);
 /* Drops one reference; frees the frame when it was the last. NULL is ignored. */

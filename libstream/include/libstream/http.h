@@ -11,19 +11,45 @@
 #ifndef LIBSTREAM_HTTP_H
 #define LIBSTREAM_HTTP_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "libstream/buf.h"
 #include "libstream/err.h"
 
 struct event_base;
+struct evhttp_connection;
 struct evhttp_request;
 struct ls_http;
 struct ls_json;
 
+/* Defaults of ls_http_set_limits (the config keys http_max_connections and
+ * http_request_timeout). */
+#define LS_HTTP_DEFAULT_MAX_CONNECTIONS 1024u
+#define LS_HTTP_DEFAULT_REQUEST_TIMEOUT_MS 10000u
+
 /* Binds `listen` ("host:port"). NULL with a logged reason on failure. Strings are copied. */
 struct ls_http *ls_http_new(struct event_base *base, const char *listen, const char *role,
                             const char *node_id);
+/*
+ * Bounds every connection of this server, of whatever kind (API, /metrics, HTTP-FLV): at
+ * most `max_connections` open at once (one more is closed at accept, logged and counted
+ * in connections_refused_total), and each must deliver its request headers within
+ * `request_timeout_ms` of accept, or it is closed. A request that got its answer closes
+ * its connection (one request per connection); a streamed answer is not cut by the
+ * deadline. Applies to connections accepted from now on.
+ */
+void ls_http_set_limits(struct ls_http *http, unsigned max_connections,
+                        unsigned request_timeout_ms);
+/* Connections open now (accepted this loop turn not yet included). */
+size_t ls_http_connection_count(const struct ls_http *http);
+/*
+ * The close callback of a request's connection, for handlers that keep a request to
+ * stream an answer: use this instead of evhttp_connection_set_closecb, which would take
+ * the server's own (it counts the connection). NULL `cb` removes it.
+ */
+void ls_http_set_closecb(struct ls_http *http, struct evhttp_connection *evcon,
+                         void (*cb)(struct evhttp_connection *evcon, void *arg), void *arg);
 /* Closes the listener and every open connection. Whoever streams responses (httpflv.h)
  * ends them first. */
 void ls_http_free(struct ls_http *http);

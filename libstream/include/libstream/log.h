@@ -68,6 +68,21 @@ void ls_log(int level, const char *fmt, ...) LS_PRINTF(2, 3);
 void ls_vlog(int level, const char *fmt, va_list ap) LS_PRINTF(2, 0);
 
 /*
+ * A line caused by a peer (`peer` is its "ip:port" or "[ip6]:port" text, as connections
+ * format it), rate-limited per peer address (the port is ignored): a token bucket per
+ * address lets `burst` lines through at once and `lines_per_s` lines a second after that.
+ * What it drops is counted and reported by one line "ADDR: N lines from this address
+ * suppressed (log_rate_limit)" before the next line it lets through for that address, so
+ * one flooding client cannot turn its requests into a log storm. The buckets live in a
+ * small fixed table (an address evicted by another starts over, after its count is
+ * reported). Without a limit set, or with `peer` NULL, this is ls_log.
+ */
+void ls_log_peer(const char *peer, int level, const char *fmt, ...) LS_PRINTF(3, 4);
+/* Sets the per-address limit of ls_log_peer and forgets every bucket; 0 lines_per_s = no
+ * limit (the default). `burst` below 1 counts as 1. */
+void ls_log_set_peer_limit(unsigned lines_per_s, unsigned burst);
+
+/*
  * Redirects lines to `sink` instead of stderr (tests, or a daemon that wants its own
  * output). The sink receives the finished line — prefix included, no trailing newline,
  * NUL-terminated, at most LS_LOG_LINE_MAX - 1 bytes — borrowed for the call only, and

@@ -14,6 +14,8 @@
 #include "libstream/hub.h"
 #include "libstream/server.h"
 
+struct ls_http;
+
 struct ls_media_auth_conf {
     char *secret;
     char *auth_url;
@@ -60,10 +62,21 @@ struct ls_media_conf {
     int64_t pull_retry_max;          /* s: longest back-off between pull attempts */
     int64_t dns_timeout_ms;          /* deadline of one DNS lookup */
     struct ls_addr_list dns_servers; /* empty = /etc/resolv.conf */
+    int64_t max_control_queue_bytes; /* unsent replies per connection */
+    int64_t min_ack_window;          /* smallest acknowledgement window honoured */
+    int64_t max_empty_messages;      /* zero-length messages in a row */
+    int64_t http_max_connections;
+    int64_t http_request_timeout;    /* s */
+    int64_t log_rate_limit;          /* lines a second per peer address */
+    int64_t log_rate_burst;
 };
 
 extern const struct ls_conf_key ls_spd_schema[];
 extern const struct ls_conf_key ls_epd_schema[];
+
+/* Applies the keys of `conf` that bound the HTTP server (`http`; NULL: later) and
+ * logging (ls_log_set_peer_limit, process-wide). */
+void ls_media_conf_apply_process(const struct ls_media_conf *conf, struct ls_http *http);
 
 /*
  * Fills the server and hub settings from a loaded config. String pointers in `srv` borrow

@@ -39,6 +39,7 @@ enum ls_outq_class {
 struct ls_outq_entry {
     struct ls_frame *blob; /* one reference owned by the queue */
     uint8_t cls;           /* enum ls_outq_class */
+    bool tracked;          /* counted in `tracked_bytes` (ls_outq_push_tracked) */
 };
 
 struct ls_outq {
@@ -48,6 +49,7 @@ struct ls_outq {
     uint32_t count;
     uint32_t head_offset;       /* bytes of ring[head] already written */
     size_t bytes;               /* unwritten bytes in the queue */
+    size_t tracked_bytes;       /* unwritten bytes of tracked entries (part of `bytes`) */
 };
 
 void ls_outq_init(struct ls_outq *q);
@@ -56,8 +58,17 @@ void ls_outq_clear(struct ls_outq *q);
 /* Queues one reference to `blob` (taken over from the caller). LS_ENOMEM when the ring
  * cannot grow; the reference is then dropped, so the caller never has to. */
 LS_MUST_CHECK int ls_outq_push(struct ls_outq *q, struct ls_frame *blob, enum ls_outq_class cls);
+/*
+ * The same, and the entry's unwritten bytes count in ls_outq_tracked_bytes() until they
+ * are written, moved, shed or cleared. A connection tracks its own replies (control,
+ * commands) this way, apart from shared media queued by the hub, to bound what a peer
+ * that never reads can make it hold (conn.h, max_control_queue_bytes).
+ */
+LS_MUST_CHECK int ls_outq_push_tracked(struct ls_outq *q, struct ls_frame *blob,
+                                       enum ls_outq_class cls);
 static inline bool ls_outq_empty(const struct ls_outq *q) { return q->count == 0; }
 static inline size_t ls_outq_bytes(const struct ls_outq *q) { return q->bytes; }
+static inline size_t ls_outq_tracked_bytes(const struct ls_outq *q) { return q->tracked_bytes; }
 /*
  * Writes as much as the socket takes with writev() (up to 64 entries per call, repeated
  * until the queue is empty or the socket is full). Returns the bytes written (>= 0), or -1
