@@ -40,7 +40,7 @@ static void edge_stream_wanted(void *arg, struct ls_stream *st)
         ls_pull_kick(pull); /* a pull waiting out its backoff: a viewer is here, try now */
         return;
     }
-    if (ls_pull_new(st, LS_SOURCE_UPSTREAM, &e->node->pull_cfg, &e->pull_ops) == NULL)
+    if (ls_pull_start(st, LS_SOURCE_UPSTREAM, &e->node->pull_cfg, &e->pull_ops) != LS_OK)
         ls_log(LS_LOG_ERR, "pull %s: out of memory", ls_stream_id(st));
 }
 

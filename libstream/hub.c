@@ -293,10 +293,16 @@ static void stream_free(struct ls_stream *st)
     free(st);
 }
 
-/* Frees the stream when nothing keeps it: no source, no subscriber, no role hold. */
+/*
+ * Frees the stream when nothing keeps it: no source, no subscriber, no hold and no role
+ * data. Role data (a pull) keeps its stream by itself, not through the anonymous hold
+ * count: a release by someone who never held (a caller discarding the stream ls_hub_get
+ * gave it) must not take away the hold of the pull feeding the stream.
+ */
 static void stream_maybe_free(struct ls_stream *st)
 {
-    if (st->source_owner != NULL || st->nsubscribers > 0 || st->holds > 0)
+    if (st->source_owner != NULL || st->nsubscribers > 0 || st->holds > 0 ||
+        st->role_data != NULL)
         return;
     ls_strmap_remove(&st->hub->streams, &st->node);
     stream_free(st);
@@ -899,6 +905,8 @@ void *ls_stream_role_data(const struct ls_stream *st)
 void ls_stream_set_role_data(struct ls_stream *st, void *data)
 {
     st->role_data = data;
+    if (data == NULL)
+        stream_maybe_free(st);
 }
 
 void ls_stream_stats(const struct ls_stream *st, struct ls_stream_stats *out)

@@ -68,7 +68,9 @@ static const struct ls_conf_key record_keys[] = {
             "largest GOP kept in the cache"), \
     INT_KEY("auth_timeout_ms", auth_timeout_ms, 3000, 100, 60000, "auth_url answer deadline"), \
     INT_KEY("pull_retry_max", pull_retry_max, 5, 1, 300, \
-            "longest pause in seconds between attempts of a failed pull")
+            "longest pause in seconds between attempts of a failed pull"), \
+    INT_KEY("upstream_timeout", upstream_timeout, 5, 1, 3600, \
+            "seconds a pull's upstream may send no media and answer no ping before it is lost")
 
 const struct ls_conf_key ls_spd_schema[] = {
     MEDIA_COMMON_KEYS,

@@ -1,12 +1,21 @@
 /*
- * pull.c — an internal pull feeding one local stream (see pull.h).
+ * pull.c — an internal pull feeding one local stream (see pull.h). Layer: the roles' tools,
+ * on top of the RTMP client (client.c) and the hub (hub.c).
  *
  *          resolve ──target──▶ connecting ──Play.Start──▶ attached (source of the stream)
  *             ▲                    │                        │  UnpublishNotify: detach
  *             │                    │ fails                  │  PublishNotify: attach
  *             └──── backoff ◀──────┴──────── link lost ◀────┘
  *
- *   last subscriber gone ─▶ idle timer ─▶ still none? ─▶ end (close, release the stream)
+ *   last subscriber gone ─▶ idle timer ─▶ still none? ─▶ end (close, let the stream go)
+ *
+ * Lifetime. The pull is its stream's role data, which keeps the stream alive by itself
+ * (hub.h) until pull_finish clears it, so nothing else can free the stream under the
+ * pull. The pull itself may end from inside almost any call it makes (a client closing
+ * synchronously, a subscriber or role callback stopping it): every entry point counts
+ * itself in `busy`, pull_finish only marks the pull finished when a call is on the stack,
+ * and the outermost entry point frees it on its way out. Code after a call that may end
+ * the pull checks `finished` before it touches the pull or its stream again.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,7 +33,7 @@
 #define PULL_RETRY_MIN_MS 500u
 
 struct ls_pull {
-    struct ls_stream *st;
+    struct ls_stream *st;   /* NULL once finished */
     char id[258];
     enum ls_source_kind kind;
     struct ls_pull_config cfg;
@@ -34,9 +43,14 @@ struct ls_pull {
     struct event *idle_timer;
     char target[300];
     unsigned backoff_ms;
+    unsigned busy;          /* entry points on the stack: a finish inside frees on the way out */
     bool attached;          /* we are the stream's source */
     bool resolving;         /* waiting for the role's answer */
+    bool kicked;            /* kicked while resolving: a "none yet" answer retries at once */
+    bool starting;          /* inside ls_client_start */
+    bool start_closed;      /* ... and the client closed (and was handled) in there */
     bool stopping;
+    bool finished;          /* ended; freed when `busy` drops to 0 */
     bool outage_logged;
     const char *stop_why;
 };
@@ -51,6 +65,8 @@ void ls_pull_config_defaults(struct ls_pull_config *cfg)
     /* The far side may hold our play while it waits for the stream itself. */
     cfg->client.start_timeout_ms = 30000;
     cfg->client.buffer_ms = 0;
+    /* A silent upstream (no FIN, no RST) is noticed, not waited on forever (decision 10). */
+    cfg->client.silence_timeout_ms = 5000;
     cfg->idle_timeout_ms = 10000;
     cfg->retry_max_ms = 5000;
     cfg->node_id = "";
@@ -65,34 +81,54 @@ static void timer_set(struct event *ev, unsigned ms)
     evtimer_add(ev, &tv);
 }
 
-/* Ends the pull: no client, not attached. Frees `p`. */
+static void pull_enter(struct ls_pull *p)
+{
+    p->busy++;
+}
+
+/* Leaves an entry point: a pull that finished meanwhile is freed by the outermost one. */
+static void pull_leave(struct ls_pull *p)
+{
+    if (--p->busy == 0 && p->finished)
+        free(p);
+}
+
+/* Ends the pull: no client, not attached. The stream may be freed here; `p` is freed now
+ * or, with a call of ours on the stack, when it returns (pull_leave). */
 static void pull_finish(struct ls_pull *p)
 {
     struct ls_stream *st = p->st;
 
+    if (p->finished)
+        return;
+    p->finished = true;
     if (p->attached) {
         p->attached = false;
         ls_stream_detach_source(st, p, LS_SOURCE_INTERRUPTED);
     }
     event_free(p->retry_timer);
     event_free(p->idle_timer);
+    p->retry_timer = p->idle_timer = NULL;
     ls_log(LS_LOG_INFO, "pull %s ended (%s)", p->id, p->stop_why != NULL ? p->stop_why : "stopped");
-    ls_stream_set_role_data(st, NULL);
     if (p->ops->ended != NULL)
         p->ops->ended(p, p->ops->arg, p->id);
-    free(p);
-    ls_stream_release(st);
+    ls_stats.pulls_active--;
+    p->st = NULL;
+    ls_stream_set_role_data(st, NULL); /* the stream's last keeper may go: it is freed */
+    if (p->busy == 0)
+        free(p);
 }
 
 static void pull_resolve(struct ls_pull *p)
 {
     p->resolving = true;
+    p->kicked = false;
     p->ops->resolve(p, p->ops->arg, p->id);
 }
 
 static void pull_schedule_retry(struct ls_pull *p)
 {
-    if (p->stopping)
+    if (p->stopping || p->finished)
         return;
     p->backoff_ms = p->backoff_ms == 0 ? PULL_RETRY_MIN_MS : p->backoff_ms * 2;
     if (p->backoff_ms > p->cfg.retry_max_ms)
@@ -106,8 +142,10 @@ static void pull_retry_cb(evutil_socket_t fd, short what, void *arg)
 
     (void)fd;
     (void)what;
-    if (p->client == NULL && !p->resolving && !p->stopping)
+    pull_enter(p);
+    if (p->client == NULL && !p->resolving && !p->stopping && !p->finished)
         pull_resolve(p);
+    pull_leave(p);
 }
 
 static void pull_idle_cb(evutil_socket_t fd, short what, void *arg)
@@ -117,19 +155,21 @@ static void pull_idle_cb(evutil_socket_t fd, short what, void *arg)
 
     (void)fd;
     (void)what;
+    pull_enter(p);
     ls_stream_stats(p->st, &s);
     if (s.subscribers == 0)
-        ls_pull_stop(p, "no viewers for idle_timeout");
+        ls_pull_stop(p, p->attached ? "no viewers for idle_timeout" : "no viewers, not live");
+    pull_leave(p);
 }
 
-struct ls_pull *ls_pull_new(struct ls_stream *st, enum ls_source_kind kind,
-                            const struct ls_pull_config *cfg, const struct ls_pull_ops *ops)
+int ls_pull_start(struct ls_stream *st, enum ls_source_kind kind,
+                  const struct ls_pull_config *cfg, const struct ls_pull_ops *ops)
 {
     struct event_base *base = NULL;
     struct ls_pull *p = calloc(1, sizeof *p);
 
     if (p == NULL)
-        return NULL;
+        return LS_ENOMEM;
     base = ls_hub_base(ls_stream_hub(st));
     p->st = st;
     snprintf(p->id, sizeof p->id, "%s", ls_stream_id(st));
@@ -144,51 +184,19 @@ struct ls_pull *ls_pull_new(struct ls_stream *st, enum ls_source_kind kind,
         if (p->idle_timer != NULL)
             event_free(p->idle_timer);
         free(p);
-        return NULL;
+        return LS_ENOMEM;
     }
-    ls_stream_hold(st);
     ls_stream_set_role_data(st, p);
     ls_stats.pulls_started_total++;
+    ls_stats.pulls_active++;
+    pull_enter(p);
     pull_resolve(p);
-    return p;
+    pull_leave(p);
+    return LS_OK;
 }
 
-void ls_pull_connect(struct ls_pull *p, const char *target)
-{
-    struct event_base *base = ls_hub_base(ls_stream_hub(p->st));
-    struct sockaddr_storage ss;
-    socklen_t sslen;
-    struct ls_stream_ref ref;
-    char tc_url[400], name[1400], query[1024] = "";
-
-    p->resolving = false;
-    if (p->stopping) {
-        pull_finish(p); /* stopped while the role was resolving */
-        return;
-    }
-    if (p->client != NULL)
-        return;
-    snprintf(p->target, sizeof p->target, "%s", target);
-    if (ls_streamid_parse_id(p->id, &ref, NULL) != LS_OK ||
-        ls_net_resolve(target, false, &ss, &sslen) != LS_OK) {
-        ls_pull_unavailable(p, "target does not resolve");
-        return;
-    }
-    if (ls_peersig_sign(p->cfg.secret, p->cfg.node_id, p->cfg.role, p->id, query,
-                        sizeof query) != LS_OK) {
-        ls_pull_unavailable(p, "cannot sign the pull");
-        return;
-    }
-    snprintf(tc_url, sizeof tc_url, "rtmp://%s/%s", target, ref.app);
-    snprintf(name, sizeof name, "%s?%s", ref.name, query);
-    ls_log(LS_LOG_DEBUG, "pull %s: playing from %s", p->id, target);
-    p->client = ls_client_start(base, (struct sockaddr *)&ss, sslen, LS_CLIENT_PLAY, tc_url,
-                                ref.app, name, &p->cfg.client, &pull_client_ops, p);
-    if (p->client == NULL)
-        ls_pull_unavailable(p, "cannot open a connection");
-}
-
-void ls_pull_unavailable(struct ls_pull *p, const char *why)
+/* No target now, or the attempt could not start: wait (backoff) and ask again. */
+static void pull_no_target(struct ls_pull *p, const char *why)
 {
     p->resolving = false;
     if (p->stopping) {
@@ -199,31 +207,103 @@ void ls_pull_unavailable(struct ls_pull *p, const char *why)
         ls_log(LS_LOG_INFO, "pull %s: no source yet (%s); retrying", p->id, why);
         p->outage_logged = true;
     }
+    if (p->kicked) {
+        /* The role learned something while it was answering: ask again at once. */
+        p->kicked = false;
+        p->backoff_ms = 0;
+        timer_set(p->retry_timer, 0);
+        return;
+    }
     pull_schedule_retry(p);
+}
+
+void ls_pull_connect(struct ls_pull *p, const char *target)
+{
+    struct event_base *base = ls_hub_base(ls_stream_hub(p->st));
+    struct sockaddr_storage ss;
+    socklen_t sslen;
+    struct ls_stream_ref ref;
+    struct ls_client *cl;
+    char tc_url[400], name[1400], query[1024] = "";
+
+    pull_enter(p);
+    p->resolving = false;
+    p->kicked = false;
+    if (p->stopping) {
+        pull_finish(p); /* stopped while the role was resolving */
+        goto out;
+    }
+    if (p->client != NULL)
+        goto out;
+    snprintf(p->target, sizeof p->target, "%s", target);
+    if (ls_streamid_parse_id(p->id, &ref, NULL) != LS_OK ||
+        ls_net_resolve(target, false, &ss, &sslen) != LS_OK) {
+        pull_no_target(p, "target does not resolve");
+        goto out;
+    }
+    if (ls_peersig_sign(p->cfg.secret, p->cfg.node_id, p->cfg.role, p->id, query,
+                        sizeof query) != LS_OK) {
+        pull_no_target(p, "cannot sign the pull");
+        goto out;
+    }
+    snprintf(tc_url, sizeof tc_url, "rtmp://%s/%s", target, ref.app);
+    snprintf(name, sizeof name, "%s?%s", ref.name, query);
+    ls_log(LS_LOG_DEBUG, "pull %s: playing from %s", p->id, target);
+    ls_stats.pull_attempts_total++;
+    /* The client may close, and report it, before it returns: pull_on_close then handled
+     * the failure (a retry is scheduled, or the pull ended) and the pointer is stale. */
+    p->starting = true;
+    p->start_closed = false;
+    cl = ls_client_start(base, (struct sockaddr *)&ss, sslen, LS_CLIENT_PLAY, tc_url, ref.app,
+                         name, &p->cfg.client, &pull_client_ops, p);
+    p->starting = false;
+    if (p->start_closed || p->finished)
+        goto out;
+    if (cl == NULL)
+        pull_no_target(p, "cannot open a connection");
+    else
+        p->client = cl;
+out:
+    pull_leave(p);
+}
+
+void ls_pull_unavailable(struct ls_pull *p, const char *why)
+{
+    pull_enter(p);
+    pull_no_target(p, why);
+    pull_leave(p);
 }
 
 void ls_pull_kick(struct ls_pull *p)
 {
-    if (p->client != NULL || p->resolving || p->stopping)
+    if (p->stopping || p->finished || p->client != NULL)
         return;
+    if (p->resolving) {
+        p->kicked = true; /* the answer on its way may predate what the role just learned */
+        return;
+    }
+    pull_enter(p);
     evtimer_del(p->retry_timer);
     p->backoff_ms = 0;
     pull_resolve(p);
+    pull_leave(p);
 }
 
 void ls_pull_stop(struct ls_pull *p, const char *why)
 {
-    if (p->stopping)
+    if (p->stopping || p->finished)
         return;
+    pull_enter(p);
     p->stopping = true;
     p->stop_why = why;
     evtimer_del(p->retry_timer);
     evtimer_del(p->idle_timer);
     if (p->client != NULL)
-        ls_client_close(p->client, why); /* pull_on_close finishes */
+        ls_client_close(p->client, why); /* pull_on_close finishes, now or later */
     else if (!p->resolving)
         pull_finish(p);
     /* resolving: the role's answer arrives later and finishes (see ls_pull_connect) */
+    pull_leave(p);
 }
 
 void ls_pull_set_config(struct ls_pull *p, const struct ls_pull_config *cfg)
@@ -241,10 +321,14 @@ const char *ls_pull_target(const struct ls_pull *p)
     return p->target;
 }
 
+/* The last viewer left. A live pull stays idle_timeout for a viewer who merely reloads; a
+ * pull with nothing to show (never live, or its upstream lost) has nothing to keep warm
+ * and ends on the next loop turn, so a play of an id that is not live costs no upstream
+ * work once its viewer gave up. */
 static void pull_unwanted(struct ls_pull *p)
 {
-    if (!p->stopping)
-        timer_set(p->idle_timer, p->cfg.idle_timeout_ms);
+    if (!p->stopping && !p->finished)
+        timer_set(p->idle_timer, p->attached ? p->cfg.idle_timeout_ms : 0);
 }
 
 void ls_pull_stream_unwanted(void *arg, struct ls_stream *st)
@@ -275,10 +359,12 @@ static void pull_on_started(struct ls_client *cl, void *arg)
     struct ls_pull *p = arg;
 
     (void)cl;
+    pull_enter(p);
     p->backoff_ms = 0;
     p->outage_logged = false;
     ls_log(LS_LOG_INFO, "pull %s: live from %s", p->id, p->target);
     pull_attach(p);
+    pull_leave(p);
 }
 
 static void pull_on_status(struct ls_client *cl, void *arg, const char *level, const char *code)
@@ -287,32 +373,40 @@ static void pull_on_status(struct ls_client *cl, void *arg, const char *level, c
 
     (void)cl;
     (void)level;
+    pull_enter(p);
     if (strcmp(code, "NetStream.Play.UnpublishNotify") == 0 && p->attached) {
         /* The publisher upstream stopped: tell our viewers the same, keep the link. */
         p->attached = false;
         ls_stream_detach_source(p->st, p, LS_SOURCE_STOPPED);
-    } else if (strcmp(code, "NetStream.Play.PublishNotify") == 0 && !p->attached) {
+    } else if (strcmp(code, "NetStream.Play.PublishNotify") == 0 && !p->attached &&
+               !p->stopping && !p->finished) {
         pull_attach(p);
     }
+    pull_leave(p);
 }
 
 static void pull_on_media(struct ls_client *cl, void *arg, struct ls_frame *msg)
 {
     struct ls_pull *p = arg;
 
-    if (!p->attached)
+    if (!p->attached || p->finished)
         return;
-    if (ls_stream_push(p->st, msg) == LS_ENOMEM)
+    pull_enter(p);
+    if (ls_stream_push(p->st, msg) == LS_ENOMEM && !p->finished)
         ls_client_close(cl, "out of memory");
+    pull_leave(p);
 }
 
 static void pull_on_close(struct ls_client *cl, void *arg, int err, const char *why)
 {
     struct ls_pull *p = arg;
     struct ls_stream_stats s;
+    bool silent = ls_client_timed_out(cl);
 
-    (void)cl;
+    pull_enter(p);
     p->client = NULL;
+    if (p->starting)
+        p->start_closed = true;
     if (p->attached) {
         p->attached = false;
         /* Silent for viewers: they stay and resume when a retry succeeds (decision 8). */
@@ -320,20 +414,24 @@ static void pull_on_close(struct ls_client *cl, void *arg, int err, const char *
     }
     if (p->stopping) {
         pull_finish(p);
-        return;
+        goto out;
     }
     ls_stats.pull_failures_total[err == LS_OK ? LS_FAIL_NOT_FOUND : LS_FAIL_UPSTREAM]++;
-    ls_stream_stats(p->st, &s);
+    if (silent)
+        ls_stats.pull_timeouts_total++;
     if (!p->outage_logged)
-        ls_log(LS_LOG_INFO, "pull %s from %s lost: %s", p->id, p->target,
-               why != NULL ? why : ls_strerror(err));
+        ls_log(silent ? LS_LOG_WARNING : LS_LOG_INFO, "pull %s from %s lost: %s", p->id,
+               p->target, why != NULL ? why : ls_strerror(err));
     p->outage_logged = true;
+    ls_stream_stats(p->st, &s);
     if (s.subscribers == 0) {
         p->stop_why = "link closed with no viewers";
         pull_finish(p);
-        return;
+        goto out;
     }
     pull_schedule_retry(p);
+out:
+    pull_leave(p);
 }
 
 static const struct ls_client_ops pull_client_ops = {

@@ -60,4 +60,12 @@ void ls_stats_render(struct ls_buf *out, uint64_t streams, uint64_t viewers)
                    s->pulls_started_total);
     ls_prom_counter_by(out, "livecluster_pull_failures_total", "Internal pull failures by reason.",
                        "reason", fail_reason_names, s->pull_failures_total, LS_FAIL_COUNT);
+    ls_prom_metric(out, "livecluster_pulls", "gauge", "Internal pulls running now.",
+                   s->pulls_active);
+    ls_prom_metric(out, "livecluster_pull_attempts_total", "counter",
+                   "Connections opened by internal pulls (first attempts and retries).",
+                   s->pull_attempts_total);
+    ls_prom_metric(out, "livecluster_pull_timeouts_total", "counter",
+                   "Pulls lost because the upstream sent no media and answered no ping for "
+                   "upstream_timeout.", s->pull_timeouts_total);
 }

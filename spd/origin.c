@@ -122,7 +122,7 @@ static void origin_want(struct spd_origin *o, struct ls_stream *st)
         return;
     }
     spd_registry_watch(o->registry, ls_stream_id(st));
-    if (ls_pull_new(st, LS_SOURCE_PEER, &o->node->pull_cfg, &o->pull_ops) == NULL) {
+    if (ls_pull_start(st, LS_SOURCE_PEER, &o->node->pull_cfg, &o->pull_ops) != LS_OK) {
         spd_registry_unwatch(o->registry, ls_stream_id(st));
         ls_log(LS_LOG_ERR, "pull %s: out of memory", ls_stream_id(st));
     }

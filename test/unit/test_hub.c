@@ -671,7 +671,7 @@ static void test_waiting_subscribers_and_hooks(void **state)
     ls_hub_free(hub);
 }
 
-/* Streams live while they have a source, a subscriber or a hold. */
+/* Streams live while they have a source, a subscriber, a hold or role data. */
 static void test_stream_lifetime(void **state)
 {
     struct ls_hub *hub = hub_with(true, 1 << 20, 10000, 0);
@@ -690,6 +690,11 @@ static void test_stream_lifetime(void **state)
     assert_ptr_equal(ls_stream_role_data(st), &wanted);
     assert_ptr_equal(ls_stream_hub(st), hub);
     ls_stream_release(st);
+    /* role data (a pull) keeps the stream by itself: a release cannot take that away */
+    assert_ptr_equal(ls_hub_find(hub, "live/h"), st);
+    ls_stream_release(st);
+    assert_ptr_equal(ls_hub_find(hub, "live/h"), st);
+    ls_stream_set_role_data(st, NULL);
     assert_null(ls_hub_find(hub, "live/h"));
     /* a source */
     st = live_stream(hub, "live/s");

@@ -13,8 +13,9 @@
  *
  * The hub owns streams and packets. Subscribers and sources are owned by their
  * connections; they attach to and detach from streams, and the hub never frees them.
- * Streams live while they have a source, a subscriber, or a role hold (ls_stream_hold),
- * and are freed when the last of those goes.
+ * Streams live while they have a source, a subscriber, a role hold (ls_stream_hold) or
+ * role data (ls_stream_set_role_data: the pull feeding them), and are freed when the last
+ * of those goes.
  */
 #ifndef LIBSTREAM_HUB_H
 #define LIBSTREAM_HUB_H
@@ -194,7 +195,11 @@ void ls_stream_release(struct ls_stream *st);
 
 const char *ls_stream_id(const struct ls_stream *st);
 struct ls_hub *ls_stream_hub(const struct ls_stream *st);
-/* Role-private pointer (e.g. the pull serving this stream); not freed by the hub. */
+/*
+ * Role-private pointer (the pull serving this stream); not freed by the hub. While it is
+ * set, it keeps the stream alive by itself (independently of holds, so a stray release
+ * cannot free a stream under its pull); setting it back to NULL may free the stream.
+ */
 void *ls_stream_role_data(const struct ls_stream *st);
 void ls_stream_set_role_data(struct ls_stream *st, void *data);
 

@@ -42,6 +42,10 @@ struct ls_stats {
     uint64_t bytes_out_total;
     uint64_t pulls_started_total;
     uint64_t pull_failures_total[LS_FAIL_COUNT];
+    /* pulls (pull.c) and the bounds on what viewers make a node do upstream */
+    uint64_t pulls_active;           /* gauge: internal pulls running now */
+    uint64_t pull_attempts_total;    /* connections opened by pulls (first tries and retries) */
+    uint64_t pull_timeouts_total;    /* pulls lost because the upstream went silent */
 };
 
 /* The process's counters (zero-initialised). */
