@@ -24,9 +24,13 @@
 
 #include <event2/event.h>
 
+#include "libstream/buf.h"
 #include "libstream/client.h"
 #include "libstream/clock.h"
 #include "libstream/codec.h"
+#include "libstream/command.h"
+#include "libstream/conn.h"
+#include "libstream/control.h"
 #include "libstream/hub.h"
 #include "libstream/log.h"
 #include "libstream/net.h"
@@ -343,10 +347,201 @@ static void test_refused_peer_play_keeps_pull_stream(void **state)
     peer_end(&pub);
 }
 
+/* ---- a scripted upstream: answers a play, then can pause or freeze ---- */
+
+enum fake_mode {
+    FAKE_LIVE,    /* sends the fixture's first GOP after Play.Start */
+    FAKE_PAUSED,  /* sends nothing more, still reads (its conn answers pings) */
+    FAKE_FROZEN,  /* reads nothing, answers nothing: a SIGSTOPped process */
+};
+
+struct fake_up {
+    int lfd;
+    struct event *accept_ev;
+    struct ls_conn *conn;
+    enum fake_mode mode;
+    char listen[64];
+    int accepts, plays;
+};
+
+static struct fake_up fake;
+
+static void fake_send_payload(struct ls_conn *c, uint32_t csid, uint8_t type, uint32_t ts,
+                              uint32_t stream_id, struct ls_buf *b)
+{
+    assert_int_equal(ls_buf_status(b), LS_OK);
+    assert_int_equal(ls_conn_send(c, csid, type, ts, stream_id, b->data, b->len), LS_OK);
+    ls_buf_reset(b);
+}
+
+/* Sends the fixture up to (not including) its second keyframe: headers and one GOP. */
+static void fake_send_gop(struct ls_conn *c)
+{
+    size_t i;
+    unsigned keys = 0;
+
+    for (i = 0; i < fx.ntags; i++) {
+        const struct ls_frame *f = fx.tags[i];
+
+        if (f->type == LS_MSG_VIDEO && f->len > 1 && f->data[0] == 0x17 && f->data[1] == 1 &&
+            ++keys == 2)
+            break;
+        assert_int_equal(ls_conn_send(c, f->type == LS_MSG_VIDEO ? LS_CSID_VIDEO
+                                         : f->type == LS_MSG_AUDIO ? LS_CSID_AUDIO
+                                                                    : LS_CSID_DATA,
+                                      f->type, f->timestamp, 1, f->data, f->len), LS_OK);
+    }
+}
+
+static void fake_message(struct ls_conn *c, void *owner, struct ls_frame *msg)
+{
+    struct fake_up *up = owner;
+    struct ls_command cmd;
+    struct ls_buf b;
+
+    if (msg->type != LS_MSG_COMMAND_AMF0 ||
+        ls_command_decode(msg->data, msg->len, false, NULL, &cmd, NULL) < 0)
+        return;
+    ls_buf_init(&b, 0);
+    if (strcmp(cmd.name, "connect") == 0) {
+        ls_control_write_set_chunk_size(&b, ls_conn_out_chunk_size(c));
+        assert_int_equal(ls_conn_send_buf(c, &b), LS_OK);
+        ls_command_build_connect_result(&b, cmd.transaction_id, NULL, 31, 0, NULL);
+        fake_send_payload(c, LS_CSID_COMMAND, LS_MSG_COMMAND_AMF0, 0, 0, &b);
+    } else if (strcmp(cmd.name, "createStream") == 0) {
+        ls_command_build_create_stream_result(&b, cmd.transaction_id, 1);
+        fake_send_payload(c, LS_CSID_COMMAND, LS_MSG_COMMAND_AMF0, 0, 0, &b);
+    } else if (strcmp(cmd.name, "play") == 0) {
+        up->plays++;
+        ls_command_build_onstatus(&b, "status", "NetStream.Play.Start", "Started", NULL);
+        fake_send_payload(c, LS_CSID_DATA, LS_MSG_COMMAND_AMF0, 0, 1, &b);
+        if (up->mode == FAKE_LIVE)
+            fake_send_gop(c);
+    }
+    ls_buf_free(&b);
+    ls_command_free(&cmd);
+}
+
+static void fake_close(struct ls_conn *c, void *owner, int err, const char *why)
+{
+    struct fake_up *up = owner;
+
+    (void)err;
+    (void)why;
+    if (up->conn == c)
+        up->conn = NULL;
+}
+
+static const struct ls_conn_ops fake_ops = {
+    .on_message = fake_message,
+    .on_close = fake_close,
+};
+
+static void fake_accept(evutil_socket_t lfd, short what, void *arg)
+{
+    struct fake_up *up = arg;
+    struct ls_conn_config cc;
+    int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+
+    (void)what;
+    if (fd == -1)
+        return;
+    up->accepts++;
+    if (up->conn != NULL)
+        ls_conn_close(up->conn, LS_OK, "replaced"); /* a frozen predecessor */
+    up->mode = FAKE_LIVE;
+    ls_conn_config_defaults(&cc);
+    up->conn = ls_conn_new(base, fd, LS_HS_SERVER, &cc, &fake_ops, up);
+    assert_non_null(up->conn);
+    assert_int_equal(ls_conn_start(up->conn), LS_OK);
+}
+
+static void fake_start(struct fake_up *up)
+{
+    struct sockaddr_storage ss;
+    socklen_t len;
+
+    memset(up, 0, sizeof *up);
+    snprintf(up->listen, sizeof up->listen, "127.0.0.1:%u", evloop_free_port("127.0.0.1"));
+    assert_int_equal(ls_net_resolve(up->listen, false, &ss, &len), LS_OK);
+    up->lfd = ls_net_listen((struct sockaddr *)&ss, len, 16);
+    assert_true(up->lfd >= 0);
+    up->accept_ev = event_new(base, up->lfd, EV_READ | EV_PERSIST, fake_accept, up);
+    assert_int_equal(event_add(up->accept_ev, NULL), 0);
+}
+
+static void fake_stop(struct fake_up *up)
+{
+    if (up->conn != NULL)
+        ls_conn_close(up->conn, LS_OK, "test done");
+    event_free(up->accept_ev);
+    close(up->lfd);
+}
+
+/* Until the viewer has `n` more video messages than it had. */
+static bool viewer_gets_video(struct peer *v, unsigned n)
+{
+    unsigned want = v->video + n;
+
+    EVLOOP_WAIT(base, v->video >= want || v->closed, 3000);
+    return v->video >= want;
+}
+
+/*
+ * An upstream that stops sending media but still answers pings is a publisher pausing:
+ * the pull keeps its link (and sent pings meanwhile). One that stops answering at all — a
+ * frozen process, its kernel still ACKing — is lost within upstream_timeout: the pull
+ * logs it, counts it, pulls again, and the viewer resumes on its own connection.
+ */
+static void test_silent_upstream_is_lost_paused_is_not(void **state)
+{
+    struct peer viewer;
+    uint64_t in_before, t0, lost_after;
+
+    (void)state;
+    fake_start(&fake);
+    snprintf(upstream, sizeof upstream, "%s", fake.listen);
+    pull_cfg.client.silence_timeout_ms = 400;
+    peer_start(&viewer, &edge, LS_CLIENT_PLAY, "quiet");
+    assert_true(viewer_gets_video(&viewer, 5));
+    assert_int_equal(fake.accepts, 1);
+
+    /* paused: four timeouts of silence, pings answered */
+    fake.mode = FAKE_PAUSED;
+    in_before = ls_conn_bytes_in(fake.conn);
+    evloop_run_for(base, 1600);
+    assert_int_equal(ls_stats.pull_timeouts_total, 0);
+    assert_int_equal(fake.accepts, 1);
+    assert_false(viewer.closed);
+    assert_true(ls_conn_bytes_in(fake.conn) > in_before); /* our ping requests */
+
+    /* frozen: no reads, no answers */
+    fake.mode = FAKE_FROZEN;
+    ls_conn_pause_reading(fake.conn, true);
+    t0 = ls_now_ms();
+    EVLOOP_WAIT(base, ls_stats.pull_timeouts_total == 1, 3000);
+    lost_after = ls_now_ms() - t0;
+    assert_int_equal(ls_stats.pull_timeouts_total, 1);
+    assert_true(lost_after < 2000); /* the timeout, a watchdog tick, generous slack */
+    assert_true(log_has("pull live/quiet from "));
+    assert_true(log_has("lost: upstream silent"));
+    /* pulled again from the same upstream (which now answers): the viewer resumes */
+    EVLOOP_WAIT(base, fake.accepts == 2 && fake.plays == 2, 3000);
+    assert_int_equal(fake.accepts, 2);
+    assert_true(viewer_gets_video(&viewer, 5));
+    assert_false(viewer.closed);
+    assert_true(ls_stats.pull_attempts_total >= 2);
+    peer_end(&viewer);
+    EVLOOP_WAIT(base, pulls_ended == 1, 3000);
+    fake_stop(&fake);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_refused_peer_play_keeps_pull_stream, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_silent_upstream_is_lost_paused_is_not, setup,
                                         teardown),
     };
 
