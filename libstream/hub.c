@@ -101,6 +101,7 @@ void ls_hub_config_defaults(struct ls_hub_config *cfg)
 {
     cfg->gop_cache = true;
     cfg->gop_cache_max_bytes = 32u << 20;
+    cfg->gop_cache_max_messages = 4096;
     cfg->chunk_size = 4096;
     cfg->queue_max_bytes = 4u << 20;
     cfg->slow_timeout_ms = 10000;
@@ -251,13 +252,21 @@ static void gop_clear(struct ls_stream *st)
     st->gop_open = false;
 }
 
+/*
+ * Caches one more message of the current GOP. Each message is charged its payload plus
+ * LS_HUB_MESSAGE_OVERHEAD (what it really costs in memory), and the count is bounded too:
+ * a publisher sending one keyframe and then a flood of empty messages reaches the bounds
+ * as fast as real media would, instead of growing the cache by the header bytes of each.
+ */
 static void gop_append(struct ls_stream *st, struct ls_packet *p)
 {
     const struct ls_hub_config *cfg = &st->hub->cfg;
+    size_t cost = (size_t)p->msg->len + LS_HUB_MESSAGE_OVERHEAD;
 
     if (!st->gop_open)
         return;
-    if (st->gop_bytes + p->msg->len > cfg->gop_cache_max_bytes) {
+    if (st->gop_bytes + cost > cfg->gop_cache_max_bytes ||
+        st->gop_count >= cfg->gop_cache_max_messages) {
         /* A GOP too long to cache: new subscribers wait for the next keyframe instead. */
         gop_clear(st);
         return;
@@ -268,7 +277,7 @@ static void gop_append(struct ls_stream *st, struct ls_packet *p)
         return;
     }
     st->gop[st->gop_count++] = ls_packet_ref(p);
-    st->gop_bytes += p->msg->len;
+    st->gop_bytes += cost;
 }
 
 static void caches_clear(struct ls_stream *st)
@@ -417,11 +426,19 @@ static void hub_flush_cb(evutil_socket_t fd, short what, void *arg)
  * touched it) down to half the bound: shedding alone also shrinks the queue, and a viewer
  * that reads nothing must not look healthy because of it.
  */
+/* What a subscriber's queue costs against viewer_queue_bytes: its bytes plus
+ * LS_HUB_QUEUE_ENTRY_OVERHEAD per entry (a flood of tiny messages fills the bound by
+ * their count, not only by their few bytes). */
+static size_t sub_queued(const struct ls_subscriber *sub)
+{
+    return ls_outq_bytes(sub->outq) + (size_t)sub->outq->count * LS_HUB_QUEUE_ENTRY_OVERHEAD;
+}
+
 static void deliver(struct ls_subscriber *sub, struct ls_packet *p)
 {
     const struct ls_hub_config *cfg = &sub->stream->hub->cfg;
     struct ls_frame *blob;
-    size_t queued, len;
+    size_t queued, len, bytes;
     bool drained, resuming = false;
 
     if (sub->skipping && p->cls >= LS_OUTQ_VIDEO) {
@@ -436,14 +453,15 @@ static void deliver(struct ls_subscriber *sub, struct ls_packet *p)
                                                : ls_packet_flv(p);
     if (blob == NULL)
         return;
-    len = blob->len;
-    queued = ls_outq_bytes(sub->outq);
+    bytes = blob->len;
+    len = bytes + LS_HUB_QUEUE_ENTRY_OVERHEAD;
+    queued = sub_queued(sub);
     drained = queued < sub->queued_mark;
     if (queued + len > cfg->queue_max_bytes) {
         if (sub->behind_since_ms == 0)
             sub->behind_since_ms = ls_now_ms();
         sub->frames_dropped += ls_outq_shed(sub->outq, LS_OUTQ_VIDEO) > 0;
-        queued = ls_outq_bytes(sub->outq);
+        queued = sub_queued(sub);
         sub->queued_mark = queued;
         if (p->cls >= LS_OUTQ_VIDEO) {
             sub->skipping = p->cls == LS_OUTQ_VIDEO || queued + len > cfg->queue_max_bytes;
@@ -466,9 +484,9 @@ static void deliver(struct ls_subscriber *sub, struct ls_packet *p)
     }
     if (ls_outq_push(sub->outq, blob, (enum ls_outq_class)p->cls) != LS_OK)
         return;
-    sub->queued_mark = ls_outq_bytes(sub->outq);
-    sub->bytes_out += len;
-    sub->stream->bytes_out += len;
+    sub->queued_mark = sub_queued(sub);
+    sub->bytes_out += bytes;
+    sub->stream->bytes_out += bytes;
     /* The keyframe a waiting viewer starts on goes out now, not at the next tick: start
      * time matters more than one extra write, and through a chain of batching hops
      * (edge, origin, peer origin) the ticks would add up. */
@@ -835,7 +853,7 @@ int ls_stream_subscribe(struct ls_stream *st, struct ls_subscriber *sub)
     sub->skipping = false;
     sub->behind_since_ms = 0;
     sub->must_drop = false;
-    sub->queued_mark = ls_outq_bytes(sub->outq);
+    sub->queued_mark = sub_queued(sub);
     LIST_INSERT_HEAD(&st->subscribers, sub, link);
     st->nsubscribers++;
     st->nhidden += sub->hidden;

@@ -65,7 +65,9 @@ static const struct ls_conf_key record_keys[] = {
     INT_KEY("flush_interval_ms", flush_interval_ms, 20, 0, 1000, \
             "batching window for viewer writes; 0 = write at once"), \
     INT_KEY("gop_cache_max_bytes", gop_cache_max_bytes, 33554432, 65536, 1073741824, \
-            "largest GOP kept in the cache"), \
+            "largest GOP kept in the cache (payload + 256 bytes per message)"), \
+    INT_KEY("gop_cache_max_messages", gop_cache_max_messages, 4096, 16, 1000000, \
+            "most messages (audio and video) of one GOP kept in the cache"), \
     INT_KEY("auth_timeout_ms", auth_timeout_ms, 3000, 100, 60000, "auth_url answer deadline"), \
     INT_KEY("pull_retry_max", pull_retry_max, 5, 1, 300, \
             "longest pause in seconds between attempts of a failed pull"), \
@@ -123,6 +125,7 @@ void ls_media_conf_apply(const struct ls_media_conf *conf, bool allow_publish,
     ls_hub_config_defaults(hub);
     hub->gop_cache = conf->gop_cache;
     hub->gop_cache_max_bytes = (size_t)conf->gop_cache_max_bytes;
+    hub->gop_cache_max_messages = (size_t)conf->gop_cache_max_messages;
     hub->chunk_size = (uint32_t)conf->chunk_size;
     hub->queue_max_bytes = (size_t)conf->viewer_queue_bytes;
     hub->slow_timeout_ms = (unsigned)conf->slow_viewer_timeout * 1000;

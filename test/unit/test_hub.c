@@ -566,13 +566,14 @@ static void test_gop_cache_max_bytes(void **state)
     (void)state;
     ls_hub_config_defaults(&cfg);
     cfg.flush_interval_ms = 0;
-    cfg.gop_cache_max_bytes = 1000;
+    /* each cached message is charged its payload plus LS_HUB_MESSAGE_OVERHEAD */
+    cfg.gop_cache_max_bytes = 1000 + 3 * LS_HUB_MESSAGE_OVERHEAD;
     hub = ls_hub_new(base, &cfg);
     st = live_stream(hub, "live/a");
     push(st, msg_copy(fx_vseq, 0));
     push(st, video(0, true, 600, 1));
-    push(st, video(40, false, 300, 2)); /* 900: still cached */
-    push(st, video(80, false, 300, 3)); /* 1200: over the bound, cache dropped */
+    push(st, video(40, false, 300, 2)); /* 900 + 2 overheads: still cached */
+    push(st, video(80, false, 300, 3)); /* 1200 + 3 overheads: over the bound, dropped */
     push(st, video(120, false, 300, 4)); /* not cached either until the next key */
     assert_int_equal(ls_stream_subscribe(st, &r->sub), LS_OK);
     decode_rtmp(r, 4096, &ms);
@@ -584,6 +585,129 @@ static void test_gop_cache_max_bytes(void **state)
     assert_int_equal(ms.m[0].mark, 5);
     msgs_free(&ms);
     rec_free(r);
+    ls_stream_detach_source(st, st, LS_SOURCE_STOPPED);
+    ls_hub_free(hub);
+}
+
+/* An empty audio or video message (a flood of these is what a hostile publisher sends). */
+static struct ls_frame *empty(uint8_t type, uint32_t ts)
+{
+    struct ls_frame *m = ls_frame_new(type, ts, 1, 0);
+
+    assert_non_null(m);
+    return m;
+}
+
+/*
+ * One keyframe, then a flood of empty messages: the cache stops at gop_cache_max_messages,
+ * and each cached message is charged LS_HUB_MESSAGE_OVERHEAD against gop_cache_max_bytes,
+ * so neither bound can be walked around with messages that carry no bytes. A new viewer
+ * then waits for the next keyframe.
+ */
+static void test_gop_cache_message_bounds(void **state)
+{
+    struct ls_hub_config cfg;
+    struct ls_hub *hub;
+    struct ls_stream *st;
+    struct rec *r = rec_new(LS_TRANSPORT_RTMP, 1), *r2 = rec_new(LS_TRANSPORT_RTMP, 1);
+    static struct msgs ms;
+    uint32_t i;
+
+    (void)state;
+    ls_hub_config_defaults(&cfg);
+    assert_int_equal(cfg.gop_cache_max_messages, 4096);
+    cfg.flush_interval_ms = 0;
+    cfg.gop_cache_max_messages = 16;
+    hub = ls_hub_new(base, &cfg);
+    st = live_stream(hub, "live/m");
+    push(st, msg_copy(fx_vseq, 0));
+    push(st, video(0, true, 600, 1));
+    for (i = 1; i < 16; i++)
+        push(st, empty(LS_MSG_VIDEO, i));
+    assert_int_equal(ls_stream_subscribe(st, &r->sub), LS_OK);
+    decode_rtmp(r, 4096, &ms);
+    assert_int_equal(ms.n, 1 + 16); /* the header and 16 cached messages: at the bound */
+    msgs_free(&ms);
+    push(st, empty(LS_MSG_AUDIO, 16)); /* the 17th: over, the cache goes */
+    assert_int_equal(ls_stream_subscribe(st, &r2->sub), LS_OK);
+    decode_rtmp(r2, 4096, &ms);
+    assert_int_equal(ms.n, 1);
+    msgs_free(&ms);
+    rec_free(r2);
+    ls_stream_detach_source(st, st, LS_SOURCE_STOPPED);
+    ls_hub_free(hub);
+
+    /* the byte bound counts the overhead: 300 empty messages cost 300 x 256 bytes */
+    ls_hub_config_defaults(&cfg);
+    cfg.flush_interval_ms = 0;
+    cfg.gop_cache_max_bytes = 65536;
+    hub = ls_hub_new(base, &cfg);
+    st = live_stream(hub, "live/o");
+    push(st, msg_copy(fx_vseq, 0));
+    push(st, video(0, true, 600, 1));
+    for (i = 1; i <= 300; i++)
+        push(st, empty(LS_MSG_VIDEO, i));
+    r2 = rec_new(LS_TRANSPORT_RTMP, 1);
+    assert_int_equal(ls_stream_subscribe(st, &r2->sub), LS_OK);
+    decode_rtmp(r2, 4096, &ms);
+    assert_int_equal(ms.n, 1); /* not cached: over 65536 bytes with the overhead */
+    msgs_free(&ms);
+    rec_free(r2);
+    rec_free(r);
+    ls_stream_detach_source(st, st, LS_SOURCE_STOPPED);
+    ls_hub_free(hub);
+}
+
+/*
+ * A flood at the defaults: 200000 empty messages after one keyframe. What a new viewer is
+ * handed from the cache — and so what the cache holds — stays within
+ * gop_cache_max_messages.
+ */
+static void test_gop_cache_flood(void **state)
+{
+    struct ls_hub *hub = hub_with(true, 4u << 20, 10000, 0);
+    struct ls_stream *st = live_stream(hub, "live/f");
+    struct rec *r = rec_new(LS_TRANSPORT_RTMP, 1);
+    uint32_t i;
+
+    (void)state;
+    push(st, msg_copy(fx_vseq, 0));
+    push(st, video(0, true, 600, 1));
+    for (i = 1; i <= 200000; i++)
+        push(st, empty(i % 2 ? LS_MSG_VIDEO : LS_MSG_AUDIO, i / 20));
+    r->stalled = true;
+    assert_int_equal(ls_stream_subscribe(st, &r->sub), LS_OK);
+    assert_true(r->outq.count <= 1 + 4096);
+    rec_free(r);
+    ls_stream_detach_source(st, st, LS_SOURCE_STOPPED);
+    ls_hub_free(hub);
+}
+
+/*
+ * What tiny messages cost a viewer's queue: each queued message is charged
+ * LS_HUB_QUEUE_ENTRY_OVERHEAD against viewer_queue_bytes, so a viewer that stops reading
+ * a flood of empty audio messages is dropped at twice the bound counted that way — after
+ * about 2 x 65536 / 76 messages, not 2 x 65536 / 12.
+ */
+static void test_queue_entry_overhead(void **state)
+{
+    struct ls_hub *hub = hub_with(false, 65536, 600000, 0);
+    struct ls_stream *st = live_stream(hub, "live/q");
+    struct rec *slow = rec_new(LS_TRANSPORT_RTMP, 1);
+    uint32_t i, most = 0;
+
+    (void)state;
+    push(st, video(0, true, 600, 1));
+    assert_int_equal(ls_stream_subscribe(st, &slow->sub), LS_OK);
+    slow->stalled = true;
+    for (i = 1; i <= 20000 && slow->too_slow == 0; i++) {
+        push(st, empty(LS_MSG_AUDIO, i));
+        if (slow->outq.count > most)
+            most = slow->outq.count;
+    }
+    assert_int_equal(slow->too_slow, 1);
+    assert_true(most <= 2 * 65536 / LS_HUB_QUEUE_ENTRY_OVERHEAD + 1);
+    rec_free(slow);
     ls_stream_detach_source(st, st, LS_SOURCE_STOPPED);
     ls_hub_free(hub);
 }
@@ -1279,6 +1403,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_gop_cache_start, setup_base, teardown_base),
         cmocka_unit_test_setup_teardown(test_no_gop_cache_waits_for_keyframe, setup_base, teardown_base),
         cmocka_unit_test_setup_teardown(test_gop_cache_max_bytes, setup_base, teardown_base),
+        cmocka_unit_test_setup_teardown(test_gop_cache_message_bounds, setup_base, teardown_base),
+        cmocka_unit_test_setup_teardown(test_gop_cache_flood, setup_base, teardown_base),
+        cmocka_unit_test_setup_teardown(test_queue_entry_overhead, setup_base, teardown_base),
         cmocka_unit_test_setup_teardown(test_waiting_subscribers_and_hooks, setup_base, teardown_base),
         cmocka_unit_test_setup_teardown(test_stream_lifetime, setup_base, teardown_base),
         cmocka_unit_test_setup_teardown(test_many_streams, setup_base, teardown_base),

@@ -34,16 +34,30 @@ struct ls_hub;
 struct ls_stream;
 struct ls_packet;
 
+/*
+ * What a message costs beyond its payload bytes, as charged against the byte bounds below:
+ * a cached message (the packet, the headers of its frame and of its RTMP and FLV
+ * encodings, allocator overhead, its slot) and a queued one (its ring slot and its share
+ * of the blob's header). A flood of empty messages therefore meets the bounds about as
+ * fast as real media, instead of growing memory by a hundred bytes or more per message.
+ */
+#define LS_HUB_MESSAGE_OVERHEAD 256u
+#define LS_HUB_QUEUE_ENTRY_OVERHEAD 64u
+
 struct ls_hub_config {
     bool gop_cache;                  /* keep the GOP since the last keyframe */
-    size_t gop_cache_max_bytes;      /* past this the cache is dropped until the next keyframe */
+    size_t gop_cache_max_bytes;      /* past this (payload + LS_HUB_MESSAGE_OVERHEAD per
+                                      * message) the cache is dropped until the next keyframe */
+    size_t gop_cache_max_messages;   /* ... and past this many messages */
     uint32_t chunk_size;             /* outgoing RTMP chunk size for every subscriber */
-    size_t queue_max_bytes;          /* per-subscriber bound on queued output */
+    size_t queue_max_bytes;          /* per-subscriber bound on queued output (bytes +
+                                      * LS_HUB_QUEUE_ENTRY_OVERHEAD per queued message) */
     unsigned slow_timeout_ms;        /* a subscriber behind for this long is dropped */
     unsigned flush_interval_ms;      /* batching window; 0 = write at once */
 };
 
-/* Defaults: GOP cache on (32 MiB), chunk size 4096, 4 MiB queue, 10 s, 20 ms window. */
+/* Defaults: GOP cache on (32 MiB, 4096 messages), chunk size 4096, 4 MiB queue, 10 s,
+ * 20 ms window. */
 void ls_hub_config_defaults(struct ls_hub_config *cfg);
 
 enum ls_source_kind {

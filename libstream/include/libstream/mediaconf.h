@@ -56,6 +56,7 @@ struct ls_media_conf {
     int64_t slow_viewer_timeout;     /* s */
     int64_t flush_interval_ms;
     int64_t gop_cache_max_bytes;
+    int64_t gop_cache_max_messages;
     int64_t auth_timeout_ms;
     int64_t pull_retry_max;          /* s: longest back-off between pull attempts */
     int64_t upstream_timeout;        /* s: a silent pull upstream is lost (no media, no pong) */
