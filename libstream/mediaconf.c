@@ -72,7 +72,13 @@ static const struct ls_conf_key record_keys[] = {
     INT_KEY("pull_retry_max", pull_retry_max, 5, 1, 300, \
             "longest pause in seconds between attempts of a failed pull"), \
     INT_KEY("upstream_timeout", upstream_timeout, 5, 1, 3600, \
-            "seconds a pull's upstream may send no media and answer no ping before it is lost")
+            "seconds a pull's upstream may send no media and answer no ping before it is lost"), \
+    INT_KEY("max_pulls", max_pulls, 5000, 1, 1000000, \
+            "internal pulls at once; a play that needs one more is refused"), \
+    INT_KEY("max_waiting_streams", max_waiting_streams, 2000, 1, 1000000, \
+            "streams that were never live with viewers waiting; more are refused"), \
+    INT_KEY("max_waiting_per_client", max_waiting_per_client, 64, 1, 1000000, \
+            "of those, opened by one client address (internal pulls exempt)")
 
 const struct ls_conf_key ls_spd_schema[] = {
     MEDIA_COMMON_KEYS,
@@ -84,6 +90,8 @@ const struct ls_conf_key ls_spd_schema[] = {
             "seconds without media after which a new publisher may take over an id"),
     INT_KEY("publisher_idle_timeout", publisher_idle_timeout, 30, 1, 3600,
             "seconds without any data after which a publisher is disconnected"),
+    INT_KEY("not_found_cache_ms", not_found_cache_ms, 2000, 0, 60000,
+            "ms an id the registry just reported not live is not looked up again (0 = off)"),
     { .name = "publish", .type = LS_CONF_GROUP, .offset = OFF(publish), .children = auth_keys,
       .help = "publish admission" },
     { .name = "record", .type = LS_CONF_GROUP, .offset = OFF(record), .children = record_keys,
@@ -130,4 +138,6 @@ void ls_media_conf_apply(const struct ls_media_conf *conf, bool allow_publish,
     hub->queue_max_bytes = (size_t)conf->viewer_queue_bytes;
     hub->slow_timeout_ms = (unsigned)conf->slow_viewer_timeout * 1000;
     hub->flush_interval_ms = (unsigned)conf->flush_interval_ms;
+    hub->max_waiting_streams = (size_t)conf->max_waiting_streams;
+    hub->max_waiting_per_client = (size_t)conf->max_waiting_per_client;
 }

@@ -119,6 +119,20 @@ void ls_net_format(const struct sockaddr *sa, char *out, size_t cap)
     }
 }
 
+void ls_net_format_host(const struct sockaddr *sa, char *out, size_t cap)
+{
+    const void *a = sa->sa_family == AF_INET ? (const void *)&((const struct sockaddr_in *)sa)->sin_addr
+                    : sa->sa_family == AF_INET6
+                        ? (const void *)&((const struct sockaddr_in6 *)sa)->sin6_addr
+                        : NULL;
+
+    if (cap == 0)
+        return;
+    out[0] = '\0';
+    if (a == NULL || inet_ntop(sa->sa_family, a, out, (socklen_t)cap) == NULL)
+        out[0] = '\0';
+}
+
 void ls_net_set_dead_peer_timeout(int fd, unsigned timeout_ms)
 {
     int on = 1;

@@ -162,6 +162,18 @@ static void pull_idle_cb(evutil_socket_t fd, short what, void *arg)
     pull_leave(p);
 }
 
+int ls_pull_check_limit(const char *id, size_t max_pulls)
+{
+    static struct ls_log_limit limit_log;
+
+    if (max_pulls == 0 || ls_stats.pulls_active < max_pulls)
+        return LS_OK;
+    ls_stats.play_limited_total[LS_LIMIT_PULLS]++;
+    ls_log_limited(&limit_log, 1000, LS_LOG_WARNING, "play %s refused: max_pulls (%zu) reached",
+                   id, max_pulls);
+    return LS_ELIMIT;
+}
+
 int ls_pull_start(struct ls_stream *st, enum ls_source_kind kind,
                   const struct ls_pull_config *cfg, const struct ls_pull_ops *ops)
 {

@@ -47,6 +47,9 @@ struct spd_registry_config {
     const char *secret;
     const struct ls_addr_list *smds;
     unsigned takeover_idle_ms;
+    unsigned not_found_cache_ms; /* an id every smd reported not registered is answered
+                                  * LS_ENOTFOUND locally this long (0 = always ask), unless
+                                  * a watch reports it registered meanwhile */
 };
 
 struct spd_registry_hooks {

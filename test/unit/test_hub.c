@@ -17,6 +17,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <cmocka.h>
 
 #include <event2/buffer.h>
@@ -30,6 +33,7 @@
 #include "libstream/flv.h"
 #include "libstream/hub.h"
 #include "libstream/rtmp.h"
+#include "libstream/stats.h"
 #include "support/amf_build.h"
 
 #define FIXTURE "test/fixtures/ffmpeg_h264_aac.flv"
@@ -715,11 +719,12 @@ static void test_queue_entry_overhead(void **state)
 static int wanted, unwanted;
 static struct ls_stream *hook_release; /* released by the unwanted hook when set */
 
-static void hook_wanted(void *arg, struct ls_stream *st)
+static int hook_wanted(void *arg, struct ls_stream *st)
 {
     assert_ptr_equal(arg, &wanted);
     (void)st;
     wanted++;
+    return LS_OK;
 }
 
 static void hook_unwanted(void *arg, struct ls_stream *st)
@@ -792,6 +797,108 @@ static void test_waiting_subscribers_and_hooks(void **state)
     assert_int_equal(ls_hub_subscriber_count(hub), 0);
     rec_free(a);
     rec_free(b);
+    ls_hub_free(hub);
+}
+
+/* A subscriber charged to the client address `ip`. */
+static struct rec *rec_from_client(const char *ip)
+{
+    struct rec *r = rec_new(LS_TRANSPORT_RTMP, 1);
+    struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(40000) };
+
+    assert_int_equal(inet_pton(AF_INET, ip, &sa.sin_addr), 1);
+    ls_subscriber_set_client(&r->sub, (const struct sockaddr *)&sa);
+    assert_string_equal(r->sub.client, ip);
+    return r;
+}
+
+static int refuse_wanted(void *arg, struct ls_stream *st)
+{
+    (void)st;
+    return *(int *)arg;
+}
+
+/*
+ * Streams that were never live and have viewers ("waiting": each one is upstream work a
+ * viewer causes by naming an id) are bounded per hub and per client address. A play that
+ * would open one more is refused (LS_ELIMIT, counted by reason) and the stream it would
+ * have created is gone again; joining a stream that is already waiting, or live, is never
+ * refused; a slot comes back when its stream goes live or loses its viewers. The role's
+ * stream_wanted hook may refuse too (max_pulls), which undoes the subscribe.
+ */
+static void test_waiting_stream_bounds(void **state)
+{
+    struct ls_hub_config cfg;
+    struct ls_hub *hub;
+    struct rec *a1 = rec_from_client("10.0.0.1"), *a2 = rec_from_client("10.0.0.1"),
+               *a3 = rec_from_client("10.0.0.1"), *a4 = rec_from_client("10.0.0.1"),
+               *b1 = rec_from_client("10.0.0.2"), *c1 = rec_from_client("10.0.0.3"),
+               *internal = rec_new(LS_TRANSPORT_RTMP, 1);
+    struct ls_hub_hooks hooks = { refuse_wanted, NULL, NULL };
+    int hook_rc = LS_OK;
+    struct ls_stream *st;
+
+    (void)state;
+    memset(&ls_stats, 0, sizeof ls_stats);
+    ls_hub_config_defaults(&cfg);
+    assert_int_equal(cfg.max_waiting_streams, 2000);
+    assert_int_equal(cfg.max_waiting_per_client, 64);
+    cfg.max_waiting_streams = 3;
+    cfg.max_waiting_per_client = 2;
+    hub = ls_hub_new(base, &cfg);
+    hooks.arg = &hook_rc;
+    ls_hub_set_hooks(hub, &hooks);
+    assert_int_equal(ls_stream_subscribe(ls_hub_get(hub, "live/r1"), &a1->sub), LS_OK);
+    assert_int_equal(ls_stream_subscribe(ls_hub_get(hub, "live/r2"), &a2->sub), LS_OK);
+    assert_int_equal(ls_hub_waiting_count(hub), 2);
+    /* a third one from the same address: refused, and its stream does not stay */
+    assert_int_equal(ls_stream_subscribe(ls_hub_get(hub, "live/r3"), &a3->sub), LS_ELIMIT);
+    assert_null(a3->sub.stream);
+    assert_null(ls_hub_find(hub, "live/r3"));
+    assert_int_equal(ls_stats.play_limited_total[LS_LIMIT_WAITING_PER_CLIENT], 1);
+    /* ... but it may join a stream that is already waiting */
+    assert_int_equal(ls_stream_subscribe(ls_hub_find(hub, "live/r1"), &a3->sub), LS_OK);
+    /* another address may open one more: the hub's bound */
+    assert_int_equal(ls_stream_subscribe(ls_hub_get(hub, "live/r4"), &b1->sub), LS_OK);
+    assert_int_equal(ls_stream_subscribe(ls_hub_get(hub, "live/r5"), &c1->sub), LS_ELIMIT);
+    assert_null(ls_hub_find(hub, "live/r5"));
+    assert_int_equal(ls_stats.play_limited_total[LS_LIMIT_WAITING_STREAMS], 1);
+    /* uncharged subscribers (internal pulls) still count against the hub's bound */
+    assert_int_equal(ls_stream_subscribe(ls_hub_get(hub, "live/r5"), &internal->sub),
+                     LS_ELIMIT);
+    assert_int_equal(ls_hub_waiting_count(hub), 3);
+    /* r1 goes live: a slot for the hub and for 10.0.0.1 comes back */
+    st = ls_hub_find(hub, "live/r1");
+    assert_int_equal(ls_stream_attach_source(st, LS_SOURCE_PUBLISHER, &src_ops, st), LS_OK);
+    assert_int_equal(ls_hub_waiting_count(hub), 2);
+    assert_int_equal(ls_stream_subscribe(ls_hub_get(hub, "live/r6"), &a4->sub), LS_OK);
+    assert_int_equal(ls_hub_waiting_count(hub), 3);
+    /* a stream that was live once is not waiting when its source goes: its viewers wait
+     * for a publisher that exists */
+    ls_stream_detach_source(st, st, LS_SOURCE_STOPPED);
+    assert_int_equal(ls_hub_waiting_count(hub), 3);
+    /* r2's viewer leaves: its slot comes back */
+    rec_free(a2);
+    assert_null(ls_hub_find(hub, "live/r2"));
+    assert_int_equal(ls_hub_waiting_count(hub), 2);
+    /* the role refuses (its own bound): the subscribe is undone, the slot kept */
+    hook_rc = LS_ELIMIT;
+    assert_int_equal(ls_stream_subscribe(ls_hub_get(hub, "live/r7"), &c1->sub), LS_ELIMIT);
+    assert_null(c1->sub.stream);
+    assert_null(ls_hub_find(hub, "live/r7"));
+    assert_int_equal(ls_hub_waiting_count(hub), 2);
+    assert_int_equal(ls_hub_subscriber_count(hub), 4); /* a1 a3 (r1), b1 (r4), a4 (r6) */
+    hook_rc = LS_OK;
+    assert_int_equal(ls_stream_subscribe(ls_hub_get(hub, "live/r7"), &internal->sub), LS_OK);
+    assert_int_equal(ls_hub_waiting_count(hub), 3);
+    rec_free(a1);
+    rec_free(a3);
+    rec_free(a4);
+    rec_free(b1);
+    rec_free(c1);
+    rec_free(internal);
+    assert_int_equal(ls_hub_waiting_count(hub), 0);
+    assert_int_equal(ls_hub_stream_count(hub), 0);
     ls_hub_free(hub);
 }
 
@@ -1407,6 +1514,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_gop_cache_flood, setup_base, teardown_base),
         cmocka_unit_test_setup_teardown(test_queue_entry_overhead, setup_base, teardown_base),
         cmocka_unit_test_setup_teardown(test_waiting_subscribers_and_hooks, setup_base, teardown_base),
+        cmocka_unit_test_setup_teardown(test_waiting_stream_bounds, setup_base, teardown_base),
         cmocka_unit_test_setup_teardown(test_stream_lifetime, setup_base, teardown_base),
         cmocka_unit_test_setup_teardown(test_many_streams, setup_base, teardown_base),
         cmocka_unit_test_setup_teardown(test_source_busy_and_kick, setup_base, teardown_base),

@@ -166,16 +166,21 @@ static void edge_ended(struct ls_pull *p, void *arg, const char *id)
     pulls_ended++;
 }
 
-static void edge_wanted(void *arg, struct ls_stream *st)
+static size_t max_pulls;        /* the edge's bound (0 = none) */
+
+static int edge_wanted(void *arg, struct ls_stream *st)
 {
     struct ls_pull *p = ls_stream_role_data(st);
 
     (void)arg;
     if (p != NULL) {
         ls_pull_kick(p);
-        return;
+        return LS_OK;
     }
+    if (ls_pull_check_limit(ls_stream_id(st), max_pulls) != LS_OK)
+        return LS_ELIMIT;
     assert_int_equal(ls_pull_start(st, LS_SOURCE_UPSTREAM, &pull_cfg, &pull_ops), LS_OK);
+    return LS_OK;
 }
 
 static int setup(void **state)
@@ -203,6 +208,7 @@ static int setup(void **state)
     pull_ops.ended = edge_ended;
     pull_ops.arg = NULL;
     pulls_ended = 0;
+    max_pulls = 0;
     return 0;
 }
 

@@ -65,6 +65,13 @@ struct ls_pull_ops {
  */
 LS_MUST_CHECK int ls_pull_start(struct ls_stream *st, enum ls_source_kind kind,
                                 const struct ls_pull_config *cfg, const struct ls_pull_ops *ops);
+/*
+ * The roles' gate before ls_pull_start: LS_OK, or LS_ELIMIT when `max_pulls` pulls run in
+ * this process already (0 = no bound) — counted in livecluster_play_limited_total
+ * {reason="max_pulls"} and logged at most once a second; the role's stream_wanted hook
+ * then refuses the viewer.
+ */
+LS_MUST_CHECK int ls_pull_check_limit(const char *id, size_t max_pulls);
 /* Plays from `target` ("host:port") now. */
 void ls_pull_connect(struct ls_pull *p, const char *target);
 /* No target now: waits (backoff) and asks again; `why` is logged once per outage. */
