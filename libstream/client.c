@@ -193,8 +193,9 @@ static void client_on_result(struct ls_client *cl, const struct ls_command *cmd)
     } else if (cl->phase == CL_CREATING && cmd->transaction_id == 2) {
         double id = 0;
 
+        /* Written so that NaN fails too (a hostile upstream may send one). */
         if (cmd->nargs < 1 || cmd->args[0].type != LS_AMF_NUMBER ||
-            (id = cmd->args[0].u.number) < 1 || id > 1e6) {
+            !((id = cmd->args[0].u.number) >= 1 && id <= 1e6)) {
             ls_buf_free(&b);
             client_fail(cl, LS_EPROTO, "createStream answered without a stream id%s", NULL);
             return;
