@@ -13,6 +13,17 @@ SPD_HTTP="$LC_IP:$(lc_port 1)"
 EPD="$LC_IP:$(lc_port 2)"
 EPD_HTTP="$LC_IP:$(lc_port 3)"
 LCPLAY="$LC_ROOT/$BUILD/tools/lcplay"
+# Every bound is a config key validated by -t: out of range = exit 1, one FILE:LINE line.
+bad_bound() { # bad_bound DAEMON "KEY = VALUE"
+    printf 'upstream = "%s";\n%s;\n' "$SPD" "$2" >"$LC_DIR/bad.conf"
+    "$LC_ROOT/$BUILD/$1" -t -c "$LC_DIR/bad.conf" >"$LC_DIR/bad.out" 2>&1 && return 1
+    [ "$(wc -l <"$LC_DIR/bad.out")" -eq 1 ] && grep -q "^$LC_DIR/bad.conf:2: " "$LC_DIR/bad.out"
+}
+for kv in "max_pulls = 0" "max_waiting_streams = 0" "max_waiting_per_client = 0" \
+    "upstream_timeout = 0" "gop_cache_max_messages = 15"; do
+    lc_check "epd -t refuses $kv" bad_bound epd "$kv"
+done
+
 lc_start spd spd "listen = \"$SPD\"; http_listen = \"$SPD_HTTP\"; cluster_secret = \"s\";" || exit 1
 lc_start epd epd "listen = \"$EPD\"; http_listen = \"$EPD_HTTP\"; upstream = \"$SPD\";
 cluster_secret = \"s\"; play_wait_timeout = 30; max_waiting_per_client = 3; max_pulls = 4;" || exit 1
