@@ -56,6 +56,11 @@ lc_expect "counted: livecluster_play_failures_total{reason=\"limit\"} 1" $?
 lc_check "logged" lc_log_has epd "play live/w4 from .* refused: max_waiting_per_client \\(3\\) reached"
 [ "$(lc_metric "$EPD_HTTP" livecluster_pulls)" = 3 ]
 lc_expect "no pull was opened for it" $?
+code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 "http://$EPD_HTTP/live/w9.flv")
+[ "$code" = 503 ]
+lc_expect "HTTP-FLV from the same address: 503 at once (got $code)" $?
+[ "$(lc_metric "$EPD_HTTP" 'livecluster_play_limited_total{reason="max_waiting_per_client"}')" = 2 ]
+lc_expect "... counted too" $?
 
 # Joining a stream that is already waiting is not refused; published a moment later, both
 # of its viewers start at once.
