@@ -55,7 +55,10 @@ edge_bytes=$(lc_stream_field "$EPD_HTTP" live/flood bytes_in)
 lc_expect "... of which at least 100000 messages reached the edge (bytes_in $edge_bytes)" $?
 kill -TERM $viewer
 wait $viewer
-lc_expect "the edge viewer played the stream through the flood" $?
+# Whether it kept up is the abuse suite's question (it may be dropped or skip to the
+# next keyframe when its host is busy); here it only makes the edge pull the stream.
+grep -q "started=1" "$LC_DIR/viewer.out"
+lc_expect "the edge viewer started on the stream" $?
 tail -1 "$LC_DIR/viewer.out"
 
 spd_growth=$(( $(peak_kb "$spd_pid") - spd_before ))
