@@ -31,17 +31,20 @@ static void edge_resolve(struct ls_pull *p, void *arg, const char *id)
     ls_pull_connect(p, upstream, NULL);
 }
 
-static void edge_stream_wanted(void *arg, struct ls_stream *st)
+static int edge_stream_wanted(void *arg, struct ls_stream *st)
 {
     struct epd_edge *e = arg;
     struct ls_pull *pull = ls_stream_role_data(st);
 
     if (pull != NULL) {
         ls_pull_kick(pull); /* a pull waiting out its backoff: a viewer is here, try now */
-        return;
+        return LS_OK;
     }
-    if (ls_pull_new(st, LS_SOURCE_UPSTREAM, &e->node->pull_cfg, &e->pull_ops) == NULL)
+    if (ls_pull_check_limit(ls_stream_id(st), (size_t)e->node->conf.max_pulls) != LS_OK)
+        return LS_ELIMIT;
+    if (ls_pull_start(st, LS_SOURCE_UPSTREAM, &e->node->pull_cfg, &e->pull_ops) != LS_OK)
         ls_log(LS_LOG_ERR, "pull %s: out of memory", ls_stream_id(st));
+    return LS_OK;
 }
 
 struct epd_edge *epd_edge_new(struct event_base *base, const char *path)

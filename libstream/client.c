@@ -7,6 +7,13 @@
  * An onStatus with level "error" or an _error before STARTED ends the client with that
  * code as the reason; after STARTED, statuses are only reported (UnpublishNotify and
  * PublishNotify keep a live play going).
+ *
+ * Dead-peer watchdog (cfg.silence_timeout_ms): from the end of the handshake, a timer
+ * ticks a few times per timeout. Quiet for a third of the timeout, the client sends a
+ * ping request (at most one per third); quiet for the whole timeout — no message of any
+ * kind, no byte — the peer is lost. Pings tell a paused publisher (the server answers)
+ * from a frozen or unreachable one (nothing answers), which is why media silence alone
+ * never closes a play.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +24,7 @@
 
 #include "libstream/buf.h"
 #include "libstream/client.h"
+#include "libstream/clock.h"
 #include "libstream/command.h"
 #include "libstream/control.h"
 #include "libstream/net.h"
@@ -42,6 +50,10 @@ struct ls_client {
     char *name;
     uint32_t stream_id;
     struct event *start_timer;
+    struct event *watch_timer;  /* dead-peer watchdog (silence_timeout_ms != 0) */
+    uint64_t heard_ms;          /* last message from the peer */
+    uint64_t pinged_ms;         /* last ping request we sent */
+    bool timed_out;             /* closed by the watchdog */
     char reason[160];         /* why the start failed, for on_close */
 };
 
@@ -88,10 +100,66 @@ static void client_fail(struct ls_client *cl, int err, const char *fmt, const ch
     ls_conn_close(cl->conn, err, cl->reason);
 }
 
+/* Watchdog tick: a few per timeout, so a lost peer is noticed within about a quarter of
+ * the timeout after it is due. */
+static unsigned client_watch_tick_ms(const struct ls_client *cl)
+{
+    unsigned tick = cl->cfg.silence_timeout_ms / 4;
+
+    return tick < 20 ? 20 : tick > 1000 ? 1000 : tick;
+}
+
+static void client_watch_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct ls_client *cl = arg;
+    uint64_t now = ls_now_ms(), quiet = now - cl->heard_ms;
+    uint64_t third = cl->cfg.silence_timeout_ms / 3;
+
+    (void)fd;
+    (void)what;
+    /* Bytes still arriving (a large message, slowly) are not silence either. */
+    if (ls_conn_idle_ms(cl->conn) < quiet)
+        quiet = ls_conn_idle_ms(cl->conn);
+    if (quiet >= cl->cfg.silence_timeout_ms) {
+        cl->timed_out = true;
+        ls_conn_close(cl->conn, LS_ELIMIT, "upstream silent: no media and no ping answer");
+        return;
+    }
+    if (quiet >= third && now - cl->pinged_ms >= third) {
+        struct ls_buf b;
+
+        ls_buf_init(&b, 0);
+        ls_control_write_ping_request(&b, (uint32_t)now);
+        cl->pinged_ms = now;
+        if (ls_conn_send_buf(cl->conn, &b) != LS_OK)
+            ls_conn_close(cl->conn, LS_ENOMEM, "out of memory");
+        else
+            ls_conn_flush(cl->conn);
+        ls_buf_free(&b);
+    }
+}
+
+static void client_watch_start(struct ls_client *cl)
+{
+    struct timeval tv;
+    unsigned tick;
+
+    if (cl->watch_timer == NULL)
+        return;
+    tick = client_watch_tick_ms(cl);
+    tv.tv_sec = tick / 1000;
+    tv.tv_usec = (tick % 1000) * 1000;
+    cl->heard_ms = ls_now_ms();
+    cl->pinged_ms = cl->heard_ms;
+    evtimer_add(cl->watch_timer, &tv);
+}
+
 static void client_on_ready(struct ls_conn *c, void *owner)
 {
     struct ls_client *cl = owner;
     struct ls_buf b;
+
+    client_watch_start(cl);
 
     ls_buf_init(&b, 0);
     ls_control_write_set_chunk_size(&b, ls_conn_out_chunk_size(c));
@@ -128,8 +196,9 @@ static void client_on_result(struct ls_client *cl, const struct ls_command *cmd)
     } else if (cl->phase == CL_CREATING && cmd->transaction_id == 2) {
         double id = 0;
 
+        /* Written so that NaN fails too (a hostile upstream may send one). */
         if (cmd->nargs < 1 || cmd->args[0].type != LS_AMF_NUMBER ||
-            (id = cmd->args[0].u.number) < 1 || id > 1e6) {
+            !((id = cmd->args[0].u.number) >= 1 && id <= 1e6)) {
             ls_buf_free(&b);
             client_fail(cl, LS_EPROTO, "createStream answered without a stream id%s", NULL);
             return;
@@ -183,6 +252,7 @@ static void client_on_message(struct ls_conn *c, void *owner, struct ls_frame *m
     const char *why = NULL;
 
     (void)c;
+    cl->heard_ms = ls_now_ms(); /* anything — media, a reply, a ping answer — is life */
     switch (msg->type) {
     case LS_MSG_AUDIO:
     case LS_MSG_VIDEO:
@@ -224,6 +294,8 @@ static void client_free(struct ls_client *cl)
 {
     if (cl->start_timer != NULL)
         event_free(cl->start_timer);
+    if (cl->watch_timer != NULL)
+        event_free(cl->watch_timer);
     free(cl->tc_url);
     free(cl->app);
     free(cl->name);
@@ -276,14 +348,17 @@ struct ls_client *ls_client_start(struct event_base *base, const struct sockaddr
     cl->app = strdup(app);
     cl->name = strdup(name);
     cl->start_timer = evtimer_new(base, client_start_timeout, cl);
+    if (cfg->silence_timeout_ms != 0)
+        cl->watch_timer = event_new(base, -1, EV_PERSIST, client_watch_cb, cl);
     fd = ls_net_connect(sa, salen);
     if (cl->tc_url == NULL || cl->app == NULL || cl->name == NULL || cl->start_timer == NULL ||
-        fd == -1) {
+        (cfg->silence_timeout_ms != 0 && cl->watch_timer == NULL) || fd == -1) {
         if (fd != -1)
             close(fd);
         client_free(cl);
         return NULL;
     }
+    ls_net_set_dead_peer_timeout(fd, cfg->silence_timeout_ms);
     cl->conn = ls_conn_new(base, fd, LS_HS_CLIENT, &cl->cfg.conn, &client_conn_ops, cl);
     if (cl->conn == NULL) {
         client_free(cl);
@@ -337,6 +412,11 @@ int ls_client_set_name(struct ls_client *cl, const char *name)
 bool ls_client_started(const struct ls_client *cl)
 {
     return cl->phase == CL_STARTED;
+}
+
+bool ls_client_timed_out(const struct ls_client *cl)
+{
+    return cl->timed_out;
 }
 
 struct ls_conn *ls_client_conn(struct ls_client *cl)

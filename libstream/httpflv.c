@@ -249,6 +249,7 @@ static void flv_admit(struct flv_viewer *v, int result, const char *why)
     const struct ls_server_config *cfg = ls_server_config(v->flv->srv);
     struct ls_stream *st;
     struct timeval tv;
+    int rc;
 
     v->auth = NULL;
     if (v->req == NULL)
@@ -266,13 +267,22 @@ static void flv_admit(struct flv_viewer *v, int result, const char *why)
         return;
     }
     ls_subscriber_init(&v->sub, &flv_sub_ops, &v->outq, LS_TRANSPORT_FLV, 0);
+    ls_subscriber_set_client(&v->sub,
+                             evhttp_connection_get_addr(evhttp_request_get_connection(v->req)));
     if (ls_stream_has_source(st))
         flv_start(v);
     if (v->doomed) {
-        ls_stream_release(st); /* frees it again if we created it */
+        ls_stream_forget_if_unused(st); /* frees it again if we created it */
         return;
     }
-    if (ls_stream_subscribe(st, &v->sub) != LS_OK) {
+    rc = ls_stream_subscribe(st, &v->sub);
+    if (rc == LS_ELIMIT) {
+        /* At a bound on upstream work: counted and logged (rate-limited) where it is. */
+        ls_stats.play_failures_total[LS_FAIL_LIMIT]++;
+        flv_reply_error(v, 503, "server busy");
+        return;
+    }
+    if (rc != LS_OK) {
         flv_abort(v);
         return;
     }

@@ -14,6 +14,13 @@
  * Timeline: each stream keeps its own outgoing timeline. When a source replaces an earlier
  * one, the new source's timestamps are shifted so that they continue just after the last
  * timestamp subscribers saw (a returning publisher usually restarts at 0).
+ *
+ * Waiting streams: a stream that has subscribers but has never had a source is "waiting"
+ * — each one is upstream work (a pull, a registry lookup and watch) that any viewer can
+ * cause by naming an id. Their number is bounded per hub (max_waiting_streams) and per
+ * client address (max_waiting_per_client: the address whose play made the stream wanted
+ * is charged until it goes live or loses its viewers). Streams that were live once are
+ * not counted: their viewers wait for a source that exists.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -25,7 +32,10 @@
 #include "libstream/codec.h"
 #include "libstream/command.h"
 #include "libstream/hub.h"
+#include "libstream/log.h"
+#include "libstream/net.h"
 #include "libstream/rtmp.h"
+#include "libstream/stats.h"
 #include "libstream/strmap.h"
 #include "packet_int.h"
 #include "array_int.h"
@@ -53,6 +63,9 @@ struct ls_stream {
     unsigned nhidden;        /* of which not viewers (recorders) */
     unsigned holds;
     void *role_data;
+    bool ever_live;          /* a source attached once */
+    bool waiting;            /* counted in hub->nwaiting (see the top of the file) */
+    struct hub_client *charged; /* the address charged for making it wait, or NULL */
 
     /* caches: one packet reference each */
     struct ls_packet *metadata;
@@ -84,12 +97,22 @@ struct ls_stream {
     double framerate;
 };
 
+/* A client address charged for waiting streams (in hub->clients while it has some). */
+struct hub_client {
+    struct ls_strmap_node node;
+    char addr[LS_SUBSCRIBER_CLIENT_MAX];
+    size_t waiting;
+};
+
 struct ls_hub {
     struct event_base *base;
     struct ls_hub_config cfg;
     struct ls_hub_hooks hooks;
     enum ls_source_kind default_kind;
     struct ls_strmap streams;
+    struct ls_strmap clients;   /* struct hub_client by address */
+    size_t nwaiting;            /* waiting streams */
+    struct ls_log_limit refuse_log;
     size_t nsubscribers;
     struct ls_dirty_list dirty;
     struct event *flush_timer;
@@ -101,10 +124,13 @@ void ls_hub_config_defaults(struct ls_hub_config *cfg)
 {
     cfg->gop_cache = true;
     cfg->gop_cache_max_bytes = 32u << 20;
+    cfg->gop_cache_max_messages = 4096;
     cfg->chunk_size = 4096;
     cfg->queue_max_bytes = 4u << 20;
     cfg->slow_timeout_ms = 10000;
     cfg->flush_interval_ms = 20;
+    cfg->max_waiting_streams = 2000;
+    cfg->max_waiting_per_client = 64;
 }
 
 const char *ls_source_kind_name(enum ls_source_kind kind)
@@ -131,7 +157,8 @@ struct ls_hub *ls_hub_new(struct event_base *base, const struct ls_hub_config *c
     hub->cfg = *cfg;
     TAILQ_INIT(&hub->dirty);
     hub->flush_timer = evtimer_new(base, hub_flush_cb, hub);
-    if (ls_strmap_init(&hub->streams) != LS_OK || hub->flush_timer == NULL) {
+    if (ls_strmap_init(&hub->streams) != LS_OK || ls_strmap_init(&hub->clients) != LS_OK ||
+        hub->flush_timer == NULL) {
         ls_hub_free(hub);
         return NULL;
     }
@@ -153,6 +180,7 @@ void ls_hub_free(struct ls_hub *hub)
         stream_free(LS_STRMAP_ENTRY(n, struct ls_stream, node));
     }
     ls_strmap_free(&hub->streams);
+    ls_strmap_free(&hub->clients); /* empty: every charge went with its stream */
     if (hub->flush_timer != NULL)
         event_free(hub->flush_timer);
     free(hub);
@@ -238,6 +266,86 @@ size_t ls_hub_subscriber_count(const struct ls_hub *hub)
     return hub->nsubscribers;
 }
 
+size_t ls_hub_waiting_count(const struct ls_hub *hub)
+{
+    return hub->nwaiting;
+}
+
+/* ---- waiting streams ---- */
+
+static struct hub_client *hub_client_find(struct ls_hub *hub, const char *addr)
+{
+    struct ls_strmap_node *n = ls_strmap_find(&hub->clients, addr);
+
+    return n != NULL ? LS_STRMAP_ENTRY(n, struct hub_client, node) : NULL;
+}
+
+static void hub_refused(struct ls_hub *hub, const struct ls_stream *st,
+                        const struct ls_subscriber *sub, enum ls_limit_reason reason,
+                        size_t limit)
+{
+    ls_stats.play_limited_total[reason]++;
+    ls_log_limited(&hub->refuse_log, 1000, LS_LOG_WARNING,
+                   "play %s%s%s refused: %s (%zu) reached", st->id,
+                   sub->client[0] != '\0' ? " from " : "", sub->client,
+                   ls_limit_reason_name(reason), limit);
+}
+
+/*
+ * `sub` is about to make a never-live stream wanted: counts it as waiting and charges the
+ * subscriber's address, or LS_ELIMIT at a bound (counted and logged, rate-limited).
+ */
+static int stream_start_waiting(struct ls_stream *st, const struct ls_subscriber *sub)
+{
+    struct ls_hub *hub = st->hub;
+    const struct ls_hub_config *cfg = &hub->cfg;
+    struct hub_client *c = NULL;
+
+    if (cfg->max_waiting_streams != 0 && hub->nwaiting >= cfg->max_waiting_streams) {
+        hub_refused(hub, st, sub, LS_LIMIT_WAITING_STREAMS, cfg->max_waiting_streams);
+        return LS_ELIMIT;
+    }
+    if (sub->client[0] != '\0' && cfg->max_waiting_per_client != 0) {
+        c = hub_client_find(hub, sub->client);
+        if (c != NULL && c->waiting >= cfg->max_waiting_per_client) {
+            hub_refused(hub, st, sub, LS_LIMIT_WAITING_PER_CLIENT, cfg->max_waiting_per_client);
+            return LS_ELIMIT;
+        }
+        if (c == NULL) {
+            c = calloc(1, sizeof *c);
+            if (c == NULL)
+                return LS_ENOMEM;
+            memcpy(c->addr, sub->client, sizeof c->addr);
+            c->node.key = c->addr;
+            if (ls_strmap_insert(&hub->clients, &c->node) != LS_OK) {
+                free(c);
+                return LS_ENOMEM;
+            }
+        }
+        c->waiting++;
+    }
+    st->waiting = true;
+    st->charged = c;
+    hub->nwaiting++;
+    return LS_OK;
+}
+
+/* The stream went live, lost its viewers or is freed: no longer waiting. */
+static void stream_stop_waiting(struct ls_stream *st)
+{
+    struct hub_client *c = st->charged;
+
+    if (!st->waiting)
+        return;
+    st->waiting = false;
+    st->hub->nwaiting--;
+    st->charged = NULL;
+    if (c != NULL && --c->waiting == 0) {
+        ls_strmap_remove(&st->hub->clients, &c->node);
+        free(c);
+    }
+}
+
 /* ---- caches ---- */
 
 static void gop_clear(struct ls_stream *st)
@@ -251,13 +359,21 @@ static void gop_clear(struct ls_stream *st)
     st->gop_open = false;
 }
 
+/*
+ * Caches one more message of the current GOP. Each message is charged its payload plus
+ * LS_HUB_MESSAGE_OVERHEAD (what it really costs in memory), and the count is bounded too:
+ * a publisher sending one keyframe and then a flood of empty messages reaches the bounds
+ * as fast as real media would, instead of growing the cache by the header bytes of each.
+ */
 static void gop_append(struct ls_stream *st, struct ls_packet *p)
 {
     const struct ls_hub_config *cfg = &st->hub->cfg;
+    size_t cost = (size_t)p->msg->len + LS_HUB_MESSAGE_OVERHEAD;
 
     if (!st->gop_open)
         return;
-    if (st->gop_bytes + p->msg->len > cfg->gop_cache_max_bytes) {
+    if (st->gop_bytes + cost > cfg->gop_cache_max_bytes ||
+        st->gop_count >= cfg->gop_cache_max_messages) {
         /* A GOP too long to cache: new subscribers wait for the next keyframe instead. */
         gop_clear(st);
         return;
@@ -268,7 +384,7 @@ static void gop_append(struct ls_stream *st, struct ls_packet *p)
         return;
     }
     st->gop[st->gop_count++] = ls_packet_ref(p);
-    st->gop_bytes += p->msg->len;
+    st->gop_bytes += cost;
 }
 
 static void caches_clear(struct ls_stream *st)
@@ -284,6 +400,7 @@ static void stream_free(struct ls_stream *st)
 {
     struct ls_subscriber *sub;
 
+    stream_stop_waiting(st);
     while ((sub = LIST_FIRST(&st->subscribers)) != NULL) {
         LIST_REMOVE(sub, link);
         sub->stream = NULL;
@@ -293,10 +410,16 @@ static void stream_free(struct ls_stream *st)
     free(st);
 }
 
-/* Frees the stream when nothing keeps it: no source, no subscriber, no role hold. */
+/*
+ * Frees the stream when nothing keeps it: no source, no subscriber, no hold and no role
+ * data. Role data (a pull) keeps its stream by itself, not through the anonymous hold
+ * count: a release by someone who never held (a caller discarding the stream ls_hub_get
+ * gave it) must not take away the hold of the pull feeding the stream.
+ */
 static void stream_maybe_free(struct ls_stream *st)
 {
-    if (st->source_owner != NULL || st->nsubscribers > 0 || st->holds > 0)
+    if (st->source_owner != NULL || st->nsubscribers > 0 || st->holds > 0 ||
+        st->role_data != NULL)
         return;
     ls_strmap_remove(&st->hub->streams, &st->node);
     stream_free(st);
@@ -411,11 +534,19 @@ static void hub_flush_cb(evutil_socket_t fd, short what, void *arg)
  * touched it) down to half the bound: shedding alone also shrinks the queue, and a viewer
  * that reads nothing must not look healthy because of it.
  */
+/* What a subscriber's queue costs against viewer_queue_bytes: its bytes plus
+ * LS_HUB_QUEUE_ENTRY_OVERHEAD per entry (a flood of tiny messages fills the bound by
+ * their count, not only by their few bytes). */
+static size_t sub_queued(const struct ls_subscriber *sub)
+{
+    return ls_outq_bytes(sub->outq) + (size_t)sub->outq->count * LS_HUB_QUEUE_ENTRY_OVERHEAD;
+}
+
 static void deliver(struct ls_subscriber *sub, struct ls_packet *p)
 {
     const struct ls_hub_config *cfg = &sub->stream->hub->cfg;
     struct ls_frame *blob;
-    size_t queued, len;
+    size_t queued, len, bytes;
     bool drained, resuming = false;
 
     if (sub->skipping && p->cls >= LS_OUTQ_VIDEO) {
@@ -430,14 +561,15 @@ static void deliver(struct ls_subscriber *sub, struct ls_packet *p)
                                                : ls_packet_flv(p);
     if (blob == NULL)
         return;
-    len = blob->len;
-    queued = ls_outq_bytes(sub->outq);
+    bytes = blob->len;
+    len = bytes + LS_HUB_QUEUE_ENTRY_OVERHEAD;
+    queued = sub_queued(sub);
     drained = queued < sub->queued_mark;
     if (queued + len > cfg->queue_max_bytes) {
         if (sub->behind_since_ms == 0)
             sub->behind_since_ms = ls_now_ms();
         sub->frames_dropped += ls_outq_shed(sub->outq, LS_OUTQ_VIDEO) > 0;
-        queued = ls_outq_bytes(sub->outq);
+        queued = sub_queued(sub);
         sub->queued_mark = queued;
         if (p->cls >= LS_OUTQ_VIDEO) {
             sub->skipping = p->cls == LS_OUTQ_VIDEO || queued + len > cfg->queue_max_bytes;
@@ -460,9 +592,9 @@ static void deliver(struct ls_subscriber *sub, struct ls_packet *p)
     }
     if (ls_outq_push(sub->outq, blob, (enum ls_outq_class)p->cls) != LS_OK)
         return;
-    sub->queued_mark = ls_outq_bytes(sub->outq);
-    sub->bytes_out += len;
-    sub->stream->bytes_out += len;
+    sub->queued_mark = sub_queued(sub);
+    sub->bytes_out += bytes;
+    sub->stream->bytes_out += bytes;
     /* The keyframe a waiting viewer starts on goes out now, not at the next tick: start
      * time matters more than one extra write, and through a chain of batching hops
      * (edge, origin, peer origin) the ticks would add up. */
@@ -495,6 +627,8 @@ int ls_stream_attach_source(struct ls_stream *st, enum ls_source_kind kind,
 
     if (st->source_owner != NULL)
         return LS_EBUSY;
+    st->ever_live = true;
+    stream_stop_waiting(st);
     st->source_ops = ops;
     st->source_owner = owner;
     st->source_kind = kind;
@@ -819,17 +953,44 @@ void ls_subscriber_init(struct ls_subscriber *sub, const struct ls_subscriber_op
     sub->stream_id = stream_id;
 }
 
+void ls_subscriber_set_client(struct ls_subscriber *sub, const struct sockaddr *sa)
+{
+    sub->client[0] = '\0';
+    if (sa != NULL)
+        ls_net_format_host(sa, sub->client, sizeof sub->client);
+}
+
+/* Undoes the attach of a subscriber the role refused (before any delivery). */
+static void subscriber_unlink(struct ls_subscriber *sub)
+{
+    struct ls_stream *st = sub->stream;
+
+    LIST_REMOVE(sub, link);
+    sub->stream = NULL;
+    st->nsubscribers--;
+    st->nhidden -= sub->hidden;
+    st->hub->nsubscribers -= !sub->hidden;
+}
+
 int ls_stream_subscribe(struct ls_stream *st, struct ls_subscriber *sub)
 {
     struct ls_hub *hub = st->hub;
+    int rc;
 
     if (sub->stream != NULL)
         return LS_ESTATE;
+    if (st->source_owner == NULL && !st->ever_live && st->nsubscribers == 0) {
+        rc = stream_start_waiting(st, sub);
+        if (rc != LS_OK) {
+            stream_maybe_free(st); /* a stream ls_hub_get made for this play goes again */
+            return rc;
+        }
+    }
     sub->stream = st;
     sub->skipping = false;
     sub->behind_since_ms = 0;
     sub->must_drop = false;
-    sub->queued_mark = ls_outq_bytes(sub->outq);
+    sub->queued_mark = sub_queued(sub);
     LIST_INSERT_HEAD(&st->subscribers, sub, link);
     st->nsubscribers++;
     st->nhidden += sub->hidden;
@@ -839,7 +1000,14 @@ int ls_stream_subscribe(struct ls_stream *st, struct ls_subscriber *sub)
         ls_subscriber_mark_dirty(sub, true); /* a new viewer's first flush is immediate */
         hub_flush(hub, true);
     } else if (st->nsubscribers == 1 && hub->hooks.stream_wanted != NULL) {
-        hub->hooks.stream_wanted(hub->hooks.arg, st);
+        rc = hub->hooks.stream_wanted(hub->hooks.arg, st);
+        if (rc != LS_OK) {
+            /* The role cannot serve it (a bound of its own, counted and logged there). */
+            subscriber_unlink(sub);
+            stream_stop_waiting(st);
+            stream_maybe_free(st);
+            return rc;
+        }
     }
     return LS_OK;
 }
@@ -859,6 +1027,8 @@ void ls_subscriber_detach(struct ls_subscriber *sub)
     st->nhidden -= sub->hidden;
     hub->nsubscribers -= !sub->hidden;
     st->frames_dropped += sub->frames_dropped;
+    if (st->nsubscribers == 0)
+        stream_stop_waiting(st);
     if (st->nsubscribers == 0 && hub->hooks.stream_unwanted != NULL) {
         st->holds++; /* the hook may release the role's hold: keep st valid through it */
         hub->hooks.stream_unwanted(hub->hooks.arg, st);
@@ -881,6 +1051,11 @@ void ls_stream_release(struct ls_stream *st)
     stream_maybe_free(st);
 }
 
+void ls_stream_forget_if_unused(struct ls_stream *st)
+{
+    stream_maybe_free(st);
+}
+
 const char *ls_stream_id(const struct ls_stream *st)
 {
     return st->id;
@@ -899,6 +1074,8 @@ void *ls_stream_role_data(const struct ls_stream *st)
 void ls_stream_set_role_data(struct ls_stream *st, void *data)
 {
     st->role_data = data;
+    if (data == NULL)
+        stream_maybe_free(st);
 }
 
 void ls_stream_stats(const struct ls_stream *st, struct ls_stream_stats *out)

@@ -300,3 +300,28 @@ void ls_log_peer(const char *peer, int level, const char *fmt, ...)
     ls_vlog(level, fmt, ap);
     va_end(ap);
 }
+
+bool ls_log_limited(struct ls_log_limit *lim, unsigned interval_ms, int level, const char *fmt,
+                    ...)
+{
+    uint64_t now = ls_now_ms();
+    char msg[LS_LOG_LINE_MAX];
+    va_list ap;
+
+    if (!ls_log_enabled(level))
+        return false;
+    if (now < lim->next_ms) {
+        lim->suppressed++;
+        return false;
+    }
+    lim->next_ms = now + interval_ms;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    if (lim->suppressed > 0)
+        ls_log(level, "%s (%u similar lines not logged)", msg, lim->suppressed);
+    else
+        ls_log(level, "%s", msg);
+    lim->suppressed = 0;
+    return true;
+}

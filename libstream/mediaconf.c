@@ -67,7 +67,9 @@ static const struct ls_conf_key record_keys[] = {
     INT_KEY("flush_interval_ms", flush_interval_ms, 20, 0, 1000, \
             "batching window for viewer writes; 0 = write at once"), \
     INT_KEY("gop_cache_max_bytes", gop_cache_max_bytes, 33554432, 65536, 1073741824, \
-            "largest GOP kept in the cache"), \
+            "largest GOP kept in the cache (payload + 256 bytes per message)"), \
+    INT_KEY("gop_cache_max_messages", gop_cache_max_messages, 4096, 16, 1000000, \
+            "most messages (audio and video) of one GOP kept in the cache"), \
     INT_KEY("auth_timeout_ms", auth_timeout_ms, 3000, 100, 60000, "auth_url answer deadline"), \
     INT_KEY("pull_retry_max", pull_retry_max, 5, 1, 300, \
             "longest pause in seconds between attempts of a failed pull"), \
@@ -89,7 +91,15 @@ static const struct ls_conf_key record_keys[] = {
     INT_KEY("log_rate_limit", log_rate_limit, 50, 0, 1000000, \
             "log lines a second caused by one peer address; 0 = no limit"), \
     INT_KEY("log_rate_burst", log_rate_burst, 1000, 1, 1000000, \
-            "log lines one peer address may cause at once")
+            "log lines one peer address may cause at once"), \
+    INT_KEY("upstream_timeout", upstream_timeout, 5, 1, 3600, \
+            "seconds a pull's upstream may send no media and answer no ping before it is lost"), \
+    INT_KEY("max_pulls", max_pulls, 5000, 1, 1000000, \
+            "internal pulls at once; a play that needs one more is refused"), \
+    INT_KEY("max_waiting_streams", max_waiting_streams, 2000, 1, 1000000, \
+            "streams that were never live with viewers waiting; more are refused"), \
+    INT_KEY("max_waiting_per_client", max_waiting_per_client, 64, 1, 1000000, \
+            "of those, opened by one client address (internal pulls exempt)")
 
 const struct ls_conf_key ls_spd_schema[] = {
     MEDIA_COMMON_KEYS,
@@ -101,6 +111,8 @@ const struct ls_conf_key ls_spd_schema[] = {
             "seconds without media after which a new publisher may take over an id"),
     INT_KEY("publisher_idle_timeout", publisher_idle_timeout, 30, 1, 3600,
             "seconds without any data after which a publisher is disconnected"),
+    INT_KEY("not_found_cache_ms", not_found_cache_ms, 2000, 0, 60000,
+            "ms an id the registry just reported not live is not looked up again (0 = off)"),
     { .name = "publish", .type = LS_CONF_GROUP, .offset = OFF(publish), .children = auth_keys,
       .help = "publish admission" },
     { .name = "record", .type = LS_CONF_GROUP, .offset = OFF(record), .children = record_keys,
@@ -154,8 +166,11 @@ void ls_media_conf_apply(const struct ls_media_conf *conf, bool allow_publish,
     ls_hub_config_defaults(hub);
     hub->gop_cache = conf->gop_cache;
     hub->gop_cache_max_bytes = (size_t)conf->gop_cache_max_bytes;
+    hub->gop_cache_max_messages = (size_t)conf->gop_cache_max_messages;
     hub->chunk_size = (uint32_t)conf->chunk_size;
     hub->queue_max_bytes = (size_t)conf->viewer_queue_bytes;
     hub->slow_timeout_ms = (unsigned)conf->slow_viewer_timeout * 1000;
     hub->flush_interval_ms = (unsigned)conf->flush_interval_ms;
+    hub->max_waiting_streams = (size_t)conf->max_waiting_streams;
+    hub->max_waiting_per_client = (size_t)conf->max_waiting_per_client;
 }

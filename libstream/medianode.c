@@ -35,6 +35,7 @@ static void node_apply(struct ls_media_node *node, const struct ls_media_conf *c
     pull->client.conn.out_chunk_size = srv->conn.out_chunk_size;
     pull->idle_timeout_ms = (unsigned)conf->idle_timeout * 1000;
     pull->retry_max_ms = (unsigned)conf->pull_retry_max * 1000;
+    pull->client.silence_timeout_ms = (unsigned)conf->upstream_timeout * 1000;
     pull->node_id = conf->node_id;
     pull->role = node->role;
     pull->secret = conf->cluster_secret != NULL ? conf->cluster_secret : "";

@@ -118,3 +118,34 @@ void ls_net_format(const struct sockaddr *sa, char *out, size_t cap)
         snprintf(out, cap, "unknown");
     }
 }
+
+void ls_net_format_host(const struct sockaddr *sa, char *out, size_t cap)
+{
+    const void *a = sa->sa_family == AF_INET ? (const void *)&((const struct sockaddr_in *)sa)->sin_addr
+                    : sa->sa_family == AF_INET6
+                        ? (const void *)&((const struct sockaddr_in6 *)sa)->sin6_addr
+                        : NULL;
+
+    if (cap == 0)
+        return;
+    out[0] = '\0';
+    if (a == NULL || inet_ntop(sa->sa_family, a, out, (socklen_t)cap) == NULL)
+        out[0] = '\0';
+}
+
+void ls_net_set_dead_peer_timeout(int fd, unsigned timeout_ms)
+{
+    int on = 1;
+    int idle = (int)(timeout_ms / 3000) > 0 ? (int)(timeout_ms / 3000) : 1;
+    int intvl = idle;
+    int cnt = 2;
+    unsigned user_timeout = timeout_ms;
+
+    if (timeout_ms == 0)
+        return;
+    (void)setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &on, sizeof on);
+    (void)setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof idle);
+    (void)setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &intvl, sizeof intvl);
+    (void)setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &cnt, sizeof cnt);
+    (void)setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &user_timeout, sizeof user_timeout);
+}

@@ -1,12 +1,21 @@
 /*
- * pull.c — an internal pull feeding one local stream (see pull.h).
+ * pull.c — an internal pull feeding one local stream (see pull.h). Layer: the roles' tools,
+ * on top of the RTMP client (client.c) and the hub (hub.c).
  *
  *          resolve ──target──▶ connecting ──Play.Start──▶ attached (source of the stream)
  *             ▲                    │                        │  UnpublishNotify: detach
  *             │                    │ fails                  │  PublishNotify: attach
  *             └──── backoff ◀──────┴──────── link lost ◀────┘
  *
- *   last subscriber gone ─▶ idle timer ─▶ still none? ─▶ end (close, release the stream)
+ *   last subscriber gone ─▶ idle timer ─▶ still none? ─▶ end (close, let the stream go)
+ *
+ * Lifetime. The pull is its stream's role data, which keeps the stream alive by itself
+ * (hub.h) until pull_finish clears it, so nothing else can free the stream under the
+ * pull. The pull itself may end from inside almost any call it makes (a client closing
+ * synchronously, a subscriber or role callback stopping it): every entry point counts
+ * itself in `busy`, pull_finish only marks the pull finished when a call is on the stack,
+ * and the outermost entry point frees it on its way out. Code after a call that may end
+ * the pull checks `finished` before it touches the pull or its stream again.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,7 +34,7 @@
 #define PULL_RETRY_MIN_MS 500u
 
 struct ls_pull {
-    struct ls_stream *st;
+    struct ls_stream *st;   /* NULL once finished */
     char id[258];
     enum ls_source_kind kind;
     struct ls_pull_config cfg;
@@ -38,9 +47,14 @@ struct ls_pull {
     char target_node[LS_PEERSIG_NODE_MAX + 1]; /* who the role says serves it; "" = any */
     char play_name[300];    /* the stream's name part, signed once the target answers */
     unsigned backoff_ms;
+    unsigned busy;          /* entry points on the stack: a finish inside frees on the way out */
     bool attached;          /* we are the stream's source */
     bool resolving;         /* waiting for the role's answer */
+    bool kicked;            /* kicked while resolving: a "none yet" answer retries at once */
+    bool starting;          /* inside ls_client_start */
+    bool start_closed;      /* ... and the client closed (and was handled) in there */
     bool stopping;
+    bool finished;          /* ended; freed when `busy` drops to 0 */
     bool outage_logged;
     const char *stop_why;
 };
@@ -55,6 +69,8 @@ void ls_pull_config_defaults(struct ls_pull_config *cfg)
     /* The far side may hold our play while it waits for the stream itself. */
     cfg->client.start_timeout_ms = 30000;
     cfg->client.buffer_ms = 0;
+    /* A silent upstream (no FIN, no RST) is noticed, not waited on forever (decision 10). */
+    cfg->client.silence_timeout_ms = 5000;
     cfg->idle_timeout_ms = 10000;
     cfg->retry_max_ms = 5000;
     cfg->node_id = "";
@@ -69,11 +85,27 @@ static void timer_set(struct event *ev, unsigned ms)
     evtimer_add(ev, &tv);
 }
 
-/* Ends the pull: no client, not attached. Frees `p`. */
+static void pull_enter(struct ls_pull *p)
+{
+    p->busy++;
+}
+
+/* Leaves an entry point: a pull that finished meanwhile is freed by the outermost one. */
+static void pull_leave(struct ls_pull *p)
+{
+    if (--p->busy == 0 && p->finished)
+        free(p);
+}
+
+/* Ends the pull: no client, not attached. The stream may be freed here; `p` is freed now
+ * or, with a call of ours on the stack, when it returns (pull_leave). */
 static void pull_finish(struct ls_pull *p)
 {
     struct ls_stream *st = p->st;
 
+    if (p->finished)
+        return;
+    p->finished = true;
     if (p->attached) {
         p->attached = false;
         ls_stream_detach_source(st, p, LS_SOURCE_INTERRUPTED);
@@ -82,23 +114,27 @@ static void pull_finish(struct ls_pull *p)
     p->dns = NULL;
     event_free(p->retry_timer);
     event_free(p->idle_timer);
+    p->retry_timer = p->idle_timer = NULL;
     ls_log(LS_LOG_INFO, "pull %s ended (%s)", p->id, p->stop_why != NULL ? p->stop_why : "stopped");
-    ls_stream_set_role_data(st, NULL);
     if (p->ops->ended != NULL)
         p->ops->ended(p, p->ops->arg, p->id);
-    free(p);
-    ls_stream_release(st);
+    ls_stats.pulls_active--;
+    p->st = NULL;
+    ls_stream_set_role_data(st, NULL); /* the stream's last keeper may go: it is freed */
+    if (p->busy == 0)
+        free(p);
 }
 
 static void pull_resolve(struct ls_pull *p)
 {
     p->resolving = true;
+    p->kicked = false;
     p->ops->resolve(p, p->ops->arg, p->id);
 }
 
 static void pull_schedule_retry(struct ls_pull *p)
 {
-    if (p->stopping)
+    if (p->stopping || p->finished)
         return;
     p->backoff_ms = p->backoff_ms == 0 ? PULL_RETRY_MIN_MS : p->backoff_ms * 2;
     if (p->backoff_ms > p->cfg.retry_max_ms)
@@ -112,8 +148,10 @@ static void pull_retry_cb(evutil_socket_t fd, short what, void *arg)
 
     (void)fd;
     (void)what;
-    if (p->client == NULL && p->dns == NULL && !p->resolving && !p->stopping)
+    pull_enter(p);
+    if (p->client == NULL && p->dns == NULL && !p->resolving && !p->stopping && !p->finished)
         pull_resolve(p);
+    pull_leave(p);
 }
 
 static void pull_idle_cb(evutil_socket_t fd, short what, void *arg)
@@ -123,19 +161,33 @@ static void pull_idle_cb(evutil_socket_t fd, short what, void *arg)
 
     (void)fd;
     (void)what;
+    pull_enter(p);
     ls_stream_stats(p->st, &s);
     if (s.subscribers == 0)
-        ls_pull_stop(p, "no viewers for idle_timeout");
+        ls_pull_stop(p, p->attached ? "no viewers for idle_timeout" : "no viewers, not live");
+    pull_leave(p);
 }
 
-struct ls_pull *ls_pull_new(struct ls_stream *st, enum ls_source_kind kind,
-                            const struct ls_pull_config *cfg, const struct ls_pull_ops *ops)
+int ls_pull_check_limit(const char *id, size_t max_pulls)
+{
+    static struct ls_log_limit limit_log;
+
+    if (max_pulls == 0 || ls_stats.pulls_active < max_pulls)
+        return LS_OK;
+    ls_stats.play_limited_total[LS_LIMIT_PULLS]++;
+    ls_log_limited(&limit_log, 1000, LS_LOG_WARNING, "play %s refused: max_pulls (%zu) reached",
+                   id, max_pulls);
+    return LS_ELIMIT;
+}
+
+int ls_pull_start(struct ls_stream *st, enum ls_source_kind kind,
+                  const struct ls_pull_config *cfg, const struct ls_pull_ops *ops)
 {
     struct event_base *base = NULL;
     struct ls_pull *p = calloc(1, sizeof *p);
 
     if (p == NULL)
-        return NULL;
+        return LS_ENOMEM;
     base = ls_hub_base(ls_stream_hub(st));
     p->st = st;
     snprintf(p->id, sizeof p->id, "%s", ls_stream_id(st));
@@ -150,82 +202,19 @@ struct ls_pull *ls_pull_new(struct ls_stream *st, enum ls_source_kind kind,
         if (p->idle_timer != NULL)
             event_free(p->idle_timer);
         free(p);
-        return NULL;
+        return LS_ENOMEM;
     }
-    ls_stream_hold(st);
     ls_stream_set_role_data(st, p);
     ls_stats.pulls_started_total++;
+    ls_stats.pulls_active++;
+    pull_enter(p);
     pull_resolve(p);
-    return p;
+    pull_leave(p);
+    return LS_OK;
 }
 
-/* The target's address is known: play from it. */
-static void pull_start_client(struct ls_pull *p, const struct sockaddr *sa, socklen_t salen)
-{
-    struct event_base *base = ls_hub_base(ls_stream_hub(p->st));
-    struct ls_stream_ref ref;
-    char tc_url[sizeof p->target + sizeof ref.app + 16];
-
-    if (ls_streamid_parse_id(p->id, &ref, NULL) != LS_OK) {
-        ls_pull_unavailable(p, "invalid stream id");
-        return;
-    }
-    snprintf(tc_url, sizeof tc_url, "rtmp://%s/%s", p->target, ref.app);
-    snprintf(p->play_name, sizeof p->play_name, "%s", ref.name);
-    ls_log(LS_LOG_DEBUG, "pull %s: playing from %s", p->id, p->target);
-    /* The name is signed in pull_on_connected, with the target's challenge. */
-    p->client = ls_client_start(base, sa, salen, LS_CLIENT_PLAY, tc_url, ref.app, ref.name,
-                                &p->cfg.client, &pull_client_ops, p);
-    if (p->client == NULL)
-        ls_pull_unavailable(p, "cannot open a connection");
-}
-
-static void pull_resolved(void *arg, int result, const struct sockaddr *sa, socklen_t len)
-{
-    struct ls_pull *p = arg;
-
-    p->dns = NULL;
-    if (p->stopping) {
-        pull_finish(p);
-        return;
-    }
-    if (result != LS_OK) {
-        ls_pull_unavailable(p, result == LS_ELIMIT ? "no DNS answer for the target in time"
-                                                   : "target does not resolve");
-        return;
-    }
-    pull_start_client(p, sa, len);
-}
-
-void ls_pull_connect(struct ls_pull *p, const char *target, const char *node_id)
-{
-    struct sockaddr_storage ss;
-    socklen_t sslen;
-
-    p->resolving = false;
-    if (p->stopping) {
-        pull_finish(p); /* stopped while the role was resolving */
-        return;
-    }
-    if (p->client != NULL || p->dns != NULL)
-        return;
-    snprintf(p->target, sizeof p->target, "%s", target);
-    snprintf(p->target_node, sizeof p->target_node, "%s", node_id != NULL ? node_id : "");
-    if (p->cfg.resolver != NULL) {
-        /* a name (upstream, an origin's advertise) is looked up on the loop */
-        p->dns = ls_resolver_resolve(p->cfg.resolver, target, pull_resolved, p);
-        if (p->dns == NULL)
-            ls_pull_unavailable(p, "out of memory");
-        return;
-    }
-    if (ls_net_resolve(target, false, &ss, &sslen) != LS_OK) {
-        ls_pull_unavailable(p, "target does not resolve");
-        return;
-    }
-    pull_start_client(p, (struct sockaddr *)&ss, sslen);
-}
-
-void ls_pull_unavailable(struct ls_pull *p, const char *why)
+/* No target now, or the attempt could not start: wait (backoff) and ask again. */
+static void pull_no_target(struct ls_pull *p, const char *why)
 {
     p->resolving = false;
     if (p->stopping) {
@@ -236,31 +225,133 @@ void ls_pull_unavailable(struct ls_pull *p, const char *why)
         ls_log(LS_LOG_INFO, "pull %s: no source yet (%s); retrying", p->id, why);
         p->outage_logged = true;
     }
+    if (p->kicked) {
+        /* The role learned something while it was answering: ask again at once. */
+        p->kicked = false;
+        p->backoff_ms = 0;
+        timer_set(p->retry_timer, 0);
+        return;
+    }
     pull_schedule_retry(p);
+}
+
+/* The target's address is known: play from it. */
+static void pull_start_client(struct ls_pull *p, const struct sockaddr *sa, socklen_t salen)
+{
+    struct event_base *base = ls_hub_base(ls_stream_hub(p->st));
+    struct ls_stream_ref ref;
+    struct ls_client *cl;
+    char tc_url[sizeof p->target + sizeof ref.app + 16];
+
+    if (ls_streamid_parse_id(p->id, &ref, NULL) != LS_OK) {
+        pull_no_target(p, "invalid stream id");
+        return;
+    }
+    snprintf(tc_url, sizeof tc_url, "rtmp://%s/%s", p->target, ref.app);
+    snprintf(p->play_name, sizeof p->play_name, "%s", ref.name);
+    ls_log(LS_LOG_DEBUG, "pull %s: playing from %s", p->id, p->target);
+    ls_stats.pull_attempts_total++;
+    /* The client may close, and report it, before it returns: pull_on_close then handled
+     * the failure (a retry is scheduled, or the pull ended) and the pointer is stale.
+     * The name is signed in pull_on_connected, with the target's challenge. */
+    p->starting = true;
+    p->start_closed = false;
+    cl = ls_client_start(base, sa, salen, LS_CLIENT_PLAY, tc_url, ref.app, ref.name,
+                         &p->cfg.client, &pull_client_ops, p);
+    p->starting = false;
+    if (p->start_closed || p->finished)
+        return;
+    if (cl == NULL)
+        pull_no_target(p, "cannot open a connection");
+    else
+        p->client = cl;
+}
+
+static void pull_resolved(void *arg, int result, const struct sockaddr *sa, socklen_t len)
+{
+    struct ls_pull *p = arg;
+
+    pull_enter(p);
+    p->dns = NULL;
+    if (p->stopping)
+        pull_finish(p);
+    else if (result != LS_OK)
+        pull_no_target(p, result == LS_ELIMIT ? "no DNS answer for the target in time"
+                                              : "target does not resolve");
+    else
+        pull_start_client(p, sa, len);
+    pull_leave(p);
+}
+
+void ls_pull_connect(struct ls_pull *p, const char *target, const char *node_id)
+{
+    struct sockaddr_storage ss;
+    socklen_t sslen;
+
+    pull_enter(p);
+    p->resolving = false;
+    p->kicked = false;
+    if (p->stopping) {
+        pull_finish(p); /* stopped while the role was resolving */
+        goto out;
+    }
+    if (p->client != NULL || p->dns != NULL)
+        goto out;
+    snprintf(p->target, sizeof p->target, "%s", target);
+    snprintf(p->target_node, sizeof p->target_node, "%s", node_id != NULL ? node_id : "");
+    if (p->cfg.resolver != NULL) {
+        /* a name (upstream, an origin's advertise) is looked up on the loop */
+        p->dns = ls_resolver_resolve(p->cfg.resolver, target, pull_resolved, p);
+        if (p->dns == NULL)
+            pull_no_target(p, "out of memory");
+        goto out;
+    }
+    if (ls_net_resolve(target, false, &ss, &sslen) != LS_OK) {
+        pull_no_target(p, "target does not resolve");
+        goto out;
+    }
+    pull_start_client(p, (struct sockaddr *)&ss, sslen);
+out:
+    pull_leave(p);
+}
+
+void ls_pull_unavailable(struct ls_pull *p, const char *why)
+{
+    pull_enter(p);
+    pull_no_target(p, why);
+    pull_leave(p);
 }
 
 void ls_pull_kick(struct ls_pull *p)
 {
-    if (p->client != NULL || p->dns != NULL || p->resolving || p->stopping)
+    if (p->stopping || p->finished || p->client != NULL || p->dns != NULL)
         return;
+    if (p->resolving) {
+        p->kicked = true; /* the answer on its way may predate what the role just learned */
+        return;
+    }
+    pull_enter(p);
     evtimer_del(p->retry_timer);
     p->backoff_ms = 0;
     pull_resolve(p);
+    pull_leave(p);
 }
 
 void ls_pull_stop(struct ls_pull *p, const char *why)
 {
-    if (p->stopping)
+    if (p->stopping || p->finished)
         return;
+    pull_enter(p);
     p->stopping = true;
     p->stop_why = why;
     evtimer_del(p->retry_timer);
     evtimer_del(p->idle_timer);
     if (p->client != NULL)
-        ls_client_close(p->client, why); /* pull_on_close finishes */
+        ls_client_close(p->client, why); /* pull_on_close finishes, now or later */
     else if (!p->resolving)
         pull_finish(p); /* also cancels a DNS lookup */
     /* resolving: the role's answer arrives later and finishes (see ls_pull_connect) */
+    pull_leave(p);
 }
 
 void ls_pull_set_config(struct ls_pull *p, const struct ls_pull_config *cfg)
@@ -278,10 +369,14 @@ const char *ls_pull_target(const struct ls_pull *p)
     return p->target;
 }
 
+/* The last viewer left. A live pull stays idle_timeout for a viewer who merely reloads; a
+ * pull with nothing to show (never live, or its upstream lost) has nothing to keep warm
+ * and ends on the next loop turn, so a play of an id that is not live costs no upstream
+ * work once its viewer gave up. */
 static void pull_unwanted(struct ls_pull *p)
 {
-    if (!p->stopping)
-        timer_set(p->idle_timer, p->cfg.idle_timeout_ms);
+    if (!p->stopping && !p->finished)
+        timer_set(p->idle_timer, p->attached ? p->cfg.idle_timeout_ms : 0);
 }
 
 void ls_pull_stream_unwanted(void *arg, struct ls_stream *st)
@@ -320,11 +415,12 @@ static void pull_on_connected(struct ls_client *cl, void *arg, const struct ls_a
     char name[1400], query[1024] = "";
     int rc;
 
+    pull_enter(p);
     if (p->target_node[0] != '\0' && node != NULL && strcmp(node, p->target_node) != 0) {
         ls_log(LS_LOG_WARNING, "pull %s: %s is node %.63s, not %s; not pulling from it", p->id,
                p->target, node, p->target_node);
         ls_client_close(cl, "target is another node");
-        return;
+        goto out;
     }
     rc = ls_peersig_sign(p->cfg.secret, p->cfg.node_id, p->cfg.role, p->id, node, nonce, query,
                          sizeof query);
@@ -337,6 +433,8 @@ static void pull_on_connected(struct ls_client *cl, void *arg, const struct ls_a
                "[A-Za-z0-9_.-]): %s", p->id, p->target, ls_strerror(rc));
         ls_client_close(cl, "cannot sign the pull");
     }
+out:
+    pull_leave(p);
 }
 
 static void pull_on_started(struct ls_client *cl, void *arg)
@@ -344,10 +442,12 @@ static void pull_on_started(struct ls_client *cl, void *arg)
     struct ls_pull *p = arg;
 
     (void)cl;
+    pull_enter(p);
     p->backoff_ms = 0;
     p->outage_logged = false;
     ls_log(LS_LOG_INFO, "pull %s: live from %s", p->id, p->target);
     pull_attach(p);
+    pull_leave(p);
 }
 
 static void pull_on_status(struct ls_client *cl, void *arg, const char *level, const char *code)
@@ -356,32 +456,40 @@ static void pull_on_status(struct ls_client *cl, void *arg, const char *level, c
 
     (void)cl;
     (void)level;
+    pull_enter(p);
     if (strcmp(code, "NetStream.Play.UnpublishNotify") == 0 && p->attached) {
         /* The publisher upstream stopped: tell our viewers the same, keep the link. */
         p->attached = false;
         ls_stream_detach_source(p->st, p, LS_SOURCE_STOPPED);
-    } else if (strcmp(code, "NetStream.Play.PublishNotify") == 0 && !p->attached) {
+    } else if (strcmp(code, "NetStream.Play.PublishNotify") == 0 && !p->attached &&
+               !p->stopping && !p->finished) {
         pull_attach(p);
     }
+    pull_leave(p);
 }
 
 static void pull_on_media(struct ls_client *cl, void *arg, struct ls_frame *msg)
 {
     struct ls_pull *p = arg;
 
-    if (!p->attached)
+    if (!p->attached || p->finished)
         return;
-    if (ls_stream_push(p->st, msg) == LS_ENOMEM)
+    pull_enter(p);
+    if (ls_stream_push(p->st, msg) == LS_ENOMEM && !p->finished)
         ls_client_close(cl, "out of memory");
+    pull_leave(p);
 }
 
 static void pull_on_close(struct ls_client *cl, void *arg, int err, const char *why)
 {
     struct ls_pull *p = arg;
     struct ls_stream_stats s;
+    bool silent = ls_client_timed_out(cl);
 
-    (void)cl;
+    pull_enter(p);
     p->client = NULL;
+    if (p->starting)
+        p->start_closed = true;
     if (p->attached) {
         p->attached = false;
         /* Silent for viewers: they stay and resume when a retry succeeds (decision 8). */
@@ -389,20 +497,24 @@ static void pull_on_close(struct ls_client *cl, void *arg, int err, const char *
     }
     if (p->stopping) {
         pull_finish(p);
-        return;
+        goto out;
     }
     ls_stats.pull_failures_total[err == LS_OK ? LS_FAIL_NOT_FOUND : LS_FAIL_UPSTREAM]++;
-    ls_stream_stats(p->st, &s);
+    if (silent)
+        ls_stats.pull_timeouts_total++;
     if (!p->outage_logged)
-        ls_log(LS_LOG_INFO, "pull %s from %s lost: %s", p->id, p->target,
-               why != NULL ? why : ls_strerror(err));
+        ls_log(silent ? LS_LOG_WARNING : LS_LOG_INFO, "pull %s from %s lost: %s", p->id,
+               p->target, why != NULL ? why : ls_strerror(err));
     p->outage_logged = true;
+    ls_stream_stats(p->st, &s);
     if (s.subscribers == 0) {
         p->stop_why = "link closed with no viewers";
         pull_finish(p);
-        return;
+        goto out;
     }
     pull_schedule_retry(p);
+out:
+    pull_leave(p);
 }
 
 static const struct ls_client_ops pull_client_ops = {

@@ -549,6 +549,17 @@ static void session_play_not_found(struct ls_session *ses, const char *why)
     ls_conn_flush(ses->conn);
 }
 
+/* Refused at a bound on upstream work (hub.h, pull.h): counted and logged, rate-limited,
+ * where the bound is; the connection stays for another play. */
+static void session_play_limited(struct ls_session *ses)
+{
+    ls_stats.play_failures_total[LS_FAIL_LIMIT]++;
+    session_play_stop(ses);
+    session_send_status(ses, ses->stream_id, "error", "NetStream.Play.StreamNotFound",
+                        "Stream not available: this server is at a limit");
+    ls_conn_flush(ses->conn);
+}
+
 static void session_wait_timeout(evutil_socket_t fd, short what, void *arg)
 {
     struct ls_session *ses = arg;
@@ -575,6 +586,7 @@ static void session_play_admit(struct ls_session *ses, int result, const char *w
 {
     struct ls_stream *st;
     struct timeval tv;
+    int rc;
 
     ses->auth = NULL;
     if (result != LS_OK) {
@@ -593,7 +605,7 @@ static void session_play_admit(struct ls_session *ses, int result, const char *w
         return;
     }
     if (!session_peer_allowed(ses, st)) {
-        ls_stream_release(st); /* frees it again if we created it */
+        ls_stream_forget_if_unused(st); /* frees it again if we created it */
         session_play_not_found(ses, "no local publisher for a peer pull");
         return;
     }
@@ -601,9 +613,16 @@ static void session_play_admit(struct ls_session *ses, int result, const char *w
     ls_conn_set_deadline(ses->conn, 0, NULL);
     ls_subscriber_init(&ses->sub, &session_sub_ops, ls_conn_outq(ses->conn), LS_TRANSPORT_RTMP,
                        ses->stream_id);
+    if (!ses->peer.internal) /* viewers are charged for the waiting streams they open */
+        ls_subscriber_set_client(&ses->sub, ls_conn_peer_addr(ses->conn));
     if (ls_stream_has_source(st))
         session_play_announce(ses);
-    if (ls_stream_subscribe(st, &ses->sub) != LS_OK) {
+    rc = ls_stream_subscribe(st, &ses->sub);
+    if (rc == LS_ELIMIT) {
+        session_play_limited(ses);
+        return;
+    }
+    if (rc != LS_OK) {
         session_fail(ses, LS_ESTATE, "subscribe failed");
         return;
     }

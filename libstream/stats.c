@@ -22,6 +22,17 @@ const char *ls_fail_reason_name(enum ls_fail_reason r)
     return (unsigned)r < LS_FAIL_COUNT ? fail_reason_names[r] : "unknown";
 }
 
+static const char *const limit_reason_names[LS_LIMIT_COUNT] = {
+    [LS_LIMIT_WAITING_STREAMS] = "max_waiting_streams",
+    [LS_LIMIT_WAITING_PER_CLIENT] = "max_waiting_per_client",
+    [LS_LIMIT_PULLS] = "max_pulls",
+};
+
+const char *ls_limit_reason_name(enum ls_limit_reason r)
+{
+    return (unsigned)r < LS_LIMIT_COUNT ? limit_reason_names[r] : "unknown";
+}
+
 void ls_stats_render(struct ls_buf *out, uint64_t streams, uint64_t viewers)
 {
     const struct ls_stats *s = &ls_stats;
@@ -60,4 +71,15 @@ void ls_stats_render(struct ls_buf *out, uint64_t streams, uint64_t viewers)
                    s->pulls_started_total);
     ls_prom_counter_by(out, "livecluster_pull_failures_total", "Internal pull failures by reason.",
                        "reason", fail_reason_names, s->pull_failures_total, LS_FAIL_COUNT);
+    ls_prom_metric(out, "livecluster_pulls", "gauge", "Internal pulls running now.",
+                   s->pulls_active);
+    ls_prom_metric(out, "livecluster_pull_attempts_total", "counter",
+                   "Connections opened by internal pulls (first attempts and retries).",
+                   s->pull_attempts_total);
+    ls_prom_metric(out, "livecluster_pull_timeouts_total", "counter",
+                   "Pulls lost because the upstream sent no media and answered no ping for "
+                   "upstream_timeout.", s->pull_timeouts_total);
+    ls_prom_counter_by(out, "livecluster_play_limited_total",
+                       "Plays refused at a bound on upstream work, by bound.", "reason",
+                       limit_reason_names, s->play_limited_total, LS_LIMIT_COUNT);
 }

@@ -110,27 +110,31 @@ static void origin_pull_ended(struct ls_pull *pull, void *arg, const char *id)
         spd_registry_unwatch(o->registry, id);
 }
 
-/* A stream here has viewers and no source: pull it from whoever owns it. */
-static void origin_want(struct spd_origin *o, struct ls_stream *st)
+/* A stream here has viewers and no source: pull it from whoever owns it. LS_ELIMIT when
+ * max_pulls pulls run already. */
+static int origin_want(struct spd_origin *o, struct ls_stream *st)
 {
     struct ls_pull *pull = ls_stream_role_data(st);
 
     if (o->registry == NULL || !spd_registry_enabled(o->registry))
-        return; /* standalone: viewers wait for a local publisher */
+        return LS_OK; /* standalone: viewers wait for a local publisher */
     if (pull != NULL) {
         ls_pull_kick(pull);
-        return;
+        return LS_OK;
     }
+    if (ls_pull_check_limit(ls_stream_id(st), (size_t)o->node->conf.max_pulls) != LS_OK)
+        return LS_ELIMIT;
     spd_registry_watch(o->registry, ls_stream_id(st));
-    if (ls_pull_new(st, LS_SOURCE_PEER, &o->node->pull_cfg, &o->pull_ops) == NULL) {
+    if (ls_pull_start(st, LS_SOURCE_PEER, &o->node->pull_cfg, &o->pull_ops) != LS_OK) {
         spd_registry_unwatch(o->registry, ls_stream_id(st));
         ls_log(LS_LOG_ERR, "pull %s: out of memory", ls_stream_id(st));
     }
+    return LS_OK;
 }
 
-static void origin_stream_wanted(void *arg, struct ls_stream *st)
+static int origin_stream_wanted(void *arg, struct ls_stream *st)
 {
-    origin_want(arg, st);
+    return origin_want(arg, st);
 }
 
 /* ---- publishers and the registry ---- */
@@ -246,7 +250,7 @@ static void origin_publish_ended(void *arg, const char *id, uint64_t publisher)
 
         ls_stream_stats(st, &s);
         if (s.subscribers > 0)
-            origin_want(o, st);
+            (void)origin_want(o, st); /* over max_pulls: they wait, as for a retry */
     }
 }
 
@@ -298,6 +302,7 @@ static void origin_registry_config(const struct spd_origin *o, struct spd_regist
     cfg->smds = &conf->source_managers;
     cfg->takeover_idle_ms = (unsigned)conf->publish_takeover_idle * 1000;
     cfg->resolver = o->node->resolver;
+    cfg->not_found_cache_ms = (unsigned)conf->not_found_cache_ms;
 }
 
 static void origin_format_advertise(struct spd_origin *o)

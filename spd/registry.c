@@ -30,6 +30,14 @@
  * events; flushing and closing links are deferred to the next loop turn
  * (ls_conn_flush_later, ls_conn_close_later); so nothing frees a link or a record while a
  * loop over them is running.
+ *
+ * Cost per request: every table on the lookup and watch path is hashed or indexed, since
+ * viewers decide how many ids are looked up. A link's pending requests are found by txid
+ * in a hash table and kept in deadline order (the tick looks at the first one only); a
+ * record and a lookup each list their own requests (a release or a cancel touches those
+ * only). An id that every smd just reported not registered is remembered for
+ * not_found_cache_ms: lookups of it are answered NotFound locally meanwhile, unless a
+ * watch reports it registered (which forgets the entry at once).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -58,6 +66,7 @@
 #define REG_TICK_MS 250u
 #define REG_DEFAULT_LEASE_MS 10000u
 #define REG_DEDUP_MS 1000u
+#define REG_NOT_FOUND_MAX 65536u      /* ids remembered as not registered, at most */
 
 enum link_state { L_DOWN, L_CONNECTING, L_CHALLENGE, L_HELLO, L_UP };
 enum slot_state { SLOT_NONE, SLOT_PENDING, SLOT_OK, SLOT_BUSY, SLOT_FAILED };
@@ -67,7 +76,10 @@ struct reg_record;
 struct spd_lookup;
 
 struct reg_req {
-    TAILQ_ENTRY(reg_req) link;
+    TAILQ_ENTRY(reg_req) link;  /* in the link's queue, in deadline order */
+    struct ls_strmap_node by_txid; /* in the link's txid table (key: txkey) */
+    char txkey[12];
+    LIST_ENTRY(reg_req) owner_link; /* in its record's or lookup's list, while it has one */
     uint32_t txid;
     enum ls_smd_kind kind;
     uint64_t deadline_ms;
@@ -96,7 +108,8 @@ struct reg_link {
     uint64_t last_ping_ms;
     uint64_t challenge_deadline_ms; /* L_CHALLENGE: the smd's challenge is due by then */
     char smd_node[LS_SMD_NODE_ID_MAX + 1];
-    TAILQ_HEAD(, reg_req) reqs;
+    TAILQ_HEAD(reg_reqq, reg_req) reqs;
+    struct ls_strmap reqs_by_txid;
 };
 
 struct reg_slot {
@@ -115,6 +128,7 @@ struct reg_record {
                               * (a local takeover): that one, until it is gone; 0 = none */
     struct spd_claim *claim; /* R_CLAIMING: the caller's pending claim */
     struct reg_slot *slots;  /* reg->slot_cap entries */
+    LIST_HEAD(, reg_req) reqs; /* register requests out for it */
 };
 
 struct spd_claim {
@@ -141,9 +155,19 @@ struct spd_lookup {
     bool decided;            /* answer chosen (delivery on ev) */
     bool dead;               /* cancelled or delivered: free when pending hits 0 */
     int result;
+    uint64_t started_ms;
     char origin[LS_ADDR_STRLEN];
     char node_id[LS_SMD_NODE_ID_MAX + 1];
     LIST_ENTRY(spd_lookup) next;
+    LIST_HEAD(, reg_req) reqs; /* its requests still out */
+};
+
+/* An id every smd just reported not registered (reg->not_found, oldest first). */
+struct reg_not_found {
+    struct ls_strmap_node node;
+    char id[LS_STREAM_ID_MAX + 1];
+    uint64_t until_ms;
+    TAILQ_ENTRY(reg_not_found) age;
 };
 
 struct reg_watch {
@@ -159,7 +183,7 @@ struct reg_counters {
     uint64_t connects, connect_failures, hello_refusals, request_timeouts;
     uint64_t claims_ok, claims_busy, claims_failed, claims_standalone;
     uint64_t revocations, reannounce_losses;
-    uint64_t lookups_found, lookups_not_found, lookups_unreachable;
+    uint64_t lookups_found, lookups_not_found, lookups_unreachable, lookups_cached;
     uint64_t probes_answered, notifications;
 };
 
@@ -168,6 +192,7 @@ struct spd_registry {
     struct ls_resolver *resolver;      /* borrowed; NULL = blocking lookups (tools) */
     char *node_id, *advertise, *secret;
     unsigned takeover_idle_ms;
+    unsigned not_found_cache_ms;
     bool valid;              /* node_id and advertise can travel */
     struct spd_registry_hooks hooks;
     struct ls_conn_config conn_cfg;
@@ -177,6 +202,8 @@ struct spd_registry {
     bool *slot_used;
     struct ls_strmap records;          /* claimed ids */
     struct ls_strmap watches;          /* watched ids */
+    struct ls_strmap not_found;        /* struct reg_not_found by id */
+    TAILQ_HEAD(, reg_not_found) not_found_age;
     LIST_HEAD(, spd_claim) claims;     /* every live claim handle */
     LIST_HEAD(, spd_lookup) lookups;   /* every live lookup */
     struct event *tick;
@@ -234,22 +261,52 @@ static int link_send(struct reg_link *l, const struct ls_smd_msg *m)
 /* Sends a request and records it. Returns the request, or NULL (not sent). */
 static struct reg_req *link_request(struct reg_link *l, struct ls_smd_msg *m, uint64_t timeout_ms)
 {
-    struct reg_req *q = calloc(1, sizeof *q);
+    struct reg_req *q = calloc(1, sizeof *q), *before;
 
     if (q == NULL)
         return NULL;
     m->txid = link_txid(l);
-    if (link_send(l, m) != LS_OK) {
+    q->txid = m->txid;
+    snprintf(q->txkey, sizeof q->txkey, "%u", (unsigned)q->txid);
+    q->by_txid.key = q->txkey;
+    if (ls_strmap_find(&l->reqs_by_txid, q->txkey) != NULL || /* 2^32 requests out: never */
+        ls_strmap_insert(&l->reqs_by_txid, &q->by_txid) != LS_OK) {
         free(q);
         return NULL;
     }
-    q->txid = m->txid;
+    if (link_send(l, m) != LS_OK) {
+        ls_strmap_remove(&l->reqs_by_txid, &q->by_txid);
+        free(q);
+        return NULL;
+    }
     q->kind = m->kind;
     q->deadline_ms = ls_now_ms() + timeout_ms;
     if (m->fields & LS_SMD_F_ID)
         memcpy(q->id, m->id, sizeof q->id);
-    TAILQ_INSERT_TAIL(&l->reqs, q, link);
+    /* Deadline order: requests share a timeout except pings, so this walks past a ping or
+     * two at most and the tick only ever looks at the first request. */
+    for (before = TAILQ_LAST(&l->reqs, reg_reqq); before != NULL && before->deadline_ms > q->deadline_ms;
+         before = TAILQ_PREV(before, reg_reqq, link))
+        ;
+    if (before != NULL)
+        TAILQ_INSERT_AFTER(&l->reqs, before, q, link);
+    else
+        TAILQ_INSERT_HEAD(&l->reqs, q, link);
     return q;
+}
+
+/* Takes an answered or failed request out of its link's tables (not its owner's list). */
+static void link_forget_request(struct reg_link *l, struct reg_req *q)
+{
+    TAILQ_REMOVE(&l->reqs, q, link);
+    ls_strmap_remove(&l->reqs_by_txid, &q->by_txid);
+}
+
+/* Takes a request out of its record's or lookup's list (it keeps the pointer). */
+static void req_leave_owner(struct reg_req *q)
+{
+    if (q->rec != NULL || q->lookup != NULL)
+        LIST_REMOVE(q, owner_link);
 }
 
 /* ---- records ---- */
@@ -282,13 +339,13 @@ static struct reg_link *link_by_slot(const struct spd_registry *reg, unsigned sl
 /* Detaches requests that still point at `r` (their answers then only clean up). */
 static void record_orphan_requests(struct spd_registry *reg, struct reg_record *r)
 {
-    struct reg_link *l;
     struct reg_req *q;
 
-    TAILQ_FOREACH(l, &reg->links, next)
-        TAILQ_FOREACH(q, &l->reqs, link)
-            if (q->rec == r)
-                q->rec = NULL;
+    (void)reg;
+    while ((q = LIST_FIRST(&r->reqs)) != NULL) {
+        LIST_REMOVE(q, owner_link);
+        q->rec = NULL;
+    }
 }
 
 static void send_unregister(struct reg_link *l, const char *id, uint64_t gen)
@@ -366,6 +423,7 @@ static void register_send(struct reg_link *l, struct reg_record *r, bool reannou
         return;
     }
     q->rec = r;
+    LIST_INSERT_HEAD(&r->reqs, q, owner_link);
     r->slots[l->slot].state = SLOT_PENDING;
 }
 
@@ -519,7 +577,65 @@ static void register_answer(struct spd_registry *reg, struct reg_link *l, struct
     }
 }
 
+/* ---- ids known not to be registered ---- */
+
+static void not_found_remove(struct spd_registry *reg, struct reg_not_found *nf)
+{
+    ls_strmap_remove(&reg->not_found, &nf->node);
+    TAILQ_REMOVE(&reg->not_found_age, nf, age);
+    free(nf);
+}
+
+static void not_found_forget(struct spd_registry *reg, const char *id)
+{
+    struct ls_strmap_node *n = ls_strmap_find(&reg->not_found, id);
+
+    if (n != NULL)
+        not_found_remove(reg, LS_STRMAP_ENTRY(n, struct reg_not_found, node));
+}
+
+/* Drops expired entries (they are in expiry order: one timeout for all). */
+static void not_found_expire(struct spd_registry *reg, uint64_t now)
+{
+    struct reg_not_found *nf;
+
+    while ((nf = TAILQ_FIRST(&reg->not_found_age)) != NULL && nf->until_ms <= now)
+        not_found_remove(reg, nf);
+}
+
+static bool not_found_fresh(struct spd_registry *reg, const char *id)
+{
+    struct ls_strmap_node *n;
+
+    not_found_expire(reg, ls_now_ms());
+    n = ls_strmap_find(&reg->not_found, id);
+    return n != NULL;
+}
+
+static void not_found_note(struct spd_registry *reg, const char *id)
+{
+    struct reg_not_found *nf;
+
+    if (reg->not_found_cache_ms == 0 || ls_strmap_find(&reg->not_found, id) != NULL)
+        return;
+    if (ls_strmap_count(&reg->not_found) >= REG_NOT_FOUND_MAX)
+        not_found_remove(reg, TAILQ_FIRST(&reg->not_found_age));
+    nf = calloc(1, sizeof *nf);
+    if (nf == NULL)
+        return;
+    snprintf(nf->id, sizeof nf->id, "%s", id);
+    nf->node.key = nf->id;
+    nf->until_ms = ls_now_ms() + reg->not_found_cache_ms;
+    if (ls_strmap_insert(&reg->not_found, &nf->node) != LS_OK) {
+        free(nf);
+        return;
+    }
+    TAILQ_INSERT_TAIL(&reg->not_found_age, nf, age);
+}
+
 /* ---- lookups ---- */
+
+static struct reg_watch *watch_find(const struct spd_registry *reg, const char *id);
 
 static void lookup_free(struct spd_lookup *lk)
 {
@@ -550,12 +666,19 @@ static void lookup_decide(struct spd_lookup *lk, int result)
         return;
     lk->decided = true;
     lk->result = result;
-    if (result == LS_OK)
+    if (result == LS_OK) {
         lk->reg->c.lookups_found++;
-    else if (result == LS_ENOTFOUND)
+    } else if (result == LS_ENOTFOUND) {
+        const struct reg_watch *w = watch_find(lk->reg, lk->id);
+
         lk->reg->c.lookups_not_found++;
-    else
+        /* Remembered, unless a watch reported the id registered while we asked: that
+         * news is newer than some of the answers. */
+        if (w == NULL || w->last_ms < lk->started_ms)
+            not_found_note(lk->reg, lk->id);
+    } else {
         lk->reg->c.lookups_unreachable++;
+    }
     evtimer_add(lk->ev, &now);
 }
 
@@ -589,7 +712,8 @@ static void link_fail_requests(struct spd_registry *reg, struct reg_link *l)
     struct reg_req *q;
 
     while ((q = TAILQ_FIRST(&l->reqs)) != NULL) {
-        TAILQ_REMOVE(&l->reqs, q, link);
+        link_forget_request(l, q);
+        req_leave_owner(q);
         if (q->kind == LS_SMD_REGISTER)
             register_answer(reg, l, q, NULL);
         else if (q->kind == LS_SMD_LOOKUP && q->lookup != NULL)
@@ -689,6 +813,7 @@ static void on_registered(struct reg_link *l, const struct ls_smd_msg *m)
     struct reg_watch *w = watch_find(reg, m->id);
     uint64_t now = ls_now_ms();
 
+    not_found_forget(reg, m->id); /* registered now: the next lookup asks again */
     if (w == NULL)
         return;
     if (strcmp(w->last_node, m->node_id) == 0 && strcmp(w->last_origin, m->origin) == 0 &&
@@ -706,15 +831,18 @@ static void on_answer(struct reg_link *l, const struct ls_smd_msg *m)
 {
     struct spd_registry *reg = l->reg;
     struct reg_req *q;
+    struct ls_strmap_node *n;
+    char key[12];
 
-    TAILQ_FOREACH(q, &l->reqs, link)
-        if (q->txid == m->txid)
-            break;
-    if (q == NULL) {
+    snprintf(key, sizeof key, "%u", (unsigned)m->txid);
+    n = ls_strmap_find(&l->reqs_by_txid, key);
+    if (n == NULL) {
         ls_log(LS_LOG_DEBUG, "registry: smd %s: answer to no pending request", l->name);
         return;
     }
-    TAILQ_REMOVE(&l->reqs, q, link);
+    q = LS_STRMAP_ENTRY(n, struct reg_req, by_txid);
+    link_forget_request(l, q);
+    req_leave_owner(q);
     switch (q->kind) {
     case LS_SMD_HELLO:
         if (m->kind == LS_SMD_RESULT) {
@@ -857,6 +985,7 @@ static void link_free(struct reg_link *l)
     TAILQ_REMOVE(&reg->links, l, next);
     reg->nlinks--;
     event_free(l->retry);
+    ls_strmap_free(&l->reqs_by_txid); /* empty: every request failed with the session */
     free(l);
 }
 
@@ -989,6 +1118,7 @@ static void tick_cb(evutil_socket_t fd, short what, void *arg)
 
     (void)fd;
     (void)what;
+    not_found_expire(reg, now);
     TAILQ_FOREACH(l, &reg->links, next) {
         struct reg_req *q;
 
@@ -1001,14 +1131,12 @@ static void tick_cb(evutil_socket_t fd, short what, void *arg)
             link_kill(l, "no challenge");
             continue;
         }
-        TAILQ_FOREACH(q, &l->reqs, link) {
-            if (now > q->deadline_ms) {
-                reg->c.request_timeouts++;
-                ls_log(LS_LOG_WARNING, "registry: smd %s did not answer %s in time; "
-                       "reconnecting", l->name, ls_smd_kind_name(q->kind));
-                link_kill(l, "request timeout");
-                break;
-            }
+        q = TAILQ_FIRST(&l->reqs); /* the earliest deadline */
+        if (q != NULL && now > q->deadline_ms) {
+            reg->c.request_timeouts++;
+            ls_log(LS_LOG_WARNING, "registry: smd %s did not answer %s in time; "
+                   "reconnecting", l->name, ls_smd_kind_name(q->kind));
+            link_kill(l, "request timeout");
         }
         if (l->state == L_UP && !l->kill && now - l->last_ping_ms >= l->lease_ms / 3) {
             struct ls_smd_msg m;
@@ -1061,7 +1189,8 @@ static struct reg_link *link_add(struct spd_registry *reg, const struct ls_addr 
     if (l == NULL)
         return NULL;
     l->retry = evtimer_new(reg->base, link_retry_cb, l);
-    if (l->retry == NULL || ls_addr_format(addr, l->name, sizeof l->name) != LS_OK) {
+    if (l->retry == NULL || ls_addr_format(addr, l->name, sizeof l->name) != LS_OK ||
+        ls_strmap_init(&l->reqs_by_txid) != LS_OK) {
         if (l->retry != NULL)
             event_free(l->retry);
         free(l);
@@ -1132,8 +1261,11 @@ struct spd_registry *spd_registry_new(struct event_base *base,
     TAILQ_INIT(&reg->links);
     LIST_INIT(&reg->claims);
     LIST_INIT(&reg->lookups);
+    TAILQ_INIT(&reg->not_found_age);
+    reg->not_found_cache_ms = cfg->not_found_cache_ms;
     reg->tick = event_new(base, -1, EV_PERSIST, tick_cb, reg);
     if (ls_strmap_init(&reg->records) != LS_OK || ls_strmap_init(&reg->watches) != LS_OK ||
+        ls_strmap_init(&reg->not_found) != LS_OK ||
         reg->tick == NULL || set_identity(reg, cfg) != LS_OK ||
         event_add(reg->tick, &tick) == -1) {
         spd_registry_free(reg);
@@ -1162,6 +1294,7 @@ void spd_registry_reload(struct spd_registry *reg, const struct spd_registry_con
         ls_log(LS_LOG_ERR, "registry: out of memory applying the new configuration");
         return;
     }
+    reg->not_found_cache_ms = cfg->not_found_cache_ms;
     for (l = TAILQ_FIRST(&reg->links); l != NULL; l = next) {
         bool keep = false;
 
@@ -1234,8 +1367,11 @@ void spd_registry_free(struct spd_registry *reg)
         ls_strmap_remove(&reg->watches, n);
         free(LS_STRMAP_ENTRY(n, struct reg_watch, node));
     }
+    while (!TAILQ_EMPTY(&reg->not_found_age))
+        not_found_remove(reg, TAILQ_FIRST(&reg->not_found_age));
     ls_strmap_free(&reg->records);
     ls_strmap_free(&reg->watches);
+    ls_strmap_free(&reg->not_found);
     while ((c = LIST_FIRST(&reg->claims)) != NULL) {
         LIST_REMOVE(c, next);
         event_free(c->ev);
@@ -1397,6 +1533,7 @@ struct spd_lookup *spd_registry_lookup(struct spd_registry *reg, const char *id,
     void (*cb)(void *arg, int result, const char *origin, const char *node_id), void *arg)
 {
     struct spd_lookup *lk = calloc(1, sizeof *lk);
+    struct timeval now = { 0, 0 };
     struct reg_link *l;
 
     if (lk == NULL)
@@ -1404,6 +1541,7 @@ struct spd_lookup *spd_registry_lookup(struct spd_registry *reg, const char *id,
     lk->reg = reg;
     lk->cb = cb;
     lk->arg = arg;
+    lk->started_ms = ls_now_ms();
     snprintf(lk->id, sizeof lk->id, "%s", id);
     lk->ev = evtimer_new(reg->base, lookup_deliver_cb, lk);
     if (lk->ev == NULL) {
@@ -1411,6 +1549,15 @@ struct spd_lookup *spd_registry_lookup(struct spd_registry *reg, const char *id,
         return NULL;
     }
     LIST_INSERT_HEAD(&reg->lookups, lk, next);
+    if (reg->not_found_cache_ms != 0 && not_found_fresh(reg, id)) {
+        /* Just reported not registered anywhere: the smds would say the same again. A
+         * watch tells us (and forgets this) the moment it is registered. */
+        reg->c.lookups_cached++;
+        lk->decided = true;
+        lk->result = LS_ENOTFOUND;
+        evtimer_add(lk->ev, &now);
+        return lk;
+    }
     TAILQ_FOREACH(l, &reg->links, next) {
         struct ls_smd_msg m;
         struct reg_req *q;
@@ -1423,6 +1570,7 @@ struct spd_lookup *spd_registry_lookup(struct spd_registry *reg, const char *id,
         q = link_request(l, &m, REG_REQUEST_TIMEOUT_MS);
         if (q != NULL) {
             q->lookup = lk;
+            LIST_INSERT_HEAD(&lk->reqs, q, owner_link);
             lk->pending++;
         }
     }
@@ -1433,16 +1581,15 @@ struct spd_lookup *spd_registry_lookup(struct spd_registry *reg, const char *id,
 
 void spd_registry_lookup_cancel(struct spd_lookup *lk)
 {
-    struct reg_link *l;
     struct reg_req *q;
 
     if (lk == NULL)
         return;
     /* detach the requests still out: their answers then go nowhere */
-    TAILQ_FOREACH(l, &lk->reg->links, next)
-        TAILQ_FOREACH(q, &l->reqs, link)
-            if (q->lookup == lk)
-                q->lookup = NULL;
+    while ((q = LIST_FIRST(&lk->reqs)) != NULL) {
+        LIST_REMOVE(q, owner_link);
+        q->lookup = NULL;
+    }
     lookup_free(lk);
 }
 
@@ -1502,9 +1649,10 @@ void spd_registry_metrics(struct ls_buf *out, void *arg)
     static const char *const claim_results[] = { "ok", "busy", "failed", "standalone" };
     const uint64_t claims[] = { c->claims_ok, c->claims_busy, c->claims_failed,
                                 c->claims_standalone };
-    static const char *const lookup_results[] = { "found", "not_found", "unreachable" };
+    static const char *const lookup_results[] = { "found", "not_found", "unreachable",
+                                                   "not_found_cached" };
     const uint64_t lookups[] = { c->lookups_found, c->lookups_not_found,
-                                 c->lookups_unreachable };
+                                 c->lookups_unreachable, c->lookups_cached };
 
     ls_prom_metric(out, "livecluster_registry_smds", "gauge", "smds in source_managers.",
                    reg->nlinks);
@@ -1525,7 +1673,7 @@ void spd_registry_metrics(struct ls_buf *out, void *arg)
     ls_prom_metric(out, "livecluster_registry_reannounce_losses_total", "counter",
                    "Re-announces lost to an earlier publisher.", c->reannounce_losses);
     ls_prom_counter_by(out, "livecluster_registry_lookups_total", "Lookups, by result.", "result",
-                       lookup_results, lookups, 3);
+                       lookup_results, lookups, 4);
     ls_prom_metric(out, "livecluster_registry_probes_answered_total", "counter",
                    "Idleness probes answered.", c->probes_answered);
     ls_prom_metric(out, "livecluster_registry_notifications_total", "counter",

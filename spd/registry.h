@@ -50,6 +50,9 @@ struct spd_registry_config {
     unsigned takeover_idle_ms;
     struct ls_resolver *resolver; /* smd names are looked up with it (borrowed, read at
                                    * spd_registry_new only); NULL = blocking lookups */
+    unsigned not_found_cache_ms; /* an id every smd reported not registered is answered
+                                  * LS_ENOTFOUND locally this long (0 = always ask), unless
+                                  * a watch reports it registered meanwhile */
 };
 
 struct spd_registry_hooks {

@@ -135,7 +135,7 @@ static void check_parsers(char *const f[FIELDS])
     check_id(&ref);
     (void)ls_query_get(ref.query, f[4], value, sizeof value);
     (void)ls_token_verify(f[3], ref.id, ref.query, 1700000000, &why);
-    rc = ls_peersig_verify(f[3], ref.id, ref.query, &peer);
+    rc = ls_peersig_verify(f[3], "sp-fuzz", f[4], ref.id, ref.query, &peer);
     if (rc == LS_OK) {
         if (!peer.internal || (strcmp(peer.role, "spd") != 0 && strcmp(peer.role, "epd") != 0))
             abort();

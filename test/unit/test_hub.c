@@ -17,6 +17,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <cmocka.h>
 
 #include <event2/buffer.h>
@@ -30,6 +33,7 @@
 #include "libstream/flv.h"
 #include "libstream/hub.h"
 #include "libstream/rtmp.h"
+#include "libstream/stats.h"
 #include "support/amf_build.h"
 
 #define FIXTURE "test/fixtures/ffmpeg_h264_aac.flv"
@@ -566,13 +570,14 @@ static void test_gop_cache_max_bytes(void **state)
     (void)state;
     ls_hub_config_defaults(&cfg);
     cfg.flush_interval_ms = 0;
-    cfg.gop_cache_max_bytes = 1000;
+    /* each cached message is charged its payload plus LS_HUB_MESSAGE_OVERHEAD */
+    cfg.gop_cache_max_bytes = 1000 + 3 * LS_HUB_MESSAGE_OVERHEAD;
     hub = ls_hub_new(base, &cfg);
     st = live_stream(hub, "live/a");
     push(st, msg_copy(fx_vseq, 0));
     push(st, video(0, true, 600, 1));
-    push(st, video(40, false, 300, 2)); /* 900: still cached */
-    push(st, video(80, false, 300, 3)); /* 1200: over the bound, cache dropped */
+    push(st, video(40, false, 300, 2)); /* 900 + 2 overheads: still cached */
+    push(st, video(80, false, 300, 3)); /* 1200 + 3 overheads: over the bound, dropped */
     push(st, video(120, false, 300, 4)); /* not cached either until the next key */
     assert_int_equal(ls_stream_subscribe(st, &r->sub), LS_OK);
     decode_rtmp(r, 4096, &ms);
@@ -588,14 +593,138 @@ static void test_gop_cache_max_bytes(void **state)
     ls_hub_free(hub);
 }
 
+/* An empty audio or video message (a flood of these is what a hostile publisher sends). */
+static struct ls_frame *empty(uint8_t type, uint32_t ts)
+{
+    struct ls_frame *m = ls_frame_new(type, ts, 1, 0);
+
+    assert_non_null(m);
+    return m;
+}
+
+/*
+ * One keyframe, then a flood of empty messages: the cache stops at gop_cache_max_messages,
+ * and each cached message is charged LS_HUB_MESSAGE_OVERHEAD against gop_cache_max_bytes,
+ * so neither bound can be walked around with messages that carry no bytes. A new viewer
+ * then waits for the next keyframe.
+ */
+static void test_gop_cache_message_bounds(void **state)
+{
+    struct ls_hub_config cfg;
+    struct ls_hub *hub;
+    struct ls_stream *st;
+    struct rec *r = rec_new(LS_TRANSPORT_RTMP, 1), *r2 = rec_new(LS_TRANSPORT_RTMP, 1);
+    static struct msgs ms;
+    uint32_t i;
+
+    (void)state;
+    ls_hub_config_defaults(&cfg);
+    assert_int_equal(cfg.gop_cache_max_messages, 4096);
+    cfg.flush_interval_ms = 0;
+    cfg.gop_cache_max_messages = 16;
+    hub = ls_hub_new(base, &cfg);
+    st = live_stream(hub, "live/m");
+    push(st, msg_copy(fx_vseq, 0));
+    push(st, video(0, true, 600, 1));
+    for (i = 1; i < 16; i++)
+        push(st, empty(LS_MSG_VIDEO, i));
+    assert_int_equal(ls_stream_subscribe(st, &r->sub), LS_OK);
+    decode_rtmp(r, 4096, &ms);
+    assert_int_equal(ms.n, 1 + 16); /* the header and 16 cached messages: at the bound */
+    msgs_free(&ms);
+    push(st, empty(LS_MSG_AUDIO, 16)); /* the 17th: over, the cache goes */
+    assert_int_equal(ls_stream_subscribe(st, &r2->sub), LS_OK);
+    decode_rtmp(r2, 4096, &ms);
+    assert_int_equal(ms.n, 1);
+    msgs_free(&ms);
+    rec_free(r2);
+    ls_stream_detach_source(st, st, LS_SOURCE_STOPPED);
+    ls_hub_free(hub);
+
+    /* the byte bound counts the overhead: 300 empty messages cost 300 x 256 bytes */
+    ls_hub_config_defaults(&cfg);
+    cfg.flush_interval_ms = 0;
+    cfg.gop_cache_max_bytes = 65536;
+    hub = ls_hub_new(base, &cfg);
+    st = live_stream(hub, "live/o");
+    push(st, msg_copy(fx_vseq, 0));
+    push(st, video(0, true, 600, 1));
+    for (i = 1; i <= 300; i++)
+        push(st, empty(LS_MSG_VIDEO, i));
+    r2 = rec_new(LS_TRANSPORT_RTMP, 1);
+    assert_int_equal(ls_stream_subscribe(st, &r2->sub), LS_OK);
+    decode_rtmp(r2, 4096, &ms);
+    assert_int_equal(ms.n, 1); /* not cached: over 65536 bytes with the overhead */
+    msgs_free(&ms);
+    rec_free(r2);
+    rec_free(r);
+    ls_stream_detach_source(st, st, LS_SOURCE_STOPPED);
+    ls_hub_free(hub);
+}
+
+/*
+ * A flood at the defaults: 200000 empty messages after one keyframe. What a new viewer is
+ * handed from the cache — and so what the cache holds — stays within
+ * gop_cache_max_messages.
+ */
+static void test_gop_cache_flood(void **state)
+{
+    struct ls_hub *hub = hub_with(true, 4u << 20, 10000, 0);
+    struct ls_stream *st = live_stream(hub, "live/f");
+    struct rec *r = rec_new(LS_TRANSPORT_RTMP, 1);
+    uint32_t i;
+
+    (void)state;
+    push(st, msg_copy(fx_vseq, 0));
+    push(st, video(0, true, 600, 1));
+    for (i = 1; i <= 200000; i++)
+        push(st, empty(i % 2 ? LS_MSG_VIDEO : LS_MSG_AUDIO, i / 20));
+    r->stalled = true;
+    assert_int_equal(ls_stream_subscribe(st, &r->sub), LS_OK);
+    assert_true(r->outq.count <= 1 + 4096);
+    rec_free(r);
+    ls_stream_detach_source(st, st, LS_SOURCE_STOPPED);
+    ls_hub_free(hub);
+}
+
+/*
+ * What tiny messages cost a viewer's queue: each queued message is charged
+ * LS_HUB_QUEUE_ENTRY_OVERHEAD against viewer_queue_bytes, so a viewer that stops reading
+ * a flood of empty audio messages is dropped at twice the bound counted that way — after
+ * about 2 x 65536 / 76 messages, not 2 x 65536 / 12.
+ */
+static void test_queue_entry_overhead(void **state)
+{
+    struct ls_hub *hub = hub_with(false, 65536, 600000, 0);
+    struct ls_stream *st = live_stream(hub, "live/q");
+    struct rec *slow = rec_new(LS_TRANSPORT_RTMP, 1);
+    uint32_t i, most = 0;
+
+    (void)state;
+    push(st, video(0, true, 600, 1));
+    assert_int_equal(ls_stream_subscribe(st, &slow->sub), LS_OK);
+    slow->stalled = true;
+    for (i = 1; i <= 20000 && slow->too_slow == 0; i++) {
+        push(st, empty(LS_MSG_AUDIO, i));
+        if (slow->outq.count > most)
+            most = slow->outq.count;
+    }
+    assert_int_equal(slow->too_slow, 1);
+    assert_true(most <= 2 * 65536 / LS_HUB_QUEUE_ENTRY_OVERHEAD + 1);
+    rec_free(slow);
+    ls_stream_detach_source(st, st, LS_SOURCE_STOPPED);
+    ls_hub_free(hub);
+}
+
 static int wanted, unwanted;
 static struct ls_stream *hook_release; /* released by the unwanted hook when set */
 
-static void hook_wanted(void *arg, struct ls_stream *st)
+static int hook_wanted(void *arg, struct ls_stream *st)
 {
     assert_ptr_equal(arg, &wanted);
     (void)st;
     wanted++;
+    return LS_OK;
 }
 
 static void hook_unwanted(void *arg, struct ls_stream *st)
@@ -671,7 +800,109 @@ static void test_waiting_subscribers_and_hooks(void **state)
     ls_hub_free(hub);
 }
 
-/* Streams live while they have a source, a subscriber or a hold. */
+/* A subscriber charged to the client address `ip`. */
+static struct rec *rec_from_client(const char *ip)
+{
+    struct rec *r = rec_new(LS_TRANSPORT_RTMP, 1);
+    struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(40000) };
+
+    assert_int_equal(inet_pton(AF_INET, ip, &sa.sin_addr), 1);
+    ls_subscriber_set_client(&r->sub, (const struct sockaddr *)&sa);
+    assert_string_equal(r->sub.client, ip);
+    return r;
+}
+
+static int refuse_wanted(void *arg, struct ls_stream *st)
+{
+    (void)st;
+    return *(int *)arg;
+}
+
+/*
+ * Streams that were never live and have viewers ("waiting": each one is upstream work a
+ * viewer causes by naming an id) are bounded per hub and per client address. A play that
+ * would open one more is refused (LS_ELIMIT, counted by reason) and the stream it would
+ * have created is gone again; joining a stream that is already waiting, or live, is never
+ * refused; a slot comes back when its stream goes live or loses its viewers. The role's
+ * stream_wanted hook may refuse too (max_pulls), which undoes the subscribe.
+ */
+static void test_waiting_stream_bounds(void **state)
+{
+    struct ls_hub_config cfg;
+    struct ls_hub *hub;
+    struct rec *a1 = rec_from_client("10.0.0.1"), *a2 = rec_from_client("10.0.0.1"),
+               *a3 = rec_from_client("10.0.0.1"), *a4 = rec_from_client("10.0.0.1"),
+               *b1 = rec_from_client("10.0.0.2"), *c1 = rec_from_client("10.0.0.3"),
+               *internal = rec_new(LS_TRANSPORT_RTMP, 1);
+    struct ls_hub_hooks hooks = { refuse_wanted, NULL, NULL };
+    int hook_rc = LS_OK;
+    struct ls_stream *st;
+
+    (void)state;
+    memset(&ls_stats, 0, sizeof ls_stats);
+    ls_hub_config_defaults(&cfg);
+    assert_int_equal(cfg.max_waiting_streams, 2000);
+    assert_int_equal(cfg.max_waiting_per_client, 64);
+    cfg.max_waiting_streams = 3;
+    cfg.max_waiting_per_client = 2;
+    hub = ls_hub_new(base, &cfg);
+    hooks.arg = &hook_rc;
+    ls_hub_set_hooks(hub, &hooks);
+    assert_int_equal(ls_stream_subscribe(ls_hub_get(hub, "live/r1"), &a1->sub), LS_OK);
+    assert_int_equal(ls_stream_subscribe(ls_hub_get(hub, "live/r2"), &a2->sub), LS_OK);
+    assert_int_equal(ls_hub_waiting_count(hub), 2);
+    /* a third one from the same address: refused, and its stream does not stay */
+    assert_int_equal(ls_stream_subscribe(ls_hub_get(hub, "live/r3"), &a3->sub), LS_ELIMIT);
+    assert_null(a3->sub.stream);
+    assert_null(ls_hub_find(hub, "live/r3"));
+    assert_int_equal(ls_stats.play_limited_total[LS_LIMIT_WAITING_PER_CLIENT], 1);
+    /* ... but it may join a stream that is already waiting */
+    assert_int_equal(ls_stream_subscribe(ls_hub_find(hub, "live/r1"), &a3->sub), LS_OK);
+    /* another address may open one more: the hub's bound */
+    assert_int_equal(ls_stream_subscribe(ls_hub_get(hub, "live/r4"), &b1->sub), LS_OK);
+    assert_int_equal(ls_stream_subscribe(ls_hub_get(hub, "live/r5"), &c1->sub), LS_ELIMIT);
+    assert_null(ls_hub_find(hub, "live/r5"));
+    assert_int_equal(ls_stats.play_limited_total[LS_LIMIT_WAITING_STREAMS], 1);
+    /* uncharged subscribers (internal pulls) still count against the hub's bound */
+    assert_int_equal(ls_stream_subscribe(ls_hub_get(hub, "live/r5"), &internal->sub),
+                     LS_ELIMIT);
+    assert_int_equal(ls_hub_waiting_count(hub), 3);
+    /* r1 goes live: a slot for the hub and for 10.0.0.1 comes back */
+    st = ls_hub_find(hub, "live/r1");
+    assert_int_equal(ls_stream_attach_source(st, LS_SOURCE_PUBLISHER, &src_ops, st), LS_OK);
+    assert_int_equal(ls_hub_waiting_count(hub), 2);
+    assert_int_equal(ls_stream_subscribe(ls_hub_get(hub, "live/r6"), &a4->sub), LS_OK);
+    assert_int_equal(ls_hub_waiting_count(hub), 3);
+    /* a stream that was live once is not waiting when its source goes: its viewers wait
+     * for a publisher that exists */
+    ls_stream_detach_source(st, st, LS_SOURCE_STOPPED);
+    assert_int_equal(ls_hub_waiting_count(hub), 3);
+    /* r2's viewer leaves: its slot comes back */
+    rec_free(a2);
+    assert_null(ls_hub_find(hub, "live/r2"));
+    assert_int_equal(ls_hub_waiting_count(hub), 2);
+    /* the role refuses (its own bound): the subscribe is undone, the slot kept */
+    hook_rc = LS_ELIMIT;
+    assert_int_equal(ls_stream_subscribe(ls_hub_get(hub, "live/r7"), &c1->sub), LS_ELIMIT);
+    assert_null(c1->sub.stream);
+    assert_null(ls_hub_find(hub, "live/r7"));
+    assert_int_equal(ls_hub_waiting_count(hub), 2);
+    assert_int_equal(ls_hub_subscriber_count(hub), 4); /* a1 a3 (r1), b1 (r4), a4 (r6) */
+    hook_rc = LS_OK;
+    assert_int_equal(ls_stream_subscribe(ls_hub_get(hub, "live/r7"), &internal->sub), LS_OK);
+    assert_int_equal(ls_hub_waiting_count(hub), 3);
+    rec_free(a1);
+    rec_free(a3);
+    rec_free(a4);
+    rec_free(b1);
+    rec_free(c1);
+    rec_free(internal);
+    assert_int_equal(ls_hub_waiting_count(hub), 0);
+    assert_int_equal(ls_hub_stream_count(hub), 0);
+    ls_hub_free(hub);
+}
+
+/* Streams live while they have a source, a subscriber, a hold or role data. */
 static void test_stream_lifetime(void **state)
 {
     struct ls_hub *hub = hub_with(true, 1 << 20, 10000, 0);
@@ -690,6 +921,11 @@ static void test_stream_lifetime(void **state)
     assert_ptr_equal(ls_stream_role_data(st), &wanted);
     assert_ptr_equal(ls_stream_hub(st), hub);
     ls_stream_release(st);
+    /* role data (a pull) keeps the stream by itself: a release cannot take that away */
+    assert_ptr_equal(ls_hub_find(hub, "live/h"), st);
+    ls_stream_release(st);
+    assert_ptr_equal(ls_hub_find(hub, "live/h"), st);
+    ls_stream_set_role_data(st, NULL);
     assert_null(ls_hub_find(hub, "live/h"));
     /* a source */
     st = live_stream(hub, "live/s");
@@ -1274,7 +1510,11 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_gop_cache_start, setup_base, teardown_base),
         cmocka_unit_test_setup_teardown(test_no_gop_cache_waits_for_keyframe, setup_base, teardown_base),
         cmocka_unit_test_setup_teardown(test_gop_cache_max_bytes, setup_base, teardown_base),
+        cmocka_unit_test_setup_teardown(test_gop_cache_message_bounds, setup_base, teardown_base),
+        cmocka_unit_test_setup_teardown(test_gop_cache_flood, setup_base, teardown_base),
+        cmocka_unit_test_setup_teardown(test_queue_entry_overhead, setup_base, teardown_base),
         cmocka_unit_test_setup_teardown(test_waiting_subscribers_and_hooks, setup_base, teardown_base),
+        cmocka_unit_test_setup_teardown(test_waiting_stream_bounds, setup_base, teardown_base),
         cmocka_unit_test_setup_teardown(test_stream_lifetime, setup_base, teardown_base),
         cmocka_unit_test_setup_teardown(test_many_streams, setup_base, teardown_base),
         cmocka_unit_test_setup_teardown(test_source_busy_and_kick, setup_base, teardown_base),

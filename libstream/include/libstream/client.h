@@ -28,6 +28,15 @@ struct ls_client_config {
     bool amf3_commands;          /* send commands after connect as type 17 (Flash AMF3) */
     uint32_t buffer_ms;          /* Set Buffer Length sent with play (default 1000) */
     const char *flash_ver;       /* default "LNX 9,0,124,2" */
+    /*
+     * Dead-peer watchdog (default 0 = off). After the handshake, a peer that sends
+     * nothing at all — no media, no reply, no answer to the RTMP pings we send once it has
+     * been quiet for a third of this — for this long is lost: the client closes with
+     * LS_ELIMIT (ls_client_timed_out). A publisher that only pauses keeps its link: the
+     * far server still answers pings. Also arms TCP keepalive and TCP_USER_TIMEOUT (net.h)
+     * so that a vanished host is noticed by the kernel as well.
+     */
+    unsigned silence_timeout_ms;
 };
 void ls_client_config_defaults(struct ls_client_config *cfg);
 
@@ -67,6 +76,9 @@ LS_MUST_CHECK int ls_client_send(struct ls_client *cl, const struct ls_frame *ms
  * sent (from on_connected, typically). LS_OK, LS_ESTATE when too late, LS_ENOMEM. */
 LS_MUST_CHECK int ls_client_set_name(struct ls_client *cl, const char *name);
 bool ls_client_started(const struct ls_client *cl);
+/* Inside on_close: true when the client closed because the peer went silent
+ * (silence_timeout_ms). */
+bool ls_client_timed_out(const struct ls_client *cl);
 struct ls_conn *ls_client_conn(struct ls_client *cl);
 
 #endif /* LIBSTREAM_CLIENT_H */

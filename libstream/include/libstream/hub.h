@@ -13,8 +13,9 @@
  *
  * The hub owns streams and packets. Subscribers and sources are owned by their
  * connections; they attach to and detach from streams, and the hub never frees them.
- * Streams live while they have a source, a subscriber, or a role hold (ls_stream_hold),
- * and are freed when the last of those goes.
+ * Streams live while they have a source, a subscriber, a role hold (ls_stream_hold) or
+ * role data (ls_stream_set_role_data: the pull feeding them), and are freed when the last
+ * of those goes.
  */
 #ifndef LIBSTREAM_HUB_H
 #define LIBSTREAM_HUB_H
@@ -33,16 +34,35 @@ struct ls_hub;
 struct ls_stream;
 struct ls_packet;
 
+/*
+ * What a message costs beyond its payload bytes, as charged against the byte bounds below:
+ * a cached message (the packet, the headers of its frame and of its RTMP and FLV
+ * encodings, allocator overhead, its slot) and a queued one (its ring slot and its share
+ * of the blob's header). A flood of empty messages therefore meets the bounds about as
+ * fast as real media, instead of growing memory by a hundred bytes or more per message.
+ */
+#define LS_HUB_MESSAGE_OVERHEAD 256u
+#define LS_HUB_QUEUE_ENTRY_OVERHEAD 64u
+
 struct ls_hub_config {
     bool gop_cache;                  /* keep the GOP since the last keyframe */
-    size_t gop_cache_max_bytes;      /* past this the cache is dropped until the next keyframe */
+    size_t gop_cache_max_bytes;      /* past this (payload + LS_HUB_MESSAGE_OVERHEAD per
+                                      * message) the cache is dropped until the next keyframe */
+    size_t gop_cache_max_messages;   /* ... and past this many messages */
     uint32_t chunk_size;             /* outgoing RTMP chunk size for every subscriber */
-    size_t queue_max_bytes;          /* per-subscriber bound on queued output */
+    size_t queue_max_bytes;          /* per-subscriber bound on queued output (bytes +
+                                      * LS_HUB_QUEUE_ENTRY_OVERHEAD per queued message) */
     unsigned slow_timeout_ms;        /* a subscriber behind for this long is dropped */
     unsigned flush_interval_ms;      /* batching window; 0 = write at once */
+    /* Streams with subscribers that have never had a source ("waiting": each is upstream
+     * work a viewer causes by naming an id). A subscribe that would make one more is
+     * refused with LS_ELIMIT past these; 0 = no bound. */
+    size_t max_waiting_streams;      /* in the hub */
+    size_t max_waiting_per_client;   /* made wanted by one client address */
 };
 
-/* Defaults: GOP cache on (32 MiB), chunk size 4096, 4 MiB queue, 10 s, 20 ms window. */
+/* Defaults: GOP cache on (32 MiB, 4096 messages), chunk size 4096, 4 MiB queue, 10 s,
+ * 20 ms window, 2000 waiting streams, 64 per client address. */
 void ls_hub_config_defaults(struct ls_hub_config *cfg);
 
 enum ls_source_kind {
@@ -61,6 +81,10 @@ enum ls_source_event {
 };
 
 struct ls_subscriber;
+struct sockaddr;
+
+/* Room for a client's address text (IPv6 included). */
+#define LS_SUBSCRIBER_CLIENT_MAX 48
 
 struct ls_subscriber_ops {
     /* Write queued output now (called by the hub's batching timer, or at once). */
@@ -94,6 +118,8 @@ struct ls_subscriber {
                                       * at the next delivery = the owner wrote meanwhile */
     uint64_t bytes_out;              /* bytes handed to this subscriber's queue */
     uint64_t frames_dropped;
+    char client[LS_SUBSCRIBER_CLIENT_MAX]; /* the viewer's address, charged for the
+                                            * waiting streams it opens; "" = not charged */
 };
 
 /* ---- hub ---- */
@@ -108,8 +134,10 @@ const struct ls_hub_config *ls_hub_config(const struct ls_hub *hub);
 struct event_base *ls_hub_base(const struct ls_hub *hub);
 
 struct ls_hub_hooks {
-    /* A stream without a source got its first subscriber: the role may start a pull. */
-    void (*stream_wanted)(void *arg, struct ls_stream *st);
+    /* A stream without a source got its first subscriber: the role may start a pull.
+     * LS_OK, or LS_ELIMIT when the role cannot take one more (a bound of its own, which
+     * it counts and logs): the subscribe is then refused with that code. */
+    int (*stream_wanted)(void *arg, struct ls_stream *st);
     /* A stream lost its last subscriber (the role starts its idle timer). */
     void (*stream_unwanted)(void *arg, struct ls_stream *st);
     void *arg;
@@ -130,6 +158,7 @@ struct ls_stream *ls_hub_get(struct ls_hub *hub, const char *id);
 void ls_hub_foreach(struct ls_hub *hub, void (*fn)(struct ls_stream *st, void *arg), void *arg);
 size_t ls_hub_stream_count(const struct ls_hub *hub);
 size_t ls_hub_subscriber_count(const struct ls_hub *hub);
+size_t ls_hub_waiting_count(const struct ls_hub *hub); /* waiting streams (see the config) */
 
 /* ---- streams: sources ---- */
 
@@ -175,7 +204,10 @@ int ls_stream_push(struct ls_stream *st, struct ls_frame *msg);
  * Attaches a subscriber. If the stream is live, its cached metadata, sequence headers and
  * GOP are queued at once and flushed immediately; otherwise the subscriber waits for a
  * source (LS_SOURCE_STARTED). The first subscriber of a source-less stream triggers the
- * stream_wanted hook.
+ * stream_wanted hook. LS_ELIMIT when the subscriber would make one more waiting stream
+ * past max_waiting_streams or max_waiting_per_client (counted in
+ * livecluster_play_limited_total, logged at most once a second), or the role refused it;
+ * the stream may then have been freed (one that ls_hub_get created for this subscriber).
  */
 LS_MUST_CHECK int ls_stream_subscribe(struct ls_stream *st, struct ls_subscriber *sub);
 /* Detaches; may free the stream. Safe to call on a detached subscriber. */
@@ -183,6 +215,10 @@ void ls_subscriber_detach(struct ls_subscriber *sub);
 /* Initialises a subscriber before its first subscribe. */
 void ls_subscriber_init(struct ls_subscriber *sub, const struct ls_subscriber_ops *ops,
                         struct ls_outq *outq, enum ls_transport transport, uint32_t stream_id);
+/* Names the client behind a subscriber (its address without the port), charged for the
+ * waiting streams it opens; NULL, or never calling this, = not charged (internal pulls,
+ * recorders). Call after ls_subscriber_init, before subscribing. */
+void ls_subscriber_set_client(struct ls_subscriber *sub, const struct sockaddr *sa);
 /* Queues the subscriber for the next flush (for owners that queued their own bytes). */
 void ls_subscriber_mark_dirty(struct ls_subscriber *sub, bool now);
 
@@ -191,10 +227,17 @@ void ls_subscriber_mark_dirty(struct ls_subscriber *sub, bool now);
 /* Keeps an otherwise empty stream alive (a pull in progress); release may free it. */
 void ls_stream_hold(struct ls_stream *st);
 void ls_stream_release(struct ls_stream *st);
+/* Frees the stream if nothing keeps it (source, subscriber, hold, role data): for a caller
+ * that got it from ls_hub_get and then attached nothing. Takes no one's hold. */
+void ls_stream_forget_if_unused(struct ls_stream *st);
 
 const char *ls_stream_id(const struct ls_stream *st);
 struct ls_hub *ls_stream_hub(const struct ls_stream *st);
-/* Role-private pointer (e.g. the pull serving this stream); not freed by the hub. */
+/*
+ * Role-private pointer (the pull serving this stream); not freed by the hub. While it is
+ * set, it keeps the stream alive by itself (independently of holds, so a stray release
+ * cannot free a stream under its pull); setting it back to NULL may free the stream.
+ */
 void *ls_stream_role_data(const struct ls_stream *st);
 void ls_stream_set_role_data(struct ls_stream *st, void *data);
 

@@ -21,6 +21,7 @@
 
 #include <stdarg.h>
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "libstream/err.h"
 
@@ -89,5 +90,18 @@ void ls_log_set_peer_limit(unsigned lines_per_s, unsigned burst);
  * `arg` unchanged. NULL restores stderr.
  */
 void ls_log_set_sink(void (*sink)(int level, const char *line, void *arg), void *arg);
+
+/*
+ * Rate-limited lines, for events a client can cause at will (a refusal at a bound): at
+ * most one line per `interval_ms` per limiter (zero-initialised, usually static); the
+ * first line after a quiet spell says how many were left out meanwhile. Returns true when
+ * the line was written.
+ */
+struct ls_log_limit {
+    uint64_t next_ms;        /* no line before this (monotonic ms) */
+    unsigned suppressed;     /* lines left out since the last one written */
+};
+bool ls_log_limited(struct ls_log_limit *lim, unsigned interval_ms, int level, const char *fmt,
+                    ...) LS_PRINTF(4, 5);
 
 #endif /* LIBSTREAM_LOG_H */

@@ -58,6 +58,7 @@ struct ls_media_conf {
     int64_t slow_viewer_timeout;     /* s */
     int64_t flush_interval_ms;
     int64_t gop_cache_max_bytes;
+    int64_t gop_cache_max_messages;
     int64_t auth_timeout_ms;
     int64_t pull_retry_max;          /* s: longest back-off between pull attempts */
     int64_t dns_timeout_ms;          /* deadline of one DNS lookup */
@@ -69,6 +70,11 @@ struct ls_media_conf {
     int64_t http_request_timeout;    /* s */
     int64_t log_rate_limit;          /* lines a second per peer address */
     int64_t log_rate_burst;
+    int64_t upstream_timeout;        /* s: a silent pull upstream is lost (no media, no pong) */
+    int64_t max_pulls;               /* internal pulls running at once */
+    int64_t max_waiting_streams;     /* never-live streams viewers wait on */
+    int64_t max_waiting_per_client;  /* ... made wanted by one client address */
+    int64_t not_found_cache_ms;      /* spd: an id found not live is not looked up again */
 };
 
 extern const struct ls_conf_key ls_spd_schema[];

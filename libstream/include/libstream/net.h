@@ -33,5 +33,15 @@ int ls_net_listen(const struct sockaddr *sa, socklen_t len, int backlog);
 int ls_net_connect(const struct sockaddr *sa, socklen_t len);
 /* "ip:port" of a socket address into `out`. */
 void ls_net_format(const struct sockaddr *sa, char *out, size_t cap);
+/* The address alone ("1.2.3.4", "::1"), no port, into `out` ("" when unknown). */
+void ls_net_format_host(const struct sockaddr *sa, char *out, size_t cap);
+/*
+ * Lets the kernel notice a peer that vanished without FIN or RST (host off, partition,
+ * NAT drop) within about `timeout_ms`: TCP keepalive probes after a third of it, and
+ * TCP_USER_TIMEOUT so that data left unacknowledged that long breaks the connection.
+ * Best effort (a failing option is ignored). A live but frozen process still has its
+ * kernel ACK: that takes an application-level check (client.h, pings).
+ */
+void ls_net_set_dead_peer_timeout(int fd, unsigned timeout_ms);
 
 #endif /* LIBSTREAM_NET_H */

@@ -9,13 +9,20 @@
  *   - keeps the stream's subscribers connected when the link fails, retrying with
  *     backoff (500 ms doubling to retry_max) and asking the role for a target again each
  *     time (the owner may have moved);
+ *   - notices an upstream that goes silent without closing (no media and no answer to
+ *     RTMP pings for cfg.client.silence_timeout_ms: a frozen or unreachable peer) and
+ *     pulls again, while a publisher that merely pauses keeps the link (client.h);
  *   - mirrors the upstream's unpublish/republish to local subscribers;
- *   - closes `idle_timeout_ms` after the last subscriber left.
+ *   - closes `idle_timeout_ms` after the last subscriber left — at once when the stream
+ *     is not live (nothing to keep warm for a viewer who reloads).
  * Internal pulls carry a cluster signature (peersig.h) over the far side's challenge, so
  * it knows them for what they are.
  *
- * Ownership: the pull holds the stream (ls_stream_hold) and is the stream's role data
- * until it ends; it then calls ops->ended, releases the stream and frees itself.
+ * Ownership: the pull is the stream's role data until it ends, which keeps the stream
+ * alive (hub.h) whatever else holds or releases it; at the end it calls ops->ended,
+ * clears the role data (the stream may then be freed) and frees itself. A pull may end
+ * inside any of the calls below that can stop it (ls_pull_connect, ls_pull_unavailable,
+ * ls_pull_kick, ls_pull_stop): the caller must not use the pointer after them.
  */
 #ifndef LIBSTREAM_PULL_H
 #define LIBSTREAM_PULL_H
@@ -55,15 +62,27 @@ struct ls_pull_ops {
     void *arg;
 };
 
-/* Starts a pull feeding `st` as a source of `kind`. NULL on allocation failure. */
-struct ls_pull *ls_pull_new(struct ls_stream *st, enum ls_source_kind kind,
-                            const struct ls_pull_config *cfg, const struct ls_pull_ops *ops);
+/*
+ * Starts a pull feeding `st` as a source of `kind`; it becomes the stream's role data
+ * (ls_stream_role_data finds it). LS_OK, or LS_ENOMEM (nothing started). The first
+ * resolve runs before this returns.
+ */
+LS_MUST_CHECK int ls_pull_start(struct ls_stream *st, enum ls_source_kind kind,
+                                const struct ls_pull_config *cfg, const struct ls_pull_ops *ops);
+/*
+ * The roles' gate before ls_pull_start: LS_OK, or LS_ELIMIT when `max_pulls` pulls run in
+ * this process already (0 = no bound) — counted in livecluster_play_limited_total
+ * {reason="max_pulls"} and logged at most once a second; the role's stream_wanted hook
+ * then refuses the viewer.
+ */
+LS_MUST_CHECK int ls_pull_check_limit(const char *id, size_t max_pulls);
 /* Plays from `target` ("host:port") now. `node_id`: the node the role expects there (the
  * pull is signed for the node that answers, and refused to any other); NULL = whichever. */
 void ls_pull_connect(struct ls_pull *p, const char *target, const char *node_id);
 /* No target now: waits (backoff) and asks again; `why` is logged once per outage. */
 void ls_pull_unavailable(struct ls_pull *p, const char *why);
-/* Retry at once (the role learned a new target, e.g. from an smd watch). */
+/* Retry at once (the role learned a new target, e.g. from an smd watch). While the role
+ * is still answering an earlier resolve, an answer of "none yet" then retries at once. */
 void ls_pull_kick(struct ls_pull *p);
 /* The stream_unwanted hub hook (hub.h) of a role whose streams hold their pull, if any, as
  * the role data: the stream lost its last subscriber, so that pull ends after
@@ -71,7 +90,7 @@ void ls_pull_kick(struct ls_pull *p);
 void ls_pull_stream_unwanted(void *arg, struct ls_stream *st);
 /* Ends the pull now (shutdown, or a local publisher takes over the stream). */
 void ls_pull_stop(struct ls_pull *p, const char *why);
-/* Applies a reloaded config (strings borrowed as in ls_pull_new). */
+/* Applies a reloaded config (strings borrowed as in ls_pull_start). */
 void ls_pull_set_config(struct ls_pull *p, const struct ls_pull_config *cfg);
 bool ls_pull_connected(const struct ls_pull *p);
 const char *ls_pull_target(const struct ls_pull *p);

@@ -27,6 +27,16 @@ enum ls_fail_reason {
 };
 const char *ls_fail_reason_name(enum ls_fail_reason r); /* "bad_name", "unauthorized", … */
 
+/* Which bound refused a play (the `reason` label of livecluster_play_limited_total): what
+ * viewers can make a node do upstream is capped (docs/configuration.md). */
+enum ls_limit_reason {
+    LS_LIMIT_WAITING_STREAMS,    /* max_waiting_streams: not-live streams being waited on */
+    LS_LIMIT_WAITING_PER_CLIENT, /* max_waiting_per_client: ... of which one address made */
+    LS_LIMIT_PULLS,              /* max_pulls: internal pulls running */
+    LS_LIMIT_COUNT
+};
+const char *ls_limit_reason_name(enum ls_limit_reason r); /* "max_waiting_streams", … */
+
 struct ls_stats {
     uint64_t connections;            /* gauge: open client connections (RTMP + HTTP-FLV) */
     uint64_t connections_total;
@@ -42,6 +52,11 @@ struct ls_stats {
     uint64_t bytes_out_total;
     uint64_t pulls_started_total;
     uint64_t pull_failures_total[LS_FAIL_COUNT];
+    /* pulls (pull.c) and the bounds on what viewers make a node do upstream */
+    uint64_t pulls_active;           /* gauge: internal pulls running now */
+    uint64_t pull_attempts_total;    /* connections opened by pulls (first tries and retries) */
+    uint64_t pull_timeouts_total;    /* pulls lost because the upstream went silent */
+    uint64_t play_limited_total[LS_LIMIT_COUNT]; /* plays refused at a bound, by bound */
 };
 
 /* The process's counters (zero-initialised). */

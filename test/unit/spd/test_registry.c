@@ -1112,6 +1112,90 @@ static void test_watch_reports_once_and_is_refcounted(void **state)
     assert_int_equal(w->registered, 1);
 }
 
+/*
+ * An id that every smd just reported not registered is answered NotFound locally for
+ * not_found_cache_ms (a waiting viewer's retries and other viewers of the same missing id
+ * cost the smds nothing), but a watch reporting it registered forgets that at once: a
+ * viewer of a stream published a moment later starts without waiting the cache out.
+ */
+static void test_not_found_is_remembered_until_registered(void **state)
+{
+    struct spd_inst *a, *w;
+    struct lookup_res r;
+    (void)state;
+
+    smd_start(0);
+    smd_start(1);
+    a = spd_up(0, "sp-a", SMD01, 2);
+    w = spd_start(1, "sp-w", SMD01);
+    spd_registry_free(w->reg);
+    {
+        struct spd_registry_hooks hooks = { .registered = hook_registered, .arg = w };
+        struct spd_registry_config cfg = spd_config(w);
+
+        cfg.not_found_cache_ms = 60000;
+        w->reg = spd_registry_new(fx.base, &cfg, &hooks);
+        assert_non_null(w->reg);
+    }
+    WAIT(spd_registry_up_count(w->reg) == 2);
+    assert_int_equal(lookup(w, "live/n").result, LS_ENOTFOUND);
+    assert_int_equal(metric(w, "livecluster_registry_lookups_total{result=\"not_found\"}"), 1);
+    /* asked again: answered here, from the event loop as always */
+    assert_int_equal(lookup(w, "live/n").result, LS_ENOTFOUND);
+    assert_int_equal(lookup(w, "live/n").result, LS_ENOTFOUND);
+    assert_int_equal(metric(w, "livecluster_registry_lookups_total{result=\"not_found\"}"), 1);
+    assert_int_equal(
+        metric(w, "livecluster_registry_lookups_total{result=\"not_found_cached\"}"), 2);
+    /* another id is asked for */
+    assert_int_equal(lookup(w, "live/other").result, LS_ENOTFOUND);
+    assert_int_equal(metric(w, "livecluster_registry_lookups_total{result=\"not_found\"}"), 2);
+    /* watched and then published: the registration report forgets the answer */
+    spd_registry_watch(w->reg, "live/n");
+    WAIT(smd_registry_watch_count(fx.smd[0].reg) == 1 &&
+         smd_registry_watch_count(fx.smd[1].reg) == 1);
+    assert_int_equal(claim(a, "live/n", 0).result, LS_OK);
+    WAIT(w->registered == 1);
+    r = lookup(w, "live/n");
+    assert_int_equal(r.result, LS_OK);
+    assert_string_equal(r.node_id, "sp-a");
+    spd_registry_unwatch(w->reg, "live/n");
+}
+
+/*
+ * Many lookups in flight at once on two links (one per viewer of a different missing id):
+ * each answer finds its request by txid, and all of them are answered.
+ */
+static void test_many_lookups_in_flight(void **state)
+{
+    enum { N = 3000 };
+    static struct lookup_res res[N];
+    struct spd_inst *w;
+    char id[32];
+    size_t i, done = 0;
+    (void)state;
+
+    smd_start(0);
+    smd_start(1);
+    w = spd_up(0, "sp-w", SMD01, 2);
+    memset(res, 0, sizeof res);
+    for (i = 0; i < N; i++) {
+        snprintf(id, sizeof id, "live/m%zu", i);
+        assert_non_null(spd_registry_lookup(w->reg, id, lookup_cb, &res[i]));
+    }
+    for (i = 0; i < 20 && done < N; i++) {
+        size_t j;
+
+        EVLOOP_WAIT(fx.base, false, 250);
+        for (done = 0, j = 0; j < N; j++)
+            done += res[j].done;
+    }
+    assert_int_equal(done, N);
+    for (i = 0; i < N; i++)
+        assert_int_equal(res[i].result, LS_ENOTFOUND);
+    assert_int_equal(metric(w, "livecluster_registry_lookups_total{result=\"not_found\"}"), N);
+    assert_int_equal(metric(w, "livecluster_registry_request_timeouts_total"), 0);
+}
+
 /* ---- links ---- */
 
 static void test_hello_refused_keeps_the_link_down(void **state)
@@ -1158,6 +1242,8 @@ int main(void)
         T(test_reload_removes_an_smd),
         T(test_lookup),
         T(test_watch_reports_once_and_is_refcounted),
+        T(test_not_found_is_remembered_until_registered),
+        T(test_many_lookups_in_flight),
         T(test_hello_refused_keeps_the_link_down),
 #undef T
     };
