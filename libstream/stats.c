@@ -60,4 +60,12 @@ void ls_stats_render(struct ls_buf *out, uint64_t streams, uint64_t viewers)
                    s->pulls_started_total);
     ls_prom_counter_by(out, "livecluster_pull_failures_total", "Internal pull failures by reason.",
                        "reason", fail_reason_names, s->pull_failures_total, LS_FAIL_COUNT);
+    ls_prom_metric(out, "livecluster_auth_inflight", "gauge", "auth_url requests open.",
+                   s->auth_inflight);
+    ls_prom_metric(out, "livecluster_auth_overload_total", "counter",
+                   "Admission checks refused at auth_max_inflight (no request made).",
+                   s->auth_overload_total);
+    ls_prom_metric(out, "livecluster_http_forbidden_total", "counter",
+                   "API and metrics requests refused: address outside http_allow.",
+                   s->http_forbidden_total);
 }

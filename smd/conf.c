@@ -5,6 +5,7 @@
  */
 #include <stddef.h>
 
+#include "libstream/http.h"
 #include "smd.h"
 
 #define OFF(field) offsetof(struct smd_conf, field)
@@ -36,5 +37,6 @@ const struct ls_conf_key smd_schema[] = {
     /* at most 4 s: spd gives a register 5 s before it calls the smd dead */
     INT_KEY("probe_timeout_ms", probe_timeout_ms, 2000, 100, 4000,
             "an owner that does not answer a takeover probe this fast counts as busy"),
+    LS_HTTP_ALLOW_KEY(struct smd_conf, http_allow),
     { .name = NULL },
 };

@@ -72,6 +72,8 @@ static int smd_reload(void *arg)
         ls_log(LS_LOG_WARNING, "listen and http_listen changes need a restart");
     ls_log_set_level(fresh.log_level);
     ls_http_set_node_id(app->http, fresh.node_id);
+    if (ls_http_set_allow(app->http, &fresh.http_allow) != LS_OK)
+        ls_log(LS_LOG_ERR, "out of memory: http_allow keeps its previous value");
     /* The registry reads app->conf at each use; swap the contents in one step. */
     ls_config_free(smd_schema, &app->conf);
     app->conf = fresh;
@@ -127,7 +129,8 @@ static void *smd_app_start(struct event_base *base, const char *path)
     app->reg = smd_registry_new(app->base, &app->conf);
     if (app->reg != NULL)
         app->http = ls_http_new(app->base, http_listen, "smd", app->conf.node_id);
-    if (app->http == NULL || smd_api_attach(app->http, app->reg) != LS_OK) {
+    if (app->http == NULL || ls_http_set_allow(app->http, &app->conf.http_allow) != LS_OK ||
+        smd_api_attach(app->http, app->reg) != LS_OK) {
         smd_app_free(app);
         return NULL;
     }

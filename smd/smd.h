@@ -33,6 +33,7 @@ struct smd_conf {
     int64_t max_streams_per_node;   /* registrations one session may hold */
     int64_t max_watches_per_node;   /* watches one session may hold */
     int64_t probe_timeout_ms;       /* an unanswered probe counts as "busy" */
+    struct ls_cidr_list http_allow; /* who may use the HTTP API and /metrics */
 };
 
 extern const struct ls_conf_key smd_schema[];

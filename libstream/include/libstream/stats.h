@@ -42,6 +42,9 @@ struct ls_stats {
     uint64_t bytes_out_total;
     uint64_t pulls_started_total;
     uint64_t pull_failures_total[LS_FAIL_COUNT];
+    uint64_t auth_inflight;          /* gauge: auth_url requests open */
+    uint64_t auth_overload_total;    /* checks refused at auth_max_inflight */
+    uint64_t http_forbidden_total;   /* API/metrics requests refused by http_allow */
 };
 
 /* The process's counters (zero-initialised). */
