@@ -131,7 +131,7 @@ static void auth_deadline_cb(evutil_socket_t fd, short what, void *arg)
     (void)fd;
     (void)what;
     ls_auth_cancel(req);
-    cb(cb_arg, LS_EAUTH, "auth_url timed out");
+    cb(cb_arg, LS_EAUTH, "auth_url unreachable or timed out");
 }
 
 /* Appends key=value, form-encoded, to the body. */
@@ -174,10 +174,12 @@ static int auth_start_http(struct ls_auth_request *req, struct event_base *base,
     evhttp_uri_free(uri);
     if (req->http == NULL)
         return LS_ENOMEM;
-    tv.tv_sec = cfg->timeout_ms / 1000;
+    /* evhttp's own per-read timeout only backs up our deadline (it fires later). */
+    tv.tv_sec = cfg->timeout_ms / 1000 + 1;
     tv.tv_usec = (cfg->timeout_ms % 1000) * 1000;
     evhttp_connection_set_timeout_tv(req->http, &tv);
     evhttp_connection_set_retries(req->http, 0);
+    tv.tv_sec -= 1;
     max_answer = cfg->max_answer_bytes != 0 ? cfg->max_answer_bytes : LS_AUTH_MAX_ANSWER;
     evhttp_connection_set_max_headers_size(req->http, max_answer);
     evhttp_connection_set_max_body_size(req->http, max_answer);

@@ -435,7 +435,7 @@ static void test_total_deadline(void **state)
     wait_outcome(&o, 3000);
     assert_int_equal(o.calls, 1);
     assert_int_equal(o.result, LS_EAUTH);
-    assert_string_equal(o.why, "auth_url timed out");
+    assert_string_equal(o.why, "auth_url unreachable or timed out");
     assert_true(ls_now_ms() - t0 >= 250);
     assert_int_equal(ls_auth_inflight(), 0);
     raw_stop(&raw);
