@@ -16,9 +16,9 @@ def main():
     rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
     passed = failed = 0
     print()
-    print("%-11s %-6s %-4s %9s %9s %5s  %-44s %s" % (
+    print("%-11s %-6s %-4s %9s %9s %5s  %-48s %s" % (
         "attack", "defect", "at", "rss MiB", "data MiB", "cpu%", "attacker", "viewer"))
-    print("-" * 110)
+    print("-" * 114)
     failures = []
     for r in rows:
         checks = r.get("checks", {})
@@ -30,7 +30,10 @@ def main():
                 failures.append("%s@%s %s: %s" % (r["attack"], r["target"], name, verdict[6:]))
         m = r.get("mem", {})
         att = r.get("attacker", {})
-        if "attacker_why" in att:
+        if r["attack"] == "shutdown":
+            attacker = "SIGTERM: " + ("exit 0" if checks.get("exit") == "pass"
+                                      else checks.get("exit", "")[6:])
+        elif "attacker_why" in att:
             attacker = att["attacker_why"]
         elif att:
             attacker = "%d conns, %d closed" % (att.get("conns", 0), att.get("closed", 0))
@@ -41,10 +44,10 @@ def main():
         viewer = "kept up" if checks.get("viewer") == "pass" else \
             ("-" if "viewer" not in checks else "FELL BEHIND")
         bad = [n for n, v in checks.items() if v != "pass"]
-        print("%-11s %-6s %-4s %9s %9s %5s  %-44s %s%s" % (
+        print("%-11s %-6s %-4s %9s %9s %5s  %-48s %s%s" % (
             r["attack"], r.get("defect", ""), r["target"],
             fmt_mb(m["rss_growth_kb"]) if m else "", fmt_mb(m["data_growth_kb"]) if m else "",
-            m.get("cpu_pct", "") if m else "", attacker[:44], viewer,
+            m.get("cpu_pct", "") if m else "", attacker[:48], viewer,
             "   FAIL: " + ",".join(bad) if bad else ""))
     print()
     for f in failures:

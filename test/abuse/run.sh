@@ -51,6 +51,7 @@ UPSTREAM_CAP=32            # defect 8: upstream pulls / smd watches one attackin
                            # may cause (per-address and per-node caps)
 HTTP_DEADLINE=10           # defect 9: total deadline of an HTTP request (slowloris)
 ABUSE_EXTRA_CONF=${ABUSE_EXTRA_CONF:-}
+ABUSE_SMD_EXTRA_CONF=${ABUSE_SMD_EXTRA_CONF:-}   # appended to smd's config
 
 MEDIA="cluster_secret = \"abuse-secret\"; log_level = \"info\";
 max_connections = $MAX_CONNECTIONS; connect_timeout = $CONNECT_TIMEOUT;
@@ -59,7 +60,7 @@ viewer_queue_bytes = $VIEWER_QUEUE; slow_viewer_timeout = 5;
 gop_cache_max_bytes = $GOP_CACHE_MAX; max_message_size = $MAX_MESSAGE; idle_timeout = 2;
 $ABUSE_EXTRA_CONF"
 SMD_CONF="listen = \"$SMD\"; http_listen = \"$SMD_HTTP\"; cluster_secret = \"abuse-secret\";
-log_level = \"notice\";"
+log_level = \"info\"; $ABUSE_SMD_EXTRA_CONF"
 SPD_CONF="listen = \"$SPD\"; http_listen = \"$SPD_HTTP\"; advertise = \"$SPD\";
 source_managers = ( \"$SMD\" ); $MEDIA"
 EPD_CONF="listen = \"$EPD\"; http_listen = \"$EPD_HTTP\"; upstream = \"$SPD\"; $MEDIA"

@@ -11,6 +11,19 @@ RTMP="$LC_IP:$(lc_port 0)"
 HTTP="$LC_IP:$(lc_port 1)"
 AUTH="$LC_IP:$(lc_port 2)"
 
+# ---- -t: the new keys are range-checked ----
+check_bad() {
+    printf 'listen = "%s";\n%s\n' "$RTMP" "$1" >"$LC_DIR/bad.conf"
+    "$LC_ROOT/$BUILD/spd" -t -c "$LC_DIR/bad.conf" >"$LC_DIR/t.out" 2>&1
+    rc=$?
+    cat "$LC_DIR/t.out"
+    [ $rc -eq 1 ] && [ "$(wc -l <"$LC_DIR/t.out")" -eq 1 ] &&
+        grep -Eq "^$LC_DIR/bad.conf:2: '$2' must be between" "$LC_DIR/t.out"
+}
+lc_check "-t refuses auth_max_inflight = 0" check_bad "auth_max_inflight = 0;" auth_max_inflight
+lc_check "-t refuses auth_max_answer_bytes = 100" \
+    check_bad "auth_max_answer_bytes = 100;" auth_max_answer_bytes
+
 # An auth server that never answers: the kernel completes the connections (backlog) and
 # nobody reads them.
 cat >"$LC_DIR/blackhole.py" <<'EOF'
