@@ -4,12 +4,14 @@
 #   all (default)  build/libstream.a and the daemons build/smd, build/spd, build/epd
 #   check          deps, build, unit + integration tests, then the same tests on an
 #                  AddressSanitizer+UBSan build, then a short libFuzzer pass
-#   check-tests    lint, then build and run unit + integration tests and the link check
-#                  (no deps, no recursion)
+#   check-tests    lint, then build and run unit + integration tests, the link check and
+#                  the abuse suite (no deps, no recursion)
 #   lint           layering checks on the source tree (scripts/check-*.sh), no build needed
 #   check-links    smd must not link the RTMP server, sessions or the hub
 #   unit           build and run the cmocka unit tests
 #   integration    run the black-box integration tests against the built daemons
+#   abuse          the abuse suite: every flood class at spd and epd while an honest viewer
+#                  watches; RSS growth, attacker closed, viewer kept up (test/abuse/run.sh)
 #   fuzz           build the libFuzzer targets and run each for FUZZ_SECONDS
 #   coverage       gcov line coverage of libstream from the unit tests, per file and total
 #   bench          benchmarks (figures only; never fails on time)
@@ -82,8 +84,8 @@ TOOL_BINS := $(foreach s,$(TOOL_SRCS),$(BUILD)/tools/$(basename $(notdir $(s))))
 
 .SECONDARY:
 
-.PHONY: all check check-tests check-links lint unit integration fuzz fuzz-check coverage bench \
-        demo deps install clean tools
+.PHONY: all check check-tests check-links lint unit integration abuse fuzz fuzz-check coverage \
+        bench demo deps install clean tools
 
 all: $(LIBSTREAM) $(DAEMONS)
 
@@ -148,13 +150,16 @@ unit: $(UNIT_BINS)
 integration: all tools
 	$(Q)BUILD=$(BUILD) test/integration/run.sh
 
+abuse: all tools
+	$(Q)BUILD=$(BUILD) sh test/abuse/run.sh
+
 # Cheap source checks (a second each) that run before any test.
 lint:
 	$(Q)scripts/check-layers.sh
 	$(Q)scripts/check-pure.sh
 	$(Q)scripts/check-selfcontained.sh
 
-check-tests: lint unit integration check-links
+check-tests: lint unit integration check-links abuse
 
 # The registry is not a media node: keep generic modules from dragging the media side in.
 check-links: $(BUILD)/smd

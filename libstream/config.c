@@ -146,6 +146,40 @@ static int set_string(char **slot, const char *value)
     return LS_OK;
 }
 
+/* A CIDR list's default: `def` holds networks separated by spaces (NULL or "" = empty).
+ * A network that does not parse is a schema bug (LS_ECONF). */
+static int set_cidr_default(struct ls_cidr_list *l, const char *def)
+{
+    char net[64];
+    size_t n = 0, i = 0, len;
+    const char *p;
+
+    memset(l, 0, sizeof *l);
+    for (p = def != NULL ? def : ""; *p != '\0'; p += len) {
+        p += strspn(p, " ");
+        len = strcspn(p, " ");
+        n += len > 0;
+    }
+    if (n == 0)
+        return LS_OK;
+    if (n > LS_CONF_LIST_MAX || (l->v = calloc(n, sizeof *l->v)) == NULL)
+        return n > LS_CONF_LIST_MAX ? LS_ECONF : LS_ENOMEM;
+    l->n = n;
+    for (p = def; *p != '\0' && i < n; p += len) {
+        p += strspn(p, " ");
+        len = strcspn(p, " ");
+        if (len == 0)
+            continue;
+        if (len >= sizeof net)
+            return LS_ECONF;
+        memcpy(net, p, len);
+        net[len] = '\0';
+        if (ls_cidr_parse(net, &l->v[i++], NULL) != LS_OK)
+            return LS_ECONF;
+    }
+    return LS_OK;
+}
+
 static int set_defaults(const struct ls_conf_key *schema, void *base, int depth)
 {
     const struct ls_conf_key *k;
@@ -197,8 +231,10 @@ static int set_defaults(const struct ls_conf_key *schema, void *base, int depth)
                 rc = LS_ECONF;
             break;
         case LS_CONF_ADDR_LIST:
-        case LS_CONF_CIDR_LIST:
             break; /* zeroed: empty */
+        case LS_CONF_CIDR_LIST:
+            rc = set_cidr_default(f, k->def);
+            break;
         case LS_CONF_GROUP:
             rc = k->children != NULL ? set_defaults(k->children, f, depth + 1) : LS_ECONF;
             break;

@@ -15,6 +15,7 @@
  * as long as they stream.
  */
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +30,7 @@
 #include <event2/keyvalq_struct.h>
 
 #include "libstream/clock.h"
+#include "libstream/config.h"
 #include "libstream/http.h"
 #include "libstream/json.h"
 #include "libstream/listener.h"
@@ -77,6 +79,7 @@ struct ls_http {
     char *node_id;
     uint64_t started_ms;
     struct http_route *routes;  /* newest first */
+    struct ls_cidr_list allow;  /* owned: who may use the operator routes */
     void (*metrics_fn)(struct ls_buf *out, void *arg);
     void *metrics_arg;
     void (*gauges_fn)(void *arg, uint64_t *streams, uint64_t *viewers);
@@ -343,6 +346,20 @@ size_t ls_http_connection_count(const struct ls_http *http)
 
 /* ---- requests ---- */
 
+/* The operator routes answer only the allow list (decision: the API and metrics say what
+ * runs where and how much; viewers on the internet have no business with them). */
+static bool http_allowed(const struct ls_http *http, struct evhttp_request *req)
+{
+    struct evhttp_connection *evcon = evhttp_request_get_connection(req);
+    const struct sockaddr *sa = evcon != NULL ? evhttp_connection_get_addr(evcon) : NULL;
+
+    if (ls_cidr_list_match(&http->allow, sa))
+        return true;
+    ls_stats.http_forbidden_total++;
+    ls_http_reply_error(req, 403, "forbidden: address not in http_allow");
+    return false;
+}
+
 static void http_request_cb(struct evhttp_request *req, void *arg)
 {
     struct ls_http *http = arg;
@@ -367,16 +384,34 @@ static void http_request_cb(struct evhttp_request *req, void *arg)
         path = "/";
     /* Exact paths first (a role may replace a built-in one), then the built-ins, then the
      * endings. */
-    if ((r = http_find_route(http, path, false)) != NULL)
-        r->fn(req, r->arg);
-    else if (strcmp(path, "/api/v1/health") == 0)
-        http_health(http, req);
-    else if (strcmp(path, "/metrics") == 0)
-        http_metrics(http, req);
-    else if ((r = http_find_route(http, path, true)) != NULL)
+    if ((r = http_find_route(http, path, false)) != NULL) {
+        if (http_allowed(http, req))
+            r->fn(req, r->arg);
+    } else if (strcmp(path, "/api/v1/health") == 0) {
+        if (http_allowed(http, req))
+            http_health(http, req);
+    } else if (strcmp(path, "/metrics") == 0) {
+        if (http_allowed(http, req))
+            http_metrics(http, req);
+    } else if ((r = http_find_route(http, path, true)) != NULL)
         r->fn(req, r->arg);
     else
         ls_http_reply_error(req, 404, "not found");
+}
+
+/* The default allow list, until the daemon's config sets its own. */
+static int http_allow_default(struct ls_cidr_list *out)
+{
+    static const struct ls_conf_key schema[] = {
+        LS_HTTP_ALLOW_KEY(struct ls_http, allow),
+        { .name = NULL },
+    };
+    struct ls_http tmp;
+
+    if (ls_config_defaults(schema, &tmp) != LS_OK)
+        return LS_ENOMEM;
+    *out = tmp.allow;
+    return LS_OK;
 }
 
 struct ls_http *ls_http_new(struct event_base *base, const char *listen, const char *role,
@@ -396,7 +431,8 @@ struct ls_http *ls_http_new(struct event_base *base, const char *listen, const c
     http->evhttp = evhttp_new(base);
     http->adopt_ev = event_new(base, -1, 0, http_adopt_cb, http);
     if (http->role == NULL || http->node_id == NULL || http->evhttp == NULL ||
-        http->adopt_ev == NULL || ls_strmap_init(&http->conns) != LS_OK) {
+        http->adopt_ev == NULL || ls_strmap_init(&http->conns) != LS_OK ||
+        http_allow_default(&http->allow) != LS_OK) {
         ls_log(LS_LOG_ERR, "cannot set up HTTP on %s: out of memory", listen);
         ls_http_free(http);
         return NULL;
@@ -449,9 +485,26 @@ void ls_http_free(struct ls_http *http)
         free(r->path);
         free(r);
     }
+    free(http->allow.v);
     free(http->role);
     free(http->node_id);
     free(http);
+}
+
+int ls_http_set_allow(struct ls_http *http, const struct ls_cidr_list *allow)
+{
+    struct ls_cidr *copy = NULL;
+
+    if (allow->n > 0) {
+        copy = calloc(allow->n, sizeof *copy);
+        if (copy == NULL)
+            return LS_ENOMEM;
+        memcpy(copy, allow->v, allow->n * sizeof *copy);
+    }
+    free(http->allow.v);
+    http->allow.v = copy;
+    http->allow.n = allow->n;
+    return LS_OK;
 }
 
 void ls_http_set_node_id(struct ls_http *http, const char *node_id)

@@ -254,6 +254,13 @@ static void flv_admit(struct flv_viewer *v, int result, const char *why)
     v->auth = NULL;
     if (v->req == NULL)
         return;
+    if (result == LS_ELIMIT) { /* auth_max_inflight: overloaded, not unauthorised */
+        ls_stats.play_failures_total[LS_FAIL_LIMIT]++;
+        ls_log(LS_LOG_INFO, "%s: http-flv %s refused: %s", v->peer, v->ref.id,
+               why != NULL ? why : "admission busy");
+        flv_reply_error(v, 503, "admission busy");
+        return;
+    }
     if (result != LS_OK) {
         ls_stats.play_failures_total[LS_FAIL_UNAUTHORIZED]++;
         ls_log_peer(v->peer, LS_LOG_INFO, "%s: http-flv %s refused: %s", v->peer, v->ref.id,

@@ -4,6 +4,7 @@
  */
 #include <stddef.h>
 
+#include "libstream/auth.h"
 #include "libstream/http.h"
 #include "libstream/log.h"
 #include "libstream/mediaconf.h"
@@ -23,6 +24,11 @@ static const struct ls_conf_key record_keys[] = {
       .help = "write every published stream to an FLV file" },
     { .name = "dir", .type = LS_CONF_STRING, .offset = offsetof(struct ls_media_record_conf, dir),
       .def = "/var/lib/livecluster/record", .help = "directory for recordings" },
+    LS_CONF_INT_KEY(struct ls_media_record_conf, "max_bytes", max_bytes, 0, 0,
+                    1125899906842624LL, "a recording stops at this file size; 0 = no limit"),
+    LS_CONF_INT_KEY(struct ls_media_record_conf, "min_free_bytes", min_free_bytes, 268435456,
+                    0, 1125899906842624LL,
+                    "a recording stops when its filesystem has less free space than this"),
     { .name = NULL },
 };
 
@@ -70,7 +76,13 @@ static const struct ls_conf_key record_keys[] = {
             "largest GOP kept in the cache (payload + 256 bytes per message)"), \
     INT_KEY("gop_cache_max_messages", gop_cache_max_messages, 4096, 16, 1000000, \
             "most messages (audio and video) of one GOP kept in the cache"), \
-    INT_KEY("auth_timeout_ms", auth_timeout_ms, 3000, 100, 60000, "auth_url answer deadline"), \
+    INT_KEY("auth_timeout_ms", auth_timeout_ms, 3000, 100, 60000, \
+            "total deadline of an auth_url request"), \
+    INT_KEY("auth_max_inflight", auth_max_inflight, LS_AUTH_MAX_INFLIGHT, 1, 100000, \
+            "auth_url requests open at once; over it a client is refused as busy"), \
+    INT_KEY("auth_max_answer_bytes", auth_max_answer_bytes, LS_AUTH_MAX_ANSWER, 1024, 1048576, \
+            "largest auth_url answer header block and body read"), \
+    LS_HTTP_ALLOW_KEY(struct ls_media_conf, http_allow), \
     INT_KEY("pull_retry_max", pull_retry_max, 5, 1, 300, \
             "longest pause in seconds between attempts of a failed pull"), \
     INT_KEY("dns_timeout_ms", dns_timeout_ms, 5000, 100, 60000, \
@@ -160,6 +172,10 @@ void ls_media_conf_apply(const struct ls_media_conf *conf, bool allow_publish,
     srv->play_auth.secret = conf->play.secret;
     srv->play_auth.auth_url = conf->play.auth_url;
     srv->play_auth.timeout_ms = (unsigned)conf->auth_timeout_ms;
+    srv->publish_auth.max_inflight = srv->play_auth.max_inflight =
+        (unsigned)conf->auth_max_inflight;
+    srv->publish_auth.max_answer_bytes = srv->play_auth.max_answer_bytes =
+        (unsigned)conf->auth_max_answer_bytes;
     srv->cluster_secret = conf->cluster_secret != NULL ? conf->cluster_secret : "";
     srv->node_id = conf->node_id != NULL ? conf->node_id : "";
 

@@ -117,7 +117,8 @@ struct ls_media_node *ls_media_node_new(struct event_base *base, const char *pat
         node->http = ls_http_new(base, http_listen, role, node->conf.node_id);
     if (node->http != NULL)
         ls_media_conf_apply_process(&node->conf, node->http);
-    if (node->http != NULL && ls_streamsapi_attach(node->http, node->hub) == LS_OK)
+    if (node->http != NULL && ls_http_set_allow(node->http, &node->conf.http_allow) == LS_OK &&
+        ls_streamsapi_attach(node->http, node->hub) == LS_OK)
         node->flv = ls_httpflv_new(node->http, node->srv);
     if (node->flv == NULL) {
         if (node->http != NULL && node->srv != NULL)
@@ -166,6 +167,8 @@ int ls_media_node_reload(struct ls_media_node *node)
     ls_server_set_config(node->srv, &srv);
     ls_hub_set_config(node->hub, &hub);
     ls_http_set_node_id(node->http, fresh.node_id);
+    if (ls_http_set_allow(node->http, &fresh.http_allow) != LS_OK)
+        ls_log(LS_LOG_ERR, "out of memory: http_allow keeps its previous value");
     /* Everything now borrows from `fresh`; the old strings can go. */
     ls_config_free(node->schema, &node->conf);
     node->conf = fresh;

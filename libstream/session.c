@@ -383,6 +383,12 @@ static void session_publish_admit(struct ls_session *ses, int result, const char
     const struct ls_server_hooks *hooks = &ses->srv->hooks;
 
     ses->auth = NULL;
+    if (result == LS_ELIMIT) { /* auth_max_inflight: overloaded, not unauthorised */
+        session_publish_refuse(ses, LS_FAIL_LIMIT, "NetStream.Publish.Failed",
+                               "Admission busy, try again", why != NULL ? why : "admission busy");
+        ls_conn_flush(ses->conn);
+        return;
+    }
     if (result != LS_OK) {
         session_publish_refuse(ses, LS_FAIL_UNAUTHORIZED, "NetStream.Publish.Unauthorized",
                                "Authorization failed", why != NULL ? why : "not authorised");
@@ -590,11 +596,14 @@ static void session_play_admit(struct ls_session *ses, int result, const char *w
 
     ses->auth = NULL;
     if (result != LS_OK) {
-        ls_stats.play_failures_total[LS_FAIL_UNAUTHORIZED]++;
+        bool busy = result == LS_ELIMIT; /* auth_max_inflight: overloaded, not unauthorised */
+
+        ls_stats.play_failures_total[busy ? LS_FAIL_LIMIT : LS_FAIL_UNAUTHORIZED]++;
         SES_LOG(ses, LS_LOG_INFO, "%s: play %s refused: %s", ls_conn_peer(ses->conn),
                 session_id(ses), why != NULL ? why : "not authorised");
-        session_send_status(ses, ses->stream_id, "error", "NetStream.Play.Unauthorized",
-                            "Authorization failed");
+        session_send_status(ses, ses->stream_id, "error",
+                            busy ? "NetStream.Play.Failed" : "NetStream.Play.Unauthorized",
+                            busy ? "Admission busy, try again" : "Authorization failed");
         ses->phase = SES_CONNECTED;
         ls_conn_close_after_flush(ses->conn, LS_OK, "play refused");
         return;

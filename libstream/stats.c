@@ -82,4 +82,12 @@ void ls_stats_render(struct ls_buf *out, uint64_t streams, uint64_t viewers)
     ls_prom_counter_by(out, "livecluster_play_limited_total",
                        "Plays refused at a bound on upstream work, by bound.", "reason",
                        limit_reason_names, s->play_limited_total, LS_LIMIT_COUNT);
+    ls_prom_metric(out, "livecluster_auth_inflight", "gauge", "auth_url requests open.",
+                   s->auth_inflight);
+    ls_prom_metric(out, "livecluster_auth_overload_total", "counter",
+                   "Admission checks refused at auth_max_inflight (no request made).",
+                   s->auth_overload_total);
+    ls_prom_metric(out, "livecluster_http_forbidden_total", "counter",
+                   "API and metrics requests refused: address outside http_allow.",
+                   s->http_forbidden_total);
 }

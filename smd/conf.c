@@ -5,6 +5,7 @@
  */
 #include <stddef.h>
 
+#include "libstream/http.h"
 #include "smd.h"
 
 #define OFF(field) offsetof(struct smd_conf, field)
@@ -46,5 +47,6 @@ const struct ls_conf_key smd_schema[] = {
             "log lines a second caused by one peer address; 0 = no limit"),
     INT_KEY("log_rate_burst", log_rate_burst, 1000, 1, 1000000,
             "log lines one peer address may cause at once"),
+    LS_HTTP_ALLOW_KEY(struct smd_conf, http_allow),
     { .name = NULL },
 };

@@ -75,6 +75,8 @@ static int smd_reload(void *arg)
     ls_http_set_node_id(app->http, fresh.node_id);
     ls_http_set_limits(app->http, (unsigned)fresh.http_max_connections,
                        (unsigned)fresh.http_request_timeout * 1000);
+    if (ls_http_set_allow(app->http, &fresh.http_allow) != LS_OK)
+        ls_log(LS_LOG_ERR, "out of memory: http_allow keeps its previous value");
     /* The registry reads app->conf at each use; swap the contents in one step. */
     ls_config_free(smd_schema, &app->conf);
     app->conf = fresh;
@@ -131,7 +133,8 @@ static void *smd_app_start(struct event_base *base, const char *path)
     app->reg = smd_registry_new(app->base, &app->conf);
     if (app->reg != NULL)
         app->http = ls_http_new(app->base, http_listen, "smd", app->conf.node_id);
-    if (app->http == NULL || smd_api_attach(app->http, app->reg) != LS_OK) {
+    if (app->http == NULL || ls_http_set_allow(app->http, &app->conf.http_allow) != LS_OK ||
+        smd_api_attach(app->http, app->reg) != LS_OK) {
         smd_app_free(app);
         return NULL;
     }

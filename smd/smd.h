@@ -39,6 +39,7 @@ struct smd_conf {
     int64_t http_request_timeout;   /* s from accept to a request's headers */
     int64_t log_rate_limit;         /* lines a second per peer address; 0 = no limit */
     int64_t log_rate_burst;         /* lines at once per peer address */
+    struct ls_cidr_list http_allow; /* who may use the HTTP API and /metrics */
 };
 
 extern const struct ls_conf_key smd_schema[];

@@ -210,7 +210,12 @@ static void origin_publish_started(void *arg, const char *id)
     r = calloc(1, sizeof *r);
     if (r == NULL)
         return;
-    r->rec = spd_record_start(o->node->hub, rc->dir, id);
+    r->rec = spd_record_start(o->node->hub,
+                              &(struct spd_record_config){ .dir = rc->dir,
+                                                           .max_bytes = (uint64_t)rc->max_bytes,
+                                                           .min_free_bytes =
+                                                               (uint64_t)rc->min_free_bytes },
+                              id);
     if (r->rec == NULL) {
         free(r);
         return;
@@ -428,5 +433,6 @@ void spd_origin_free(struct spd_origin *o)
         ls_media_node_free(o->node);
     }
     spd_registry_free(o->registry); /* when start failed half way */
+    spd_record_finish_all();        /* recordings still draining to disk */
     free(o);
 }

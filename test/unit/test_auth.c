@@ -3,11 +3,14 @@
  *
  * The auth_url side runs against an evhttp server on loopback in the same event_base:
  * it records each POST (path, content type, form fields) and answers with the status the
- * test chose, or not at all (to exercise the deadline and cancellation).
+ * test chose, or not at all (to exercise the deadline and cancellation). A raw TCP server
+ * next to it trickles an answer a byte at a time (the total deadline) or floods headers
+ * (the answer bound).
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -28,6 +31,7 @@
 #include "libstream/clock.h"
 #include "libstream/err.h"
 #include "libstream/resolver.h"
+#include "libstream/stats.h"
 #include "libstream/streamid.h"
 #include "libstream/token.h"
 #include "support/fakedns.h"
@@ -36,7 +40,10 @@ static struct event_base *base;
 static struct evhttp *server;
 static int port;
 static int answer_code;          /* 0 = never answer */
+static size_t answer_body;       /* bytes of body sent with the answer */
 static struct evhttp_request *held; /* a request left unanswered */
+static struct evhttp_request *held_all[8]; /* every request left unanswered */
+static int nheld;
 static char last_path[256], last_ctype[128], last_body[1024];
 static int requests;
 
@@ -57,6 +64,19 @@ static void server_cb(struct evhttp_request *req, void *arg)
     assert_int_equal(evhttp_request_get_command(req), EVHTTP_REQ_POST);
     if (answer_code == 0) {
         held = req;
+        if (nheld < (int)(sizeof held_all / sizeof held_all[0]))
+            held_all[nheld++] = req;
+        return;
+    }
+    if (answer_body > 0) {
+        struct evbuffer *body = evbuffer_new();
+        char *fill = malloc(answer_body);
+
+        memset(fill, 'x', answer_body);
+        evbuffer_add(body, fill, answer_body);
+        free(fill);
+        evhttp_send_reply(req, answer_code, "X", body);
+        evbuffer_free(body);
         return;
     }
     evhttp_send_reply(req, answer_code, "X", NULL);
@@ -80,7 +100,9 @@ static int setup(void **state)
     port = ntohs(a.sin_port);
     requests = 0;
     held = NULL;
+    nheld = 0;
     answer_code = 200;
+    answer_body = 0;
     last_body[0] = '\0';
     return 0;
 }
@@ -129,8 +151,8 @@ static void ref_of(const char *app, const char *name, struct ls_stream_ref *ref)
 /* Without a secret or a URL everything is admitted — from the loop, never inline. */
 static void test_open_admission(void **state)
 {
-    struct ls_auth_config cfg = { NULL, NULL, 1000, NULL };
-    struct ls_auth_config empty = { "", "", 1000, NULL };
+    struct ls_auth_config cfg = { .secret = NULL, .auth_url = NULL, .timeout_ms = 1000 };
+    struct ls_auth_config empty = { .secret = "", .auth_url = "", .timeout_ms = 1000 };
     struct ls_stream_ref ref;
     struct outcome o = { 0 }, o2 = { 0 };
 
@@ -150,7 +172,7 @@ static void test_open_admission(void **state)
 /* Tokens: missing, wrong, expired, for another id → refused with a reason; valid → ok. */
 static void test_tokens(void **state)
 {
-    struct ls_auth_config cfg = { "s3cret", NULL, 1000, NULL };
+    struct ls_auth_config cfg = { .secret = "s3cret", .auth_url = NULL, .timeout_ms = 1000 };
     char tok[LS_TOKEN_HEX_LEN + 1], name[256];
     long fut = (long)time(NULL) + 100, past = (long)time(NULL) - 100;
     struct {
@@ -191,7 +213,7 @@ static void test_tokens(void **state)
 /* auth_url: the POST's fields, form-encoded; 2xx admits, anything else refuses. */
 static void test_auth_url(void **state)
 {
-    struct ls_auth_config cfg = { NULL, NULL, 2000, NULL };
+    struct ls_auth_config cfg = { .secret = NULL, .auth_url = NULL, .timeout_ms = 2000 };
     char url[128];
     struct ls_stream_ref ref;
     static const struct { int code; int want; } answers[] = {
@@ -235,7 +257,7 @@ static void test_auth_url(void **state)
 static void test_token_then_url(void **state)
 {
     char url[128];
-    struct ls_auth_config cfg = { "k", NULL, 2000, NULL };
+    struct ls_auth_config cfg = { .secret = "k", .auth_url = NULL, .timeout_ms = 2000 };
     struct ls_stream_ref ref;
     struct outcome o = { 0 };
 
@@ -254,7 +276,7 @@ static void test_token_then_url(void **state)
 static void test_timeout_and_unreachable(void **state)
 {
     char url[128];
-    struct ls_auth_config cfg = { NULL, NULL, 200, NULL };
+    struct ls_auth_config cfg = { .secret = NULL, .auth_url = NULL, .timeout_ms = 200 };
     struct ls_stream_ref ref;
     struct outcome o = { 0 }, o2 = { 0 }, o3 = { 0 };
     uint64_t t0;
@@ -304,7 +326,7 @@ static void tick_cb(evutil_socket_t fd, short what, void *arg)
  */
 static void test_auth_url_host_names(void **state)
 {
-    struct ls_auth_config cfg = { NULL, NULL, 2000, NULL };
+    struct ls_auth_config cfg = { .secret = NULL, .auth_url = NULL, .timeout_ms = 2000 };
     struct ls_resolver_config rc;
     struct ls_resolver *r;
     struct fakedns dns, mute;
@@ -365,7 +387,8 @@ static void test_auth_url_host_names(void **state)
 static void test_cancel(void **state)
 {
     char url[128];
-    struct ls_auth_config local = { NULL, NULL, 1000, NULL }, remote = { NULL, NULL, 2000, NULL };
+    struct ls_auth_config local = { .secret = NULL, .auth_url = NULL, .timeout_ms = 1000 },
+                          remote = { .secret = NULL, .auth_url = NULL, .timeout_ms = 2000 };
     struct ls_stream_ref ref;
     struct outcome o = { 0 }, o2 = { 0 };
     struct ls_auth_request *r;
@@ -390,6 +413,199 @@ static void test_cancel(void **state)
     held = NULL;
 }
 
+/* ---- a raw answer server: trickles or floods its answer ---- */
+
+struct raw_server {
+    int lfd, port;
+    int fds[4];
+    int nfds;
+    struct event *accept_ev, *tick;
+    const char *answer;   /* sent `per_tick` bytes at a time, then `filler` forever */
+    size_t sent, per_tick;
+    char filler;
+};
+
+static void raw_accept(evutil_socket_t fd, short what, void *arg)
+{
+    struct raw_server *r = arg;
+    int c = accept(fd, NULL, NULL);
+
+    (void)what;
+    if (c == -1)
+        return;
+    if (r->nfds < 4)
+        r->fds[r->nfds++] = c;
+    else
+        close(c);
+}
+
+static void raw_tick(evutil_socket_t fd, short what, void *arg)
+{
+    struct raw_server *r = arg;
+    char buf[65536];
+    size_t n = r->per_tick < sizeof buf ? r->per_tick : sizeof buf, i, alen = strlen(r->answer);
+    int k;
+
+    (void)fd;
+    (void)what;
+    for (i = 0; i < n; i++, r->sent++)
+        buf[i] = r->sent < alen ? r->answer[r->sent] : r->filler;
+    for (k = 0; k < r->nfds; k++)
+        if (send(r->fds[k], buf, n, MSG_NOSIGNAL | MSG_DONTWAIT) == -1) {
+            /* the client gave up: fine */
+        }
+}
+
+static void raw_start(struct raw_server *r, const char *answer, size_t per_tick, char filler,
+                      unsigned tick_ms)
+{
+    struct sockaddr_in a;
+    socklen_t len = sizeof a;
+    struct timeval tv = { 0, (suseconds_t)tick_ms * 1000 };
+
+    memset(r, 0, sizeof *r);
+    r->answer = answer;
+    r->per_tick = per_tick;
+    r->filler = filler;
+    r->lfd = socket(AF_INET, SOCK_STREAM, 0);
+    memset(&a, 0, sizeof a);
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_int_equal(bind(r->lfd, (struct sockaddr *)&a, sizeof a), 0);
+    assert_int_equal(listen(r->lfd, 8), 0);
+    getsockname(r->lfd, (struct sockaddr *)&a, &len);
+    r->port = ntohs(a.sin_port);
+    r->accept_ev = event_new(base, r->lfd, EV_READ | EV_PERSIST, raw_accept, r);
+    r->tick = event_new(base, -1, EV_PERSIST, raw_tick, r);
+    event_add(r->accept_ev, NULL);
+    event_add(r->tick, &tv);
+}
+
+static void raw_stop(struct raw_server *r)
+{
+    int k;
+
+    event_free(r->accept_ev);
+    event_free(r->tick);
+    for (k = 0; k < r->nfds; k++)
+        close(r->fds[k]);
+    close(r->lfd);
+}
+
+/* timeout_ms is a total deadline: an answer trickling a byte every 20 ms (each read well
+ * within the deadline) is still cut off at timeout_ms and refused. */
+static void test_total_deadline(void **state)
+{
+    char url[128];
+    struct ls_auth_config cfg = { .timeout_ms = 300 };
+    struct ls_stream_ref ref;
+    struct outcome o = { 0 };
+    struct raw_server raw;
+    uint64_t t0;
+
+    (void)state;
+    raw_start(&raw, "HTTP/1.1 200 OK\r\nX-Slow: ", 1, 'a', 20);
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/trickle", raw.port);
+    cfg.auth_url = url;
+    ref_of("live", "cam", &ref);
+    t0 = ls_now_ms();
+    assert_non_null(ls_auth_check(base, &cfg, "play", &ref, "1.2.3.4:5", done_cb, &o));
+    wait_outcome(&o, 3000);
+    assert_int_equal(o.calls, 1);
+    assert_int_equal(o.result, LS_EAUTH);
+    assert_string_equal(o.why, "auth_url unreachable or timed out");
+    assert_true(ls_now_ms() - t0 >= 250);
+    assert_int_equal(ls_auth_inflight(), 0);
+    raw_stop(&raw);
+}
+
+/* The answer is read up to max_answer_bytes (header block and body each): a bigger body
+ * or an endless header block is refused, even with a 2xx status. */
+static void test_answer_bound(void **state)
+{
+    char url[128];
+    struct ls_auth_config cfg = { .timeout_ms = 3000, .max_answer_bytes = 4096 };
+    struct ls_stream_ref ref;
+    struct outcome o = { 0 }, o2 = { 0 }, o3 = { 0 };
+    struct raw_server raw;
+
+    (void)state;
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/big", port);
+    cfg.auth_url = url;
+    ref_of("live", "cam", &ref);
+    answer_code = 200;
+    answer_body = 1000; /* within the bound: admitted */
+    assert_non_null(ls_auth_check(base, &cfg, "play", &ref, "1.2.3.4:5", done_cb, &o));
+    wait_outcome(&o, 3000);
+    assert_int_equal(o.result, LS_OK);
+    answer_body = 1 << 20; /* a 1 MiB body: refused */
+    assert_non_null(ls_auth_check(base, &cfg, "play", &ref, "1.2.3.4:5", done_cb, &o2));
+    wait_outcome(&o2, 3000);
+    assert_int_equal(o2.calls, 1);
+    assert_int_equal(o2.result, LS_EAUTH);
+    assert_string_equal(o2.why, "auth_url answer too large");
+    /* headers without end, 8 KiB per 10 ms: refused long before the deadline */
+    raw_start(&raw, "HTTP/1.1 200 OK\r\nX-Big: ", 8192, 'b', 10);
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/headers", raw.port);
+    assert_non_null(ls_auth_check(base, &cfg, "play", &ref, "1.2.3.4:5", done_cb, &o3));
+    wait_outcome(&o3, 3000);
+    assert_int_equal(o3.calls, 1);
+    assert_int_equal(o3.result, LS_EAUTH);
+    assert_string_equal(o3.why, "auth_url answer malformed or its header too large");
+    assert_true(raw.sent < 1024 * 1024);
+    assert_int_equal(ls_auth_inflight(), 0);
+    raw_stop(&raw);
+}
+
+/* At most max_inflight requests are open: one more check is refused at once with
+ * LS_ELIMIT and no request; slots come back when answers arrive or checks are cancelled. */
+static void test_inflight_cap(void **state)
+{
+    char url[128];
+    struct ls_auth_config cfg = { .timeout_ms = 3000, .max_inflight = 2 };
+    struct ls_stream_ref ref;
+    struct outcome o[5] = { { 0 } };
+    struct ls_auth_request *r;
+    uint64_t before = ls_stats.auth_overload_total;
+    int i;
+
+    (void)state;
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/held", port);
+    cfg.auth_url = url;
+    ref_of("live", "cam", &ref);
+    answer_code = 0;
+    assert_non_null(ls_auth_check(base, &cfg, "play", &ref, "1.2.3.4:5", done_cb, &o[0]));
+    assert_non_null(ls_auth_check(base, &cfg, "play", &ref, "1.2.3.4:5", done_cb, &o[1]));
+    assert_int_equal(ls_auth_inflight(), 2);
+    assert_int_equal(ls_stats.auth_inflight, 2);
+    assert_non_null(ls_auth_check(base, &cfg, "play", &ref, "1.2.3.4:5", done_cb, &o[2]));
+    wait_outcome(&o[2], 1000);
+    assert_int_equal(o[2].result, LS_ELIMIT);
+    assert_int_equal(ls_stats.auth_overload_total, before + 1);
+    for (i = 0; i < 100 && requests < 2; i++)
+        event_base_loop(base, EVLOOP_ONCE);
+    assert_int_equal(requests, 2); /* the refused check asked nobody */
+    for (i = 0; i < nheld; i++)
+        evhttp_send_reply(held_all[i], 200, "OK", NULL);
+    held = NULL;
+    nheld = 0;
+    wait_outcome(&o[0], 3000);
+    wait_outcome(&o[1], 3000);
+    assert_int_equal(o[0].result, LS_OK);
+    assert_int_equal(o[1].result, LS_OK);
+    assert_int_equal(ls_auth_inflight(), 0);
+    /* a cancelled check gives its slot back too */
+    r = ls_auth_check(base, &cfg, "play", &ref, "1.2.3.4:5", done_cb, &o[3]);
+    assert_int_equal(ls_auth_inflight(), 1);
+    ls_auth_cancel(r);
+    assert_int_equal(ls_auth_inflight(), 0);
+    answer_code = 200;
+    assert_non_null(ls_auth_check(base, &cfg, "play", &ref, "1.2.3.4:5", done_cb, &o[4]));
+    wait_outcome(&o[4], 3000);
+    assert_int_equal(o[4].result, LS_OK);
+    assert_int_equal(o[3].calls, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -400,7 +616,11 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_timeout_and_unreachable, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cancel, setup, teardown),
         cmocka_unit_test_setup_teardown(test_auth_url_host_names, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_total_deadline, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_answer_bound, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_inflight_cap, setup, teardown),
     };
 
+    signal(SIGPIPE, SIG_IGN); /* the evhttp server writes to clients that gave up */
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -707,6 +707,50 @@ static void test_bad_schema_defaults(void **state)
     assert_int_equal(c.log_level, LS_LOG_ERR);
 }
 
+/* A CIDR list may have a default (space-separated networks, e.g. http_allow's loopback
+ * and private ranges); a list in the file replaces it whole, and `()` leaves it empty. */
+static void test_cidr_list_default(void **state)
+{
+    static const struct ls_conf_key keys[] = {
+        { .name = "allow", .type = LS_CONF_CIDR_LIST, .offset = offsetof(struct smd_conf, allow),
+          .def = " 127.0.0.0/8  ::1/128 10.0.0.0/8 " },
+        { .name = NULL },
+    };
+    static const struct ls_conf_key bad[] = {
+        { .name = "allow", .type = LS_CONF_CIDR_LIST, .offset = offsetof(struct smd_conf, allow),
+          .def = "127.0.0.0/8 10.0.0.1/8" },
+        { .name = NULL },
+    };
+    struct smd_conf c;
+    char err[256];
+    struct sockaddr_in s4 = { .sin_family = AF_INET };
+
+    (void)state;
+    assert_int_equal(ls_config_load_string("", "t.conf", keys, &c, err, sizeof err), LS_OK);
+    assert_int_equal(c.allow.n, 3);
+    inet_pton(AF_INET, "127.1.2.3", &s4.sin_addr);
+    assert_true(ls_cidr_list_match(&c.allow, (struct sockaddr *)&s4));
+    inet_pton(AF_INET, "10.200.0.1", &s4.sin_addr);
+    assert_true(ls_cidr_list_match(&c.allow, (struct sockaddr *)&s4));
+    inet_pton(AF_INET, "8.8.8.8", &s4.sin_addr);
+    assert_false(ls_cidr_list_match(&c.allow, (struct sockaddr *)&s4));
+    ls_config_free(keys, &c);
+    assert_int_equal(ls_config_load_string("allow = ( \"8.8.8.0/24\" );", "t.conf", keys, &c, err,
+                                           sizeof err), LS_OK);
+    assert_int_equal(c.allow.n, 1);
+    assert_true(ls_cidr_list_match(&c.allow, (struct sockaddr *)&s4));
+    inet_pton(AF_INET, "127.0.0.1", &s4.sin_addr);
+    assert_false(ls_cidr_list_match(&c.allow, (struct sockaddr *)&s4));
+    ls_config_free(keys, &c);
+    assert_int_equal(ls_config_load_string("allow = ( );", "t.conf", keys, &c, err, sizeof err),
+                     LS_OK);
+    assert_int_equal(c.allow.n, 0);
+    assert_false(ls_cidr_list_match(&c.allow, (struct sockaddr *)&s4));
+    ls_config_free(keys, &c);
+    assert_int_equal(ls_config_defaults(bad, &c), LS_ECONF);
+    assert_null(c.allow.v);
+}
+
 /* A required key inside a group is reported at the group's line. */
 static void test_required_in_group(void **state)
 {
@@ -758,6 +802,7 @@ int main(void)
         cmocka_unit_test(test_file_rules),
         cmocka_unit_test(test_bad_schema_defaults),
         cmocka_unit_test(test_required_in_group),
+        cmocka_unit_test(test_cidr_list_default),
     };
     return cmocka_run_group_tests_name("config", tests, NULL, NULL);
 }

@@ -77,7 +77,9 @@ struct ls_conf_key {
     enum ls_conf_type type;
     size_t offset;        /* offsetof() the field in the (group's) struct */
     const char *def;      /* default text for STRING, URL, *_ADDR, LOG_LEVEL; NULL = ""
-                           * (LOG_LEVEL: NULL = "info"); lists always default to empty */
+                           * (LOG_LEVEL: NULL = "info"); CIDR_LIST: networks separated by
+                           * spaces (NULL = empty); ADDR_LIST always defaults to empty.
+                           * A list in the file replaces the default list whole. */
     int64_t def_int;      /* default for INT, and BOOL (0/1) */
     int64_t min, max;     /* INT: inclusive range; min == max == 0 means any int64 */
     const struct ls_conf_key *children; /* GROUP: its keys */

@@ -7,6 +7,11 @@
  * /api/v1/streams, /api/v1/nodes), path endings with ls_http_route_suffix (the media node:
  * ".flv", HTTP-FLV). Exact paths are matched first, then the built-ins, then endings.
  * Anything else is 404 {"error":"not found"}; methods other than GET/HEAD are 405.
+ *
+ * Exact paths and the built-ins are for operators (the API, /metrics): they answer only
+ * clients whose address is in the allow list (`http_allow`, default LS_HTTP_ALLOW_DEFAULT:
+ * loopback and private ranges), others get 403 {"error":"forbidden: ..."}. Path endings
+ * are for viewers (HTTP-FLV) and answer everyone.
  */
 #ifndef LIBSTREAM_HTTP_H
 #define LIBSTREAM_HTTP_H
@@ -14,8 +19,21 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "libstream/addr.h"
 #include "libstream/buf.h"
+#include "libstream/config.h"
 #include "libstream/err.h"
+
+/* Who may use the API and /metrics unless the config says otherwise: loopback and the
+ * private ranges (RFC 1918, IPv6 unique local). Space-separated, the form config.h takes
+ * as a CIDR list's default. */
+#define LS_HTTP_ALLOW_DEFAULT \
+    "127.0.0.0/8 ::1/128 10.0.0.0/8 172.16.0.0/12 192.168.0.0/16 fc00::/7"
+/* The `http_allow` key of a daemon's schema, for a `struct ls_cidr_list` field. */
+#define LS_HTTP_ALLOW_KEY(conf_struct, field) \
+    { .name = "http_allow", .type = LS_CONF_CIDR_LIST, .offset = offsetof(conf_struct, field), \
+      .def = LS_HTTP_ALLOW_DEFAULT, \
+      .help = "networks that may use /api and /metrics; empty = nobody (HTTP-FLV is open)" }
 
 struct event_base;
 struct evhttp_connection;
@@ -54,6 +72,8 @@ void ls_http_set_closecb(struct ls_http *http, struct evhttp_connection *evcon,
  * ends them first. */
 void ls_http_free(struct ls_http *http);
 void ls_http_set_node_id(struct ls_http *http, const char *node_id);
+/* Replaces the allow list of the operator routes (copied; an empty list = nobody). */
+LS_MUST_CHECK int ls_http_set_allow(struct ls_http *http, const struct ls_cidr_list *allow);
 
 /* Handles one GET or HEAD request: answers it now, or keeps it to stream a response. */
 typedef void (*ls_http_handler)(struct evhttp_request *req, void *arg);

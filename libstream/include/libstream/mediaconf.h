@@ -24,6 +24,8 @@ struct ls_media_auth_conf {
 struct ls_media_record_conf {
     bool enabled;
     char *dir;
+    int64_t max_bytes;               /* a file stops growing here; 0 = no limit */
+    int64_t min_free_bytes;          /* recording stops below this much free space */
 };
 
 struct ls_media_conf {
@@ -59,7 +61,10 @@ struct ls_media_conf {
     int64_t flush_interval_ms;
     int64_t gop_cache_max_bytes;
     int64_t gop_cache_max_messages;
-    int64_t auth_timeout_ms;
+    int64_t auth_timeout_ms;         /* total deadline of an auth_url request */
+    int64_t auth_max_inflight;       /* auth_url requests open at once */
+    int64_t auth_max_answer_bytes;   /* auth_url answer: header block and body, each */
+    struct ls_cidr_list http_allow;  /* who may use /api and /metrics */
     int64_t pull_retry_max;          /* s: longest back-off between pull attempts */
     int64_t dns_timeout_ms;          /* deadline of one DNS lookup */
     struct ls_addr_list dns_servers; /* empty = /etc/resolv.conf */

@@ -57,6 +57,9 @@ struct ls_stats {
     uint64_t pull_attempts_total;    /* connections opened by pulls (first tries and retries) */
     uint64_t pull_timeouts_total;    /* pulls lost because the upstream went silent */
     uint64_t play_limited_total[LS_LIMIT_COUNT]; /* plays refused at a bound, by bound */
+    uint64_t auth_inflight;          /* gauge: auth_url requests open */
+    uint64_t auth_overload_total;    /* checks refused at auth_max_inflight */
+    uint64_t http_forbidden_total;   /* API/metrics requests refused by http_allow */
 };
 
 /* The process's counters (zero-initialised). */
