@@ -31,6 +31,7 @@
 #include "libstream/clock.h"
 #include "libstream/conn.h"
 #include "libstream/control.h"
+#include "libstream/listener.h"
 #include "libstream/net.h"
 #include "libstream/rtmp.h"
 #include "libstream/stats.h"
@@ -65,6 +66,7 @@ struct ls_conn {
     uint32_t peer_acked;          /* last sequence number the peer acknowledged */
     struct ls_frame *ack_blob;    /* our last acknowledgement (a reference), while queued */
     struct ls_frame *ping_blob;   /* our last ping answer (a reference), while queued */
+    size_t pings_unanswered_bytes; /* answers skipped since ping_blob was queued */
     bool ack_owed;                /* an acknowledgement is due but waits for ack_blob */
     uint64_t deadline_ms;         /* absolute close time (ls_conn_set_deadline); 0 = none */
     const char *deadline_why;
@@ -212,6 +214,7 @@ static void conn_finish(struct ls_conn *c)
     ls_frame_unref(c->ack_blob);
     ls_frame_unref(c->ping_blob);
     close(c->fd);
+    ls_listener_fd_released(); /* a listener out of descriptors may accept again */
     ls_stats.connections--;
     if (ops->on_close != NULL)
         ops->on_close(c, c->owner, c->close_err, c->close_why);
@@ -546,6 +549,9 @@ static void conn_write_cb(evutil_socket_t fd, short what, void *arg)
 
 /* ---- input ---- */
 
+/* What one ping answer costs in the queue: a 12-byte type-0 header and a 6-byte event. */
+#define LS_CONN_PING_ANSWER_BYTES 18u
+
 static bool conn_still_queued(struct ls_frame **last);
 static void conn_queue_single(struct ls_conn *c, struct ls_frame **last, struct ls_buf *b);
 
@@ -567,9 +573,19 @@ static void conn_handle_control(struct ls_conn *c, struct ls_frame *msg)
             struct ls_buf b;
 
             /* One answer in the queue at a time: a peer that pings and does not read its
-             * answers gets no more of them, and costs nothing. */
-            if (conn_still_queued(&c->ping_blob))
+             * answers gets no more of them. The answers it would have had still count
+             * against max_control_queue_bytes, so a flood of pings ends like any other
+             * flood of requests whose replies are never read: the peer is closed. */
+            if (conn_still_queued(&c->ping_blob)) {
+                c->pings_unanswered_bytes += LS_CONN_PING_ANSWER_BYTES;
+                if (c->cfg.max_control_queue_bytes != 0 &&
+                    ls_outq_tracked_bytes(&c->outq) + c->pings_unanswered_bytes >
+                        c->cfg.max_control_queue_bytes)
+                    ls_conn_close(c, LS_ELIMIT,
+                                  "peer does not read its replies (max_control_queue_bytes)");
                 return;
+            }
+            c->pings_unanswered_bytes = 0;
             ls_buf_init(&b, 0);
             ls_control_write_ping_response(&b, ctl.timestamp);
             conn_queue_single(c, &c->ping_blob, &b);

@@ -230,6 +230,7 @@ static void http_conn_closed(struct evhttp_connection *evcon, void *arg)
     ls_strmap_remove(&hc->http->conns, &hc->node);
     event_free(hc->deadline);
     free(hc);
+    ls_listener_fd_released(); /* evhttp closes the socket once this returns */
 }
 
 static void http_deadline_cb(evutil_socket_t fd, short what, void *arg)

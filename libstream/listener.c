@@ -24,7 +24,9 @@ struct ls_listener {
     struct event *resume;         /* ends a pause */
     char name[64];                /* the listen address, for log lines */
     bool evl_owned;               /* false once evhttp took the socket */
+    bool paused;
     unsigned pauses;
+    struct ls_log_limit log_limit; /* one line a second while out of descriptors */
     LIST_ENTRY(ls_listener) link;
 };
 
@@ -38,7 +40,20 @@ static void listener_resume_cb(evutil_socket_t fd, short what, void *arg)
 
     (void)fd;
     (void)what;
+    l->paused = false;
     evconnlistener_enable(l->evl);
+}
+
+void ls_listener_fd_released(void)
+{
+    struct ls_listener *l;
+
+    LIST_FOREACH(l, &listeners, link) {
+        if (l->paused) {
+            evtimer_del(l->resume);
+            event_active(l->resume, EV_TIMEOUT, 1);
+        }
+    }
 }
 
 static void listener_error_cb(struct evconnlistener *evl, void *arg)
@@ -59,9 +74,11 @@ static void listener_error_cb(struct evconnlistener *evl, void *arg)
      * Pause; connections that close meanwhile free what accept needs. */
     evconnlistener_disable(evl);
     evtimer_add(l->resume, &tv);
+    l->paused = true;
     l->pauses++;
-    ls_log(LS_LOG_ERR, "accept on %s failed: %s; not accepting for %d ms", l->name,
-           evutil_socket_error_to_string(err), LS_LISTENER_PAUSE_MS);
+    ls_log_limited(&l->log_limit, 1000, LS_LOG_ERR,
+                   "accept on %s failed: %s; not accepting for up to %d ms", l->name,
+                   evutil_socket_error_to_string(err), LS_LISTENER_PAUSE_MS);
 }
 
 struct ls_listener *ls_listener_new(struct event_base *base, const char *listen, int backlog,

@@ -346,9 +346,10 @@ static int setup_small_control_queue(void **state)
 }
 
 /*
- * Ping requests from a peer that never reads: once the socket is full, at most one answer
- * waits in the queue (the rest are not answered); the connection stays, costing nothing
- * more. When the peer reads again, answers flow again.
+ * Ping requests from a peer that does not read: once the socket is full, at most one
+ * answer waits in the queue (the rest are not answered). As long as the answers it skipped
+ * stay under max_control_queue_bytes the connection stays; when the peer reads again,
+ * answers flow again.
  */
 static void test_ping_answers_coalesced(void **state)
 {
@@ -360,7 +361,7 @@ static void test_ping_answers_coalesced(void **state)
 
     peer_handshake(f);
     ls_buf_init(&b, 0);
-    for (i = 0; i < 20000; i++) {
+    for (i = 0; i < 3000; i++) { /* 3000 skipped answers of 18 bytes < 65536 */
         ls_control_write_ping_request(&b, (uint32_t)i);
         if (i % 500 == 499) {
             peer_send(f, b.data, b.len);
@@ -400,6 +401,41 @@ static void test_ping_answers_coalesced(void **state)
     }
     ls_buf_free(&b);
     ls_chunk_reader_free(r);
+}
+
+/*
+ * A ping flood from a peer that never reads: the queue never holds more than one answer,
+ * and once the answers it skipped pass max_control_queue_bytes the peer is closed like any
+ * other peer that does not read its replies.
+ */
+static void test_ping_flood_closed(void **state)
+{
+    struct fixture *f = *state;
+    struct ls_buf b;
+    int small = 4096;
+    size_t i;
+
+    peer_handshake(f);
+    /* small socket buffers: the answers back up after a few hundred pings, not 100000 */
+    assert_int_equal(setsockopt(f->fd, SOL_SOCKET, SO_SNDBUF, &small, sizeof small), 0);
+    assert_int_equal(setsockopt(f->peer, SOL_SOCKET, SO_RCVBUF, &small, sizeof small), 0);
+    ls_buf_init(&b, 0);
+    for (i = 0; i < 20000 && f->owner.closes == 0; i++) {
+        ls_control_write_ping_request(&b, (uint32_t)i);
+        if (i % 500 == 499) {
+            peer_send(f, b.data, b.len);
+            ls_buf_reset(&b);
+            turn(f);
+            if (f->owner.closes == 0)
+                assert_true(ls_outq_bytes(ls_conn_outq(f->conn)) <= 18);
+        }
+    }
+    for (i = 0; i < 20 && f->owner.closes == 0; i++)
+        turn(f);
+    assert_int_equal(f->owner.closes, 1);
+    assert_int_equal(f->owner.err, LS_ELIMIT);
+    assert_string_equal(f->owner.why, "peer does not read its replies (max_control_queue_bytes)");
+    ls_buf_free(&b);
 }
 
 /* A reply queued from outside the connection's callbacks that overflows the bound is
@@ -516,6 +552,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_close_later_drops_queue, setup, teardown),
         cmocka_unit_test_setup_teardown(test_acks_cumulative, setup_no_ack_floor, teardown),
         cmocka_unit_test_setup_teardown(test_ping_answers_coalesced, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_ping_flood_closed, setup, teardown),
         cmocka_unit_test_setup_teardown(test_control_queue_bound_outside_callbacks,
                                         setup_small_control_queue, teardown),
         cmocka_unit_test_setup_teardown(test_media_not_counted, setup_small_control_queue,

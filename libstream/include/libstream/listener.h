@@ -6,8 +6,10 @@
  * Out of file descriptors (EMFILE, ENFILE) or memory, accept(2) fails with the connection
  * still queued, so a level-triggered listener would be woken again at once: 100% CPU and a
  * log line per wake-up. Instead the listener stops accepting for LS_LISTENER_PAUSE_MS
- * (closing connections free descriptors meanwhile; the kernel keeps new ones in the
- * backlog) and logs one line per pause.
+ * at most (the kernel keeps new connections in the backlog meanwhile), and resumes early,
+ * on the next loop turn, when a connection of the process closes and so frees a
+ * descriptor: one failed accept per close at worst, never a spin. It logs at most one
+ * line a second per listener.
  */
 #ifndef LIBSTREAM_LISTENER_H
 #define LIBSTREAM_LISTENER_H
@@ -37,5 +39,7 @@ LS_MUST_CHECK int ls_listener_bind_evhttp(struct ls_listener *l, struct evhttp *
 void ls_listener_free(struct ls_listener *l);
 /* Accept failures that paused this listener so far (for tests and metrics). */
 unsigned ls_listener_pauses(const struct ls_listener *l);
+/* A descriptor was freed (a connection closed): paused listeners try again now. */
+void ls_listener_fd_released(void);
 
 #endif /* LIBSTREAM_LISTENER_H */
