@@ -4,7 +4,8 @@
 #  - 4 MiB of one-byte messages after Window Acknowledgement Size 1, never reading: spd's
 #    RSS grows by less than 16 MiB (it used to queue a ~64-byte acknowledgement per message)
 #  - the same with zero-length messages: closed (max_empty_messages), RSS bounded
-#  - a ping flood from a client that never reads: one answer waits at most, RSS bounded
+#  - a ping flood from a client that never reads: one answer waits at most, and once the
+#    answers it skipped pass max_control_queue_bytes it is closed; RSS bounded
 #  - an _error flood from a client that never reads: closed once max_control_queue_bytes
 #    of answers wait, RSS bounded
 #  - a client that sends a ping a second but never publishes or plays: closed at
@@ -63,8 +64,8 @@ lc_check "4 MiB of one-byte messages, window 1, never reading: RSS +<16 MiB; kep
     flood ack-1b 16384 "connect_timeout"
 lc_check "4 MiB of zero-length messages, window 1: RSS +<16 MiB; closed by max_empty_messages" \
     flood ack-empty 16384 "too many zero-length messages in a row"
-lc_check "ping flood, never reading: RSS +<16 MiB; kept until connect_timeout" \
-    flood ping 16384 "connect_timeout"
+lc_check "ping flood, never reading: RSS +<16 MiB; closed by max_control_queue_bytes" \
+    flood ping 16384 "peer does not read its replies \\(max_control_queue_bytes\\)"
 lc_check "_error flood, never reading: RSS +<16 MiB; closed by max_control_queue_bytes" \
     flood error 16384 "peer does not read its replies \\(max_control_queue_bytes\\)"
 
