@@ -82,7 +82,6 @@ static const struct ls_conf_key record_keys[] = {
             "auth_url requests open at once; over it a client is refused as busy"), \
     INT_KEY("auth_max_answer_bytes", auth_max_answer_bytes, LS_AUTH_MAX_ANSWER, 1024, 1048576, \
             "largest auth_url answer header block and body read"), \
-    LS_HTTP_ALLOW_KEY(struct ls_media_conf, http_allow), \
     INT_KEY("pull_retry_max", pull_retry_max, 5, 1, 300, \
             "longest pause in seconds between attempts of a failed pull"), \
     INT_KEY("dns_timeout_ms", dns_timeout_ms, 5000, 100, 60000, \
@@ -96,14 +95,8 @@ static const struct ls_conf_key record_keys[] = {
             "smallest acknowledgement window a peer may ask for; 0 = any"), \
     INT_KEY("max_empty_messages", max_empty_messages, 1024, 0, 1000000, \
             "zero-length RTMP messages a peer may send in a row; 0 = any"), \
-    INT_KEY("http_max_connections", http_max_connections, 10000, 1, 1000000, \
-            "HTTP connections (API, metrics, HTTP-FLV) beyond which new ones are refused"), \
-    INT_KEY("http_request_timeout", http_request_timeout, 10, 1, 3600, \
-            "seconds an HTTP connection has to send its request headers"), \
-    INT_KEY("log_rate_limit", log_rate_limit, 50, 0, 1000000, \
-            "log lines a second caused by one peer address; 0 = no limit"), \
-    INT_KEY("log_rate_burst", log_rate_burst, 1000, 1, 1000000, \
-            "log lines one peer address may cause at once"), \
+    LS_HTTP_KEYS(struct ls_media_conf, 10000), \
+    LS_CONF_LOG_RATE_KEYS(struct ls_media_conf), \
     INT_KEY("upstream_timeout", upstream_timeout, 5, 1, 3600, \
             "seconds a pull's upstream may send no media and answer no ping before it is lost"), \
     INT_KEY("max_pulls", max_pulls, 5000, 1, 1000000, \

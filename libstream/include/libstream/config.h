@@ -92,6 +92,14 @@ struct ls_conf_key {
     { .name = (key), .type = LS_CONF_INT, .offset = offsetof(conf_struct, field), .def_int = (dflt), \
       .min = (lo), .max = (hi), .help = (text) }
 
+/* Every daemon's per-peer log limit (log.h ls_log_peer): fields log_rate_limit and
+ * log_rate_burst of `conf_struct`. */
+#define LS_CONF_LOG_RATE_KEYS(conf_struct) \
+    LS_CONF_INT_KEY(conf_struct, "log_rate_limit", log_rate_limit, 50, 0, 1000000, \
+                    "log lines a second caused by one peer address; 0 = no limit"), \
+    LS_CONF_INT_KEY(conf_struct, "log_rate_burst", log_rate_burst, 1000, 1, 1000000, \
+                    "log lines one peer address may cause at once")
+
 /*
  * Sets every field the schema names to its default. Strings are strdup'd (owned by *out);
  * fields not in the schema are left alone. Returns LS_OK, LS_ENOMEM, or LS_ECONF when a

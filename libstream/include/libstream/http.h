@@ -35,6 +35,16 @@
       .def = LS_HTTP_ALLOW_DEFAULT, \
       .help = "networks that may use /api and /metrics; empty = nobody (HTTP-FLV is open)" }
 
+/* Every daemon's HTTP bounds: fields http_max_connections (default `max_default`),
+ * http_request_timeout and http_allow of `conf_struct` (ls_http_set_limits, _set_allow). */
+#define LS_HTTP_KEYS(conf_struct, max_default) \
+    LS_CONF_INT_KEY(conf_struct, "http_max_connections", http_max_connections, (max_default), 1, \
+                    1000000, "HTTP connections (API, metrics, HTTP-FLV) beyond which new ones " \
+                    "are refused"), \
+    LS_CONF_INT_KEY(conf_struct, "http_request_timeout", http_request_timeout, 10, 1, 3600, \
+                    "seconds an HTTP connection has to send its request headers"), \
+    LS_HTTP_ALLOW_KEY(conf_struct, http_allow)
+
 struct event_base;
 struct evhttp_connection;
 struct evhttp_request;
