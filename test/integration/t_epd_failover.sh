@@ -12,7 +12,9 @@
 #     whose path avoids A sees no gap;
 #   - SIGHUP with a list without B: the pulls on B move to A, viewers stay;
 #   - every switch is counted in /metrics by reason and logged once with both addresses;
-#     /api/v1/streams shows the upstream in use; -t checks each entry with FILE:LINE.
+#     /api/v1/streams shows the upstream in use; -t checks each entry with FILE:LINE;
+#   - an edge whose first upstream is down from the start (nothing listens) plays from
+#     the second; later pulls go there directly.
 . "$(dirname "$0")/lib.sh"
 lc_init epd_failover
 
@@ -199,6 +201,23 @@ lc_expect "counted with reason=\"removed\" (got $(switches removed))" $?
 [ "$(switches refused)" = 0 ] && [ "$(switches not_found)" = 0 ] && [ "$(switches lost)" = 1 ] &&
     [ "$(switches silent)" = 1 ]
 lc_expect "no other switch was counted (lost $(switches lost), silent $(switches silent), refused $(switches refused), not_found $(switches not_found))" $?
+
+# ---- an edge whose preferred upstream is down from the start (nothing listens) ----
+DEAD="$LC_IP:$(lc_port 12)"
+E2="$LC_IP:$(lc_port 10)"; E2_HTTP="$LC_IP:$(lc_port 11)"
+lc_start epd epd2 "node_id = \"ep-2\"; listen = \"$E2\"; http_listen = \"$E2_HTTP\";
+cluster_secret = \"$SECRET\"; upstream = ( \"$DEAD\", \"$B\" );" || exit 1
+lc_check "an edge whose first upstream refuses decodes the stream from the second" \
+    lc_probe_ok "rtmp://$E2/live/t1"
+refused2() {
+    [ "$(lc_metric "$E2_HTTP" 'livecluster_upstream_switches_total{reason="refused"}')" = 1 ] &&
+        [ "$(lc_metric "$E2_HTTP" "livecluster_upstream_up{upstream=\"$DEAD\"}")" = 0 ]
+}
+lc_check "... counted as one refused switch, the dead upstream down" refused2
+lc_check "... a second stream goes straight to the second (no switch)" lc_probe_ok "rtmp://$E2/live/t2"
+lc_check "... still one switch" refused2
+lc_stop epd2
+lc_expect "SIGTERM: epd2 exits 0" $?
 
 kill "$pub1_pid" "$pub2_pid" 2>/dev/null
 lc_stop epd
