@@ -262,7 +262,6 @@ static void pull_start_client(struct ls_pull *p, const struct sockaddr *sa, sock
     struct ls_client *cl;
     char tc_url[sizeof p->target + sizeof ref.app + 16];
 
-    p->answered = p->not_found = false;
     if (ls_streamid_parse_id(p->id, &ref, NULL) != LS_OK) {
         pull_attempt_failed(p, LS_PULL_END_REFUSED);
         pull_no_target(p, "invalid stream id");
@@ -324,6 +323,7 @@ void ls_pull_connect(struct ls_pull *p, const char *target, const char *node_id)
         goto out;
     snprintf(p->target, sizeof p->target, "%s", target);
     snprintf(p->target_node, sizeof p->target_node, "%s", node_id != NULL ? node_id : "");
+    p->answered = p->not_found = false; /* a new attempt */
     if (p->cfg.resolver != NULL) {
         /* a name (upstream, an origin's advertise) is looked up on the loop */
         p->dns = ls_resolver_resolve(p->cfg.resolver, target, pull_resolved, p);
