@@ -1,7 +1,8 @@
 /*
  * epd — the livecluster edge. Viewers play here (RTMP, HTTP-FLV); each stream is pulled
- * once from the edge's one upstream spd. The role lives in edge.c; ls_daemon_main runs the
- * command line and lifecycle.
+ * once from the first of the edge's upstream spds that is up (failing over to the next).
+ * The role lives in edge.c and upstream.c; ls_daemon_main runs the command line and
+ * lifecycle.
  */
 #include "libstream/daemon.h"
 #include "libstream/mediaconf.h"

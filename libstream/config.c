@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -286,22 +287,30 @@ static int load_list(const struct loader *L, const config_setting_t *s,
                      const struct ls_conf_key *k, void *f, const char *path)
 {
     bool cidr = k->type == LS_CONF_CIDR_LIST;
+    /* A preference list may be written as its one entry, without the parentheses. */
+    bool one = !cidr && (k->flags & LS_CONF_PREFERENCE) != 0 &&
+               config_setting_type(s) == CONFIG_TYPE_STRING;
     const char *what = cidr ? "'%s' must be a list of network strings (\"10.0.0.0/8\")"
-                            : "'%s' must be a list of \"host:port\" strings";
+                       : (k->flags & LS_CONF_PREFERENCE) != 0
+                           ? "'%s' must be a \"host:port\" string or a list of them"
+                           : "'%s' must be a list of \"host:port\" strings";
     char q[300];
-    unsigned n, i;
+    unsigned n, i, j;
     void *v = NULL;
     size_t elem = cidr ? sizeof(struct ls_cidr) : sizeof(struct ls_addr);
 
-    if (config_setting_type(s) != CONFIG_TYPE_LIST && config_setting_type(s) != CONFIG_TYPE_ARRAY)
+    if (!one && config_setting_type(s) != CONFIG_TYPE_LIST &&
+        config_setting_type(s) != CONFIG_TYPE_ARRAY)
         return FAIL(L, s, what, path);
-    n = (unsigned)config_setting_length(s);
+    n = one ? 1 : (unsigned)config_setting_length(s);
     if (n > LS_CONF_LIST_MAX)
         return FAIL(L, s, "'%s' has more than %d entries", path, LS_CONF_LIST_MAX);
+    if (n == 0 && (k->flags & LS_CONF_PREFERENCE) != 0)
+        return FAIL(L, s, "'%s' must name at least one address", path);
     if (n > 0 && (v = calloc(n, elem)) == NULL)
         return LS_ENOMEM;
     for (i = 0; i < n; i++) {
-        const config_setting_t *e = config_setting_get_elem(s, i);
+        const config_setting_t *e = one ? s : config_setting_get_elem(s, i);
         const char *text = string_value(e);
         const char *why = "";
         int rc;
@@ -324,6 +333,15 @@ static int load_list(const struct loader *L, const config_setting_t *s,
             free(v);
             return FAIL(L, e, "'%s': bad %s \"%s\": %s", path, cidr ? "network" : "address",
                         quote(text, q, sizeof q), why);
+        }
+        for (j = 0; !cidr && (k->flags & LS_CONF_PREFERENCE) != 0 && j < i; j++) {
+            const struct ls_addr *a = (struct ls_addr *)v + i, *b = (struct ls_addr *)v + j;
+
+            if (a->port == b->port && strcasecmp(a->host, b->host) == 0) {
+                free(v);
+                return FAIL(L, e, "'%s': \"%s\" is listed twice", path,
+                            quote(text, q, sizeof q));
+            }
         }
     }
     if (cidr) {

@@ -12,8 +12,9 @@
  *              flush timer (every flush_interval_ms): writev per dirty subscriber
  *
  * Timeline: each stream keeps its own outgoing timeline. When a source replaces an earlier
- * one, the new source's timestamps are shifted so that they continue just after the last
- * timestamp subscribers saw (a returning publisher usually restarts at 0).
+ * one, the new source's timestamps are shifted so that its first audio or video frame
+ * continues just after the last timestamp subscribers saw (a returning publisher usually
+ * restarts at 0; a pull from another upstream starts at that stream's age).
  *
  * Waiting streams: a stream that has subscribers but has never had a source is "waiting"
  * — each one is upstream work (a pull, a registry lookup and watch) that any viewer can
@@ -677,6 +678,13 @@ bool ls_stream_has_source(const struct ls_stream *st)
     return st->source_owner != NULL;
 }
 
+const char *ls_stream_source_upstream(const struct ls_stream *st)
+{
+    if (st->source_owner == NULL || st->source_ops->upstream == NULL)
+        return NULL;
+    return st->source_ops->upstream(st->source_owner);
+}
+
 void *ls_stream_source_owner(const struct ls_stream *st)
 {
     return st->source_owner;
@@ -786,15 +794,24 @@ static int stream_fan_out(struct ls_stream *st, struct ls_frame *msg, uint8_t cl
     struct ls_packet *p;
     uint32_t ts;
 
-    if (st->rebase) {
-        /* A new source: continue just after what subscribers last saw. */
+    if (st->rebase && !metadata && !seq &&
+        (msg->type == LS_MSG_AUDIO || msg->type == LS_MSG_VIDEO)) {
+        /* A new source: its first frame continues just after what subscribers last saw. */
         st->ts_offset = st->last_ts + 1 - msg->timestamp;
         st->rebase = false;
     }
-    ts = msg->timestamp + st->ts_offset;
-    if (!st->has_ts || (int32_t)(ts - st->last_ts) > 0)
-        st->last_ts = ts;
-    st->has_ts = true;
+    if (st->rebase) {
+        /* Metadata and sequence headers ahead of it carry whatever time the source had
+         * when it first sent them (an upstream replays them from its cache, stamped at
+         * its publisher's start): they do not set the new offset, or every frame after
+         * them would jump forward by the source's age. */
+        ts = st->last_ts + 1;
+    } else {
+        ts = msg->timestamp + st->ts_offset;
+        if (!st->has_ts || (int32_t)(ts - st->last_ts) > 0)
+            st->last_ts = ts;
+        st->has_ts = true;
+    }
 
     p = ls_packet_new(ls_frame_ref(msg), ts, cls, hub->cfg.chunk_size);
     if (p == NULL)

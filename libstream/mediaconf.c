@@ -127,8 +127,9 @@ const struct ls_conf_key ls_spd_schema[] = {
 
 const struct ls_conf_key ls_epd_schema[] = {
     MEDIA_COMMON_KEYS,
-    { .name = "upstream", .type = LS_CONF_PEER_ADDR, .offset = OFF(upstream),
-      .flags = LS_CONF_REQUIRED, .help = "host:port of the one spd this edge pulls from" },
+    { .name = "upstream", .type = LS_CONF_ADDR_LIST, .offset = OFF(upstream),
+      .flags = LS_CONF_REQUIRED | LS_CONF_PREFERENCE,
+      .help = "host:port of the spd this edge pulls from, or a list in order of preference" },
     { .name = NULL },
 };
 

@@ -9,6 +9,11 @@
  *
  *   last subscriber gone ─▶ idle timer ─▶ still none? ─▶ end (close, let the stream go)
  *
+ * Every attempt that ends is classified (enum ls_pull_end: refused, not found, lost,
+ * silent, moved) for the role, which picks the next target from it: an edge fails over to
+ * its next upstream. A move (ls_pull_move) closes the connection like a loss but retries
+ * without backoff and is not a failure.
+ *
  * Lifetime. The pull is its stream's role data, which keeps the stream alive by itself
  * (hub.h) until pull_finish clears it, so nothing else can free the stream under the
  * pull. The pull itself may end from inside almost any call it makes (a client closing
@@ -56,6 +61,11 @@ struct ls_pull {
     bool stopping;
     bool finished;          /* ended; freed when `busy` drops to 0 */
     bool outage_logged;
+    bool answered;          /* this attempt's target answered connect */
+    bool not_found;         /* ... and then NetStream.Play.StreamNotFound */
+    bool moving;            /* ls_pull_move closed the client: not a failure */
+    enum ls_pull_end last_end;
+    unsigned failures;      /* failed attempts since started or last live */
     const char *stop_why;
 };
 
@@ -123,6 +133,15 @@ static void pull_finish(struct ls_pull *p)
     ls_stream_set_role_data(st, NULL); /* the stream's last keeper may go: it is freed */
     if (p->busy == 0)
         free(p);
+}
+
+/* An attempt at p->target failed: classified for the role, which hears of it now. */
+static void pull_attempt_failed(struct ls_pull *p, enum ls_pull_end end)
+{
+    p->last_end = end;
+    p->failures++;
+    if (p->ops->failed != NULL && !p->finished)
+        p->ops->failed(p, p->ops->arg, p->id);
 }
 
 static void pull_resolve(struct ls_pull *p)
@@ -244,6 +263,7 @@ static void pull_start_client(struct ls_pull *p, const struct sockaddr *sa, sock
     char tc_url[sizeof p->target + sizeof ref.app + 16];
 
     if (ls_streamid_parse_id(p->id, &ref, NULL) != LS_OK) {
+        pull_attempt_failed(p, LS_PULL_END_REFUSED);
         pull_no_target(p, "invalid stream id");
         return;
     }
@@ -261,10 +281,12 @@ static void pull_start_client(struct ls_pull *p, const struct sockaddr *sa, sock
     p->starting = false;
     if (p->start_closed || p->finished)
         return;
-    if (cl == NULL)
+    if (cl == NULL) {
+        pull_attempt_failed(p, LS_PULL_END_REFUSED);
         pull_no_target(p, "cannot open a connection");
-    else
+    } else {
         p->client = cl;
+    }
 }
 
 static void pull_resolved(void *arg, int result, const struct sockaddr *sa, socklen_t len)
@@ -273,13 +295,15 @@ static void pull_resolved(void *arg, int result, const struct sockaddr *sa, sock
 
     pull_enter(p);
     p->dns = NULL;
-    if (p->stopping)
+    if (p->stopping) {
         pull_finish(p);
-    else if (result != LS_OK)
+    } else if (result != LS_OK) {
+        pull_attempt_failed(p, LS_PULL_END_REFUSED);
         pull_no_target(p, result == LS_ELIMIT ? "no DNS answer for the target in time"
                                               : "target does not resolve");
-    else
+    } else {
         pull_start_client(p, sa, len);
+    }
     pull_leave(p);
 }
 
@@ -299,14 +323,18 @@ void ls_pull_connect(struct ls_pull *p, const char *target, const char *node_id)
         goto out;
     snprintf(p->target, sizeof p->target, "%s", target);
     snprintf(p->target_node, sizeof p->target_node, "%s", node_id != NULL ? node_id : "");
+    p->answered = p->not_found = false; /* a new attempt */
     if (p->cfg.resolver != NULL) {
         /* a name (upstream, an origin's advertise) is looked up on the loop */
         p->dns = ls_resolver_resolve(p->cfg.resolver, target, pull_resolved, p);
-        if (p->dns == NULL)
+        if (p->dns == NULL) {
+            pull_attempt_failed(p, LS_PULL_END_REFUSED);
             pull_no_target(p, "out of memory");
+        }
         goto out;
     }
     if (ls_net_resolve(target, false, &ss, &sslen) != LS_OK) {
+        pull_attempt_failed(p, LS_PULL_END_REFUSED);
         pull_no_target(p, "target does not resolve");
         goto out;
     }
@@ -318,6 +346,7 @@ out:
 void ls_pull_unavailable(struct ls_pull *p, const char *why)
 {
     pull_enter(p);
+    p->last_end = LS_PULL_END_NO_TARGET;
     pull_no_target(p, why);
     pull_leave(p);
 }
@@ -354,6 +383,27 @@ void ls_pull_stop(struct ls_pull *p, const char *why)
     pull_leave(p);
 }
 
+void ls_pull_move(struct ls_pull *p, const char *why)
+{
+    if (p->stopping || p->finished)
+        return;
+    pull_enter(p);
+    if (p->client != NULL) {
+        p->moving = true;
+        ls_client_close(p->client, why); /* pull_on_close retries, now or later */
+    } else {
+        if (p->dns != NULL) {
+            /* still looking the old target up: that attempt is void */
+            ls_resolve_cancel(p->dns);
+            p->dns = NULL;
+        }
+        p->last_end = LS_PULL_END_MOVED;
+        ls_log(LS_LOG_INFO, "pull %s: leaving %s (%s)", p->id, p->target, why);
+        ls_pull_kick(p);
+    }
+    pull_leave(p);
+}
+
 void ls_pull_set_config(struct ls_pull *p, const struct ls_pull_config *cfg)
 {
     p->cfg = *cfg;
@@ -367,6 +417,13 @@ bool ls_pull_connected(const struct ls_pull *p)
 const char *ls_pull_target(const struct ls_pull *p)
 {
     return p->target;
+}
+
+void ls_pull_last_attempt(const struct ls_pull *p, struct ls_pull_attempt *out)
+{
+    out->end = p->last_end;
+    out->answered = p->answered;
+    out->failures = p->failures;
 }
 
 /* The last viewer left. A live pull stays idle_timeout for a viewer who merely reloads; a
@@ -416,6 +473,7 @@ static void pull_on_connected(struct ls_client *cl, void *arg, const struct ls_a
     int rc;
 
     pull_enter(p);
+    p->answered = true;
     if (p->target_node[0] != '\0' && node != NULL && strcmp(node, p->target_node) != 0) {
         ls_log(LS_LOG_WARNING, "pull %s: %s is node %.63s, not %s; not pulling from it", p->id,
                p->target, node, p->target_node);
@@ -445,6 +503,7 @@ static void pull_on_started(struct ls_client *cl, void *arg)
     pull_enter(p);
     p->backoff_ms = 0;
     p->outage_logged = false;
+    p->failures = 0;
     ls_log(LS_LOG_INFO, "pull %s: live from %s", p->id, p->target);
     pull_attach(p);
     pull_leave(p);
@@ -457,6 +516,8 @@ static void pull_on_status(struct ls_client *cl, void *arg, const char *level, c
     (void)cl;
     (void)level;
     pull_enter(p);
+    if (strcmp(code, "NetStream.Play.StreamNotFound") == 0)
+        p->not_found = true; /* the close that follows is this answer */
     if (strcmp(code, "NetStream.Play.UnpublishNotify") == 0 && p->attached) {
         /* The publisher upstream stopped: tell our viewers the same, keep the link. */
         p->attached = false;
@@ -485,9 +546,12 @@ static void pull_on_close(struct ls_client *cl, void *arg, int err, const char *
     struct ls_pull *p = arg;
     struct ls_stream_stats s;
     bool silent = ls_client_timed_out(cl);
+    bool started = ls_client_started(cl);
+    bool moving = p->moving;
 
     pull_enter(p);
     p->client = NULL;
+    p->moving = false;
     if (p->starting)
         p->start_closed = true;
     if (p->attached) {
@@ -499,6 +563,23 @@ static void pull_on_close(struct ls_client *cl, void *arg, int err, const char *
         pull_finish(p);
         goto out;
     }
+    ls_stream_stats(p->st, &s);
+    if (moving) {
+        p->last_end = LS_PULL_END_MOVED;
+        ls_log(LS_LOG_INFO, "pull %s: leaving %s (%s)", p->id, p->target,
+               why != NULL ? why : "moved");
+        if (s.subscribers == 0) {
+            p->stop_why = "moved with no viewers";
+            pull_finish(p);
+        } else {
+            p->backoff_ms = 0;
+            timer_set(p->retry_timer, 0);
+        }
+        goto out;
+    }
+    pull_attempt_failed(p, silent ? LS_PULL_END_SILENT
+                           : p->not_found ? LS_PULL_END_NOT_FOUND
+                           : started ? LS_PULL_END_LOST : LS_PULL_END_REFUSED);
     ls_stats.pull_failures_total[err == LS_OK ? LS_FAIL_NOT_FOUND : LS_FAIL_UPSTREAM]++;
     if (silent)
         ls_stats.pull_timeouts_total++;
@@ -506,7 +587,6 @@ static void pull_on_close(struct ls_client *cl, void *arg, int err, const char *
         ls_log(silent ? LS_LOG_WARNING : LS_LOG_INFO, "pull %s from %s lost: %s", p->id,
                p->target, why != NULL ? why : ls_strerror(err));
     p->outage_logged = true;
-    ls_stream_stats(p->st, &s);
     if (s.subscribers == 0) {
         p->stop_why = "link closed with no viewers";
         pull_finish(p);
@@ -530,6 +610,12 @@ static void pull_kick_source(void *owner, const char *why)
     ls_pull_stop(owner, why);
 }
 
+static const char *pull_source_upstream(const void *owner)
+{
+    return ((const struct ls_pull *)owner)->target;
+}
+
 static const struct ls_source_ops pull_source_ops = {
     .kick = pull_kick_source,
+    .upstream = pull_source_upstream,
 };

@@ -2,7 +2,7 @@
  * streamsapi.c — the hub's streams over HTTP (see streamsapi.h). Layer: roles' tools, on
  * top of the HTTP server (http.h) and the hub (hub.h).
  *
- *   GET /api/v1/streams → {"streams":[{"id","source","live","viewers","bytes_in",
+ *   GET /api/v1/streams → {"streams":[{"id","source","upstream","live","viewers","bytes_in",
  *                          "bytes_out","kbps_in","video_codec","width","height",
  *                          "framerate","audio_codec","frames_in","frames_dropped",
  *                          "uptime_s"}]}
@@ -27,6 +27,8 @@ static void streamsapi_stream_json(struct ls_stream *st, void *arg)
     ls_json_kv_string(j, "id", ls_stream_id(st));
     /* Also for a stream waiting for its source: the kind it has (had, or will have). */
     ls_json_kv_string(j, "source", ls_source_kind_name(ls_stream_source_kind(st)));
+    /* A pull's "host:port" while it plays (an edge's spd, an origin's peer); else null. */
+    ls_json_kv_string(j, "upstream", ls_stream_source_upstream(st));
     ls_json_kv_bool(j, "live", ls_stream_has_source(st));
     ls_json_kv_uint64(j, "viewers", s.subscribers);
     ls_json_kv_uint64(j, "bytes_in", s.bytes_in);

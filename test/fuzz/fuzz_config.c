@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "libstream/config.h"
 #include "libstream/log.h"
@@ -27,7 +28,7 @@ struct conf {
     struct ls_addr listen, advertise;
     int64_t max_connections, any_int;
     bool gop_cache;
-    struct ls_addr_list source_managers;
+    struct ls_addr_list source_managers, upstream;
     struct ls_cidr_list allow;
     struct auth publish;
 };
@@ -51,6 +52,8 @@ static const struct ls_conf_key keys[] = {
     { .name = "gop_cache", .type = LS_CONF_BOOL, .offset = offsetof(struct conf, gop_cache) },
     { .name = "source_managers", .type = LS_CONF_ADDR_LIST,
       .offset = offsetof(struct conf, source_managers) },
+    { .name = "upstream", .type = LS_CONF_ADDR_LIST, .offset = offsetof(struct conf, upstream),
+      .flags = LS_CONF_PREFERENCE },
     { .name = "allow", .type = LS_CONF_CIDR_LIST, .offset = offsetof(struct conf, allow) },
     { .name = "publish", .type = LS_CONF_GROUP, .offset = offsetof(struct conf, publish),
       .children = auth_keys },
@@ -76,8 +79,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (ls_config_load_string(text, "fuzz.conf", keys, &c, err, sizeof err) == LS_OK) {
             char out[LS_ADDR_STRLEN];
 
+            size_t i, j;
+
             if (ls_addr_format(&c.listen, out, sizeof out) != LS_OK)
                 abort(); /* LS_ADDR_STRLEN must always suffice */
+            /* a preference list never names one address twice */
+            for (i = 0; i < c.upstream.n; i++)
+                for (j = 0; j < i; j++)
+                    if (c.upstream.v[i].port == c.upstream.v[j].port &&
+                        strcasecmp(c.upstream.v[i].host, c.upstream.v[j].host) == 0)
+                        abort();
             ls_config_free(keys, &c);
         } else if (memchr(err, '\n', strnlen(err, sizeof err)) != NULL) {
             abort(); /* errors are one line */

@@ -16,7 +16,8 @@
  *             margin: a live stream advances 100%)
  *     -g N    expect N gaps: pauses of more than 1 s without media (a publisher that
  *             stalled, was replaced or restarted; an edge retrying its upstream), each
- *             followed by video again (25+ frames after the last)
+ *             followed by video again (25+ frames after the last); each player's
+ *             longest pause is printed as max_gap_ms
  *     -u      each player is done at its first NetStream.Play.UnpublishNotify (and must
  *             see one): checks that a publisher leaving is announced at once
  *     -e CODE expect a refusal: each player passes only when the server ends the play
@@ -61,6 +62,7 @@ struct player {
     uint64_t first_media_ms, end_ms;   /* wall clock: first media message, close or end */
     uint64_t last_media_ms;
     unsigned gaps, video_after_gap;
+    uint64_t max_gap_ms;        /* longest pause between two audio/video frames */
     uint64_t t_start_us, t_started_us, t_first_key_us; /* connect, Play.Start, 1st keyframe */
     int64_t first_key_unix_ms;  /* wall clock of the first keyframe, to compare with logs */
 };
@@ -139,6 +141,8 @@ static void note_media_time(struct player *p, uint32_t ts)
         p->max_ts = ts;
     if (p->last_media_ms != 0 && now - p->last_media_ms > GAP_MS)
         p->gaps++;
+    if (p->last_media_ms != 0 && now - p->last_media_ms > p->max_gap_ms)
+        p->max_gap_ms = now - p->last_media_ms;
     p->last_media_ms = now;
 }
 
@@ -327,11 +331,11 @@ int main(int argc, char **argv)
         printf("player=%d ok=%d started=%d video=%u keyframes=%u audio=%u data=%u "
                "ts_backwards=%u unpublish=%u republish=%u video_after_restart=%u first_ts=%u "
                "last_video_ts=%u media_ms=%u wall_ms=%llu gaps=%u video_after_gap=%u "
-               "start_ms=%.1f first_key_ms=%.1f first_key_at=%lld closed=%d why=\"%s\"\n",
+               "max_gap_ms=%llu start_ms=%.1f first_key_ms=%.1f first_key_at=%lld closed=%d why=\"%s\"\n",
                i, ok, p->started, p->video, p->keyframes, p->audio, p->data, p->ts_backwards,
                p->unpublish_seen, p->restarts_seen, p->video_after_restart, p->first_ts,
                p->last_video_ts, media_ms, (unsigned long long)wall_ms, p->gaps,
-               p->video_after_gap,
+               p->video_after_gap, (unsigned long long)p->max_gap_ms,
                p->t_started_us ? (double)(p->t_started_us - p->t_start_us) / 1000 : -1.0,
                p->t_first_key_us ? (double)(p->t_first_key_us - p->t_start_us) / 1000 : -1.0,
                (long long)p->first_key_unix_ms, p->closed && !p->done, p->close_why);

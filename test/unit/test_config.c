@@ -512,6 +512,56 @@ static void test_error_table_media_dns(void **state)
     }
 }
 
+/*
+ * epd's upstream is a preference list (LS_CONF_PREFERENCE): one "host:port" string or a
+ * list of them, in order, at least one, none twice; each entry is checked where it is.
+ */
+static void test_upstream_preference_list(void **state)
+{
+    static const struct text_case cases[] = {
+        { "upstream = \"10.0.0.1:1935\";", NULL },
+        { "upstream = ( \"10.0.0.1:1935\", \"origin-b.example.net:1935\" );", NULL },
+        { "upstream = [ \"10.0.0.1:1935\" ];", NULL },
+        { "upstream = ( );", "t.conf:1: 'upstream' must name at least one address" },
+        { "upstream = \"\";", "t.conf:1: 'upstream': bad address \"\": empty address" },
+        { "upstream = 1935;",
+          "t.conf:1: 'upstream' must be a \"host:port\" string or a list of them" },
+        { "upstream = ( \"10.0.0.1:1935\",\n  1935 );",
+          "t.conf:2: 'upstream' must be a \"host:port\" string or a list of them" },
+        { "upstream = ( \"10.0.0.1:1935\",\n  \"10.0.0.300:1935\" );",
+          "t.conf:2: 'upstream': bad address \"10.0.0.300:1935\": bad IPv4 address" },
+        { "upstream = ( \"Origin.example:1935\", \"origin.EXAMPLE:1935\" );",
+          "t.conf:1: 'upstream': \"origin.EXAMPLE:1935\" is listed twice" },
+        { "upstream = ( \"origin.example:1935\", \"origin.example:1936\" );", NULL },
+        { "node_id = \"e\";", "t.conf:0: missing required key 'upstream'" },
+    };
+    struct ls_media_conf c;
+    char err[256];
+
+    (void)state;
+    run_text_cases(ls_epd_schema, cases, sizeof cases / sizeof cases[0],
+                   sizeof(struct ls_media_conf));
+    assert_int_equal(ls_config_load_string("upstream = \"10.0.0.1:1935\";", "t.conf",
+                                           ls_epd_schema, &c, err, sizeof err), LS_OK);
+    assert_int_equal(c.upstream.n, 1);
+    assert_addr(&c.upstream.v[0], "10.0.0.1", 1935);
+    ls_config_free(ls_epd_schema, &c);
+    assert_int_equal(ls_config_load_string("upstream = ( \"b.example:2\", \"[::1]:1\", "
+                                           "\"10.0.0.1:3\" );", "t.conf", ls_epd_schema, &c, err,
+                                           sizeof err), LS_OK);
+    assert_int_equal(c.upstream.n, 3);
+    assert_addr(&c.upstream.v[0], "b.example", 2);
+    assert_addr(&c.upstream.v[1], "::1", 1);
+    assert_addr(&c.upstream.v[2], "10.0.0.1", 3);
+    ls_config_free(ls_epd_schema, &c);
+    /* other address lists keep their form: a plain string is no list there */
+    assert_int_equal(ls_config_load_string("source_managers = \"10.0.0.1:7935\";", "t.conf",
+                                           ls_spd_schema, &c, err, sizeof err), LS_ECONF);
+    assert_int_equal(ls_config_load_string("source_managers = ( );", "t.conf", ls_spd_schema,
+                                           &c, err, sizeof err), LS_OK);
+    ls_config_free(ls_spd_schema, &c);
+}
+
 static void test_error_table_smd(void **state)
 {
     static const struct text_case cases[] = {
@@ -796,6 +846,7 @@ int main(void)
         cmocka_unit_test(test_error_table_spd),
         cmocka_unit_test(test_error_table_smd),
         cmocka_unit_test(test_error_table_media_dns),
+        cmocka_unit_test(test_upstream_preference_list),
         cmocka_unit_test(test_list_bound),
         cmocka_unit_test(test_string_bound_and_quote),
         cmocka_unit_test(test_error_buffer_bounds),

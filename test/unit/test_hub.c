@@ -1263,6 +1263,52 @@ static void test_timeline_rebase(void **state)
     ls_hub_free(hub);
 }
 
+/*
+ * A pull that moves to another upstream gets that upstream's cached metadata and sequence
+ * headers, stamped at its publisher's start, then a GOP stamped at the stream's age: the
+ * first frame sets the new offset, not the headers, so time goes on from where viewers
+ * were instead of jumping forward by the stream's age.
+ */
+static void test_timeline_rebase_skips_cached_headers(void **state)
+{
+    struct ls_hub *hub = hub_with(true, 1 << 20, 10000, 0);
+    struct ls_stream *st = live_stream(hub, "live/r2");
+    struct rec *r = rec_new(LS_TRANSPORT_RTMP, 1);
+    static struct msgs ms;
+    int owner_b;
+
+    (void)state;
+    assert_int_equal(ls_stream_subscribe(st, &r->sub), LS_OK);
+    push(st, msg_copy(fx_vseq, 0));
+    push(st, video(4000, true, 300, 1));
+    push(st, audio(4020, 50, 2)); /* the last timestamp seen: 4020 */
+    ls_stream_hold(st);
+    ls_stream_detach_source(st, st, LS_SOURCE_INTERRUPTED);
+    assert_int_equal(ls_stream_attach_source(st, LS_SOURCE_UPSTREAM, &src_ops, &owner_b), LS_OK);
+    ls_stream_release(st);
+    push(st, metadata(320, 240, 25));          /* the new upstream's cache: from its start */
+    push(st, msg_copy(fx_vseq, 0));
+    push(st, msg_copy(fx_aseq, 0));
+    push(st, video(70000, true, 300, 3));      /* its GOP: the stream is 70 s old there */
+    push(st, audio(70010, 50, 4));
+    push(st, video(70040, false, 200, 5));
+    decode_rtmp(r, 4096, &ms);
+    assert_int_equal(ms.n, 9);
+    assert_int_equal(ms.m[2].ts, 4020);
+    assert_true(is_onmetadata(&ms.m[3]));
+    assert_int_equal(ms.m[3].ts, 4021);       /* the headers: just after, not at 0 */
+    assert_int_equal(ms.m[4].ts, 4021);
+    assert_int_equal(ms.m[5].ts, 4021);
+    assert_int_equal(ms.m[6].mark, 3);
+    assert_int_equal(ms.m[6].ts, 4021);       /* the keyframe continues the timeline */
+    assert_int_equal(ms.m[7].ts, 4031);
+    assert_int_equal(ms.m[8].ts, 4061);
+    msgs_free(&ms);
+    rec_free(r);
+    ls_stream_detach_source(st, &owner_b, LS_SOURCE_STOPPED);
+    ls_hub_free(hub);
+}
+
 /* Appends one FLV-style tag of an aggregate message. */
 static void agg_tag(struct ls_buf *b, uint8_t type, uint32_t ts, const uint8_t *data, uint32_t len)
 {
@@ -1523,6 +1569,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_hard_bound, setup_base, teardown_base),
         cmocka_unit_test_setup_teardown(test_flush_batching, setup_base, teardown_base),
         cmocka_unit_test_setup_teardown(test_timeline_rebase, setup_base, teardown_base),
+        cmocka_unit_test_setup_teardown(test_timeline_rebase_skips_cached_headers, setup_base,
+                                        teardown_base),
         cmocka_unit_test_setup_teardown(test_aggregate, setup_base, teardown_base),
         cmocka_unit_test_setup_teardown(test_metadata_and_stats, setup_base, teardown_base),
         cmocka_unit_test_setup_teardown(test_flv_transport, setup_base, teardown_base),

@@ -102,6 +102,9 @@ static struct ls_pull_config pull_cfg;
 static struct ls_pull_ops pull_ops;
 static char upstream[64];       /* where the edge's pulls go */
 static int pulls_ended;
+static int pulls_failed;        /* ops->failed calls */
+static struct ls_pull_attempt failed_attempt; /* ... the last one's outcome */
+static char failed_target[64];  /* ... and where it went */
 
 static void node_start(struct node *n, bool allow_publish, enum ls_source_kind kind)
 {
@@ -169,6 +172,15 @@ static void edge_ended(struct ls_pull *p, void *arg, const char *id)
     pulls_ended++;
 }
 
+static void edge_failed(struct ls_pull *p, void *arg, const char *id)
+{
+    (void)arg;
+    (void)id;
+    pulls_failed++;
+    ls_pull_last_attempt(p, &failed_attempt);
+    snprintf(failed_target, sizeof failed_target, "%s", ls_pull_target(p));
+}
+
 static size_t max_pulls;        /* the edge's bound (0 = none) */
 
 static int edge_wanted(void *arg, struct ls_stream *st)
@@ -209,8 +221,12 @@ static int setup(void **state)
     pull_cfg.secret = SECRET;
     pull_ops.resolve = edge_resolve;
     pull_ops.ended = edge_ended;
+    pull_ops.failed = edge_failed;
     pull_ops.arg = NULL;
     pulls_ended = 0;
+    pulls_failed = 0;
+    memset(&failed_attempt, 0, sizeof failed_attempt);
+    failed_target[0] = '\0';
     max_pulls = 0;
     return 0;
 }
@@ -388,6 +404,7 @@ static void test_refused_peer_play_keeps_pull_stream(void **state)
 
 enum fake_mode {
     FAKE_LIVE,    /* sends the fixture's first GOP after Play.Start */
+    FAKE_NOT_FOUND, /* answers play with NetStream.Play.StreamNotFound */
     FAKE_PAUSED,  /* sends nothing more, still reads (its conn answers pings) */
     FAKE_FROZEN,  /* reads nothing, answers nothing: a SIGSTOPped process */
 };
@@ -397,6 +414,7 @@ struct fake_up {
     struct event *accept_ev;
     struct ls_conn *conn;
     enum fake_mode mode;
+    enum fake_mode accept_mode; /* the mode of each new connection */
     char listen[64];
     int accepts, plays;
 };
@@ -448,6 +466,11 @@ static void fake_message(struct ls_conn *c, void *owner, struct ls_frame *msg)
     } else if (strcmp(cmd.name, "createStream") == 0) {
         ls_command_build_create_stream_result(&b, cmd.transaction_id, 1);
         fake_send_payload(c, LS_CSID_COMMAND, LS_MSG_COMMAND_AMF0, 0, 0, &b);
+    } else if (strcmp(cmd.name, "play") == 0 && up->mode == FAKE_NOT_FOUND) {
+        up->plays++;
+        ls_command_build_onstatus(&b, "error", "NetStream.Play.StreamNotFound", "Not found",
+                                  NULL);
+        fake_send_payload(c, LS_CSID_DATA, LS_MSG_COMMAND_AMF0, 0, 1, &b);
     } else if (strcmp(cmd.name, "play") == 0) {
         up->plays++;
         ls_command_build_onstatus(&b, "status", "NetStream.Play.Start", "Started", NULL);
@@ -486,7 +509,7 @@ static void fake_accept(evutil_socket_t lfd, short what, void *arg)
     up->accepts++;
     if (up->conn != NULL)
         ls_conn_close(up->conn, LS_OK, "replaced"); /* a frozen predecessor */
-    up->mode = FAKE_LIVE;
+    up->mode = up->accept_mode;
     ls_conn_config_defaults(&cc);
     up->conn = ls_conn_new(base, fd, LS_HS_SERVER, &cc, &fake_ops, up);
     assert_non_null(up->conn);
@@ -568,6 +591,89 @@ static void test_silent_upstream_is_lost_paused_is_not(void **state)
     assert_true(viewer_gets_video(&viewer, 5));
     assert_false(viewer.closed);
     assert_true(ls_stats.pull_attempts_total >= 2);
+    /* the role heard of it, classified */
+    assert_int_equal(pulls_failed, 1);
+    assert_int_equal(failed_attempt.end, LS_PULL_END_SILENT);
+    assert_true(failed_attempt.answered);
+    assert_string_equal(failed_target, fake.listen);
+    peer_end(&viewer);
+    EVLOOP_WAIT(base, pulls_ended == 1, 3000);
+    fake_stop(&fake);
+}
+
+/*
+ * Each attempt that ends is classified for the role (ops->failed, ls_pull_last_attempt),
+ * which is what an edge's failover goes by: nobody listening (refused, not answered), a
+ * NotFound answer (answered: the upstream is up), a link closed while playing (lost).
+ * A move leaves the target without counting a failure and comes back at once; the
+ * viewer stays through all of it.
+ */
+static void test_attempt_outcomes_and_move(void **state)
+{
+    struct peer viewer;
+    struct ls_stream *st;
+    struct ls_pull *p;
+    struct ls_pull_attempt a;
+    char dead[64];
+    uint64_t failures;
+
+    (void)state;
+    fake_start(&fake);
+    /* nobody listens: refused, twice (the count goes on until the pull is live) */
+    snprintf(dead, sizeof dead, "127.0.0.1:%u", evloop_free_port("127.0.0.1"));
+    snprintf(upstream, sizeof upstream, "%s", dead);
+    peer_start(&viewer, &edge, LS_CLIENT_PLAY, "o");
+    EVLOOP_WAIT(base, pulls_failed >= 2, 3000);
+    assert_int_equal(failed_attempt.end, LS_PULL_END_REFUSED);
+    assert_false(failed_attempt.answered);
+    assert_int_equal(failed_attempt.failures, pulls_failed);
+    assert_string_equal(failed_target, dead);
+
+    /* an upstream that answers, without the stream */
+    fake.accept_mode = FAKE_NOT_FOUND;
+    snprintf(upstream, sizeof upstream, "%s", fake.listen);
+    pulls_failed = 0;
+    EVLOOP_WAIT(base, pulls_failed >= 1 && strcmp(failed_target, fake.listen) == 0, 3000);
+    assert_int_equal(failed_attempt.end, LS_PULL_END_NOT_FOUND);
+    assert_true(failed_attempt.answered);
+    assert_true(failed_attempt.failures >= 3);
+
+    /* then with it: live, and the count starts again */
+    fake.accept_mode = FAKE_LIVE;
+    assert_true(viewer_gets_video(&viewer, 5));
+    st = ls_hub_find(edge.hub, "live/o");
+    assert_non_null(st);
+    p = ls_stream_role_data(st);
+    assert_non_null(p);
+    assert_true(ls_pull_connected(p));
+    assert_string_equal(ls_pull_target(p), fake.listen);
+    assert_string_equal(ls_stream_source_upstream(st), fake.listen);
+
+    /* moved: not a failure, back at once, the viewer stays */
+    failures = ls_stats.pull_failures_total[LS_FAIL_UPSTREAM] +
+               ls_stats.pull_failures_total[LS_FAIL_NOT_FOUND];
+    pulls_failed = 0;
+    ls_pull_move(p, "test move");
+    assert_false(ls_pull_connected(p));
+    assert_null(ls_stream_source_upstream(st));
+    ls_pull_last_attempt(p, &a);
+    assert_int_equal(a.end, LS_PULL_END_MOVED);
+    assert_true(log_has("pull live/o: leaving "));
+    assert_true(viewer_gets_video(&viewer, 5));
+    assert_int_equal(pulls_failed, 0);
+    assert_int_equal(ls_stats.pull_failures_total[LS_FAIL_UPSTREAM] +
+                         ls_stats.pull_failures_total[LS_FAIL_NOT_FOUND],
+                     failures);
+    assert_true(ls_pull_connected(p));
+
+    /* the link closes while playing: lost, answered, the first failure since live */
+    ls_conn_close(fake.conn, LS_OK, "test: upstream gone");
+    EVLOOP_WAIT(base, pulls_failed >= 1, 3000);
+    assert_int_equal(failed_attempt.end, LS_PULL_END_LOST);
+    assert_true(failed_attempt.answered);
+    assert_int_equal(failed_attempt.failures, 1);
+    assert_true(viewer_gets_video(&viewer, 5));
+    assert_false(viewer.closed);
     peer_end(&viewer);
     EVLOOP_WAIT(base, pulls_ended == 1, 3000);
     fake_stop(&fake);
@@ -580,6 +686,7 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_silent_upstream_is_lost_paused_is_not, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_attempt_outcomes_and_move, setup, teardown),
     };
 
     return cmocka_run_group_tests(tests, load_fixture, free_fixture);

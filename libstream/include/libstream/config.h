@@ -15,6 +15,8 @@
  *   spd.conf:5: 'listen': bad address "1.2.3:1935": bad IPv4 address
  *   spd.conf:0: cannot open: No such file or directory   (line 0 = the file as a whole)
  *   epd.conf:0: missing required key 'upstream'      (line of the enclosing group; root = 0)
+ *   epd.conf:4: 'upstream' must name at least one address
+ *   epd.conf:4: 'upstream': "10.0.0.1:1935" is listed twice
  *
  * Reload is "load into a fresh struct, swap on success": the loader never touches a live
  * config. Field types by key type (the struct member at `offset` must have this type):
@@ -28,6 +30,7 @@
  *   LS_CONF_LISTEN_ADDR   struct ls_addr         numeric host or "*"; "" = unset (port 0)
  *   LS_CONF_PEER_ADDR     struct ls_addr         numeric host or DNS name; "" = unset
  *   LS_CONF_ADDR_LIST     struct ls_addr_list    list/array of peer "host:port" strings
+ *                                                (LS_CONF_PREFERENCE: or one such string)
  *   LS_CONF_CIDR_LIST     struct ls_cidr_list    list/array of "net/prefix" or bare addresses
  *   LS_CONF_GROUP         a nested struct        `children` offsets are relative to it
  *
@@ -62,6 +65,9 @@ enum ls_conf_type {
 #define LS_CONF_REQUIRED 0x1u         /* the key must appear in the file */
 #define LS_CONF_DEFAULT_HOSTNAME 0x2u /* STRING: the default is gethostname() ("node_id") */
 #define LS_CONF_NUMERIC 0x4u          /* ADDR_LIST: every host is a numeric IP address */
+#define LS_CONF_PREFERENCE 0x8u       /* ADDR_LIST in order of preference: one "host:port"
+                                       * string stands for a list of one; at least one
+                                       * entry; none twice (epd's upstream) */
 
 /* Bounds the loader enforces on file content. */
 #define LS_CONF_STRING_MAX 4096 /* bytes in a STRING/URL value */

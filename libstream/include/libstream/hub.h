@@ -166,6 +166,9 @@ struct ls_source_ops {
     /* The hub wants this source gone (taken over by a newer one, or shutdown). The owner
      * must call ls_stream_detach_source and close; `why` is for the log line. */
     void (*kick)(void *owner, const char *why);
+    /* Where the media comes from, for the API: a pull's "host:port" (borrowed until the
+     * source changes), NULL for a local publisher. NULL op = none. */
+    const char *(*upstream)(const void *owner);
 };
 
 /*
@@ -184,6 +187,8 @@ void ls_stream_detach_source(struct ls_stream *st, void *owner, enum ls_source_e
 /* Asks the current source to go away (its kick callback runs now). */
 void ls_stream_kick_source(struct ls_stream *st, const char *why);
 bool ls_stream_has_source(const struct ls_stream *st);
+/* The current source's upstream (ls_source_ops.upstream); NULL without a source or one. */
+const char *ls_stream_source_upstream(const struct ls_stream *st);
 void *ls_stream_source_owner(const struct ls_stream *st);
 /* The current source's kind; without a source, the last one's, or the hub's default for
  * streams that never had one (ls_hub_set_default_source_kind). */

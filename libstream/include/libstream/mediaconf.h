@@ -44,7 +44,7 @@ struct ls_media_conf {
     struct ls_media_auth_conf publish;
     struct ls_media_record_conf record;
     /* epd */
-    struct ls_addr upstream;
+    struct ls_addr_list upstream;    /* in order of preference; at least one */
     /* both */
     bool gop_cache;
     int64_t idle_timeout;            /* s: pulled stream kept this long without viewers */

@@ -18,6 +18,12 @@
  * Internal pulls carry a cluster signature (peersig.h) over the far side's challenge, so
  * it knows them for what they are.
  *
+ * Failover is the role's: each attempt ends in one of the ways of enum ls_pull_end, the
+ * role hears of a failure at once (ops->failed) and reads how the last attempt went
+ * (ls_pull_last_attempt) when it picks the next target; an edge with several upstreams
+ * moves to the next one (epd/upstream.h). ls_pull_move sends a running pull elsewhere.
+ * Whatever the targets, a pull has at most one connection open at any moment.
+ *
  * Ownership: the pull is the stream's role data until it ends, which keeps the stream
  * alive (hub.h) whatever else holds or releases it; at the end it calls ops->ended,
  * clears the role data (the stream may then be freed) and frees itself. A pull may end
@@ -55,11 +61,38 @@ struct ls_pull_ops {
      * Where should the next attempt go? The role answers, now or later, with
      * ls_pull_connect (a target) or ls_pull_unavailable (none yet: retry after backoff,
      * or wait for ls_pull_kick when the role learns more, e.g. an smd watch).
+     * ls_pull_target and ls_pull_last_attempt say where the last attempt went and how it
+     * ended.
      */
     void (*resolve)(struct ls_pull *p, void *arg, const char *id);
     /* The pull ended (idle, or stopped). The stream may be freed right after. */
     void (*ended)(struct ls_pull *p, void *arg, const char *id);
+    /*
+     * An attempt at ls_pull_target failed (ls_pull_last_attempt says how), before the
+     * retry is scheduled: the role may note the target's health (so that other pulls
+     * avoid it at once). Must not stop, move or kick the pull. NULL = not wanted.
+     */
+    void (*failed)(struct ls_pull *p, void *arg, const char *id);
     void *arg;
+};
+
+/* How a pull's last attempt ended. */
+enum ls_pull_end {
+    LS_PULL_END_NONE,      /* no attempt has ended yet */
+    LS_PULL_END_NO_TARGET, /* the role had no target (ls_pull_unavailable) */
+    LS_PULL_END_REFUSED,   /* the target could not be reached (address, connection,
+                            * handshake) or refused or failed the play before it started */
+    LS_PULL_END_NOT_FOUND, /* the target answered NetStream.Play.StreamNotFound */
+    LS_PULL_END_LOST,      /* the link closed while the play was running */
+    LS_PULL_END_SILENT,    /* the target sent nothing for silence_timeout_ms (watchdog) */
+    LS_PULL_END_MOVED,     /* the role moved the pull (ls_pull_move) */
+};
+
+struct ls_pull_attempt {
+    enum ls_pull_end end;
+    bool answered;      /* the target answered connect: it is up, whatever the play did */
+    unsigned failures;  /* attempts that failed since the pull started or was last live
+                         * (1: this was the first; a move is not a failure) */
 };
 
 /*
@@ -90,9 +123,21 @@ void ls_pull_kick(struct ls_pull *p);
 void ls_pull_stream_unwanted(void *arg, struct ls_stream *st);
 /* Ends the pull now (shutdown, or a local publisher takes over the stream). */
 void ls_pull_stop(struct ls_pull *p, const char *why);
+/*
+ * Leaves the current target (its upstream was removed from the role's list): the
+ * connection, if any, is closed (`why` is logged), subscribers hear INTERRUPTED and stay,
+ * and the role is asked for a target on the next loop turn, without backoff; the attempt
+ * ends as LS_PULL_END_MOVED. A pull without subscribers ends instead. A pull between
+ * attempts is asked at once (as ls_pull_kick).
+ */
+void ls_pull_move(struct ls_pull *p, const char *why);
 /* Applies a reloaded config (strings borrowed as in ls_pull_start). */
 void ls_pull_set_config(struct ls_pull *p, const struct ls_pull_config *cfg);
 bool ls_pull_connected(const struct ls_pull *p);
+/* "host:port" of the current or last attempt ("" before the first); borrowed until the
+ * next ls_pull_connect. */
 const char *ls_pull_target(const struct ls_pull *p);
+/* How the last attempt ended (end LS_PULL_END_NONE while none has). */
+void ls_pull_last_attempt(const struct ls_pull *p, struct ls_pull_attempt *out);
 
 #endif /* LIBSTREAM_PULL_H */
