@@ -428,6 +428,13 @@ void ls_pull_stop(struct ls_pull *p, const char *why)
     pull_leave(p);
 }
 
+void ls_pull_reconnect(struct ls_pull *p, const char *why)
+{
+    if (p->stopping || p->finished || p->client == NULL)
+        return;
+    ls_client_close(p->client, why); /* pull_on_close: detach, then retry or end */
+}
+
 void ls_pull_set_config(struct ls_pull *p, const struct ls_pull_config *cfg)
 {
     p->cfg = *cfg;

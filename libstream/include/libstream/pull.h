@@ -121,6 +121,11 @@ void ls_pull_kick(struct ls_pull *p);
 void ls_pull_stream_unwanted(void *arg, struct ls_stream *st);
 /* Ends the pull now (shutdown, or a local publisher takes over the stream). */
 void ls_pull_stop(struct ls_pull *p, const char *why);
+/* Drops the current link, if any, as if it had been lost (the stream's source detaches,
+ * a retry follows the backoff); for a role whose right to the stream lapsed (spd: a
+ * pulled source's registration taken over elsewhere). May end the pull, as a lost link
+ * does. */
+void ls_pull_reconnect(struct ls_pull *p, const char *why);
 /* Applies a reloaded config (strings borrowed as in ls_pull_start). */
 void ls_pull_set_config(struct ls_pull *p, const struct ls_pull_config *cfg);
 bool ls_pull_connected(const struct ls_pull *p);
