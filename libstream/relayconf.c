@@ -86,6 +86,8 @@ int ls_relay_target_make(const char *url, const char *name, const char *args,
         query = q != NULL ? q : "";
         if (base_len > 7 && url[base_len - 1] == '/')
             base_len--; /* "rtmp://h/app/" + NAME: one slash between */
+        if (memchr(url + 7, '/', base_len - 7) == NULL)
+            return target_fail(why, "missing app"); /* NAME must not become the app */
         if (!put(full, sizeof full, &len, url, base_len) || !put_s(full, sizeof full, &len, "/") ||
             !put_s(full, sizeof full, &len, name))
             return target_fail(why, "URL too long");
