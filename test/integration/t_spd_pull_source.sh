@@ -7,6 +7,7 @@
 #     again, and the viewer on C resumes (one gap, video after it) without reconnecting;
 #   - a local publisher of live/cam on A is refused (BadName);
 #   - A pushes its pulled source like a publisher's stream (push to X's app "back");
+#   - SIGHUP: a removed source stops (and is unregistered), a new one starts;
 #   - -t reports a duplicate id as FILE:LINE.
 . "$(dirname "$0")/lib.sh"
 lc_init spd_pull_source
@@ -22,11 +23,12 @@ lc_start smd smd "listen = \"$SMD\"; http_listen = \"$SMD_HTTP\"; cluster_secret
 lc_start spd spdX "$X_CONF" || exit 1
 lc_publish pubX "rtmp://$X/live/ext"
 lc_check "the external stream is live on X" lc_wait_live "$X_HTTP" live/ext 10
-lc_start spd spdA "node_id = \"sp-A\"; listen = \"$A\"; http_listen = \"$A_HTTP\";
+A_BASE="node_id = \"sp-A\"; listen = \"$A\"; http_listen = \"$A_HTTP\";
 cluster_secret = \"$SECRET\"; advertise = \"$A\"; source_managers = ( \"$SMD\" );
 log_level = \"debug\"; pull_retry_max = 1;
-pull = ( { id = \"live/cam\"; url = \"rtmp://$X/live/ext?from=a\"; } );
-push = ( { app = \"live\"; url = \"rtmp://$X/back\"; } );" || exit 1
+push = ( { app = \"live\"; url = \"rtmp://$X/back\"; } );"
+lc_start spd spdA "$A_BASE
+pull = ( { id = \"live/cam\"; url = \"rtmp://$X/live/ext?from=a\"; } );" || exit 1
 lc_start spd spdC "node_id = \"sp-C\"; listen = \"$C\"; http_listen = \"$C_HTTP\";
 cluster_secret = \"$SECRET\"; advertise = \"$C\"; source_managers = ( \"$SMD\" );
 log_level = \"debug\";" || exit 1
@@ -88,6 +90,19 @@ lc_expect "metrics: 1 reconnect, 1 live ($r, $l)" $?
 "$LC_TOOLS/lcpub" -x -t 5 "rtmp://$A/live/cam" >"$LC_DIR/dup.out" 2>&1
 lc_check "a local publish of live/cam on A is refused with BadName" \
     lc_has "$LC_DIR/dup.out" "status error NetStream.Publish.BadName"
+
+# SIGHUP: live/cam removed, live/cam2 added (the same external stream).
+printf '%s\n' "$A_BASE
+pull = ( { id = \"live/cam2\"; url = \"rtmp://$X/live/ext\"; } );" >"$LC_DIR/spdA.conf"
+kill -HUP "$spdA_pid"
+lc_check "reload: the new source is live" lc_wait_live "$A_HTTP" live/cam2 10
+owner2() { [ "$(lc_stream_field "$SMD_HTTP" live/cam2 node_id)" = sp-A ]; }
+lc_check "reload: ... and registered" lc_wait_until 10 owner2
+unregistered() { lc_stream_is "$SMD_HTTP" live/cam id ""; }
+lc_check "reload: the removed source is unregistered" lc_wait_until 10 unregistered
+lc_check "reload: ... and gone from A" lc_wait_until 10 lc_stream_is "$A_HTTP" live/cam id ""
+lc_check "reload: livecluster_pulled_sources 1" sh -c \
+    "[ \"\$(curl -sf http://$A_HTTP/metrics | awk '\$1 == \"livecluster_pulled_sources\" {print \$2}')\" = 1 ]"
 
 # -t: a duplicate id is one FILE:LINE error.
 printf 'listen = "%s";\npull = ( { id = "live/a"; url = "rtmp://%s/live/x"; },\n  { id = "live/a"; url = "rtmp://%s/live/y"; } );\n' \

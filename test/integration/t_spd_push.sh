@@ -9,6 +9,8 @@
 #     the push publishes again once B thaws;
 #   - B killed and restarted: the push reconnects and a viewer on B decodes again;
 #   - a stream A pulled from a peer origin (C) is never pushed;
+#   - SIGHUP: a removed entry's push ends, a new one starts, a kept one goes on untouched,
+#     and max_pushes holds one more back;
 #   - the publisher stops: A's pushes end (B's stream goes), livecluster_pushes 0;
 #   - -t reports a bad push entry as FILE:LINE.
 . "$(dirname "$0")/lib.sh"
@@ -23,13 +25,15 @@ PUBSECRET="service-key"
 
 exp=$(( $(date +%s) + 3600 ))
 tok=$(printf '%s' "relay/cam:$exp" | openssl dgst -sha256 -hmac "$PUBSECRET" | awk '{print $NF}')
+tok2=$(printf '%s' "relay2/cam:$exp" | openssl dgst -sha256 -hmac "$PUBSECRET" | awk '{print $NF}')
 
 B_CONF="listen = \"$B\"; http_listen = \"$B_HTTP\"; publish = { secret = \"$PUBSECRET\"; };"
 lc_start smd smd "listen = \"$SMD\"; http_listen = \"$SMD_HTTP\"; cluster_secret = \"$SECRET\";" || exit 1
 lc_start spd spdB "$B_CONF" || exit 1
-lc_start spd spdA "node_id = \"sp-A\"; listen = \"$A\"; http_listen = \"$A_HTTP\";
+A_BASE="node_id = \"sp-A\"; listen = \"$A\"; http_listen = \"$A_HTTP\";
 cluster_secret = \"$SECRET\"; advertise = \"$A\"; source_managers = ( \"$SMD\" );
-log_level = \"debug\"; push_retry_max = 1; push_timeout = 3;
+log_level = \"debug\"; push_retry_max = 1; push_timeout = 3;"
+lc_start spd spdA "$A_BASE
 push = ( { app = \"live\"; url = \"rtmp://$B/relay\"; args = \"expires=$exp&token=$tok\"; },
          { app = \"live\"; url = \"rtmp://$B/noauth/\"; } );" || exit 1
 lc_start spd spdC "node_id = \"sp-C\"; listen = \"$C\"; http_listen = \"$C_HTTP\";
@@ -114,6 +118,26 @@ lc_check "B never had relay/peer" lc_stream_is "$B_HTTP" relay/peer id ""
 lc_expect "no push was started for it" $?
 wait $peerview
 lc_expect "the viewer on A decoded the pulled stream" $?
+
+# SIGHUP: noauth removed, relay kept, relay2 added, relay3 over max_pushes.
+printf '%s\n' "$A_BASE max_pushes = 2;
+push = ( { app = \"live\"; url = \"rtmp://$B/relay\"; args = \"expires=$exp&token=$tok\"; },
+         { app = \"live\"; url = \"rtmp://$B/relay2\"; args = \"expires=$exp&token=$tok2\"; },
+         { app = \"live\"; url = \"rtmp://$B/relay3\"; } );" >"$LC_DIR/spdA.conf"
+kill -HUP "$spdA_pid"
+lc_check "reload: the removed entry's push ends" lc_wait_log spdA \
+    "push live/cam to $NOAUTH: stopped \(removed from the configuration\)" 5
+lc_check "reload: the new entry's push publishes" lc_wait_live "$B_HTTP" relay2/cam 10
+lc_check "reload: max_pushes holds the third back" lc_wait_log spdA \
+    "push live/cam to rtmp://$B/relay3 not started: max_pushes \(2\) reached" 5
+lc_check "reload: the kept push went on (live, reconnects still 2)" sh -c "
+    [ \"\$(curl -sf http://$A_HTTP/api/v1/streams | python3 -c '
+import json, sys
+s = [s for s in json.load(sys.stdin)[\"streams\"] if s[\"id\"] == \"live/cam\"][0]
+print(sorted((p[\"url\"].rsplit(\"/\", 2)[1], p[\"reconnects\"]) for p in s[\"pushes\"]))')\" = \"[('relay', 2), ('relay2', 0)]\" ]"
+lim=$(lc_metric "$A_HTTP" 'livecluster_push_failures_total{reason="limit"}')
+[ "${lim:-0}" -ge 1 ]
+lc_expect "livecluster_push_failures_total{reason=\"limit\"} counts it ($lim)" $?
 
 # The publisher stops: the pushes end with it.
 kill "$pub_pid"
