@@ -5,7 +5,10 @@
  *   GET /api/v1/streams → {"streams":[{"id","source","live","viewers","bytes_in",
  *                          "bytes_out","kbps_in","video_codec","width","height",
  *                          "framerate","audio_codec","frames_in","frames_dropped",
- *                          "uptime_s"}]}
+ *                          "uptime_s", <the role's fields>}]}
+ *
+ * A role adds its own fields to each stream (spd: "pushes", "pull") by serving the route
+ * again through ls_streamsapi_attach_extra.
  */
 #include <stdint.h>
 
