@@ -350,8 +350,9 @@ static void pull_resolved(void *arg, int result, const struct sockaddr *sa, sock
         pull_report(p, LS_PULL_FAILED, LS_ENOTFOUND, why);
         if (!p->finished)
             pull_no_target(p, why);
-    } else
+    } else {
         pull_start_client(p, sa, len);
+    }
     pull_leave(p);
 }
 
