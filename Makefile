@@ -6,7 +6,8 @@
 #                  AddressSanitizer+UBSan build, then a short libFuzzer pass
 #   check-tests    lint, then build and run unit + integration tests, the link check and
 #                  the abuse suite (no deps, no recursion)
-#   lint           layering checks on the source tree (scripts/check-*.sh), no build needed
+#   lint           layering checks on the source tree and the manual pages' rendering
+#                  (scripts/check-*.sh), no build needed
 #   check-links    smd must not link the RTMP server, sessions or the hub
 #   unit           build and run the cmocka unit tests
 #   integration    run the black-box integration tests against the built daemons
@@ -17,7 +18,7 @@
 #   bench          benchmarks (figures only; never fails on time)
 #   demo           a whole cluster on loopback (see README)
 #   deps           install missing Debian packages (as root)
-#   install        binaries, example configs and systemd units
+#   install        binaries, example configs, systemd units and manual pages
 #   clean
 #
 # Variables
@@ -27,7 +28,7 @@
 #   V=1            print full commands
 #   FUZZ_SECONDS   seconds per fuzz target (default 60 for `make fuzz`; check uses 8)
 #   FUZZ_CC        compiler for fuzz targets (default clang)
-#   PREFIX=/usr/local DESTDIR= SBINDIR SYSCONFDIR SYSTEMDUNITDIR   install locations
+#   PREFIX=/usr/local DESTDIR= SBINDIR SYSCONFDIR SYSTEMDUNITDIR MANDIR   install locations
 
 VERSION := 0.1.0
 
@@ -40,6 +41,7 @@ PREFIX ?= /usr/local
 SBINDIR ?= $(PREFIX)/sbin
 SYSCONFDIR ?= /etc
 SYSTEMDUNITDIR ?= /lib/systemd/system
+MANDIR ?= $(PREFIX)/share/man
 
 ifeq ($(SANITIZE),1)
 BUILD ?= build/asan
@@ -158,6 +160,7 @@ lint:
 	$(Q)scripts/check-layers.sh
 	$(Q)scripts/check-pure.sh
 	$(Q)scripts/check-selfcontained.sh
+	$(Q)scripts/check-man.sh
 
 check-tests: lint unit integration check-links abuse
 
@@ -254,6 +257,9 @@ install: all
 	for u in systemd/*.service.in; do \
 	    sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' $$u \
 	        > "$(DESTDIR)$(SYSTEMDUNITDIR)/$$(basename $$u .in)"; done
+	install -d "$(DESTDIR)$(MANDIR)/man5" "$(DESTDIR)$(MANDIR)/man8"
+	install -m 644 man/*.5 "$(DESTDIR)$(MANDIR)/man5/"
+	install -m 644 man/*.8 "$(DESTDIR)$(MANDIR)/man8/"
 
 clean:
 	rm -rf build

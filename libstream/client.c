@@ -22,6 +22,7 @@
 
 #include <event2/event.h>
 
+#include "libstream/amf0.h"
 #include "libstream/buf.h"
 #include "libstream/client.h"
 #include "libstream/clock.h"
@@ -92,6 +93,15 @@ static void client_send_command(struct ls_client *cl, uint32_t stream_id, struct
     ls_buf_reset(b);
     if (rc != LS_OK)
         ls_conn_close(cl->conn, rc, "cannot queue command");
+}
+
+/* Sends NAME(txid, null, <the stream name>) on stream 0. */
+static void client_send_named(struct ls_client *cl, struct ls_buf *b, const char *command,
+                              double txid)
+{
+    ls_command_build_call(b, command, txid, NULL, 0);
+    ls_amf0_write_cstring(b, cl->name);
+    client_send_command(cl, 0, b);
 }
 
 static void client_fail(struct ls_client *cl, int err, const char *fmt, const char *detail)
@@ -190,6 +200,12 @@ static void client_on_result(struct ls_client *cl, const struct ls_command *cmd)
         ls_control_write_window_ack_size(&b, cl->cfg.conn.window_ack_size);
         if (ls_conn_send_buf(cl->conn, &b) != LS_OK)
             ls_conn_close(cl->conn, LS_ENOMEM, "out of memory");
+        if (cl->mode == LS_CLIENT_PUBLISH) {
+            /* What encoders send before publishing; some ingest services wait for it.
+             * Their answers (transactions 3 and 4) need nothing from us. */
+            client_send_named(cl, &b, "releaseStream", 3);
+            client_send_named(cl, &b, "FCPublish", 4);
+        }
         ls_command_build_create_stream(&b, 2);
         client_send_command(cl, 0, &b);
         cl->phase = CL_CREATING;
@@ -378,6 +394,27 @@ struct ls_client *ls_client_start(struct event_base *base, const struct sockaddr
 void ls_client_close(struct ls_client *cl, const char *why)
 {
     ls_conn_close(cl->conn, LS_OK, why);
+}
+
+void ls_client_unpublish(struct ls_client *cl, const char *why)
+{
+    struct ls_buf b;
+
+    if (cl->mode != LS_CLIENT_PUBLISH || cl->phase != CL_STARTED) {
+        ls_conn_close(cl->conn, LS_OK, why);
+        return;
+    }
+    ls_buf_init(&b, 0);
+    client_send_named(cl, &b, "FCUnpublish", 5);
+    ls_command_build_delete_stream(&b, 6, cl->stream_id);
+    client_send_command(cl, 0, &b);
+    ls_buf_free(&b);
+    ls_conn_close_after_flush(cl->conn, LS_OK, why); /* on_close runs later, never here */
+}
+
+uint32_t ls_client_stream_id(const struct ls_client *cl)
+{
+    return cl->stream_id;
 }
 
 int ls_client_send(struct ls_client *cl, const struct ls_frame *msg)

@@ -57,7 +57,7 @@ static int fail_at(const struct loader *L, const char *file, int line, const cha
     fail_at((L), config_setting_source_file(s), (int)config_setting_source_line(s), __VA_ARGS__)
 
 /* A file value fit for a one-line message: '"' and control bytes escaped, cut at 64. */
-static const char *quote(const char *s, char *out, size_t cap)
+const char *ls_config_quote(const char *s, char *out, size_t cap)
 {
     size_t o = 0, i;
 
@@ -97,12 +97,24 @@ static void zero_fields(const struct ls_conf_key *schema, void *base)
         case LS_CONF_PEER_ADDR: memset(f, 0, sizeof(struct ls_addr)); break;
         case LS_CONF_ADDR_LIST: memset(f, 0, sizeof(struct ls_addr_list)); break;
         case LS_CONF_CIDR_LIST: memset(f, 0, sizeof(struct ls_cidr_list)); break;
+        case LS_CONF_GROUP_LIST: memset(f, 0, sizeof(struct ls_conf_list)); break;
         case LS_CONF_GROUP:
             if (k->children != NULL)
                 zero_fields(k->children, f);
             break;
         }
     }
+}
+
+/* Frees a GROUP_LIST value: each element's own fields, then the array. */
+static void group_list_free(const struct ls_conf_key *k, struct ls_conf_list *l)
+{
+    size_t i;
+
+    for (i = 0; i < l->n && k->children != NULL; i++)
+        ls_config_free(k->children, (char *)l->v + i * k->elem_size);
+    free(l->v);
+    memset(l, 0, sizeof *l);
 }
 
 void ls_config_free(const struct ls_conf_key *schema, void *conf)
@@ -129,6 +141,9 @@ void ls_config_free(const struct ls_conf_key *schema, void *conf)
         case LS_CONF_GROUP:
             if (k->children != NULL)
                 ls_config_free(k->children, f);
+            break;
+        case LS_CONF_GROUP_LIST:
+            group_list_free(k, f);
             break;
         default:
             break;
@@ -233,6 +248,10 @@ static int set_defaults(const struct ls_conf_key *schema, void *base, int depth)
             break;
         case LS_CONF_ADDR_LIST:
             break; /* zeroed: empty */
+        case LS_CONF_GROUP_LIST:
+            /* zeroed: empty; the element schema's defaults must hold (checked here once) */
+            rc = k->children != NULL && k->elem_size > 0 ? LS_OK : LS_ECONF;
+            break;
         case LS_CONF_CIDR_LIST:
             rc = set_cidr_default(f, k->def);
             break;
@@ -332,7 +351,7 @@ static int load_list(const struct loader *L, const config_setting_t *s,
         if (rc != LS_OK) {
             free(v);
             return FAIL(L, e, "'%s': bad %s \"%s\": %s", path, cidr ? "network" : "address",
-                        quote(text, q, sizeof q), why);
+                        ls_config_quote(text, q, sizeof q), why);
         }
         for (j = 0; !cidr && (k->flags & LS_CONF_PREFERENCE) != 0 && j < i; j++) {
             const struct ls_addr *a = (struct ls_addr *)v + i, *b = (struct ls_addr *)v + j;
@@ -340,7 +359,7 @@ static int load_list(const struct loader *L, const config_setting_t *s,
             if (a->port == b->port && strcasecmp(a->host, b->host) == 0) {
                 free(v);
                 return FAIL(L, e, "'%s': \"%s\" is listed twice", path,
-                            quote(text, q, sizeof q));
+                            ls_config_quote(text, q, sizeof q));
             }
         }
     }
@@ -360,6 +379,65 @@ static int load_list(const struct loader *L, const config_setting_t *s,
     return LS_OK;
 }
 
+/*
+ * A list of groups: `key = ( { ... }, { ... } );`. Each element starts from the element
+ * schema's defaults, is loaded like a group (paths "key[i].child"), and is checked by the
+ * key's `check` against the elements before it, so a duplicate is reported at its own
+ * line. On failure nothing is kept (the elements loaded so far are freed).
+ */
+static int load_group_list(const struct loader *L, const config_setting_t *s,
+                           const struct ls_conf_key *k, void *f, const char *path)
+{
+    struct ls_conf_list l = { NULL, 0 };
+    char epath[300], why[256];
+    unsigned n, i;
+    int rc = LS_OK;
+
+    if (config_setting_type(s) != CONFIG_TYPE_LIST)
+        return FAIL(L, s, "'%s' must be a list of groups: %s = ( { ... }, ... );", path,
+                    k->name);
+    n = (unsigned)config_setting_length(s);
+    if (n > LS_CONF_LIST_MAX)
+        return FAIL(L, s, "'%s' has more than %d entries", path, LS_CONF_LIST_MAX);
+    if (n > 0 && (l.v = calloc(n, k->elem_size)) == NULL)
+        return LS_ENOMEM;
+    for (i = 0; i < n && rc == LS_OK; i++) {
+        const config_setting_t *e = config_setting_get_elem(s, i);
+        void *elem = (char *)l.v + (size_t)i * k->elem_size;
+        const char *key = NULL;
+
+        snprintf(epath, sizeof epath, "%.255s[%u]", path, i);
+        if (config_setting_type(e) != CONFIG_TYPE_GROUP) {
+            rc = FAIL(L, e, "'%s' must be a group: { ... }", epath);
+            break;
+        }
+        rc = ls_config_defaults(k->children, elem);
+        if (rc == LS_ECONF)
+            rc = FAIL(L, e, "internal error: a schema default does not validate");
+        if (rc != LS_OK)
+            break;
+        l.n = i + 1;
+        rc = load_group(L, e, k->children, elem, epath);
+        if (rc == LS_OK && k->check != NULL) {
+            why[0] = '\0';
+            if (k->check(l.v, i, &key, why, sizeof why) != LS_OK) {
+                const config_setting_t *at =
+                    key != NULL ? config_setting_get_member(e, key) : NULL;
+
+                rc = FAIL(L, at != NULL ? at : e, "'%s%s%s': %s", epath, key != NULL ? "." : "",
+                          key != NULL ? key : "", why);
+            }
+        }
+    }
+    if (rc != LS_OK) {
+        group_list_free(k, &l);
+        return rc;
+    }
+    group_list_free(k, f);
+    *(struct ls_conf_list *)f = l;
+    return LS_OK;
+}
+
 static int load_value(const struct loader *L, const config_setting_t *s,
                       const struct ls_conf_key *k, void *f, const char *path)
 {
@@ -376,7 +454,8 @@ static int load_value(const struct loader *L, const config_setting_t *s,
         if (strlen(text) > LS_CONF_STRING_MAX)
             return FAIL(L, s, "'%s' is longer than %d bytes", path, LS_CONF_STRING_MAX);
         if (k->type == LS_CONF_URL && ls_addr_url_check(text, &why) != LS_OK)
-            return FAIL(L, s, "'%s': bad URL \"%s\": %s", path, quote(text, q, sizeof q), why);
+            return FAIL(L, s, "'%s': bad URL \"%s\": %s", path,
+                        ls_config_quote(text, q, sizeof q), why);
         return set_string((char **)f, text);
     case LS_CONF_INT: {
         long long v;
@@ -411,8 +490,8 @@ static int load_value(const struct loader *L, const config_setting_t *s,
         memset(&a, 0, sizeof a);
         if (text[0] != '\0' &&
             ls_addr_parse_why(text, k->type == LS_CONF_LISTEN_ADDR, &a, &why) != LS_OK)
-            return FAIL(L, s, "'%s': bad address \"%s\": %s", path, quote(text, q, sizeof q),
-                        why);
+            return FAIL(L, s, "'%s': bad address \"%s\": %s", path,
+                        ls_config_quote(text, q, sizeof q), why);
         *(struct ls_addr *)f = a;
         return LS_OK;
     }
@@ -423,6 +502,8 @@ static int load_value(const struct loader *L, const config_setting_t *s,
         if (type != CONFIG_TYPE_GROUP)
             return FAIL(L, s, "'%s' must be a group: %s = { ... };", path, k->name);
         return load_group(L, s, k->children, f, path);
+    case LS_CONF_GROUP_LIST:
+        return load_group_list(L, s, k, f, path);
     }
     return FAIL(L, s, "'%s' has an unknown schema type", path);
 }

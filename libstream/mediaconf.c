@@ -8,6 +8,7 @@
 #include "libstream/http.h"
 #include "libstream/log.h"
 #include "libstream/mediaconf.h"
+#include "libstream/relayconf.h"
 
 #define OFF(field) offsetof(struct ls_media_conf, field)
 
@@ -122,6 +123,21 @@ const struct ls_conf_key ls_spd_schema[] = {
       .help = "publish admission" },
     { .name = "record", .type = LS_CONF_GROUP, .offset = OFF(record), .children = record_keys,
       .help = "recording of published streams" },
+    { .name = "push", .type = LS_CONF_GROUP_LIST, .offset = OFF(push),
+      .children = ls_relay_push_keys, .elem_size = sizeof(struct ls_relay_push_conf),
+      .check = ls_relay_push_check,
+      .help = "push relays: streams published under app are also published to url/NAME" },
+    { .name = "pull", .type = LS_CONF_GROUP_LIST, .offset = OFF(pull),
+      .children = ls_relay_pull_keys, .elem_size = sizeof(struct ls_relay_pull_conf),
+      .check = ls_relay_pull_check,
+      .help = "pulled sources: external RTMP streams kept live as local stream ids" },
+    INT_KEY("max_pushes", max_pushes, 1000, 1, 100000,
+            "pushes running at once; a push past it is not started (logged, counted)"),
+    INT_KEY("push_retry_max", push_retry_max, 10, 1, 300,
+            "longest pause in seconds between attempts of a failed push"),
+    INT_KEY("push_timeout", push_timeout, 10, 1, 3600,
+            "seconds a push target may take to accept the publish, or answer nothing, "
+            "before it is lost"),
     { .name = NULL },
 };
 

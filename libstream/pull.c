@@ -66,6 +66,8 @@ struct ls_pull {
     bool moving;            /* ls_pull_move closed the client: not a failure */
     enum ls_pull_end last_end;
     unsigned failures;      /* failed attempts since started or last live */
+    bool external;          /* ls_pull_start_external: see the top of this file */
+    char *ext_tc_url, *ext_app, *ext_name;
     const char *stop_why;
 };
 
@@ -95,6 +97,14 @@ static void timer_set(struct event *ev, unsigned ms)
     evtimer_add(ev, &tv);
 }
 
+static void pull_free(struct ls_pull *p)
+{
+    free(p->ext_tc_url);
+    free(p->ext_app);
+    free(p->ext_name);
+    free(p);
+}
+
 static void pull_enter(struct ls_pull *p)
 {
     p->busy++;
@@ -104,7 +114,22 @@ static void pull_enter(struct ls_pull *p)
 static void pull_leave(struct ls_pull *p)
 {
     if (--p->busy == 0 && p->finished)
-        free(p);
+        pull_free(p);
+}
+
+/* Tells an external pull's role what happened (internal pulls have no such hook). */
+static void pull_report(struct ls_pull *p, enum ls_pull_event ev, int err, const char *why)
+{
+    if (p->external && p->ops->event != NULL)
+        p->ops->event(p, p->ops->arg, p->id, ev, err, why);
+}
+
+/* The pull stops being the stream's source; subscribers hear `ev`. */
+static void pull_detach(struct ls_pull *p, enum ls_source_event ev)
+{
+    p->attached = false;
+    ls_stream_detach_source(p->st, p, ev);
+    pull_report(p, LS_PULL_NOT_LIVE, LS_OK, NULL);
 }
 
 /* Ends the pull: no client, not attached. The stream may be freed here; `p` is freed now
@@ -116,10 +141,8 @@ static void pull_finish(struct ls_pull *p)
     if (p->finished)
         return;
     p->finished = true;
-    if (p->attached) {
-        p->attached = false;
-        ls_stream_detach_source(st, p, LS_SOURCE_INTERRUPTED);
-    }
+    if (p->attached)
+        pull_detach(p, LS_SOURCE_INTERRUPTED);
     ls_resolve_cancel(p->dns);
     p->dns = NULL;
     event_free(p->retry_timer);
@@ -128,11 +151,12 @@ static void pull_finish(struct ls_pull *p)
     ls_log(LS_LOG_INFO, "pull %s ended (%s)", p->id, p->stop_why != NULL ? p->stop_why : "stopped");
     if (p->ops->ended != NULL)
         p->ops->ended(p, p->ops->arg, p->id);
-    ls_stats.pulls_active--;
+    if (!p->external)
+        ls_stats.pulls_active--;
     p->st = NULL;
     ls_stream_set_role_data(st, NULL); /* the stream's last keeper may go: it is freed */
     if (p->busy == 0)
-        free(p);
+        pull_free(p);
 }
 
 /* An attempt at p->target failed: classified for the role, which hears of it now. */
@@ -199,14 +223,15 @@ int ls_pull_check_limit(const char *id, size_t max_pulls)
     return LS_ELIMIT;
 }
 
-int ls_pull_start(struct ls_stream *st, enum ls_source_kind kind,
-                  const struct ls_pull_config *cfg, const struct ls_pull_ops *ops)
+/* A pull not started yet: its timers and fields, or NULL. */
+static struct ls_pull *pull_new(struct ls_stream *st, enum ls_source_kind kind,
+                                const struct ls_pull_config *cfg, const struct ls_pull_ops *ops)
 {
     struct event_base *base = NULL;
     struct ls_pull *p = calloc(1, sizeof *p);
 
     if (p == NULL)
-        return LS_ENOMEM;
+        return NULL;
     base = ls_hub_base(ls_stream_hub(st));
     p->st = st;
     snprintf(p->id, sizeof p->id, "%s", ls_stream_id(st));
@@ -221,14 +246,52 @@ int ls_pull_start(struct ls_stream *st, enum ls_source_kind kind,
         if (p->idle_timer != NULL)
             event_free(p->idle_timer);
         free(p);
-        return LS_ENOMEM;
+        return NULL;
     }
-    ls_stream_set_role_data(st, p);
-    ls_stats.pulls_started_total++;
-    ls_stats.pulls_active++;
+    return p;
+}
+
+/* Makes the pull its stream's role data and asks the role for a first target. */
+static void pull_begin(struct ls_pull *p)
+{
+    ls_stream_set_role_data(p->st, p);
     pull_enter(p);
     pull_resolve(p);
     pull_leave(p);
+}
+
+int ls_pull_start(struct ls_stream *st, enum ls_source_kind kind,
+                  const struct ls_pull_config *cfg, const struct ls_pull_ops *ops)
+{
+    struct ls_pull *p = pull_new(st, kind, cfg, ops);
+
+    if (p == NULL)
+        return LS_ENOMEM;
+    ls_stats.pulls_started_total++;
+    ls_stats.pulls_active++;
+    pull_begin(p);
+    return LS_OK;
+}
+
+int ls_pull_start_external(struct ls_stream *st, enum ls_source_kind kind,
+                           const struct ls_pull_config *cfg, const struct ls_pull_ops *ops,
+                           const char *tc_url, const char *app, const char *name)
+{
+    struct ls_pull *p = pull_new(st, kind, cfg, ops);
+
+    if (p == NULL)
+        return LS_ENOMEM;
+    p->external = true;
+    p->ext_tc_url = strdup(tc_url);
+    p->ext_app = strdup(app);
+    p->ext_name = strdup(name);
+    if (p->ext_tc_url == NULL || p->ext_app == NULL || p->ext_name == NULL) {
+        event_free(p->retry_timer);
+        event_free(p->idle_timer);
+        pull_free(p);
+        return LS_ENOMEM;
+    }
+    pull_begin(p);
     return LS_OK;
 }
 
@@ -270,14 +333,19 @@ static void pull_start_client(struct ls_pull *p, const struct sockaddr *sa, sock
     snprintf(tc_url, sizeof tc_url, "rtmp://%s/%s", p->target, ref.app);
     snprintf(p->play_name, sizeof p->play_name, "%s", ref.name);
     ls_log(LS_LOG_DEBUG, "pull %s: playing from %s", p->id, p->target);
-    ls_stats.pull_attempts_total++;
+    if (!p->external)
+        ls_stats.pull_attempts_total++;
     /* The client may close, and report it, before it returns: pull_on_close then handled
      * the failure (a retry is scheduled, or the pull ended) and the pointer is stale.
      * The name is signed in pull_on_connected, with the target's challenge. */
     p->starting = true;
     p->start_closed = false;
-    cl = ls_client_start(base, sa, salen, LS_CLIENT_PLAY, tc_url, ref.app, ref.name,
-                         &p->cfg.client, &pull_client_ops, p);
+    if (p->external)
+        cl = ls_client_start(base, sa, salen, LS_CLIENT_PLAY, p->ext_tc_url, p->ext_app,
+                             p->ext_name, &p->cfg.client, &pull_client_ops, p);
+    else
+        cl = ls_client_start(base, sa, salen, LS_CLIENT_PLAY, tc_url, ref.app, ref.name,
+                             &p->cfg.client, &pull_client_ops, p);
     p->starting = false;
     if (p->start_closed || p->finished)
         return;
@@ -298,9 +366,13 @@ static void pull_resolved(void *arg, int result, const struct sockaddr *sa, sock
     if (p->stopping) {
         pull_finish(p);
     } else if (result != LS_OK) {
+        const char *why = result == LS_ELIMIT ? "no DNS answer for the target in time"
+                                              : "target does not resolve";
+
         pull_attempt_failed(p, LS_PULL_END_REFUSED);
-        pull_no_target(p, result == LS_ELIMIT ? "no DNS answer for the target in time"
-                                              : "target does not resolve");
+        pull_report(p, LS_PULL_FAILED, LS_ENOTFOUND, why);
+        if (!p->finished)
+            pull_no_target(p, why);
     } else {
         pull_start_client(p, sa, len);
     }
@@ -353,7 +425,9 @@ void ls_pull_unavailable(struct ls_pull *p, const char *why)
 
 void ls_pull_kick(struct ls_pull *p)
 {
-    if (p->stopping || p->finished || p->client != NULL || p->dns != NULL)
+    /* An external source's retries are paced by its backoff alone: viewers arriving (the
+     * roles kick on stream_wanted) must not make it hammer a server outside the cluster. */
+    if (p->external || p->stopping || p->finished || p->client != NULL || p->dns != NULL)
         return;
     if (p->resolving) {
         p->kicked = true; /* the answer on its way may predate what the role just learned */
@@ -404,6 +478,13 @@ void ls_pull_move(struct ls_pull *p, const char *why)
     pull_leave(p);
 }
 
+void ls_pull_reconnect(struct ls_pull *p, const char *why)
+{
+    if (p->stopping || p->finished || p->client == NULL)
+        return;
+    ls_client_close(p->client, why); /* pull_on_close: detach, then retry or end */
+}
+
 void ls_pull_set_config(struct ls_pull *p, const struct ls_pull_config *cfg)
 {
     p->cfg = *cfg;
@@ -426,13 +507,24 @@ void ls_pull_last_attempt(const struct ls_pull *p, struct ls_pull_attempt *out)
     out->failures = p->failures;
 }
 
+const char *ls_pull_state(const struct ls_pull *p)
+{
+    if (p->attached)
+        return "live";
+    if (p->client != NULL && ls_client_started(p->client))
+        return "unpublished";
+    if (p->client != NULL || p->dns != NULL || p->resolving)
+        return "connecting";
+    return "retrying";
+}
+
 /* The last viewer left. A live pull stays idle_timeout for a viewer who merely reloads; a
  * pull with nothing to show (never live, or its upstream lost) has nothing to keep warm
  * and ends on the next loop turn, so a play of an id that is not live costs no upstream
  * work once its viewer gave up. */
 static void pull_unwanted(struct ls_pull *p)
 {
-    if (!p->stopping && !p->finished)
+    if (!p->stopping && !p->finished && !p->external)
         timer_set(p->idle_timer, p->attached ? p->cfg.idle_timeout_ms : 0);
 }
 
@@ -457,6 +549,7 @@ static void pull_attach(struct ls_pull *p)
         return;
     }
     p->attached = true;
+    pull_report(p, LS_PULL_LIVE, LS_OK, NULL);
 }
 
 /*
@@ -472,6 +565,8 @@ static void pull_on_connected(struct ls_client *cl, void *arg, const struct ls_a
     char name[1400], query[1024] = "";
     int rc;
 
+    if (p->external)
+        return; /* the far side is no node of ours: nothing to sign, the name stands */
     pull_enter(p);
     p->answered = true;
     if (p->target_node[0] != '\0' && node != NULL && strcmp(node, p->target_node) != 0) {
@@ -520,8 +615,7 @@ static void pull_on_status(struct ls_client *cl, void *arg, const char *level, c
         p->not_found = true; /* the close that follows is this answer */
     if (strcmp(code, "NetStream.Play.UnpublishNotify") == 0 && p->attached) {
         /* The publisher upstream stopped: tell our viewers the same, keep the link. */
-        p->attached = false;
-        ls_stream_detach_source(p->st, p, LS_SOURCE_STOPPED);
+        pull_detach(p, LS_SOURCE_STOPPED);
     } else if (strcmp(code, "NetStream.Play.PublishNotify") == 0 && !p->attached &&
                !p->stopping && !p->finished) {
         pull_attach(p);
@@ -554,12 +648,10 @@ static void pull_on_close(struct ls_client *cl, void *arg, int err, const char *
     p->moving = false;
     if (p->starting)
         p->start_closed = true;
-    if (p->attached) {
-        p->attached = false;
-        /* Silent for viewers: they stay and resume when a retry succeeds (decision 8). */
-        ls_stream_detach_source(p->st, p, LS_SOURCE_INTERRUPTED);
-    }
-    if (p->stopping) {
+    /* Silent for viewers: they stay and resume when a retry succeeds (decision 8). */
+    if (p->attached)
+        pull_detach(p, LS_SOURCE_INTERRUPTED);
+    if (p->stopping || p->finished) {
         pull_finish(p);
         goto out;
     }
@@ -580,14 +672,21 @@ static void pull_on_close(struct ls_client *cl, void *arg, int err, const char *
     pull_attempt_failed(p, silent ? LS_PULL_END_SILENT
                            : p->not_found ? LS_PULL_END_NOT_FOUND
                            : started ? LS_PULL_END_LOST : LS_PULL_END_REFUSED);
-    ls_stats.pull_failures_total[err == LS_OK ? LS_FAIL_NOT_FOUND : LS_FAIL_UPSTREAM]++;
-    if (silent)
-        ls_stats.pull_timeouts_total++;
+    if (p->external) {
+        pull_report(p, LS_PULL_FAILED, silent ? LS_ELIMIT : err, why);
+        if (p->stopping || p->finished)
+            goto out;
+    } else {
+        ls_stats.pull_failures_total[err == LS_OK ? LS_FAIL_NOT_FOUND : LS_FAIL_UPSTREAM]++;
+        if (silent)
+            ls_stats.pull_timeouts_total++;
+    }
     if (!p->outage_logged)
         ls_log(silent ? LS_LOG_WARNING : LS_LOG_INFO, "pull %s from %s lost: %s", p->id,
                p->target, why != NULL ? why : ls_strerror(err));
     p->outage_logged = true;
-    if (s.subscribers == 0) {
+    ls_stream_stats(p->st, &s);
+    if (s.subscribers == 0 && !p->external) {
         p->stop_why = "link closed with no viewers";
         pull_finish(p);
         goto out;

@@ -5,7 +5,10 @@
  *   GET /api/v1/streams → {"streams":[{"id","source","upstream","live","viewers","bytes_in",
  *                          "bytes_out","kbps_in","video_codec","width","height",
  *                          "framerate","audio_codec","frames_in","frames_dropped",
- *                          "uptime_s"}]}
+ *                          "uptime_s", <the role's fields>}]}
+ *
+ * A role adds its own fields to each stream (spd: "pushes", "pull") by serving the route
+ * again through ls_streamsapi_attach_extra.
  */
 #include <stdint.h>
 
@@ -17,9 +20,16 @@
 #include "libstream/json.h"
 #include "libstream/streamsapi.h"
 
+/* One listing in progress: where it writes and what the role adds. */
+struct streamsapi_walk {
+    struct ls_json *j;
+    const struct ls_streamsapi_extra *extra; /* NULL = nothing */
+};
+
 static void streamsapi_stream_json(struct ls_stream *st, void *arg)
 {
-    struct ls_json *j = arg;
+    struct streamsapi_walk *w = arg;
+    struct ls_json *j = w->j;
     struct ls_stream_stats s;
 
     ls_stream_stats(st, &s);
@@ -42,18 +52,37 @@ static void streamsapi_stream_json(struct ls_stream *st, void *arg)
     ls_json_kv_uint64(j, "frames_in", s.frames_in);
     ls_json_kv_uint64(j, "frames_dropped", s.frames_dropped);
     ls_json_kv_uint64(j, "uptime_s", s.uptime_ms / 1000);
+    if (w->extra != NULL && w->extra->fields != NULL)
+        w->extra->fields(j, st, w->extra->arg);
     ls_json_object_end(j);
 }
 
 static int streamsapi_each(struct ls_json *j, void *hub)
 {
-    ls_hub_foreach(hub, streamsapi_stream_json, j);
+    struct streamsapi_walk w = { j, NULL };
+
+    ls_hub_foreach(hub, streamsapi_stream_json, &w);
+    return LS_OK;
+}
+
+static int streamsapi_each_extra(struct ls_json *j, void *arg)
+{
+    const struct ls_streamsapi_extra *extra = arg;
+    struct streamsapi_walk w = { j, extra };
+
+    ls_hub_foreach(extra->hub, streamsapi_stream_json, &w);
     return LS_OK;
 }
 
 static void streamsapi_streams(struct evhttp_request *req, void *hub)
 {
     ls_http_reply_json_list(req, "streams", 0, streamsapi_each, hub,
+                            "cannot render the stream list");
+}
+
+static void streamsapi_streams_extra(struct evhttp_request *req, void *extra)
+{
+    ls_http_reply_json_list(req, "streams", 0, streamsapi_each_extra, extra,
                             "cannot render the stream list");
 }
 
@@ -71,5 +100,14 @@ int ls_streamsapi_attach(struct ls_http *http, struct ls_hub *hub)
 
     if (rc == LS_OK)
         ls_http_set_gauges(http, streamsapi_gauges, hub);
+    return rc;
+}
+
+int ls_streamsapi_attach_extra(struct ls_http *http, const struct ls_streamsapi_extra *extra)
+{
+    int rc = ls_http_route(http, "/api/v1/streams", streamsapi_streams_extra, (void *)extra);
+
+    if (rc == LS_OK)
+        ls_http_set_gauges(http, streamsapi_gauges, extra->hub);
     return rc;
 }

@@ -14,6 +14,11 @@
  *   smd asks → how long has our publisher been idle (takeover); smd revokes → drop it
  * An origin never pulls from itself, and never serves a peer's pull from a pulled copy
  * (session.c): no chains, no loops (docs/architecture.md decision 7).
+ *
+ * Relays (push.c, source.c): what this origin owns — its publishers and its pulled
+ * sources — is pushed to the `push` targets of its app while live; a pulled source is a
+ * publisher to everything here (claimed at smd, served to peers), so a local publisher of
+ * its id is refused.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,8 +29,11 @@
 #include "libstream/config.h"
 #include "libstream/log.h"
 #include "libstream/medianode.h"
+#include "libstream/streamsapi.h"
+#include "push.h"
 #include "record.h"
 #include "registry.h"
+#include "source.h"
 #include "spd.h"
 
 struct origin_lookup {
@@ -55,6 +63,9 @@ struct spd_origin {
     char advertise[LS_ADDR_STRLEN];
     LIST_HEAD(, origin_lookup) lookups;
     LIST_HEAD(, origin_claim) claims;
+    struct spd_pushes *pushes;
+    struct spd_sources *sources;
+    struct ls_streamsapi_extra api;       /* /api/v1/streams with pushes and sources */
 };
 
 /* ---- pulls from peer origins ---- */
@@ -118,6 +129,8 @@ static int origin_want(struct spd_origin *o, struct ls_stream *st)
 
     if (o->registry == NULL || !spd_registry_enabled(o->registry))
         return LS_OK; /* standalone: viewers wait for a local publisher */
+    if (spd_sources_has(o->sources, ls_stream_id(st)))
+        return LS_OK; /* a pulled source here: viewers wait for it, not for a peer */
     if (pull != NULL) {
         ls_pull_kick(pull);
         return LS_OK;
@@ -156,6 +169,10 @@ static void origin_publish_claim(void *arg, struct ls_publish_claim *claim, cons
     struct origin_claim *oc;
 
     (void)takeover;
+    if (spd_sources_has(o->sources, id)) {
+        ls_publish_claim_done(claim, LS_EBUSY, "the id is a pulled source here");
+        return;
+    }
     if (o->registry == NULL || !spd_registry_enabled(o->registry)) {
         ls_publish_claim_done(claim, LS_OK, NULL);
         return;
@@ -205,6 +222,7 @@ static void origin_publish_started(void *arg, const char *id)
     /* A pull still retrying for this id (its peer died) has nothing left to do. */
     if (pull != NULL)
         ls_pull_stop(pull, "a publisher took the stream here");
+    spd_pushes_live(o->pushes, id);
     if (!rc->enabled || rc->dir == NULL || rc->dir[0] == '\0')
         return;
     r = calloc(1, sizeof *r);
@@ -242,8 +260,10 @@ static void origin_publish_ended(void *arg, const char *id, uint64_t publisher)
     struct spd_origin *o = arg;
     struct ls_stream *st;
 
-    /* First: the recorder may be the stream's last subscriber, and its leaving frees it. */
+    /* First: the recorder and the pushes may be the stream's last subscribers, and their
+     * leaving frees it. */
     origin_record_stop(o, id);
+    spd_pushes_ended(o->pushes, id);
     st = ls_hub_find(o->node->hub, id);
     /* Only this publisher's claim: after a local takeover the id is its successor's. */
     if (o->registry != NULL)
@@ -276,6 +296,8 @@ static void origin_revoked(void *arg, const char *id)
     struct spd_origin *o = arg;
     struct ls_stream *st = ls_hub_find(o->node->hub, id);
 
+    if (spd_sources_revoked(o->sources, id))
+        return;
     ls_log(LS_LOG_NOTICE, "publish %s: taken over on another origin; dropping ours", id);
     if (st != NULL && ls_stream_has_source(st) &&
         ls_stream_source_kind(st) == LS_SOURCE_PUBLISHER)
@@ -327,9 +349,60 @@ static void origin_reloaded(struct ls_media_node *node, void *arg)
     (void)node;
     if (o->registry == NULL)
         return;
+    spd_pushes_reload(o->pushes);
+    spd_sources_reload(o->sources);
     origin_format_advertise(o);
     origin_registry_config(o, &cfg);
     spd_registry_reload(o->registry, &cfg);
+}
+
+/* ---- relays: hooks and views ---- */
+
+static void origin_source_live(void *arg, const char *id)
+{
+    struct spd_origin *o = arg;
+
+    spd_pushes_live(o->pushes, id);
+}
+
+static void origin_source_ended(void *arg, const char *id)
+{
+    struct spd_origin *o = arg;
+
+    spd_pushes_ended(o->pushes, id);
+}
+
+static void origin_stream_fields(struct ls_json *j, struct ls_stream *st, void *arg)
+{
+    struct spd_origin *o = arg;
+
+    spd_pushes_json(o->pushes, j, st);
+    spd_sources_json(o->sources, j, st);
+}
+
+static void origin_metrics(struct ls_buf *out, void *arg)
+{
+    struct spd_origin *o = arg;
+
+    spd_registry_metrics(out, o->registry);
+    spd_pushes_metrics(out, o->pushes);
+    spd_sources_metrics(out, o->sources);
+}
+
+/* Pushes and pulled sources, once the registry is there (sources claim their ids). */
+static int origin_relays_new(struct spd_origin *o)
+{
+    struct spd_source_hooks hooks = { origin_source_live, origin_source_ended, o };
+
+    o->pushes = spd_pushes_new(o->node);
+    if (o->pushes != NULL)
+        o->sources = spd_sources_new(o->node, o->registry, &hooks);
+    if (o->sources == NULL)
+        return LS_ENOMEM;
+    o->api.hub = o->node->hub;
+    o->api.fields = origin_stream_fields;
+    o->api.arg = o;
+    return ls_streamsapi_attach_extra(o->node->http, &o->api);
 }
 
 struct spd_origin *spd_origin_new(struct event_base *base, const char *path)
@@ -366,7 +439,8 @@ struct spd_origin *spd_origin_new(struct event_base *base, const char *path)
     reg_hooks.arg = o;
     origin_registry_config(o, &reg_cfg);
     o->registry = spd_registry_new(base, &reg_cfg, &reg_hooks);
-    if (o->registry == NULL) {
+    if (o->registry == NULL || origin_relays_new(o) != LS_OK) {
+        ls_log(LS_LOG_ERR, "out of memory starting the origin");
         spd_origin_free(o);
         return NULL;
     }
@@ -382,9 +456,10 @@ struct spd_origin *spd_origin_new(struct event_base *base, const char *path)
     ls_server_set_hooks(o->node->srv, &srv_hooks);
     o->node->reloaded = origin_reloaded;
     o->node->arg = o;
-    ls_http_set_metrics(o->node->http, spd_registry_metrics, o->registry);
+    ls_http_set_metrics(o->node->http, origin_metrics, o);
     if (!spd_registry_enabled(o->registry))
         ls_log(LS_LOG_NOTICE, "no source_managers: running as a standalone origin");
+    spd_sources_start(o->sources);
     return o;
 }
 
@@ -410,8 +485,12 @@ static void origin_cancel_lookups(struct spd_origin *o)
 
 void spd_origin_stop(struct spd_origin *o)
 {
+    /* Sources first: their claims in flight are answered, so their pulls can end. */
+    spd_sources_stop(o->sources);
     ls_media_node_stop(o->node);
     origin_cancel_lookups(o);
+    if (o->pushes != NULL)
+        spd_pushes_stop(o->pushes);
     while (!LIST_EMPTY(&o->recordings))
         origin_record_stop(o, NULL);
     /* Unregisters what is left and says goodbye to every smd (docs/interface.md "Signals"). */
@@ -434,5 +513,7 @@ void spd_origin_free(struct spd_origin *o)
     }
     spd_registry_free(o->registry); /* when start failed half way */
     spd_record_finish_all();        /* recordings still draining to disk */
+    spd_sources_free(o->sources);
+    spd_pushes_free(o->pushes);
     free(o);
 }

@@ -1,7 +1,7 @@
 /*
  * fuzz_config — libconfig text through the schema loader (config.c): parse, integer
- * literal scan, every key type's validation (addresses, CIDR lists, URLs, groups), error
- * formatting, and freeing. Inputs with @include are skipped: they would read arbitrary
+ * literal scan, every key type's validation (addresses, CIDR lists, URLs, groups, lists of
+ * groups with their checks: spd's push and pull), error formatting, and freeing. Inputs with @include are skipped: they would read arbitrary
  * files, which is libconfig's business, not ours.
  *
  * libconfig 1.5 itself leaks its 64-byte string buffer on some syntax errors (a string,
@@ -16,6 +16,7 @@
 
 #include "libstream/config.h"
 #include "libstream/log.h"
+#include "libstream/relayconf.h"
 
 struct auth {
     char *secret;
@@ -31,6 +32,7 @@ struct conf {
     struct ls_addr_list source_managers, upstream;
     struct ls_cidr_list allow;
     struct auth publish;
+    struct ls_conf_list push, pull;
 };
 
 static const struct ls_conf_key auth_keys[] = {
@@ -57,6 +59,12 @@ static const struct ls_conf_key keys[] = {
     { .name = "allow", .type = LS_CONF_CIDR_LIST, .offset = offsetof(struct conf, allow) },
     { .name = "publish", .type = LS_CONF_GROUP, .offset = offsetof(struct conf, publish),
       .children = auth_keys },
+    { .name = "push", .type = LS_CONF_GROUP_LIST, .offset = offsetof(struct conf, push),
+      .children = ls_relay_push_keys, .elem_size = sizeof(struct ls_relay_push_conf),
+      .check = ls_relay_push_check },
+    { .name = "pull", .type = LS_CONF_GROUP_LIST, .offset = offsetof(struct conf, pull),
+      .children = ls_relay_pull_keys, .elem_size = sizeof(struct ls_relay_pull_conf),
+      .check = ls_relay_pull_check },
     { .name = NULL },
 };
 

@@ -679,9 +679,126 @@ static void test_attempt_outcomes_and_move(void **state)
     fake_stop(&fake);
 }
 
+/* ---- external pulls (spd's pulled sources) ---- */
+
+static unsigned ext_live, ext_not_live, ext_failed, ext_ended;
+static char ext_why[160];
+
+static void ext_resolve(struct ls_pull *p, void *arg, const char *id)
+{
+    (void)arg;
+    (void)id;
+    ls_pull_connect(p, upstream, NULL);
+}
+
+static void ext_ended_cb(struct ls_pull *p, void *arg, const char *id)
+{
+    (void)p;
+    (void)arg;
+    assert_string_equal(id, "local/cam");
+    ext_ended++;
+}
+
+static void ext_event(struct ls_pull *p, void *arg, const char *id, enum ls_pull_event ev,
+                      int err, const char *why)
+{
+    (void)p;
+    (void)arg;
+    (void)err;
+    assert_string_equal(id, "local/cam");
+    if (ev == LS_PULL_LIVE)
+        ext_live++;
+    else if (ev == LS_PULL_NOT_LIVE)
+        ext_not_live++;
+    else {
+        ext_failed++;
+        snprintf(ext_why, sizeof ext_why, "%s", why != NULL ? why : "");
+    }
+}
+
+/*
+ * An external pull plays another server's stream "live/ext" as the local "local/cam": it
+ * goes live with no subscriber at all and stays (nothing about viewers ends it), its play
+ * is the plain name (no cluster signature: the origin sees an ordinary viewer), it follows
+ * the far side's unpublish and republish, a dropped link is retried, kicks are ignored,
+ * it is no internal pull (not counted), and only a stop ends it.
+ */
+static void test_external_pull_runs_without_viewers(void **state)
+{
+    static const struct ls_pull_ops ext_ops = {
+        .resolve = ext_resolve, .ended = ext_ended_cb, .event = ext_event,
+    };
+    struct peer pub;
+    struct ls_stream *st, *far;
+    struct ls_stream_stats s;
+    struct ls_pull *p;
+    char tc_url[128];
+
+    (void)state;
+    ext_live = ext_not_live = ext_failed = ext_ended = 0;
+    publish_fixture(&pub, "ext");
+    snprintf(tc_url, sizeof tc_url, "rtmp://%s/live", origin.listen);
+    st = ls_hub_get(edge.hub, "local/cam");
+    assert_non_null(st);
+    assert_int_equal(ls_pull_start_external(st, LS_SOURCE_PUBLISHER, &pull_cfg, &ext_ops, tc_url,
+                                            "live", "ext?k=v"),
+                     LS_OK);
+    p = ls_stream_role_data(st);
+    assert_non_null(p);
+    EVLOOP_WAIT(base, ext_live == 1, 3000);
+    assert_int_equal(ext_live, 1);
+    assert_string_equal(ls_pull_state(p), "live");
+    assert_true(ls_stream_has_source(st));
+    assert_int_equal(ls_stream_source_kind(st), LS_SOURCE_PUBLISHER);
+    assert_int_equal(ls_stats.pulls_active, 0);
+    assert_int_equal(ls_stats.pulls_started_total, 0);
+    far = ls_hub_find(origin.hub, "live/ext");
+    assert_non_null(far);
+    ls_stream_stats(far, &s);
+    assert_int_equal(s.subscribers, 1);
+    assert_true(log_has("play live/ext started"));
+    assert_false(log_has("play live/ext started (internal pull)")); /* not signed */
+
+    /* no viewers for longer than idle_timeout: still there, still live */
+    evloop_run_for(base, 3 * pull_cfg.idle_timeout_ms);
+    assert_ptr_equal(ls_hub_find(edge.hub, "local/cam"), st);
+    assert_ptr_equal(ls_stream_role_data(st), p);
+    assert_int_equal(ext_ended, 0);
+    ls_pull_kick(p);
+    assert_string_equal(ls_pull_state(p), "live");
+
+    /* the far publisher leaves and comes back: followed, link kept */
+    peer_end(&pub);
+    EVLOOP_WAIT(base, ext_not_live == 1, 3000);
+    assert_int_equal(ext_not_live, 1);
+    assert_false(ls_stream_has_source(st));
+    assert_string_equal(ls_pull_state(p), "unpublished");
+    publish_fixture(&pub, "ext");
+    EVLOOP_WAIT(base, ext_live == 2, 3000);
+    assert_int_equal(ext_live, 2);
+
+    /* the link dropped (a lapsed right, a lost peer): reported, retried, live again */
+    ls_pull_reconnect(p, "test drop");
+    assert_int_equal(ext_not_live, 2);
+    assert_int_equal(ext_failed, 1);
+    assert_string_equal(ext_why, "test drop");
+    assert_string_equal(ls_pull_state(p), "retrying");
+    EVLOOP_WAIT(base, ext_live == 3, 3000);
+    assert_int_equal(ext_live, 3);
+    assert_int_equal(ext_ended, 0);
+
+    /* a stop ends it: the stream, without subscribers, goes with it */
+    ls_pull_stop(p, "test done");
+    assert_int_equal(ext_ended, 1);
+    assert_null(ls_hub_find(edge.hub, "local/cam"));
+    peer_end(&pub);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_external_pull_runs_without_viewers, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_refused_peer_play_keeps_pull_stream, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_silent_upstream_is_lost_paused_is_not, setup,

@@ -59,7 +59,8 @@ enum ls_client_mode { LS_CLIENT_PLAY, LS_CLIENT_PUBLISH };
 
 /*
  * Starts a client to `sa`: connect(app, tc_url) then play or publish `name` (which may
- * carry a ?query). Strings are copied. NULL when the socket cannot be created. Any later
+ * carry a ?query; a publisher sends releaseStream and FCPublish with it first, as
+ * encoders do). Strings are copied. NULL when the socket cannot be created. Any later
  * failure, even one found before this returns, is reported by on_close from the event
  * loop, never from inside this call.
  */
@@ -70,6 +71,13 @@ struct ls_client *ls_client_start(struct event_base *base, const struct sockaddr
                                   const struct ls_client_ops *ops, void *arg);
 /* Closes (on_close follows with LS_OK and `why`). */
 void ls_client_close(struct ls_client *cl, const char *why);
+/* A publishing client ends cleanly: FCUnpublish and deleteStream go out after what is
+ * queued, then the connection closes (on_close follows, within about 2 s). Any other
+ * client closes as ls_client_close. */
+void ls_client_unpublish(struct ls_client *cl, const char *why);
+/* The message stream id the server gave (createStream); 0 before. Media a publishing
+ * owner queues itself (shared hub encodings, hub.h) must carry it. */
+uint32_t ls_client_stream_id(const struct ls_client *cl);
 /* Publishing: sends one media/data message on the published stream (timestamp as given). */
 LS_MUST_CHECK int ls_client_send(struct ls_client *cl, const struct ls_frame *msg);
 /* Replaces the name to play or publish (with its ?query); only until the play/publish is

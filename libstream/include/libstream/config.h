@@ -33,6 +33,11 @@
  *                                                (LS_CONF_PREFERENCE: or one such string)
  *   LS_CONF_CIDR_LIST     struct ls_cidr_list    list/array of "net/prefix" or bare addresses
  *   LS_CONF_GROUP         a nested struct        `children` offsets are relative to it
+ *   LS_CONF_GROUP_LIST    struct ls_conf_list    a list of groups `( { ... }, { ... } )`:
+ *                                                each is an element of `elem_size` bytes
+ *                                                loaded with `children` (defaults first),
+ *                                                then checked by `check` (duplicates, a
+ *                                                URL's form); empty by default
  *
  * Not thread-safe only in the sense that the caller owns `out`; no global state is used.
  */
@@ -59,6 +64,14 @@ enum ls_conf_type {
     LS_CONF_LOG_LEVEL,
     LS_CONF_GROUP,
     LS_CONF_URL,
+    LS_CONF_GROUP_LIST,
+};
+
+/* The value of an LS_CONF_GROUP_LIST key: `n` elements of the key's elem_size bytes, each
+ * a struct its `children` describe (owned: ls_config_free frees them and `v`). */
+struct ls_conf_list {
+    void *v;
+    size_t n;
 };
 
 /* Key flags. */
@@ -71,7 +84,7 @@ enum ls_conf_type {
 
 /* Bounds the loader enforces on file content. */
 #define LS_CONF_STRING_MAX 4096 /* bytes in a STRING/URL value */
-#define LS_CONF_LIST_MAX 256    /* entries in an ADDR_LIST/CIDR_LIST */
+#define LS_CONF_LIST_MAX 256    /* entries in an ADDR_LIST/CIDR_LIST/GROUP_LIST */
 #define LS_CONF_DEPTH_MAX 8     /* GROUP nesting in a schema */
 
 /*
@@ -91,6 +104,14 @@ struct ls_conf_key {
     const struct ls_conf_key *children; /* GROUP: its keys */
     unsigned flags;       /* LS_CONF_REQUIRED, LS_CONF_DEFAULT_HOSTNAME */
     const char *help;     /* one line for documentation and `-h`-style listings */
+    size_t elem_size;     /* GROUP_LIST: bytes of one element */
+    /*
+     * GROUP_LIST: validates element `i` once it is loaded, against itself and the elements
+     * before it (elems[0..i]), e.g. for duplicates. LS_OK, or LS_ECONF with a message in
+     * why[whylen] (no "FILE:LINE:" prefix) and, in *key, the child key it is about (its
+     * line is reported; NULL = the element's line). NULL = no check.
+     */
+    int (*check)(const void *elems, size_t i, const char **key, char *why, size_t whylen);
 };
 
 /* A schema entry for an integer field of `conf_struct` with a default and an inclusive range. */
@@ -138,6 +159,9 @@ LS_MUST_CHECK int ls_config_load(const char *path, const struct ls_conf_key *sch
 LS_MUST_CHECK int ls_config_load_string(const char *text, const char *name,
                                         const struct ls_conf_key *schema, void *out,
                                         char *err, size_t errlen);
+/* `s` fit for a one-line message, as the loader quotes file values: '"', '\\' and control
+ * bytes escaped (\xNN), cut at 64 characters ("..."). `cap` of 300 always suffices. */
+const char *ls_config_quote(const char *s, char *out, size_t cap);
 /* Frees what the loader allocated in *conf and zeroes those fields. Safe to repeat. */
 void ls_config_free(const struct ls_conf_key *schema, void *conf);
 

@@ -111,7 +111,8 @@ struct ls_subscriber {
     bool dirty;                      /* in the hub's flush list */
     bool flush_now;                  /* flush at the end of this push, not at the tick */
     bool skipping;                   /* dropping video until the next keyframe */
-    bool hidden;                     /* not a viewer (a recorder): not counted in stats */
+    bool hidden;                     /* not a viewer (a recorder, spd's push): not counted
+                                      * in stats */
     uint64_t behind_since_ms;        /* 0 = keeping up */
     bool must_drop;                  /* past the hard bound: the next flush drops it */
     size_t queued_mark;              /* outq bytes after the hub's last push or shed: less

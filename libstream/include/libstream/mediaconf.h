@@ -43,6 +43,11 @@ struct ls_media_conf {
     int64_t publisher_idle_timeout;  /* s */
     struct ls_media_auth_conf publish;
     struct ls_media_record_conf record;
+    struct ls_conf_list push;        /* struct ls_relay_push_conf (relayconf.h) */
+    struct ls_conf_list pull;        /* struct ls_relay_pull_conf */
+    int64_t max_pushes;              /* pushes running at once */
+    int64_t push_retry_max;          /* s: longest back-off between push attempts */
+    int64_t push_timeout;            /* s: a push target that answers nothing is lost */
     /* epd */
     struct ls_addr_list upstream;    /* in order of preference; at least one */
     /* both */

@@ -56,6 +56,14 @@ struct ls_pull_config {
 };
 void ls_pull_config_defaults(struct ls_pull_config *cfg);
 
+/* What an external pull reports to its role (ls_pull_ops.event). */
+enum ls_pull_event {
+    LS_PULL_LIVE,      /* Play.Start (or PublishNotify): it is the stream's source now */
+    LS_PULL_NOT_LIVE,  /* no longer the source: the link was lost, or the far side
+                        * unpublished (UnpublishNotify; the link stays) */
+    LS_PULL_FAILED,    /* an attempt or the link failed (err, why); a retry follows */
+};
+
 struct ls_pull_ops {
     /*
      * Where should the next attempt go? The role answers, now or later, with
@@ -73,6 +81,14 @@ struct ls_pull_ops {
      * avoid it at once). Must not stop, move or kick the pull. NULL = not wanted.
      */
     void (*failed)(struct ls_pull *p, void *arg, const char *id);
+    /* External pulls only (NULL = not wanted): the source's changes, for the role's
+     * counters and for what it does with a live stream (spd's pushes). `err` and `why`
+     * (borrowed for the call) with LS_PULL_FAILED: LS_ELIMIT when the far side went
+     * silent (upstream_timeout), LS_ENOTFOUND when its name did not resolve, or the
+     * client's close code and reason (an onStatus error code such as
+     * "NetStream.Play.StreamNotFound"). May stop the pull. */
+    void (*event)(struct ls_pull *p, void *arg, const char *id, enum ls_pull_event ev,
+                  int err, const char *why);
     void *arg;
 };
 
@@ -103,6 +119,21 @@ struct ls_pull_attempt {
 LS_MUST_CHECK int ls_pull_start(struct ls_stream *st, enum ls_source_kind kind,
                                 const struct ls_pull_config *cfg, const struct ls_pull_ops *ops);
 /*
+ * Starts an external pull (spd's `pull` key, docs/interface.md "Relays"): the source of
+ * `st` is a stream on a server outside the cluster, played as `name` (with any ?query)
+ * after connect(app, tc_url) to the target the role's resolve names (ls_pull_connect,
+ * node NULL); the strings are copied. Unlike an internal pull it is not signed (the far
+ * side is no node of ours), it is played continuously — it never ends for want of
+ * viewers (idle_timeout does not apply) and retries with backoff for as long as it runs —
+ * it ignores ls_pull_kick, it is not an internal pull (max_pulls, livecluster_pull*), and
+ * it reports every change to ops->event. It ends with ls_pull_stop, or when the hub kicks
+ * its source. LS_OK or LS_ENOMEM (nothing started).
+ */
+LS_MUST_CHECK int ls_pull_start_external(struct ls_stream *st, enum ls_source_kind kind,
+                                         const struct ls_pull_config *cfg,
+                                         const struct ls_pull_ops *ops, const char *tc_url,
+                                         const char *app, const char *name);
+/*
  * The roles' gate before ls_pull_start: LS_OK, or LS_ELIMIT when `max_pulls` pulls run in
  * this process already (0 = no bound) — counted in livecluster_play_limited_total
  * {reason="max_pulls"} and logged at most once a second; the role's stream_wanted hook
@@ -131,6 +162,11 @@ void ls_pull_stop(struct ls_pull *p, const char *why);
  * attempts is asked at once (as ls_pull_kick).
  */
 void ls_pull_move(struct ls_pull *p, const char *why);
+/* Drops the current link, if any, as if it had been lost (the stream's source detaches,
+ * a retry follows the backoff); for a role whose right to the stream lapsed (spd: a
+ * pulled source's registration taken over elsewhere). May end the pull, as a lost link
+ * does. */
+void ls_pull_reconnect(struct ls_pull *p, const char *why);
 /* Applies a reloaded config (strings borrowed as in ls_pull_start). */
 void ls_pull_set_config(struct ls_pull *p, const struct ls_pull_config *cfg);
 bool ls_pull_connected(const struct ls_pull *p);
@@ -139,5 +175,9 @@ bool ls_pull_connected(const struct ls_pull *p);
 const char *ls_pull_target(const struct ls_pull *p);
 /* How the last attempt ended (end LS_PULL_END_NONE while none has). */
 void ls_pull_last_attempt(const struct ls_pull *p, struct ls_pull_attempt *out);
+/* For the API: "live" (the stream's source), "connecting" (an attempt in progress: the
+ * role's answer, DNS, the RTMP connection up to Play.Start), "unpublished" (linked, but
+ * the far side said UnpublishNotify) or "retrying" (waiting out the backoff). */
+const char *ls_pull_state(const struct ls_pull *p);
 
 #endif /* LIBSTREAM_PULL_H */
