@@ -62,6 +62,8 @@ enum ls_conf_type {
 #define LS_CONF_REQUIRED 0x1u         /* the key must appear in the file */
 #define LS_CONF_DEFAULT_HOSTNAME 0x2u /* STRING: the default is gethostname() ("node_id") */
 #define LS_CONF_NUMERIC 0x4u          /* ADDR_LIST: every host is a numeric IP address */
+#define LS_CONF_DIRECTORY 0x8u        /* STRING: a non-empty value names an existing directory
+                                       * (checked when the file is loaded: -t, start, reload) */
 
 /* Bounds the loader enforces on file content. */
 #define LS_CONF_STRING_MAX 4096 /* bytes in a STRING/URL value */
