@@ -348,13 +348,25 @@ static void vp_send_injected(struct ls_vodplay *p)
     bl[0] = ls_flvindex_blob(p->ix, p->ix->meta);
     bl[1] = ls_flvindex_blob(p->ix, k->vseq);
     bl[2] = ls_flvindex_blob(p->ix, k->aseq);
+    /* Metadata at timestamp 0, as at a play's start: FFmpeg's FLV reader (5.x) takes a
+     * script message with a later timestamp for a new data stream, and ffprobe counting
+     * frames then crashes. The sequence headers go at the keyframe's time. */
     for (i = 0; i < 3; i++)
         if (bl[i] != NULL)
-            (void)vp_send_tag(p, bl[i]->type, p->inject_ts, bl[i]->data, bl[i]->len);
+            (void)vp_send_tag(p, bl[i]->type, i == 0 ? 0 : p->inject_ts, bl[i]->data,
+                              bl[i]->len);
 }
 
 /* ---- the end ---- */
 
+/*
+ * The end: onStatus NetStream.Play.Stop, then the data message onPlayStatus
+ * NetStream.Play.Complete, then StreamEOF. A Flash player fires Play.Stop at once and
+ * Complete when playback reaches it (data messages wait in its buffer). Play.Stop goes
+ * first because FFmpeg's RTMP reader ends there: from FFmpeg 5.x on, its FLV reader takes
+ * any unknown script message for a new data stream, and ffprobe counting frames crashes
+ * on one that appears at the end.
+ */
 static void vp_complete(struct ls_vodplay *p)
 {
     struct ls_buf b;
@@ -364,6 +376,7 @@ static void vp_complete(struct ls_vodplay *p)
     free(p->buf);
     p->buf = NULL;
     p->buf_len = p->buf_cap = 0;
+    vp_status(p, "status", "NetStream.Play.Stop", "Stopped playing.");
     ls_buf_init(&b, 0);
     ls_amf0_write_cstring(&b, "onPlayStatus");
     ls_amf0_write_object_begin(&b);
@@ -379,7 +392,6 @@ static void vp_complete(struct ls_vodplay *p)
     vp_send_payload(p, p->stream_id, LS_MSG_DATA_AMF0, p->sent_rel, &b);
     ls_buf_free(&b);
     vp_control(p, false, false, true);
-    vp_status(p, "status", "NetStream.Play.Stop", "Stopped playing.");
     /* Nothing asked for: the connection goes back to connect_timeout (a seek resumes). */
     ls_conn_set_deadline(p->conn, ls_vod_config(p->vod)->idle_timeout_ms,
                          "connect_timeout: a file played to its end and nothing since");

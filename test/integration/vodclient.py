@@ -28,7 +28,10 @@ Options:
   --until WHAT      "stop" (default: Play.Stop or the connection ends), or a number of
                     media seconds after which the client leaves
   --timeout SEC     give up after SEC seconds of wall time (default 60)
-  --no-read SEC     stop reading for SEC seconds right after Play.Start (a stalled viewer)
+  --no-read SEC     stop reading for SEC seconds right after Play.Start (a stalled viewer;
+                    its receive buffer is made small, so the server's queue fills soon)
+
+NAME may carry \\xHH escapes (a NUL byte: 'missing\\x00x').
 
 Exit status 0 when the run ended by Play.Stop or --until; 1 otherwise; 2 on a local error.
 Timestamps printed are the message timestamps as sent (absolute, fmt 0 or deltas applied).
@@ -108,8 +111,13 @@ def amf_all(b):
 
 
 class Conn:
-    def __init__(self, host, port, deadline):
-        self.s = socket.create_connection((host, port), timeout=5)
+    def __init__(self, host, port, deadline, rcvbuf=0):
+        self.s = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+        if rcvbuf:
+            # before connect, so the window the server sees stays small
+            self.s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+        self.s.settimeout(5)
+        self.s.connect((host, port))
         self.s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.deadline = deadline
         self.buf = b""
@@ -272,8 +280,10 @@ def main():
 
     deadline = time.time() + a.timeout
     out = sys.stdout
+    if "\\x" in a.name:
+        a.name = a.name.encode().decode("unicode_escape")  # e.g. a NUL: missing\x00x
     try:
-        c = Conn(a.host, a.port, deadline)
+        c = Conn(a.host, a.port, deadline, 8192 if a.no_read > 0 else 0)
         c.handshake()
         c.command(0, "connect", 1, {"app": a.app, "type": "nonprivate", "flashVer": "LNX 9,0,124,2",
                                     "tcUrl": "rtmp://%s:%d/%s" % (a.host, a.port, a.app),
@@ -294,7 +304,7 @@ def main():
     stalled_until = None
     why = "timeout"
     try:
-        while time.time() < deadline:
+        while time.time() < deadline and not c.closed:
             if stalled_until is not None and time.time() < stalled_until:
                 time.sleep(min(0.05, stalled_until - time.time()))
                 continue
@@ -338,7 +348,8 @@ def main():
                         stalled_until = time.time() + a.no_read
                     if code == "NetStream.Play.Stop":
                         why = "stop"
-                        break
+                        # what follows it (onPlayStatus, StreamEOF) for a moment more
+                        deadline = min(deadline, time.time() + 0.5)
                     if code.endswith("StreamNotFound") or code.endswith("Failed") or \
                             code.endswith("BadName") or code.endswith("Unauthorized"):
                         why = "refused"
@@ -380,6 +391,8 @@ def main():
         why = "closed"
     except OSError as e:
         print("error %s" % e, file=sys.stderr)
+        why = "closed"
+    if why == "timeout" and c.closed:
         why = "closed"
     print("end %s" % why, file=out)
     return 0 if why in ("stop", "until") else 1

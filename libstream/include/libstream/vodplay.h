@@ -16,8 +16,8 @@
  *        Unpause.Notify; playing resumes where it stopped;
  *   getStreamLength NAME ─▶ _result with the duration in seconds (from the file's
  *        timestamps), or _error NetStream.Play.StreamNotFound;
- *   the end ─▶ onPlayStatus NetStream.Play.Complete (a data message), StreamEOF,
- *        NetStream.Play.Stop; the viewer may seek again, or is closed connect_timeout later.
+ *   the end ─▶ NetStream.Play.Stop, onPlayStatus NetStream.Play.Complete (a data
+ *        message), StreamEOF; the viewer may seek again, or is closed connect_timeout later.
  *
  * Timestamps are the file's, relative to its first audio or video tag (flvindex.h).
  * A failure before playing starts (no such file, not FLV, vod.max_viewers) goes back to
