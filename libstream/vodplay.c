@@ -690,7 +690,9 @@ static struct vp_req *vp_req_new(struct ls_vodplay *p, enum vp_req_kind kind,
 {
     struct vp_req *r;
 
-    if (p->nreqs >= LS_VODPLAY_MAX_REQUESTS)
+    /* getStreamLength requests wait at most LS_VODPLAY_MAX_REQUESTS at a time; a play is
+     * one at most (a new one replaces it), so it always has its place. */
+    if (kind == REQ_LENGTH && p->nreqs >= LS_VODPLAY_MAX_REQUESTS)
         return NULL;
     r = calloc(1, sizeof *r);
     if (r == NULL)
@@ -714,7 +716,7 @@ void ls_vodplay_play(struct ls_vodplay *p, uint32_t stream_id, const struct ls_s
     p->stream_id = stream_id;
     r = vp_req_new(p, REQ_PLAY, ref);
     if (r == NULL) {
-        p->ops.failed(p->ops.arg, LS_FAIL_LIMIT, "too many file requests on one connection");
+        p->ops.failed(p->ops.arg, LS_FAIL_INTERNAL, "out of memory");
         return;
     }
     r->stream_id = stream_id;

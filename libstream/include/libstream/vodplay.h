@@ -22,7 +22,8 @@
  * Timestamps are the file's, relative to its first audio or video tag (flvindex.h).
  * A failure before playing starts (no such file, not FLV, vod.max_viewers) goes back to
  * the session through `failed`, which answers it. Requests (play, getStreamLength) are
- * answered in the order they came, at most LS_VODPLAY_MAX_REQUESTS waiting.
+ * answered in the order they came; at most LS_VODPLAY_MAX_REQUESTS getStreamLength
+ * requests wait at a time (more are answered _error at once).
  *
  * Output is bounded like a live viewer's (docs/architecture.md decision 3): the player
  * queues nothing while the connection holds `viewer_queue_bytes` unsent, and a viewer that
