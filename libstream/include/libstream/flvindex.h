@@ -8,9 +8,13 @@
  * header, then per tag its 11-byte header and the first LS_FLVINDEX_PEEK bytes of its body
  * (enough to tell a keyframe from an inter frame), and the whole body only of sequence
  * headers and of the first onMetaData (which it keeps, each up to LS_FLVINDEX_MAX_BLOB
- * bytes). A caller reads the file in chunks where the builder asks (`want`), feeds them,
- * and finishes; large tag bodies are never read. A file recorded at 2 Mbit/s with 2 s
- * GOPs is indexed reading about 1 % of its bytes.
+ * bytes). A caller reads the file where the builder asks (`want`), feeds it, and
+ * finishes. Fed exactly what it asks for, the builder needs about 43 bytes per tag plus
+ * the kept bodies (the unit test's fixture: under a quarter of the file); a caller that
+ * reads larger chunks trades bytes for system calls and skips only bodies longer than a
+ * chunk (vod.c reads 64 KiB: for a 1 Mbit/s file, whose tags are a few KiB, that is
+ * nearly the whole file — once per file version, and in pages the kernel reads ahead
+ * anyway).
  *
  * Pure (docs/hacking.md): bytes in, an index out; no I/O, no global state. The caller
  * decides how to read (spd reads on its file worker threads, fileio.h).
