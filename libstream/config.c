@@ -456,6 +456,16 @@ static int load_value(const struct loader *L, const config_setting_t *s,
         if (k->type == LS_CONF_URL && ls_addr_url_check(text, &why) != LS_OK)
             return FAIL(L, s, "'%s': bad URL \"%s\": %s", path,
                         ls_config_quote(text, q, sizeof q), why);
+        if ((k->flags & LS_CONF_DIRECTORY) != 0 && text[0] != '\0') {
+            struct stat st;
+
+            if (stat(text, &st) == -1)
+                return FAIL(L, s, "'%s': \"%s\": %s", path, ls_config_quote(text, q, sizeof q),
+                            strerror(errno));
+            if (!S_ISDIR(st.st_mode))
+                return FAIL(L, s, "'%s': \"%s\" is not a directory", path,
+                            ls_config_quote(text, q, sizeof q));
+        }
         return set_string((char **)f, text);
     case LS_CONF_INT: {
         long long v;

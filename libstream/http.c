@@ -43,8 +43,10 @@
 #define HTTP_BACKLOG 128     /* what evhttp_bind_socket uses */
 
 struct http_route {
-    char *path;              /* the whole path, or with `suffix` its ending */
+    char *path;              /* the whole path, or with `suffix` its ending, or with
+                              * `prefix` its beginning */
     bool suffix;
+    bool prefix;
     ls_http_handler fn;
     void *arg;
     struct http_route *next;
@@ -201,8 +203,18 @@ static struct http_route *http_find_route(const struct ls_http *http, const char
     struct http_route *r;
 
     for (r = http->routes; r != NULL; r = r->next)
-        if (r->suffix == suffix &&
+        if (r->suffix == suffix && !r->prefix &&
             (suffix ? http_ends_with(path, r->path) : strcmp(r->path, path) == 0))
+            return r;
+    return NULL;
+}
+
+static struct http_route *http_find_prefix(const struct ls_http *http, const char *path)
+{
+    struct http_route *r;
+
+    for (r = http->routes; r != NULL; r = r->next)
+        if (r->prefix && strncmp(path, r->path, strlen(r->path)) == 0)
             return r;
     return NULL;
 }
@@ -384,7 +396,7 @@ static void http_request_cb(struct evhttp_request *req, void *arg)
     if (path == NULL || path[0] == '\0')
         path = "/";
     /* Exact paths first (a role may replace a built-in one), then the built-ins, then the
-     * endings. */
+     * beginnings, then the endings. */
     if ((r = http_find_route(http, path, false)) != NULL) {
         if (http_allowed(http, req))
             r->fn(req, r->arg);
@@ -394,6 +406,8 @@ static void http_request_cb(struct evhttp_request *req, void *arg)
     } else if (strcmp(path, "/metrics") == 0) {
         if (http_allowed(http, req))
             http_metrics(http, req);
+    } else if ((r = http_find_prefix(http, path)) != NULL) {
+        r->fn(req, r->arg);
     } else if ((r = http_find_route(http, path, true)) != NULL)
         r->fn(req, r->arg);
     else
@@ -518,7 +532,7 @@ void ls_http_set_node_id(struct ls_http *http, const char *node_id)
     http->node_id = copy;
 }
 
-static int http_add_route(struct ls_http *http, const char *path, bool suffix,
+static int http_add_route(struct ls_http *http, const char *path, bool suffix, bool prefix,
                           ls_http_handler fn, void *arg)
 {
     struct http_route *r = calloc(1, sizeof *r);
@@ -528,6 +542,7 @@ static int http_add_route(struct ls_http *http, const char *path, bool suffix,
         return LS_ENOMEM;
     }
     r->suffix = suffix;
+    r->prefix = prefix;
     r->fn = fn;
     r->arg = arg;
     r->next = http->routes;
@@ -537,13 +552,19 @@ static int http_add_route(struct ls_http *http, const char *path, bool suffix,
 
 int ls_http_route(struct ls_http *http, const char *path, ls_http_handler fn, void *arg)
 {
-    return http_add_route(http, path, false, fn, arg);
+    return http_add_route(http, path, false, false, fn, arg);
 }
 
 int ls_http_route_suffix(struct ls_http *http, const char *suffix, ls_http_handler fn,
                          void *arg)
 {
-    return http_add_route(http, suffix, true, fn, arg);
+    return http_add_route(http, suffix, true, false, fn, arg);
+}
+
+int ls_http_route_prefix(struct ls_http *http, const char *prefix, ls_http_handler fn,
+                         void *arg)
+{
+    return http_add_route(http, prefix, false, true, fn, arg);
 }
 
 void ls_http_set_metrics(struct ls_http *http, void (*fn)(struct ls_buf *out, void *arg),

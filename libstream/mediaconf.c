@@ -33,6 +33,22 @@ static const struct ls_conf_key record_keys[] = {
     { .name = NULL },
 };
 
+static const struct ls_conf_key vod_keys[] = {
+    { .name = "dir", .type = LS_CONF_STRING, .offset = offsetof(struct ls_media_vod_conf, dir),
+      .flags = LS_CONF_DIRECTORY,
+      .help = "directory of DIR/NAME.flv, played at rtmp://HOST/vod/NAME and /vod/NAME.flv; "
+              "empty = off" },
+    LS_CONF_INT_KEY(struct ls_media_vod_conf, "max_viewers", max_viewers, 1000, 1, 1000000,
+                    "file plays and downloads at once; more are refused"),
+    LS_CONF_INT_KEY(struct ls_media_vod_conf, "read_ahead_ms", read_ahead_ms, 2000, 100, 30000,
+                    "how far ahead of real time a file is sent to an RTMP player"),
+    LS_CONF_INT_KEY(struct ls_media_vod_conf, "index_cache_bytes", index_cache_bytes, 16777216,
+                    65536, 1073741824, "memory for the cached seek indexes of files"),
+    LS_CONF_INT_KEY(struct ls_media_vod_conf, "io_threads", io_threads, 4, 1, 64,
+                    "threads reading files (a restart applies a change)"),
+    { .name = NULL },
+};
+
 #define INT_KEY(...) LS_CONF_INT_KEY(struct ls_media_conf, __VA_ARGS__)
 
 #define MEDIA_COMMON_KEYS \
@@ -138,6 +154,8 @@ const struct ls_conf_key ls_spd_schema[] = {
     INT_KEY("push_timeout", push_timeout, 10, 1, 3600,
             "seconds a push target may take to accept the publish, or answer nothing, "
             "before it is lost"),
+    { .name = "vod", .type = LS_CONF_GROUP, .offset = OFF(vod), .children = vod_keys,
+      .help = "files on demand" },
     { .name = NULL },
 };
 

@@ -96,6 +96,11 @@ void ls_server_set_hooks(struct ls_server *srv, const struct ls_server_hooks *ho
     srv->hooks = *hooks;
 }
 
+void ls_server_set_vod(struct ls_server *srv, struct ls_vod *vod)
+{
+    srv->vod = vod;
+}
+
 void ls_server_set_config(struct ls_server *srv, const struct ls_server_config *cfg)
 {
     uint32_t chunk_size = srv->cfg.conn.out_chunk_size;

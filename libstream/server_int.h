@@ -9,6 +9,7 @@
 #include "libstream/server.h"
 
 struct ls_listener;
+struct ls_vod;
 
 LIST_HEAD(ls_session_list, ls_session);
 
@@ -21,6 +22,7 @@ struct ls_server {
     struct ls_session_list sessions;
     unsigned nsessions;
     unsigned nconnections;   /* sessions + connections acquired by other transports */
+    struct ls_vod *vod;      /* files on demand (vod.h), or NULL */
     bool shutting_down;
 };
 

@@ -34,6 +34,8 @@
 #include "libstream/peersig.h"
 #include "libstream/rtmp.h"
 #include "libstream/stats.h"
+#include "libstream/vod.h"
+#include "libstream/vodplay.h"
 #include "server_int.h"
 
 #define SESSION_FMS_VERSION "FMS/3,5,7,7009"
@@ -85,6 +87,10 @@ struct ls_session {
     struct event *wait_timer;
     bool play_started;         /* Play.Start sent */
     bool source_stopped;       /* UnpublishNotify sent, PublishNotify due on return */
+
+    /* files (vod app): this connection's player, made at its first file request */
+    struct ls_vodplay *vod;
+    double play_start, play_duration; /* the play command's start and duration (ms) */
 };
 
 static const struct ls_conn_ops session_conn_ops;
@@ -466,6 +472,16 @@ static void session_on_publish(struct ls_session *ses, const struct ls_command *
         ls_conn_close_after_flush(ses->conn, LS_OK, "publish refused");
         return;
     }
+    if (ls_vod_owns(ses->srv->vod, ses->ref)) {
+        /* The vod app names files: a live stream there could never be watched. */
+        ls_stats.publish_failures_total[LS_FAIL_DENIED]++;
+        SES_LOG(ses, LS_LOG_INFO, "%s: publish %s refused: the %s app serves files",
+                ls_conn_peer(ses->conn), ses->ref->id, LS_VOD_APP);
+        session_send_status(ses, stream_id, "error", "NetStream.Publish.Denied",
+                            "This app serves files; publish under another one");
+        ls_conn_close_after_flush(ses->conn, LS_OK, "publish refused");
+        return;
+    }
     ses->phase = SES_PUBLISH_PENDING;
     ses->publisher = ++session_last_publisher;
     ses->auth = ls_auth_check(ses->srv->base, &ses->srv->cfg.publish_auth, "publish", ses->ref,
@@ -516,6 +532,7 @@ static void session_play_stop(struct ls_session *ses)
     if (ses->wait_timer != NULL)
         event_del(ses->wait_timer);
     ls_subscriber_detach(&ses->sub);
+    ls_vodplay_stop(ses->vod);
     if (ses->phase == SES_PLAYING || ses->phase == SES_PLAY_PENDING) {
         ses->phase = SES_CONNECTED;
         session_idle(ses);
@@ -579,6 +596,94 @@ static void session_wait_timeout(evutil_socket_t fd, short what, void *arg)
     ls_conn_release(c);
 }
 
+/* ---- files (vod app, vodplay.h): this viewer's own source, not the hub's ---- */
+
+static void session_vod_failed(void *arg, enum ls_fail_reason reason, const char *why)
+{
+    struct ls_session *ses = arg;
+
+    if (reason == LS_FAIL_NOT_FOUND) {
+        session_play_not_found(ses, why);
+    } else if (reason == LS_FAIL_LIMIT) {
+        SES_LOG(ses, LS_LOG_INFO, "%s: play %s refused: %s", ls_conn_peer(ses->conn),
+                session_id(ses), why);
+        session_play_limited(ses);
+    } else {
+        ls_stats.play_failures_total[LS_FAIL_INTERNAL]++;
+        SES_LOG(ses, LS_LOG_WARNING, "%s: play %s failed: %s", ls_conn_peer(ses->conn),
+                session_id(ses), why);
+        session_play_stop(ses);
+        session_send_status(ses, ses->stream_id, "error", "NetStream.Play.Failed",
+                            "Cannot play the file now");
+        ls_conn_flush(ses->conn);
+    }
+}
+
+static void session_vod_too_slow(void *arg, const char *why)
+{
+    struct ls_session *ses = arg;
+
+    ls_stats.slow_viewer_drops_total++;
+    SES_LOG(ses, LS_LOG_INFO, "%s: play %s: viewer dropped: %s", ls_conn_peer(ses->conn),
+            session_id(ses), why);
+    session_fail(ses, LS_ELIMIT, "viewer too slow");
+}
+
+/* The connection's file player, made at its first file request. NULL: closing. */
+static struct ls_vodplay *session_vod(struct ls_session *ses)
+{
+    const struct ls_vodplay_ops ops = {
+        .failed = session_vod_failed,
+        .too_slow = session_vod_too_slow,
+        .arg = ses,
+    };
+
+    if (ses->vod == NULL) {
+        ses->vod = ls_vodplay_new(ses->srv->vod, ses->conn, &ops);
+        if (ses->vod == NULL)
+            session_fail(ses, LS_ENOMEM, "out of memory");
+    }
+    return ses->vod;
+}
+
+/* An admitted play of the vod app. Files are served by the node that has them: an
+ * internal pull (an edge, a peer origin) is not given one to relay as if live. */
+static void session_play_file(struct ls_session *ses)
+{
+    if (ses->peer.internal) {
+        session_play_not_found(ses, "files are not relayed to other nodes");
+        return;
+    }
+    if (session_vod(ses) == NULL)
+        return;
+    ses->phase = SES_PLAYING;
+    ls_vodplay_play(ses->vod, ses->stream_id, ses->ref, ses->play_start, ses->play_duration);
+    ls_conn_flush(ses->conn);
+}
+
+/* getStreamLength: a file's duration in seconds; 0 for anything live. */
+static void session_stream_length(struct ls_session *ses, const struct ls_command *cmd)
+{
+    struct ls_stream_ref ref;
+    const char *name = NULL;
+    struct ls_buf b;
+    struct ls_amf_value zero = { 0 }; /* set_number clears it first */
+
+    if (ses->srv->vod != NULL && ls_command_parse_stream_name(cmd, &name) == LS_OK &&
+        ls_streamid_parse(ses->app, name, &ref, NULL) == LS_OK &&
+        ls_vod_owns(ses->srv->vod, &ref)) {
+        if (session_vod(ses) != NULL)
+            ls_vodplay_length(ses->vod, cmd->transaction_id, &ref, &ses->srv->cfg.play_auth,
+                              ls_conn_peer(ses->conn));
+        return;
+    }
+    ls_amf_set_number(&zero, 0); /* live: no length */
+    ls_buf_init(&b, 0);
+    ls_command_build_result(&b, "_result", cmd->transaction_id, NULL, &zero);
+    session_send_payload(ses, 0, LS_MSG_COMMAND_AMF0, &b);
+    ls_buf_free(&b);
+}
+
 /* An internal pull from a peer origin may only be served from a local publisher: an spd
  * never re-exports what it pulled (decision 7). A client that merely claims to be one
  * (no cluster secret here, so nothing is verified) gets the same restriction. */
@@ -606,6 +711,10 @@ static void session_play_admit(struct ls_session *ses, int result, const char *w
                             busy ? "Admission busy, try again" : "Authorization failed");
         ses->phase = SES_CONNECTED;
         ls_conn_close_after_flush(ses->conn, LS_OK, "play refused");
+        return;
+    }
+    if (ls_vod_owns(ses->srv->vod, ses->ref)) {
+        session_play_file(ses);
         return;
     }
     st = ls_hub_get(ses->srv->hub, ses->ref->id);
@@ -678,6 +787,8 @@ static void session_on_play(struct ls_session *ses, const struct ls_command *cmd
         return;
     if (ls_command_parse_play(cmd, &name, &start, &duration, &reset) != LS_OK)
         name = NULL;
+    ses->play_start = start;
+    ses->play_duration = duration;
     if (session_take_ref(ses, name, false) != LS_OK)
         return;
     memset(&ses->peer, 0, sizeof ses->peer);
@@ -840,14 +951,9 @@ static void session_on_command(struct ls_session *ses, struct ls_frame *msg)
             SES_LOG(ses, LS_LOG_DEBUG, "%s: %s %s", ls_conn_peer(ses->conn), cmd.name, name);
         session_send_result(ses, cmd.transaction_id);
     } else if (strcmp(cmd.name, "getStreamLength") == 0) {
-        struct ls_buf b;
-        struct ls_amf_value zero = { 0 }; /* set_number clears it first */
-
-        ls_amf_set_number(&zero, 0); /* live: no length */
-        ls_buf_init(&b, 0);
-        ls_command_build_result(&b, "_result", cmd.transaction_id, NULL, &zero);
-        session_send_payload(ses, 0, LS_MSG_COMMAND_AMF0, &b);
-        ls_buf_free(&b);
+        session_stream_length(ses, &cmd);
+    } else if (ls_vodplay_command(ses->vod, &cmd, msg->stream_id)) {
+        /* seek, pause, pauseRaw of a file playing here (vodplay.h) */
     } else if (strcmp(cmd.name, "receiveAudio") == 0 || strcmp(cmd.name, "receiveVideo") == 0 ||
                strcmp(cmd.name, "_result") == 0 || strcmp(cmd.name, "_error") == 0 ||
                strcmp(cmd.name, "onBWDone") == 0 || strcmp(cmd.name, "pause") == 0) {
@@ -906,6 +1012,7 @@ static void session_on_close(struct ls_conn *c, void *owner, int err, const char
     }
     session_unpublish(ses, LS_SOURCE_STOPPED, "connection closed");
     session_play_stop(ses);
+    ls_vodplay_free(ses->vod);
     if (ses->wait_timer != NULL)
         event_free(ses->wait_timer);
     if (err == LS_OK || err == LS_EIO)

@@ -19,6 +19,10 @@
  * sources — is pushed to the `push` targets of its app while live; a pulled source is a
  * publisher to everything here (claimed at smd, served to peers), so a local publisher of
  * its id is refused.
+ *
+ * Files on demand (`vod = { dir = … }`): the vod app's plays go to libstream's file
+ * players (vod.h, vodplay.h) and GET /vod/NAME.flv to vodhttp.h; files never enter the
+ * hub or the registry.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,6 +35,8 @@
 #include "libstream/medianode.h"
 #include "libstream/streamsapi.h"
 #include "push.h"
+#include "libstream/vod.h"
+#include "libstream/vodhttp.h"
 #include "record.h"
 #include "registry.h"
 #include "source.h"
@@ -66,6 +72,8 @@ struct spd_origin {
     struct spd_pushes *pushes;
     struct spd_sources *sources;
     struct ls_streamsapi_extra api;       /* /api/v1/streams with pushes and sources */
+    struct ls_vod *vod;                   /* NULL without vod.dir */
+    struct ls_vodhttp *vodhttp;
 };
 
 /* ---- pulls from peer origins ---- */
@@ -341,12 +349,73 @@ static void origin_format_advertise(struct spd_origin *o)
         o->advertise[0] = '\0';
 }
 
+/* ---- files on demand ---- */
+
+static void origin_vod_config(const struct spd_origin *o, struct ls_vod_config *cfg)
+{
+    const struct ls_media_conf *conf = &o->node->conf;
+
+    ls_vod_config_defaults(cfg);
+    cfg->dir = conf->vod.dir;
+    cfg->max_viewers = (unsigned)conf->vod.max_viewers;
+    cfg->index_cache_bytes = (size_t)conf->vod.index_cache_bytes;
+    cfg->read_ahead_ms = (unsigned)conf->vod.read_ahead_ms;
+    cfg->io_threads = (unsigned)conf->vod.io_threads;
+    cfg->max_tag_size = (uint32_t)conf->max_message_size;
+    cfg->queue_max_bytes = (size_t)conf->viewer_queue_bytes;
+    cfg->slow_timeout_ms = (unsigned)conf->slow_viewer_timeout * 1000;
+    cfg->idle_timeout_ms = (unsigned)conf->connect_timeout * 1000;
+}
+
+static int origin_vod_start(struct spd_origin *o)
+{
+    struct ls_vod_config cfg;
+
+    origin_vod_config(o, &cfg);
+    o->vod = ls_vod_new(o->node->base, &cfg);
+    if (o->vod == NULL)
+        return LS_EIO;
+    o->vodhttp = ls_vodhttp_new(o->node->http, o->node->srv, o->vod);
+    if (o->vodhttp == NULL) {
+        ls_vod_free(o->vod);
+        o->vod = NULL;
+        return LS_ENOMEM;
+    }
+    ls_server_set_vod(o->node->srv, o->vod);
+    return LS_OK;
+}
+
+/* Every player is gone by now (the server closed its sessions); downloads end here. */
+static void origin_vod_stop(struct spd_origin *o)
+{
+    ls_server_set_vod(o->node->srv, NULL);
+    ls_vod_free(o->vod);
+    o->vod = NULL;
+}
+
+static void origin_vod_reload(struct spd_origin *o)
+{
+    struct ls_vod_config cfg;
+    bool want = o->node->conf.vod.dir[0] != '\0';
+
+    if (want != (o->vod != NULL)) {
+        ls_log(LS_LOG_WARNING, "vod: turning files %s needs a restart",
+               want ? "on" : "off");
+        return;
+    }
+    if (o->vod == NULL)
+        return;
+    origin_vod_config(o, &cfg);
+    (void)ls_vod_set_config(o->vod, &cfg); /* a directory that cannot be opened: logged */
+}
+
 static void origin_reloaded(struct ls_media_node *node, void *arg)
 {
     struct spd_origin *o = arg;
     struct spd_registry_config cfg;
 
     (void)node;
+    origin_vod_reload(o);
     if (o->registry == NULL)
         return;
     spd_pushes_reload(o->pushes);
@@ -387,6 +456,8 @@ static void origin_metrics(struct ls_buf *out, void *arg)
     spd_registry_metrics(out, o->registry);
     spd_pushes_metrics(out, o->pushes);
     spd_sources_metrics(out, o->sources);
+    if (o->vod != NULL)
+        ls_vod_metrics(out, o->vod);
 }
 
 /* Pushes and pulled sources, once the registry is there (sources claim their ids). */
@@ -456,6 +527,10 @@ struct spd_origin *spd_origin_new(struct event_base *base, const char *path)
     ls_server_set_hooks(o->node->srv, &srv_hooks);
     o->node->reloaded = origin_reloaded;
     o->node->arg = o;
+    if (o->node->conf.vod.dir[0] != '\0' && origin_vod_start(o) != LS_OK) {
+        spd_origin_free(o);
+        return NULL;
+    }
     ls_http_set_metrics(o->node->http, origin_metrics, o);
     if (!spd_registry_enabled(o->registry))
         ls_log(LS_LOG_NOTICE, "no source_managers: running as a standalone origin");
@@ -487,7 +562,11 @@ void spd_origin_stop(struct spd_origin *o)
 {
     /* Sources first: their claims in flight are answered, so their pulls can end. */
     spd_sources_stop(o->sources);
+    /* Downloads end right before their HTTP server goes (in the node's stop). */
+    ls_vodhttp_free(o->vodhttp);
+    o->vodhttp = NULL;
     ls_media_node_stop(o->node);
+    origin_vod_stop(o);
     origin_cancel_lookups(o);
     if (o->pushes != NULL)
         spd_pushes_stop(o->pushes);

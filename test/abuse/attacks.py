@@ -19,7 +19,7 @@ sockets it opens itself; the daemons are started and killed by run.sh.
 
 ATTACK is one of the flood classes of issue 10 (the defect number is in each function's
 comment): ackflood pingflood errorflood gopflood idflood connflood fdexhaust slowloris
-httpflood dribble bigmsg amf3traits.
+httpflood dribble bigmsg amf3traits, and vodflood (files on demand, issue 14).
 """
 import argparse
 import json
@@ -522,6 +522,37 @@ def attack_idflood(a):
         c.handshake()
         c.send_all(connect_msg("live", a.rtmp) + create_stream_msg() +
                    play_msg("r%08x" % random.getrandbits(32)), deadline)
+        conns.append(c)
+    while time.time() < deadline:
+        time.sleep(0.1)
+    res = summary(conns, t0)
+    for c in conns:
+        c.close()
+    return res
+
+
+def attack_vodflood(a):
+    """Files on demand (vod.max_viewers, the per-connection request queue, the slow-viewer
+    bound): connections that each pipeline connect to the vod app, createStream, a burst of
+    getStreamLength requests and a play of a large file, and never read. Every play wants a
+    file read ahead and queued. Capped = the file viewers the daemon keeps (a.upstream:
+    livecluster_vod_viewers, peak minus before) stay within a.cap (vod.max_viewers); the
+    rest are refused, and those it keeps stop costing more than their output queue."""
+    t0 = time.time()
+    deadline = t0 + a.seconds
+    conns = []
+    lengths = b"".join(message(3, 20, 0, command("getStreamLength", 10 + i, a_null(),
+                                                 a_str(a.stream))) for i in range(16))
+    for i in range(a.count):
+        if time.time() >= deadline:
+            break
+        try:
+            c = Conn(hostport(a.rtmp), t0)
+        except OSError:
+            break
+        c.handshake()
+        c.send_all(connect_msg("vod", a.rtmp) + create_stream_msg() + lengths +
+                   play_msg(a.stream), deadline)
         conns.append(c)
     while time.time() < deadline:
         time.sleep(0.1)

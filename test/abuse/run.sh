@@ -48,6 +48,7 @@ UPSTREAM_CAP=32            # defect 8: upstream pulls / smd watches one attackin
                            # may cause: max_waiting_per_client
 HTTP_DEADLINE=10           # defect 9: total deadline of an HTTP request (slowloris):
                            # http_request_timeout; HTTP connections: http_max_connections
+VOD_MAX_VIEWERS=16         # issue 14: file plays at once on spd (vod.max_viewers)
 # ABUSE_EXTRA_CONF / ABUSE_SMD_EXTRA_CONF (appended to the spd+epd / smd configs) may add
 # more keys for an experiment.
 ABUSE_EXTRA_CONF="max_waiting_per_client = $UPSTREAM_CAP;
@@ -65,7 +66,8 @@ $ABUSE_EXTRA_CONF"
 SMD_CONF="listen = \"$SMD\"; http_listen = \"$SMD_HTTP\"; cluster_secret = \"abuse-secret\";
 log_level = \"info\"; $ABUSE_SMD_EXTRA_CONF"
 SPD_CONF="listen = \"$SPD\"; http_listen = \"$SPD_HTTP\"; advertise = \"$SPD\";
-source_managers = ( \"$SMD\" ); $MEDIA"
+source_managers = ( \"$SMD\" ); $MEDIA
+vod = { dir = \"$LC_DIR/vod\"; max_viewers = $VOD_MAX_VIEWERS; };"
 EPD_CONF="listen = \"$EPD\"; http_listen = \"$EPD_HTTP\"; upstream = \"$SPD\"; $MEDIA"
 
 # RSS limits in MiB, per attack (attacks.py's --rss-mb), from the bounds above:
@@ -194,6 +196,20 @@ in_parallel() {
     trim_logs
 }
 
+# A large file for the vod row: 15 s of 80 KB video tags at 25 fps (2 MB/s), so a player
+# that never reads fills its queue.
+mkdir -p "$LC_DIR/vod"
+python3 - "$LC_DIR/vod/big.flv" <<'EOF2'
+import struct, sys
+out = open(sys.argv[1], "wb")
+out.write(b"FLV\x01\x01\x00\x00\x00\x09\x00\x00\x00\x00")
+for i in range(15 * 25):
+    b = (b"\x17" if i % 50 == 0 else b"\x27") + b"\x01\x00\x00\x00" + bytes(80000)
+    ts = i * 40
+    out.write(bytes([9]) + struct.pack(">I", len(b))[1:] + struct.pack(">I", ts)[1:] +
+              b"\x00\x00\x00\x00" + b + struct.pack(">I", 11 + len(b)))
+EOF2
+
 start_daemons || exit 1
 started=$(date +%s)
 
@@ -226,6 +242,18 @@ if want idflood; then
     lc_log "idflood at spd"
     row idflood 8 spd 32 --count 150 --seconds 2.5 --cap "$UPSTREAM_CAP" \
         --upstream "$SMD_HTTP:livecluster_smd_watches" --watch "smd:$smd_pid"
+    trim_logs
+fi
+
+# issue 14: files on demand — plays of a large file that are never read, past
+# vod.max_viewers, each with a burst of getStreamLength requests (spd only: epd has no
+# files). Each viewer kept holds at most its output queue (viewer_queue_bytes) and two
+# file chunks: 16 x ~1.2 MiB.
+if want vodflood; then
+    ensure_clean
+    lc_log "vodflood at spd"
+    row vodflood vod spd 32 --count 64 --seconds 3 --stream vod/big --cap "$VOD_MAX_VIEWERS" \
+        --upstream "$SPD_HTTP:livecluster_vod_viewers"
     trim_logs
 fi
 

@@ -8,7 +8,8 @@
  *                                            commands (the "floor" servers, floorsrv.c)
  *
  * Opens N players, ramping connections at a chosen rate, optionally after M publishers
- * started sending an FLV file at real-time pace. Per player it records the time from the
+ * started sending an FLV file at real-time pace, or spread over -N names nobody publishes
+ * here (files on demand: rtmp://HOST/vod/f with -N 200 plays f-0 … f-199). Per player it records the time from the
  * TCP connect() to the first video keyframe, bytes and frames received, timestamp
  * continuity (backward steps and forward jumps over 1 s per track), and stalls (no media
  * for more than 1 s). After the ramp and a warm-up it measures one window; the summary
@@ -207,6 +208,7 @@ static struct {
     const char *publish_file;
     const char *publish_url;
     int publishers;
+    int names;                 /* -N: players spread over NAME-0..NAME-(N-1), not published */
     const char *source_file;
     const char *json_path;
     bool verbose, quiet;
@@ -1914,6 +1916,8 @@ static void usage(void)
         "  -m, --publishers M      with -P: M publishers, streams NAME-0..NAME-(M-1) when\n"
         "                          M > 1, players spread over them (default 1)\n"
         "  -U, --publish-url URL   publish there instead of the play URL (rtmp://)\n"
+        "  -N, --names N           without -P: players spread over NAME-0..NAME-(N-1)\n"
+        "                          (files on demand: one file per name)\n"
         "      --preroll SEC       with -P: wait this long before the first player (default 3)\n"
         "  -S, --source FILE       FLV the stream comes from (source bitrate; default -P FILE)\n"
         "  -p, --pid NAME=PID      measure this process's CPU and RSS (repeatable, max %d)\n"
@@ -2041,7 +2045,8 @@ static int nnames;
 
 static void assign_names(void)
 {
-    int i, m = pubs != NULL && opt.publishers > 1 ? opt.publishers : 1;
+    int i, m = pubs != NULL && opt.publishers > 1 ? opt.publishers
+               : pubs == NULL && opt.names > 1 ? opt.names : 1;
 
     nnames = m;
     player_names = calloc((size_t)m, sizeof *player_names);
@@ -2085,6 +2090,7 @@ int main(int argc, char **argv)
         { "publish", required_argument, NULL, 'P' },
         { "publishers", required_argument, NULL, 'm' },
         { "publish-url", required_argument, NULL, 'U' },
+        { "names", required_argument, NULL, 'N' },
         { "preroll", required_argument, NULL, 1 },
         { "source", required_argument, NULL, 'S' },
         { "pid", required_argument, NULL, 'p' },
@@ -2103,7 +2109,7 @@ int main(int argc, char **argv)
     clock_gettime(CLOCK_MONOTONIC, &ts);
     t_origin_ns = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec - 1000000; /* now_us() >= 1000 */
     clk_tck = sysconf(_SC_CLK_TCK);
-    while ((c = getopt_long(argc, argv, "n:r:w:d:i:t:P:m:U:S:p:j:vqh", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "n:r:w:d:i:t:P:m:U:N:S:p:j:vqh", longopts, NULL)) != -1) {
         switch (c) {
         case 'n': opt.players = (int)parse_num(optarg, "player count", 0, 1000000); break;
         case 'r': opt.rate = parse_num(optarg, "rate", 0.1, 1e6); break;
@@ -2114,6 +2120,7 @@ int main(int argc, char **argv)
         case 'P': opt.publish_file = optarg; break;
         case 'm': opt.publishers = (int)parse_num(optarg, "publisher count", 1, 10000); break;
         case 'U': opt.publish_url = optarg; break;
+        case 'N': opt.names = (int)parse_num(optarg, "name count", 1, 1000000); break;
         case 1: opt.preroll_s = parse_num(optarg, "preroll", 0, 3600); break;
         case 'S': opt.source_file = optarg; break;
         case 'p': add_proc(optarg); break;
@@ -2128,6 +2135,8 @@ int main(int argc, char **argv)
     parse_url(argv[optind]);
     if (opt.publishers > 0 && opt.publish_file == NULL)
         die_usage("%s", "-m needs -P FILE");
+    if (opt.names > 0 && opt.publish_file != NULL)
+        die_usage("%s", "-N plays names nobody publishes here: use -m with -P");
     if (opt.publish_file != NULL) {
         if (opt.publishers == 0)
             opt.publishers = 1;

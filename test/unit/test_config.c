@@ -834,9 +834,37 @@ static void test_required_in_group(void **state)
     ls_config_free(keys, &c);
 }
 
+/* A STRING key with LS_CONF_DIRECTORY: "" is unset; anything else must be a directory. */
+static void test_directory_flag(void **state)
+{
+    static const struct ls_conf_key keys[] = {
+        { .name = "node_id", .type = LS_CONF_STRING, .offset = offsetof(struct spd_conf, node_id),
+          .flags = LS_CONF_DIRECTORY },
+        { .name = NULL },
+    };
+    struct spd_conf c;
+    char err[256];
+
+    (void)state;
+    assert_int_equal(ls_config_load_string("", "t.conf", keys, &c, err, sizeof err), LS_OK);
+    assert_string_equal(c.node_id, "");
+    ls_config_free(keys, &c);
+    assert_int_equal(ls_config_load_string("node_id = \"test\";", "t.conf", keys, &c, err,
+                                           sizeof err), LS_OK);
+    ls_config_free(keys, &c);
+    assert_int_equal(ls_config_load_string("\nnode_id = \"test/no/such/dir\";", "t.conf", keys,
+                                           &c, err, sizeof err), LS_ECONF);
+    assert_string_equal(err, "t.conf:2: 'node_id': \"test/no/such/dir\": No such file or "
+                             "directory");
+    assert_int_equal(ls_config_load_string("node_id = \"Makefile\";", "t.conf", keys, &c, err,
+                                           sizeof err), LS_ECONF);
+    assert_string_equal(err, "t.conf:1: 'node_id': \"Makefile\" is not a directory");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_directory_flag),
         cmocka_unit_test(test_example_smd),
         cmocka_unit_test(test_example_spd),
         cmocka_unit_test(test_example_epd),

@@ -81,6 +81,8 @@ struct ls_conf_list {
 #define LS_CONF_PREFERENCE 0x8u       /* ADDR_LIST in order of preference: one "host:port"
                                        * string stands for a list of one; at least one
                                        * entry; none twice (epd's upstream) */
+#define LS_CONF_DIRECTORY 0x10u       /* STRING: a non-empty value names an existing directory
+                                       * (checked when the file is loaded: -t, start, reload) */
 
 /* Bounds the loader enforces on file content. */
 #define LS_CONF_STRING_MAX 4096 /* bytes in a STRING/URL value */

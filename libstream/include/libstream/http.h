@@ -4,14 +4,15 @@
  *
  * Built-in routes: GET /api/v1/health and GET /metrics. Everything else is registered:
  * exact paths with ls_http_route (the media node: /api/v1/streams from its hub; smd:
- * /api/v1/streams, /api/v1/nodes), path endings with ls_http_route_suffix (the media node:
- * ".flv", HTTP-FLV). Exact paths are matched first, then the built-ins, then endings.
+ * /api/v1/streams, /api/v1/nodes), path beginnings with ls_http_route_prefix (spd's files:
+ * "/vod/") and path endings with ls_http_route_suffix (the media node: ".flv", HTTP-FLV).
+ * Exact paths are matched first, then the built-ins, then beginnings, then endings.
  * Anything else is 404 {"error":"not found"}; methods other than GET/HEAD are 405.
  *
  * Exact paths and the built-ins are for operators (the API, /metrics): they answer only
  * clients whose address is in the allow list (`http_allow`, default LS_HTTP_ALLOW_DEFAULT:
- * loopback and private ranges), others get 403 {"error":"forbidden: ..."}. Path endings
- * are for viewers (HTTP-FLV) and answer everyone.
+ * loopback and private ranges), others get 403 {"error":"forbidden: ..."}. Path beginnings
+ * and endings are for viewers (files, HTTP-FLV) and answer everyone.
  */
 #ifndef LIBSTREAM_HTTP_H
 #define LIBSTREAM_HTTP_H
@@ -93,6 +94,11 @@ LS_MUST_CHECK int ls_http_route(struct ls_http *http, const char *path, ls_http_
                                 void *arg);
 /* Serves every path that ends with `suffix` (and no exact or built-in route claims). */
 LS_MUST_CHECK int ls_http_route_suffix(struct ls_http *http, const char *suffix,
+                                       ls_http_handler fn, void *arg);
+/* Serves every path that starts with `prefix` (and no exact or built-in route claims),
+ * before the endings: spd's files, "/vod/", come before HTTP-FLV's ".flv". For viewers:
+ * not restricted by the allow list. */
+LS_MUST_CHECK int ls_http_route_prefix(struct ls_http *http, const char *prefix,
                                        ls_http_handler fn, void *arg);
 /* Role counters appended to /metrics after libstream's. */
 void ls_http_set_metrics(struct ls_http *http, void (*fn)(struct ls_buf *out, void *arg),

@@ -28,6 +28,14 @@ struct ls_media_record_conf {
     int64_t min_free_bytes;          /* recording stops below this much free space */
 };
 
+struct ls_media_vod_conf {
+    char *dir;                       /* "" = no files served */
+    int64_t max_viewers;             /* file plays and downloads at once */
+    int64_t read_ahead_ms;           /* an RTMP player's lead on real time */
+    int64_t index_cache_bytes;       /* memory for cached seek indexes */
+    int64_t io_threads;              /* file worker threads (restart to change) */
+};
+
 struct ls_media_conf {
     /* every daemon */
     char *node_id;
@@ -48,6 +56,7 @@ struct ls_media_conf {
     int64_t max_pushes;              /* pushes running at once */
     int64_t push_retry_max;          /* s: longest back-off between push attempts */
     int64_t push_timeout;            /* s: a push target that answers nothing is lost */
+    struct ls_media_vod_conf vod;
     /* epd */
     struct ls_addr_list upstream;    /* in order of preference; at least one */
     /* both */

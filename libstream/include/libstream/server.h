@@ -25,6 +25,7 @@
 struct event_base;
 struct ls_server;
 struct ls_session;
+struct ls_vod;
 
 struct ls_server_config {
     unsigned max_connections;           /* RTMP + HTTP-FLV clients; over it: refused */
@@ -84,6 +85,9 @@ void ls_server_set_config(struct ls_server *srv, const struct ls_server_config *
 const struct ls_server_config *ls_server_config(const struct ls_server *srv);
 struct ls_hub *ls_server_hub(const struct ls_server *srv);
 struct event_base *ls_server_base(const struct ls_server *srv);
+/* Plays of the vod app go to files (vod.h, vodplay.h) from now on; NULL = none (the app is
+ * then a live app like any other). `vod` is borrowed until it is set again. */
+void ls_server_set_vod(struct ls_server *srv, struct ls_vod *vod);
 /* Stops accepting; closes every session (publishers are unpublished). */
 void ls_server_shutdown(struct ls_server *srv);
 unsigned ls_server_session_count(const struct ls_server *srv);
