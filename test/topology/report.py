@@ -121,7 +121,7 @@ def summary(vd, run, tg, checks):
         w("  %-26s %s" % (f.label, _deltas(d) if d else "(nothing counted)"))
     w("  %-26s %s" % ("quiet time (no fault)", _deltas(quiet) if quiet else "(nothing counted)"))
     w("")
-    usage, win, judged = vd.usage()
+    usage, roles, win, judged = vd.usage()
     w("Daemons: RSS and open fds, median of the first and of the last %d s of the workload%s"
       % (win, "" if judged else " (not judged: run under 5 minutes)"))
     w("  %-6s %9s %9s %7s %6s %6s %7s %s" % ("node", "RSS MB", "-> MB", "growth", "fds",
@@ -134,6 +134,10 @@ def summary(vd, run, tg, checks):
         w("  %-6s %9.1f %9.1f %+6.1f%% %6d %6d %+6.1f%% %d/%d" % (
             n.name, u["rss0"] / 1024, u["rss1"] / 1024, 100 * u["rss_growth"], u["fd0"],
             u["fd1"], 100 * u["fd_growth"], n.starts, len(n.crashes)))
+    for r in roles:
+        w("  %-6s %9.1f %9.1f %+6.1f%% %6d %6d %+6.1f%%   (sum of %d)" % (
+            r["role"], r["rss0"] / 1024, r["rss1"] / 1024, 100 * r["rss_growth"], r["fd0"],
+            r["fd1"], 100 * r["fd_growth"], r["nodes"]))
     bad = {k: v for k, v in run.exit_statuses.items() if v != 0}
     w("  exit status on the final SIGTERM: %s" % ("0 for every daemon" if not bad else bad))
     w("")

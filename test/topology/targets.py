@@ -70,22 +70,24 @@ def targets(vd, run):
                 "No viewer disconnected by the cluster except those on an edge that was "
                 "itself restarted", m))
 
-    usage, win, judged = vd.usage()
+    usage, roles, win, judged = vd.usage()
     ok = [u for u in usage if u["ok"]]
     title = "RSS and fds flat (within 10%) from the first to the last minute"
-    if not ok:
+    if not ok or not roles:
         out.append(("n/a", title, "no samples"))
     else:
+        m = "; ".join("%s x%d RSS %.1f -> %.1f MB (%+.1f%%), fds %d -> %d (%+.1f%%)" % (
+            r["role"], r["nodes"], r["rss0"] / 1024, r["rss1"] / 1024, 100 * r["rss_growth"],
+            r["fd0"], r["fd1"], 100 * r["fd_growth"]) for r in roles)
         wr = max(ok, key=lambda u: u["rss_growth"])
         wf = max(ok, key=lambda u: u["fd_growth"])
-        m = ("worst RSS %+.1f%% (%s %.1f -> %.1f MB), worst fds %+.1f%% (%s %d -> %d), "
-             "%d-s windows" % (100 * wr["rss_growth"], wr["node"].name, wr["rss0"] / 1024,
-                               wr["rss1"] / 1024, 100 * wf["fd_growth"], wf["node"].name,
-                               wf["fd0"], wf["fd1"], win))
+        m += ("; by node: worst RSS %+.1f%% (%s), worst fds %+.1f%% (%s %d -> %d); %d-s "
+              "windows" % (100 * wr["rss_growth"], wr["node"].name, 100 * wf["fd_growth"],
+                           wf["node"].name, wf["fd0"], wf["fd1"], win))
         if not judged:
             out.append(("n/a", title, m + "; judged on runs of 5 minutes or more"))
         else:
-            good = wr["rss_growth"] <= 0.10 and wf["fd_growth"] <= 0.10
+            good = all(r["rss_growth"] <= 0.10 and r["fd_growth"] <= 0.10 for r in roles)
             out.append(("PASS" if good else "MISS", title, m))
     return out
 

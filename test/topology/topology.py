@@ -301,8 +301,9 @@ def main(argv):
     def on_signal(signum, frame):
         raise KeyboardInterrupt("signal %d" % signum)
 
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGHUP, on_signal)
+    # SIGINT too: a shell that started the tool in the background may have it ignored
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, on_signal)
     log("topology: %s run in %s" % (cfg.size, run.rundir))
     try:
         run.setup()

@@ -322,7 +322,9 @@ class Verdict:
 
     def usage(self):
         """Per node: median RSS and fds in the first and the last minute of the workload
-        (15 s windows in runs under 5 minutes), and whether the node was restarted."""
+        (15 s windows in runs under 5 minutes), and whether the node was restarted; then the
+        same summed over each role's nodes (what a leak would grow: publishers that moved
+        during the run shift descriptors from one origin to another, not in total)."""
         span = self.t_end - self.t0
         win = 60.0 if span >= 300 else 15.0
         first_fault = min([f.t_start for f in self.faults if f.t_start] + [self.t_end])
@@ -346,7 +348,18 @@ class Verdict:
                             rss_growth=(r1 - r0) / r0 if r0 else 0.0,
                             fd_growth=(f1 - f0) / f0 if f0 else 0.0,
                             restarted=n.starts > 1))
-        return out, win, span >= 300
+        roles = []
+        for role in ("smd", "spd", "epd"):
+            us = [u for u in out if u["node"].role == role]
+            if not us or not all(u["ok"] for u in us):
+                continue
+            agg = dict(role=role, nodes=len(us))
+            for k in ("rss0", "rss1", "fd0", "fd1"):
+                agg[k] = sum(u[k] for u in us)
+            agg["rss_growth"] = (agg["rss1"] - agg["rss0"]) / agg["rss0"] if agg["rss0"] else 0.0
+            agg["fd_growth"] = (agg["fd1"] - agg["fd0"]) / agg["fd0"] if agg["fd0"] else 0.0
+            roles.append(agg)
+        return out, roles, win, span >= 300
 
     def metric_deltas(self):
         """Increases of the failure-like counters per sampling interval, put to the fault
