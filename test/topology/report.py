@@ -9,7 +9,7 @@ import os
 import shutil
 import subprocess
 
-from verdict import GAP_S, pct
+from verdict import CHURN, GAP_S, pct
 
 
 def _s(x):
@@ -119,6 +119,8 @@ def summary(vd, run, tg, checks):
         if f.t_start is None:
             continue
         w("  %-26s %s" % (f.label, _deltas(d) if d else "(nothing counted)"))
+    if CHURN in per_fault:
+        w("  %-26s %s" % ("a publisher leaving", _deltas(per_fault[CHURN])))
     w("  %-26s %s" % ("quiet time (no fault)", _deltas(quiet) if quiet else "(nothing counted)"))
     w("")
     usage, roles, win, judged = vd.usage()

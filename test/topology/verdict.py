@@ -18,6 +18,7 @@ import re
 import statistics
 
 GAP_S = 1.0
+CHURN = -1  # metric_deltas' key for what publishers leaving caused
 # Counters that count something going wrong (not pulls started, bytes, requests).
 FAILURE_RE = re.compile(r"fail|timeout|refus|error|drop|expir|switch|loss|lost|revocation|"
                         r"takeover|conflict|denied|limited")
@@ -363,7 +364,9 @@ class Verdict:
 
     def metric_deltas(self):
         """Increases of the failure-like counters per sampling interval, put to the fault
-        whose window holds them, or to quiet time."""
+        whose window holds them, else to a publisher leaving (key CHURN), else to quiet
+        time."""
+        churn = [self.window(i) for i in self.incidents if i["kind"] == "pubstop"]
         by_node = {}
         for t, node, pid, vals in self.run.sampler.metrics:
             by_node.setdefault(node, []).append((t, pid, vals))
@@ -382,7 +385,12 @@ class Verdict:
                         continue
                     f = next((f for f in self.faults if f.t_start is not None and
                               f.win[0] - 0.5 <= t1 <= f.win[1] + 0.5), None)
-                    bucket = per_fault.setdefault(f.index, {}) if f else quiet
+                    if f is not None:
+                        bucket = per_fault.setdefault(f.index, {})
+                    elif any(a - 0.5 <= t1 <= b + 0.5 for a, b in churn):
+                        bucket = per_fault.setdefault(CHURN, {})
+                    else:
+                        bucket = quiet
                     ent = bucket.setdefault(series, [0.0, {}])
                     ent[0] += d
                     ent[1][role] = ent[1].get(role, 0.0) + d

@@ -8,7 +8,7 @@ its time to its edge, reconnects it when the server closes it and writes the tim
 (events.jsonl) the verdict is drawn from.
 
 Publishers are spread over the origins as DNS round robin would (shuffled, seeded); a
-publisher whose origin is gone reconnects to the next origin that is up. Viewers are
+publisher whose origin is gone reconnects to one of the origins that are up (seeded). Viewers are
 spread over the edges, half RTMP and half HTTP-FLV, on streams picked with a Zipf-like
 popularity; some come and go during the run. The source of every stream over time is
 recorded (`sources`): the verdict needs it to tell whose path crossed a failed node.
@@ -117,18 +117,12 @@ class Workload:
     def _start_pub(self, p, now):
         origin = p.origin
         if origin.state != "up":
-            # DNS would hand out another origin: the next one that is up.
-            spds = self.cluster.spds
-            i = spds.index(origin)
-            for k in range(1, len(spds) + 1):
-                cand = spds[(i + k) % len(spds)]
-                if cand.state == "up":
-                    origin = cand
-                    break
-            else:
+            # DNS (round robin, health-checked) hands out one of the origins that are up.
+            up = [s for s in self.cluster.spds if s.state == "up"]
+            if not up:
                 p.retry_at = now + RECONNECT_S
                 return False
-            p.origin = origin
+            origin = p.origin = self.rng.choice(up)
         url = "rtmp://%s/%s" % (origin.rtmp, p.stream)
         logf = open(os.path.join(self.rundir, "logs", "pub-%s.log" % p.stream.split("/")[1]),
                     "a")
@@ -172,8 +166,8 @@ class Workload:
         spds = self.cluster.spds
         if to is None:
             i = spds.index(old)
-            to = next(s for s in spds[i + 1:] + spds[:i + 1]
-                      if s.state == "up" and s is not old)
+            to = next((s for s in spds[i + 1:] + spds[:i + 1]
+                       if s.state == "up" and s is not old), old)
         p.origin = to
         p.want = True
         p.retry_at = now + RECONNECT_S
