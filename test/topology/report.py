@@ -75,7 +75,7 @@ def summary(vd, run, tg, checks):
             w("  %-28s %3d viewers: longest gap p50 %.1f s, max %.1f s; %d reconnected" % (
                 label, len(xs), ls[len(ls) // 2], ls[-1], sum(1 for x in xs if x["disconnected"])))
     w("")
-    w("Viewers overall")
+    w("Viewers overall (one line per viewer, with its class per fault: %s)" % viewer_table(vd, run))
     w("  start (arrival to first keyframe): p50 %s ms, p99 %s ms; never got media: %d" % (
         _s(pct(ov["starts"], 0.5)), _s(pct(ov["starts"], 0.99)), ov["never"]))
     w("  time without media per viewer: p50 %s s, p99 %s s, max %s s, total %.0f s" % (
@@ -156,6 +156,27 @@ def summary(vd, run, tg, checks):
     w("")
     w("Picture: %s" % (run.png_note))
     return "\n".join(L) + "\n"
+
+
+def viewer_table(vd, run):
+    """viewers.tsv: one line per viewer, with its class for every fault (c crossed, o other,
+    a avoided, - not there)."""
+    faults = [f for f in run.faults if f.t_start is not None]
+    path = os.path.join(run.rundir, "viewers.tsv")
+    with open(path, "w") as out:
+        out.write("\t".join(["viewer", "edge", "proto", "stream", "arrive_s", "leave_s",
+                             "sessions", "disconnected", "gaps_over_1s", "no_media_s",
+                             "longest_gap_s"] + ["f%d:%s" % (f.index, f.label.replace(" ", "_"))
+                                                 for f in faults]) + "\n")
+        for v in vd.viewers:
+            long_gaps = [g[2] for g in v.gaps if g[2] > GAP_S]
+            disc = sum(1 for c in v.closes if c[1] == "server" and c[2])
+            row = [v.v, v.edge, v.proto, v.stream, "%.1f" % (v.start - vd.t0),
+                   "%.1f" % (v.end - vd.t0), v.sessions, disc, len(long_gaps),
+                   "%.2f" % sum(long_gaps), "%.2f" % max([g[2] for g in v.gaps] or [0.0])]
+            row += [(vd.classify(v, f) or "-")[0] for f in faults]
+            out.write("\t".join(str(x) for x in row) + "\n")
+    return path
 
 
 def _deltas(d):

@@ -70,6 +70,7 @@ def failover_supported(build, tmpdir):
         f.write('upstream = ( "10.201.1.1:1935", "10.200.2.2:1935" );\n')
     r = subprocess.run([os.path.join(build, "epd"), "-t", "-c", conf], stdout=subprocess.PIPE,
                        stderr=subprocess.STDOUT, text=True)
+    os.unlink(conf)
     return r.returncode == 0
 
 

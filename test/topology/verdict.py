@@ -218,9 +218,20 @@ class Verdict:
                     out.append((v, g))
         return out
 
+    def classify(self, v, f):
+        """crossed: fault f was on v's path in its window; other: something else was
+        (another fault still settling, a publisher leaving); avoided: nothing was; None: the
+        viewer was not there."""
+        a, b = f.win
+        if v.start > b or v.end < a:
+            return None
+        on_path = self.others_on_path(v, a, b)
+        if any(i["fault"] == f.index for i in on_path):
+            return "crossed"
+        return "other" if on_path else "avoided"
+
     def fault_table(self):
-        """Per fault: viewers whose path crossed it, those whose path something else crossed
-        meanwhile (another fault still settling, a publisher leaving), and the others."""
+        """Per fault and class of viewers (classify): what each class got."""
         rows = []
         for f in self.faults:
             if f.t_start is None:
@@ -228,15 +239,9 @@ class Verdict:
             a, b = f.win
             classes = {"crossed": [], "other": [], "avoided": []}
             for v in self.viewers:
-                if v.start > b or v.end < a:
-                    continue
-                on_path = self.others_on_path(v, a, b)
-                if any(i["fault"] == f.index for i in on_path):
-                    classes["crossed"].append(v)
-                elif on_path:
-                    classes["other"].append(v)
-                else:
-                    classes["avoided"].append(v)
+                cls = self.classify(v, f)
+                if cls is not None:
+                    classes[cls].append(v)
             for cls, vs in classes.items():
                 gaps = [g for v in vs for g in v.gaps if a <= g[0] <= b]
                 longest = {v.v: max([g[2] for g in v.gaps if a <= g[0] <= b] or [0.0])
