@@ -129,7 +129,7 @@ def default_schedule(size, duration, cluster, upstream_timeout):
                 (34, "cut", epds[3 % len(epds)].name, ut + 4),
                 (44, "move", "live/s01"),
                 (47, "hup-all", 0.2),
-                (51, "restart-all", 2.2)]
+                (51, "restart-all", 2.1)]
         return rows
     k = duration / 600.0
     n = len(cluster.nodes)
