@@ -13,6 +13,11 @@
 #   integration    run the black-box integration tests against the built daemons
 #   abuse          the abuse suite: every flood class at spd and epd while an honest viewer
 #                  watches; RSS growth, attacker closed, viewer kept up (test/abuse/run.sh)
+#   topology       the seed's deployment on one machine: 1 smd, 5 spd, 34 epd, each in its
+#                  own network namespace, publishers, viewers and every fault kind for 10
+#                  minutes; prints the verdict and the targets (root; test/topology/)
+#   topology-ci    its CI-sized form (1 smd, 3 spd, 6 epd, about a minute), part of
+#                  check-tests; says it skipped without root or network namespaces
 #   fuzz           build the libFuzzer targets and run each for FUZZ_SECONDS
 #   coverage       gcov line coverage of libstream from the unit tests, per file and total
 #   bench          benchmarks (figures only; never fails on time)
@@ -28,6 +33,7 @@
 #   V=1            print full commands
 #   FUZZ_SECONDS   seconds per fuzz target (default 60 for `make fuzz`; check uses 8)
 #   FUZZ_CC        compiler for fuzz targets (default clang)
+#   TOPOLOGY_ARGS  options for make topology (test/topology/topology.py --help)
 #   PREFIX=/usr/local DESTDIR= SBINDIR SYSCONFDIR SYSTEMDUNITDIR MANDIR   install locations
 
 VERSION := 0.1.0
@@ -87,7 +93,7 @@ TOOL_BINS := $(foreach s,$(TOOL_SRCS),$(BUILD)/tools/$(basename $(notdir $(s))))
 .SECONDARY:
 
 .PHONY: all check check-tests check-links lint unit integration abuse fuzz fuzz-check coverage \
-        bench demo deps install clean tools
+        bench demo deps install clean tools topology topology-ci
 
 all: $(LIBSTREAM) $(DAEMONS)
 
@@ -162,7 +168,20 @@ lint:
 	$(Q)scripts/check-selfcontained.sh
 	$(Q)scripts/check-man.sh
 
-check-tests: lint unit integration check-links abuse
+check-tests: lint unit integration check-links abuse topology-ci
+
+topology: all tools
+	$(Q)BUILD=$(BUILD) sh test/topology/run.sh $(TOPOLOGY_ARGS)
+
+# About a minute of 40 processes on the machine's cores: in the normal pass only (the
+# sanitizers would judge their own slowness, not the cluster's).
+ifeq ($(SANITIZE),1)
+topology-ci:
+	@echo "topology: the CI-sized run is part of the normal pass only"
+else
+topology-ci: all tools
+	$(Q)BUILD=$(BUILD) sh test/topology/run.sh --ci
+endif
 
 # Under the sanitizers the abuse suite runs the attacks that drive the parsers and queues
 # hardest (memory errors under floods; the media floods are CPU-bound under ASan and

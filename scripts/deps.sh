@@ -5,7 +5,7 @@ set -u
 PACKAGES="make gcc clang libclang-rt-14-dev pkg-config libevent-dev libssl-dev libconfig-dev
 libcmocka-dev ffmpeg rtmpdump curl gstreamer1.0-tools gstreamer1.0-plugins-base
 gstreamer1.0-plugins-good gstreamer1.0-plugins-bad gstreamer1.0-libav procps iproute2
-python3 man-db groff-base"
+python3 man-db groff-base gnuplot-nox"
 
 if ! command -v dpkg-query >/dev/null 2>&1; then
     echo "deps: not a Debian system; install by hand: $PACKAGES" >&2

@@ -34,8 +34,15 @@
  * a ring indexed by its timestamp; a player that receives a frame with that timestamp in
  * the window records now - sent. Servers that rewrite timestamps give no samples.
  *
+ * Plan mode (--plan FILE, for test/topology): instead of one URL and a measurement window,
+ * each line of the plan is a viewer with its own URL, arrival and departure time; a viewer
+ * the server closes connects again after --reconnect-ms, as a player application would, and
+ * every arrival, start, gap in the media, timestamp step, close and, once a second, how many
+ * viewers are receiving goes to an events file as JSON lines (see "plan mode" below).
+ *
  * Exit status: 0 when every player received a keyframe and none failed, 1 otherwise (the
- * reasons are printed, grouped), 2 for usage errors and unusable URLs or files.
+ * reasons are printed, grouped), 2 for usage errors and unusable URLs or files. In plan mode
+ * 0 unless the events file cannot be written: the verdict is the reader's.
  */
 #include <ctype.h>
 #include <dirent.h>
@@ -118,8 +125,23 @@ struct snap {
     int64_t last_media_us;
 };
 
+/* Where a player connects: the URL of the command line, or one line's of a --plan file. */
+struct target {
+    enum proto proto;
+    char url[LS_RTMP_URL_MAX + 1];
+    char host[LS_ADDR_HOST_MAX + 1];
+    unsigned port;
+    char app[LS_RTMP_URL_MAX + 1];
+    char name[LS_RTMP_URL_MAX + 1];
+    char tc_url[LS_RTMP_URL_MAX + 9];
+    char path[LS_RTMP_URL_MAX + 1];   /* HTTP request target */
+    struct sockaddr_storage sa;
+    socklen_t salen;
+};
+
 struct player {
     int index;
+    const struct target *tg;
     int fd;
     enum pstate st;
     struct event *ev;
@@ -152,6 +174,14 @@ struct player {
     int64_t stall_us;
     struct track vt, at;
     struct snap w0, w1;
+
+    /* plan mode: the viewer outlives its sessions (connections) */
+    int64_t plan_start, plan_end;   /* µs; plan_end 0 = until the end */
+    int64_t retry_at;               /* when to connect again (µs); 0 = not due */
+    unsigned session;               /* sessions started so far */
+    bool plan_over;                 /* has left (END reached, or the run ended) */
+    bool gave_up;                   /* this session failed on our side (start timeout) */
+    bool session_media;             /* this session received media */
 };
 
 struct lat_slot {
@@ -189,17 +219,6 @@ struct proc {
 /* ---- configuration and global state ---- */
 
 static struct {
-    enum proto proto;
-    char url[LS_RTMP_URL_MAX + 1];
-    char host[LS_ADDR_HOST_MAX + 1];
-    unsigned port;
-    char app[LS_RTMP_URL_MAX + 1];
-    char name[LS_RTMP_URL_MAX + 1];
-    char tc_url[LS_RTMP_URL_MAX + 9];
-    char path[LS_RTMP_URL_MAX + 1];   /* HTTP request target */
-    struct sockaddr_storage sa;
-    socklen_t salen;
-
     int players;
     double rate;
     double warmup_s, duration_s, preroll_s;
@@ -212,11 +231,15 @@ static struct {
     const char *source_file;
     const char *json_path;
     bool verbose, quiet;
+    bool exit_on_close;
+    const char *plan_path, *events_path;
+    unsigned reconnect_ms, gap_ms;
 } opt = {
     .players = 1, .rate = 100, .warmup_s = 2, .duration_s = 10, .preroll_s = 3,
-    .sweep_ms = 50, .start_timeout_s = 10,
+    .sweep_ms = 50, .start_timeout_s = 10, .reconnect_ms = 1000, .gap_ms = 500,
 };
 
+static struct target cli_target;    /* the URL of the command line */
 static struct event_base *base;
 static int64_t t_origin_ns;
 static uint8_t scratch[SCRATCH_SIZE];
@@ -254,6 +277,19 @@ static int32_t *lat_us;             /* latency samples in the window (µs) */
 static size_t lat_samples, lat_cap;
 
 static int exit_status;
+
+/* plan mode */
+static bool plan_mode;
+static FILE *events;
+static struct event *plan_ev;
+static uint64_t plan_sessions, plan_disconnects, plan_gaps, plan_long_gaps;
+
+static void plan_gap(struct player *p, int64_t from, int64_t to, bool open);
+static void plan_ts_step(struct player *p, const char *kind, int32_t d, int64_t now);
+static void plan_on_close(struct player *p, const char *by);
+static void plan_key(struct player *p, int64_t now);
+static void plan_tick(int64_t now);
+static void parse_url(struct target *t, const char *url);
 
 /* ---- small helpers ---- */
 
@@ -627,17 +663,20 @@ static void player_fail(struct player *p, const char *fmt, ...)
     vsnprintf(p->why, sizeof p->why, fmt, ap);
     va_end(ap);
     player_close(p);
+    if (plan_mode)
+        plan_on_close(p, p->gave_up ? "client" : "server");
     check_progress();
 }
 
 static void player_launch(struct player *p)
 {
     p->t_start = now_us();
-    p->fd = ls_net_connect((const struct sockaddr *)&opt.sa, opt.salen);
+    p->fd = ls_net_connect((const struct sockaddr *)&p->tg->sa, p->tg->salen);
     if (p->fd == -1) {
         p->st = ST_CONNECTING;
         open_players++;
-        player_fail(p, "cannot connect to %s:%u: %s", opt.host, opt.port, strerror(errno));
+        player_fail(p, "cannot connect to %s:%u: %s", p->tg->host, p->tg->port,
+                    strerror(errno));
         return;
     }
     p->st = ST_CONNECTING;
@@ -658,12 +697,12 @@ static void player_connected(struct player *p, int64_t now)
     socklen_t len = sizeof err;
 
     if (getsockopt(p->fd, SOL_SOCKET, SO_ERROR, &err, &len) == -1 || err != 0) {
-        player_fail(p, "cannot connect to %s:%u: %s", opt.host, opt.port,
+        player_fail(p, "cannot connect to %s:%u: %s", p->tg->host, p->tg->port,
                     strerror(err != 0 ? err : errno));
         return;
     }
     p->t_conn = now;
-    switch (opt.proto) {
+    switch (p->tg->proto) {
     case PROTO_RTMP: {
         const uint8_t *out;
         size_t n;
@@ -686,7 +725,7 @@ static void player_connected(struct player *p, int64_t now)
         int n = snprintf(req, sizeof req,
                          "GET %s HTTP/1.1\r\nHost: %s:%u\r\nUser-Agent: rtmpbench\r\n"
                          "Accept: */*\r\nConnection: close\r\n\r\n",
-                         p->name, opt.host, opt.port);
+                         p->name, p->tg->host, p->tg->port);
 
         p->hdr = malloc(HTTP_HEADER_MAX + 1);
         p->frd = ls_flv_reader_new(NULL);
@@ -726,6 +765,8 @@ static void track_ts(struct player *p, struct track *t, uint32_t ts)
             p->ts_back++;
         else if (d > TS_JUMP_MS)
             p->ts_gap++;
+        if (plan_mode && t == &p->vt && ((int32_t)d < 0 || d > TS_JUMP_MS))
+            plan_ts_step(p, (int32_t)d < 0 ? "back" : "jump", (int32_t)d, now_us());
     }
     t->have = true;
     t->last_ts = ts;
@@ -759,6 +800,9 @@ static void on_media(struct player *p, uint8_t type, uint32_t ts, const uint8_t 
 {
     if (p->t_media == 0)
         p->t_media = now;
+    if (plan_mode && p->last_media_us != 0 && now - p->last_media_us > (int64_t)opt.gap_ms * 1000)
+        plan_gap(p, p->last_media_us, now, false);
+    p->session_media = true;
     if (p->last_media_us != 0 && now - p->last_media_us > STALL_US) {
         p->stalls++;
         p->stall_us += now - p->last_media_us;
@@ -778,6 +822,8 @@ static void on_media(struct player *p, uint8_t type, uint32_t ts, const uint8_t 
             if (p->t_key == 0) {
                 p->t_key = now;
                 key_players++;
+                if (plan_mode)
+                    plan_key(p, now);
                 /* Start time is known: from now on the sweep reads this player. */
                 if (opt.sweep_ms > 0) {
                     p->swept = true;
@@ -877,7 +923,7 @@ static void rtmp_on_message(struct player *p, struct ls_frame *msg, int64_t now)
         return;
     case LS_MSG_COMMAND_AMF0:
     case LS_MSG_COMMAND_AMF3:
-        if (opt.proto == PROTO_RTMP)
+        if (p->tg->proto == PROTO_RTMP)
             rtmp_on_command(p, msg);
         return;
     case LS_MSG_USER_CONTROL: {
@@ -942,7 +988,7 @@ static bool rtmp_handshake(struct player *p, const uint8_t *data, size_t len, in
     p->hs = NULL;
     p->st = ST_SETUP;
     ls_buf_init(&b, 0);
-    ls_command_build_connect(&b, 1, opt.app, opt.tc_url, "LNX 9,0,124,2", 0);
+    ls_command_build_connect(&b, 1, p->tg->app, p->tg->tc_url, "LNX 9,0,124,2", 0);
     player_command(p, 0, &b);
     p->step = "connect";
     ls_buf_free(&b);
@@ -1114,7 +1160,7 @@ static void player_input(struct player *p, const uint8_t *data, size_t len, int6
         http_header(p, data, len, now);
         break;
     case ST_PLAYING:
-        if (opt.proto == PROTO_HTTP)
+        if (p->tg->proto == PROTO_HTTP)
             http_body(p, data, len, now);
         else
             rtmp_feed(p, data, len, now);
@@ -1188,6 +1234,21 @@ static void sweep_cb(evutil_socket_t fd, short what, void *arg)
 /* ---- publishers ---- */
 
 static void pub_schedule(struct publisher *pb);
+static void finish(void);
+
+/* --exit-on-close: an encoder that lost its server is restarted by whoever runs it. */
+static void pubs_check_closed(void)
+{
+    int i;
+
+    if (!opt.exit_on_close || opt.players > 0 || phase == PH_DONE || pubs == NULL)
+        return;
+    for (i = 0; i < opt.publishers; i++)
+        if (!pubs[i].closed)
+            return;
+    exit_status = 1;
+    finish();
+}
 
 static void pub_tick(evutil_socket_t fd, short what, void *arg)
 {
@@ -1296,6 +1357,7 @@ static void pub_on_close(struct ls_client *cl, void *arg, int err, const char *w
         fprintf(stderr, "rtmpbench: publisher %d (%s) closed: %s%s%s\n", pb->index, pb->name,
                 why != NULL ? why : "", err != LS_OK ? " — " : "",
                 err != LS_OK ? ls_strerror(err) : "");
+    pubs_check_closed();
 }
 
 static const struct ls_client_ops pub_ops = {
@@ -1345,6 +1407,7 @@ static void pubs_start(void)
             pb->closed = true;
         }
     }
+    pubs_check_closed();
 }
 
 /* ---- phases ---- */
@@ -1456,6 +1519,8 @@ static void check_progress(void)
 {
     int i, alive = 0;
 
+    if (plan_mode)
+        return;
     if (phase == PH_RAMP && launched == opt.players) {
         phase = PH_WAIT_START;
         evtimer_del(ramp_ev);
@@ -1516,15 +1581,18 @@ static void house_cb(evutil_socket_t fd, short what, void *arg)
     for (i = 0; i < launched; i++) {
         struct player *p = &players[i];
 
-        if (p->st == ST_CLOSED || p->t_key != 0 || now - p->t_start < limit)
+        if (p->st == ST_CLOSED || p->st == ST_IDLE || p->t_key != 0 || now - p->t_start < limit)
             continue;
+        p->gave_up = true;
         if (p->st == ST_PLAYING)
             player_fail(p, "no video keyframe within %u s of connecting", opt.start_timeout_s);
         else if (p->st == ST_CONNECTING)
-            player_fail(p, "connect to %s:%u timed out", opt.host, opt.port);
+            player_fail(p, "connect to %s:%u timed out", p->tg->host, p->tg->port);
         else
             player_fail(p, "no answer to %s within %u s", p->step, opt.start_timeout_s);
     }
+    if (plan_mode)
+        plan_tick(now);
 }
 
 static void signal_cb(evutil_socket_t fd, short what, void *arg)
@@ -1539,6 +1607,289 @@ static void signal_cb(evutil_socket_t fd, short what, void *arg)
         t_w0 = t_w1 = now_us();
         finish();
     }
+}
+
+/* ---- plan mode ----
+ *
+ * --plan FILE: one viewer a line, "START END URL" (seconds from the start of this process;
+ * END 0 = until the end; '#' starts a comment). A viewer connects at START and leaves at
+ * END; a session the server closes or that fails connects again after --reconnect-ms. The
+ * viewer's media history spans its sessions: a gap is the time between two media messages
+ * it received, a reconnection included. --events FILE gets one JSON object a line; t is
+ * CLOCK_MONOTONIC in seconds, the clock every process of the machine shares:
+ *   {"t","ev":"begin"}                                   the plan's time 0
+ *   {"t","ev":"session","v","n"}                         viewer v connects (session n, from 1)
+ *   {"t","ev":"key","v","n","ms"}                        first video keyframe, ms after connect()
+ *   {"t","ev":"gap","v","from","ms"[,"open":true]}       media again after ms without it (over
+ *                                                        --gap-ms); open: none until it left
+ *   {"t","ev":"ts","v","n","kind":"back"|"jump","d"}     video timestamp step (ms) in a session
+ *   {"t","ev":"close","v","n","by","media","why"}        by: server (closed, refused, reset),
+ *                                                        client (start timeout), plan (left),
+ *                                                        end (run over); media: had media
+ *   {"t","ev":"tick","planned","playing","receiving","stalled"}   once a second: viewers due
+ *                                                        now, connected and playing, with media
+ *                                                        in the last second, without it (had some)
+ */
+
+static double mono_s(int64_t us)
+{
+    return ((double)t_origin_ns / 1e3 + (double)us) / 1e6;
+}
+
+static void ev_open(int64_t now, const char *what)
+{
+    fprintf(events, "{\"t\":%.3f,\"ev\":\"%s\"", mono_s(now), what);
+}
+
+/* ,"key":"value" with JSON escapes */
+static void ev_str(const char *key, const char *v)
+{
+    fprintf(events, ",\"%s\":\"", key);
+    for (; *v != '\0'; v++) {
+        unsigned char c = (unsigned char)*v;
+
+        if (c == '"' || c == '\\')
+            fprintf(events, "\\%c", c);
+        else if (c < 0x20)
+            fprintf(events, "\\u%04x", c);
+        else
+            fputc(c, events);
+    }
+    fputc('"', events);
+}
+
+static void ev_close(void)
+{
+    fputs("}\n", events);
+}
+
+static void plan_gap(struct player *p, int64_t from, int64_t to, bool open)
+{
+    double ms = (double)(to - from) / 1000;
+
+    plan_gaps++;
+    if (ms > STALL_US / 1000)
+        plan_long_gaps++;
+    ev_open(to, "gap");
+    fprintf(events, ",\"v\":%d,\"from\":%.3f,\"ms\":%.1f%s", p->index, mono_s(from), ms,
+            open ? ",\"open\":true" : "");
+    ev_close();
+}
+
+static void plan_ts_step(struct player *p, const char *kind, int32_t d, int64_t now)
+{
+    ev_open(now, "ts");
+    fprintf(events, ",\"v\":%d,\"n\":%u,\"kind\":\"%s\",\"d\":%" PRId32, p->index, p->session,
+            kind, d);
+    ev_close();
+}
+
+static void plan_key(struct player *p, int64_t now)
+{
+    ev_open(now, "key");
+    fprintf(events, ",\"v\":%d,\"n\":%u,\"ms\":%.1f", p->index, p->session,
+            (double)(now - p->t_start) / 1000);
+    ev_close();
+}
+
+/* After a session closed (player_close done): log it and, unless the viewer left, retry. */
+static void plan_on_close(struct player *p, const char *by)
+{
+    int64_t now = now_us();
+
+    if (strcmp(by, "server") == 0 && p->session_media)
+        plan_disconnects++;
+    ev_open(now, "close");
+    fprintf(events, ",\"v\":%d,\"n\":%u,\"by\":\"%s\",\"media\":%s", p->index, p->session, by,
+            p->session_media ? "true" : "false");
+    ev_str("why", p->why[0] != '\0' ? p->why : by);
+    ev_close();
+    if (!p->plan_over)
+        p->retry_at = now + (int64_t)opt.reconnect_ms * 1000;
+}
+
+/* Forgets what the last connection had; the viewer's media history stays. */
+static void plan_new_session(struct player *p)
+{
+    p->fd = -1;
+    p->st = ST_IDLE;
+    p->ev_flags = 0;
+    p->swept = false;
+    p->failed = false;
+    p->gave_up = false;
+    p->session_media = false;
+    p->why[0] = '\0';
+    p->hdr_len = 0;
+    p->chunked = false;
+    p->ch_state = CH_SIZE;
+    p->ch_left = 0;
+    p->out_off = 0;
+    p->stream_id = 0;
+    p->step = NULL;
+    p->t_start = p->t_conn = p->t_play = p->t_media = p->t_key = 0;
+    memset(&p->vt, 0, sizeof p->vt);
+    memset(&p->at, 0, sizeof p->at);
+    p->retry_at = 0;
+}
+
+static void plan_connect(struct player *p, int64_t now)
+{
+    plan_new_session(p);
+    p->session++;
+    plan_sessions++;
+    ev_open(now, "session");
+    fprintf(events, ",\"v\":%d,\"n\":%u", p->index, p->session);
+    ev_close();
+    player_launch(p);
+}
+
+/* The viewer leaves (by "plan" at END, or "end" of the run); a gap in progress is counted. */
+static void plan_leave(struct player *p, int64_t now, const char *by)
+{
+    if (p->plan_over)
+        return;
+    p->plan_over = true;
+    if (p->last_media_us != 0 && now - p->last_media_us > (int64_t)opt.gap_ms * 1000)
+        plan_gap(p, p->last_media_us, now, true);
+    if (p->st != ST_IDLE && p->st != ST_CLOSED) {
+        player_close(p);
+        plan_on_close(p, by);
+    }
+}
+
+static void plan_cb(evutil_socket_t fd, short what, void *arg)
+{
+    int64_t now = now_us();
+    int i;
+
+    (void)fd;
+    (void)what;
+    (void)arg;
+    for (i = 0; i < opt.players; i++) {
+        struct player *p = &players[i];
+
+        if (p->plan_over || now < p->plan_start)
+            continue;
+        if (p->plan_end != 0 && now >= p->plan_end)
+            plan_leave(p, now, "plan");
+        else if (p->st == ST_IDLE || (p->st == ST_CLOSED && p->retry_at != 0 &&
+                                      now >= p->retry_at))
+            plan_connect(p, now);
+    }
+}
+
+static void plan_tick(int64_t now)
+{
+    int i, planned = 0, playing = 0, receiving = 0, stalled = 0;
+
+    for (i = 0; i < opt.players; i++) {
+        const struct player *p = &players[i];
+
+        if (p->plan_over || now < p->plan_start)
+            continue;
+        planned++;
+        playing += p->st == ST_PLAYING;
+        if (p->last_media_us != 0 && now - p->last_media_us <= STALL_US)
+            receiving++;
+        else if (p->last_media_us != 0)
+            stalled++;
+    }
+    ev_open(now, "tick");
+    fprintf(events, ",\"planned\":%d,\"playing\":%d,\"receiving\":%d,\"stalled\":%d", planned,
+            playing, receiving, stalled);
+    ev_close();
+    fflush(events);
+}
+
+/* Targets are shared by the viewers of one URL. */
+static struct target **plan_targets;
+static int nplan_targets;
+
+static const struct target *plan_target(const char *url)
+{
+    struct target **v, *t;
+    int i;
+
+    for (i = 0; i < nplan_targets; i++)
+        if (strcmp(plan_targets[i]->url, url) == 0)
+            return plan_targets[i];
+    v = realloc(plan_targets, (size_t)(nplan_targets + 1) * sizeof *v);
+    t = calloc(1, sizeof *t);
+    if (v == NULL || t == NULL)
+        die_usage("%s", "out of memory");
+    plan_targets = v;
+    parse_url(t, url);
+    plan_targets[nplan_targets++] = t;
+    return t;
+}
+
+struct plan_line {
+    double start, end;
+    const struct target *tg;
+};
+
+/* Reads the plan; sets opt.players. Exits on a malformed line (a usage error). */
+static struct plan_line *plan_load(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    char line[LS_RTMP_URL_MAX + 128], url[LS_RTMP_URL_MAX + 1];
+    struct plan_line *v = NULL;
+    int n = 0, lineno = 0;
+
+    if (f == NULL)
+        die_usage("cannot open the plan %s", path);
+    while (fgets(line, sizeof line, f) != NULL) {
+        char *hash = strchr(line, '#'), *p = line;
+        double start, end;
+        int used = 0;
+        struct plan_line *w;
+
+        lineno++;
+        if (hash != NULL)
+            *hash = '\0';
+        while (isspace((unsigned char)*p))
+            p++;
+        if (*p == '\0')
+            continue;
+        if (sscanf(p, "%lf %lf %2047s %n", &start, &end, url, &used) != 3 || p[used] != '\0' ||
+            !(start >= 0) || !(end == 0 || end > start)) {
+            fprintf(stderr, "rtmpbench: %s:%d: expected START END URL (END 0 or after START)\n",
+                    path, lineno);
+            exit(2);
+        }
+        w = realloc(v, (size_t)(n + 1) * sizeof *w);
+        if (w == NULL)
+            die_usage("%s", "out of memory");
+        v = w;
+        v[n].start = start;
+        v[n].end = end;
+        v[n].tg = plan_target(url);
+        n++;
+    }
+    fclose(f);
+    if (n == 0)
+        die_usage("the plan %s names no viewer", path);
+    opt.players = n;
+    return v;
+}
+
+/* The run is over: every viewer still there leaves; a one-line summary. */
+static void plan_finish(void)
+{
+    int64_t now = now_us();
+    int i;
+
+    for (i = 0; i < opt.players; i++)
+        plan_leave(&players[i], now, "end");
+    if (fflush(events) != 0 || ferror(events)) {
+        fprintf(stderr, "rtmpbench: cannot write %s\n", opt.events_path);
+        exit_status = 1;
+    }
+    if (!opt.quiet)
+        printf("rtmpbench: plan of %d viewers: %" PRIu64 " sessions, %" PRIu64
+               " disconnected by the server after media, %" PRIu64 " gaps over %u ms (%" PRIu64
+               " over 1 s)\n", opt.players, plan_sessions, plan_disconnects, plan_gaps,
+               opt.gap_ms, plan_long_gaps);
 }
 
 /* ---- report ---- */
@@ -1691,9 +2042,9 @@ static void write_json(const struct stats *s, const struct reason *rs, int nr)
     ls_buf_init(&b, 0);
     ls_json_init(&j, &b);
     ls_json_object_begin(&j);
-    ls_json_kv_string(&j, "url", opt.url);
-    ls_json_kv_string(&j, "protocol", opt.proto == PROTO_RTMP ? "rtmp"
-                                      : opt.proto == PROTO_HTTP ? "http-flv" : "raw");
+    ls_json_kv_string(&j, "url", cli_target.url);
+    ls_json_kv_string(&j, "protocol", cli_target.proto == PROTO_RTMP ? "rtmp"
+                                      : cli_target.proto == PROTO_HTTP ? "http-flv" : "raw");
     ls_json_kv_int64(&j, "players", opt.players);
     ls_json_kv_double(&j, "ramp_per_s", opt.rate);
     ls_json_kv_int64(&j, "sweep_ms", opt.sweep_ms);
@@ -1811,7 +2162,7 @@ static void report(void)
         }
     }
     if (!opt.quiet && opt.players > 0) {
-        printf("rtmpbench: %s — %d players (%.0f/s), window %.1f s, sweep %u ms\n", opt.url,
+        printf("rtmpbench: %s — %d players (%.0f/s), window %.1f s, sweep %u ms\n", cli_target.url,
                opt.players, opt.rate, s.window_s, opt.sweep_ms);
         printf("  started      %d/%d (keyframe %d), failed %d\n", s.started, opt.players,
                s.with_key, s.failed);
@@ -1923,13 +2274,21 @@ static void usage(void)
         "  -p, --pid NAME=PID      measure this process's CPU and RSS (repeatable, max %d)\n"
         "  -j, --json FILE         write the summary as JSON\n"
         "  -v, --verbose           one line per player\n"
-        "  -q, --quiet             no summary on stdout (errors still on stderr)\n",
+        "  -q, --quiet             no summary on stdout (errors still on stderr)\n"
+        "      --exit-on-close     with -n 0: exit (status 1) once every publisher's\n"
+        "                          connection has closed, for a supervisor to restart it\n"
+        "  plan mode (no URL argument; see the source for the events):\n"
+        "      --plan FILE         viewers, one a line: START END URL (seconds; END 0 = to\n"
+        "                          the end); -d is then the run time (0 = until SIGTERM)\n"
+        "      --events FILE       the timeline as JSON lines (required with --plan)\n"
+        "      --reconnect-ms MS   a closed viewer connects again after MS (default 1000)\n"
+        "      --gap-ms MS         log media gaps longer than MS (default 500)\n",
         MAX_PROCS);
     exit(2);
 }
 
 /* http://HOST[:PORT]/PATH and raw://HOST:PORT */
-static void parse_other_url(const char *url, bool http)
+static void parse_other_url(struct target *t, const char *url, bool http)
 {
     const char *p = url + (http ? 7 : 6), *host_end, *port_start = NULL, *path;
     size_t hlen;
@@ -1939,20 +2298,20 @@ static void parse_other_url(const char *url, bool http)
         if (host_end == NULL)
             die_usage("bad URL '%s': unterminated IPv6 literal", url);
         hlen = (size_t)(host_end - p - 1);
-        memcpy(opt.host, p + 1, hlen < sizeof opt.host ? hlen : 0);
+        memcpy(t->host, p + 1, hlen < sizeof t->host ? hlen : 0);
         p = host_end + 1;
     } else {
         host_end = p + strcspn(p, ":/");
         hlen = (size_t)(host_end - p);
-        if (hlen >= sizeof opt.host)
+        if (hlen >= sizeof t->host)
             die_usage("bad URL '%s': host too long", url);
-        memcpy(opt.host, p, hlen);
+        memcpy(t->host, p, hlen);
         p = host_end;
     }
-    opt.host[hlen < sizeof opt.host ? hlen : 0] = '\0';
-    if (opt.host[0] == '\0')
+    t->host[hlen < sizeof t->host ? hlen : 0] = '\0';
+    if (t->host[0] == '\0')
         die_usage("bad URL '%s': no host", url);
-    opt.port = http ? 80 : 0;
+    t->port = http ? 80 : 0;
     if (*p == ':') {
         char *end;
         unsigned long v;
@@ -1961,27 +2320,27 @@ static void parse_other_url(const char *url, bool http)
         v = strtoul(port_start, &end, 10);
         if (end == port_start || v == 0 || v > 65535 || (*end != '\0' && *end != '/'))
             die_usage("bad URL '%s': bad port", url);
-        opt.port = (unsigned)v;
+        t->port = (unsigned)v;
         p = end;
     }
     if (!http) {
-        if (opt.port == 0 || (*p != '\0' && strcmp(p, "/") != 0))
+        if (t->port == 0 || (*p != '\0' && strcmp(p, "/") != 0))
             die_usage("bad URL '%s': expected raw://HOST:PORT", url);
         return;
     }
     path = *p == '\0' ? "/" : p;
-    if (strlen(path) >= sizeof opt.path || strpbrk(path, " \t\r\n") != NULL)
+    if (strlen(path) >= sizeof t->path || strpbrk(path, " \t\r\n") != NULL)
         die_usage("bad URL '%s': bad path", url);
-    snprintf(opt.path, sizeof opt.path, "%s", path);
+    snprintf(t->path, sizeof t->path, "%s", path);
 }
 
-static void parse_url(const char *url)
+static void parse_url(struct target *t, const char *url)
 {
     char hostport[LS_ADDR_HOST_MAX + 16];
 
-    if (strlen(url) >= sizeof opt.url)
+    if (strlen(url) >= sizeof t->url)
         die_usage("URL too long: %.80s...", url);
-    snprintf(opt.url, sizeof opt.url, "%s", url);
+    snprintf(t->url, sizeof t->url, "%s", url);
     if (strncasecmp(url, "rtmp://", 7) == 0) {
         struct ls_rtmp_url u;
 
@@ -1989,26 +2348,26 @@ static void parse_url(const char *url)
             die_usage("bad URL '%s': expected rtmp://HOST[:PORT]/APP/NAME", url);
         if (u.name[0] == '\0')
             die_usage("bad URL '%s': no stream name after the app", url);
-        opt.proto = PROTO_RTMP;
-        snprintf(opt.host, sizeof opt.host, "%s", u.host);
-        opt.port = u.port;
-        snprintf(opt.app, sizeof opt.app, "%s", u.app);
-        snprintf(opt.name, sizeof opt.name, "%s", u.name);
-        snprintf(opt.tc_url, sizeof opt.tc_url, "%s", u.tc_url);
+        t->proto = PROTO_RTMP;
+        snprintf(t->host, sizeof t->host, "%s", u.host);
+        t->port = u.port;
+        snprintf(t->app, sizeof t->app, "%s", u.app);
+        snprintf(t->name, sizeof t->name, "%s", u.name);
+        snprintf(t->tc_url, sizeof t->tc_url, "%s", u.tc_url);
     } else if (strncasecmp(url, "http://", 7) == 0) {
-        opt.proto = PROTO_HTTP;
-        parse_other_url(url, true);
-        snprintf(opt.name, sizeof opt.name, "%s", opt.path);
+        t->proto = PROTO_HTTP;
+        parse_other_url(t, url, true);
+        snprintf(t->name, sizeof t->name, "%s", t->path);
     } else if (strncasecmp(url, "raw://", 6) == 0) {
-        opt.proto = PROTO_RAW;
-        parse_other_url(url, false);
+        t->proto = PROTO_RAW;
+        parse_other_url(t, url, false);
     } else {
         die_usage("bad URL '%s': expected rtmp://HOST[:PORT]/APP/NAME, "
                   "http://HOST[:PORT]/APP/NAME.flv or raw://HOST:PORT", url);
     }
-    snprintf(hostport, sizeof hostport, strchr(opt.host, ':') ? "[%s]:%u" : "%s:%u", opt.host,
-             opt.port);
-    if (ls_net_resolve(hostport, false, &opt.sa, &opt.salen) != LS_OK)
+    snprintf(hostport, sizeof hostport, strchr(t->host, ':') ? "[%s]:%u" : "%s:%u", t->host,
+             t->port);
+    if (ls_net_resolve(hostport, false, &t->sa, &t->salen) != LS_OK)
         die_usage("cannot resolve %s", hostport);
 }
 
@@ -2053,7 +2412,8 @@ static void assign_names(void)
     if (player_names == NULL)
         die_usage("%s", "out of memory");
     for (i = 0; i < m; i++) {
-        const char *base_name = opt.proto == PROTO_HTTP ? opt.path : opt.name;
+        const char *base_name = cli_target.proto == PROTO_HTTP ? cli_target.path
+                                                                : cli_target.name;
         size_t len = strlen(base_name) + 16;
         char *s = malloc(len);
 
@@ -2061,7 +2421,7 @@ static void assign_names(void)
             die_usage("%s", "out of memory");
         if (m == 1) {
             snprintf(s, len, "%s", base_name);
-        } else if (opt.proto == PROTO_HTTP) {
+        } else if (cli_target.proto == PROTO_HTTP) {
             /* /app/name.flv → /app/name-i.flv */
             const char *dot = strrchr(base_name, '.');
             int stem = dot != NULL ? (int)(dot - base_name) : (int)strlen(base_name);
@@ -2098,6 +2458,11 @@ int main(int argc, char **argv)
         { "verbose", no_argument, NULL, 'v' },
         { "quiet", no_argument, NULL, 'q' },
         { "help", no_argument, NULL, 'h' },
+        { "exit-on-close", no_argument, NULL, 2 },
+        { "plan", required_argument, NULL, 3 },
+        { "events", required_argument, NULL, 4 },
+        { "reconnect-ms", required_argument, NULL, 5 },
+        { "gap-ms", required_argument, NULL, 6 },
         { NULL, 0, NULL, 0 },
     };
     struct timespec ts;
@@ -2105,6 +2470,7 @@ int main(int argc, char **argv)
     struct timeval sec = { 1, 0 };
     int c, i;
     char selfname[32];
+    struct plan_line *plan = NULL;
 
     clock_gettime(CLOCK_MONOTONIC, &ts);
     t_origin_ns = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec - 1000000; /* now_us() >= 1000 */
@@ -2127,12 +2493,27 @@ int main(int argc, char **argv)
         case 'j': opt.json_path = optarg; break;
         case 'v': opt.verbose = true; break;
         case 'q': opt.quiet = true; break;
+        case 2: opt.exit_on_close = true; break;
+        case 3: opt.plan_path = optarg; break;
+        case 4: opt.events_path = optarg; break;
+        case 5: opt.reconnect_ms = (unsigned)parse_num(optarg, "reconnect delay", 0, 3600000); break;
+        case 6: opt.gap_ms = (unsigned)parse_num(optarg, "gap threshold", 1, 3600000); break;
         default: usage();
         }
     }
-    if (optind != argc - 1)
-        usage();
-    parse_url(argv[optind]);
+    plan_mode = opt.plan_path != NULL;
+    if (plan_mode) {
+        if (optind != argc || opt.events_path == NULL || opt.publish_file != NULL)
+            die_usage("%s", "--plan takes no URL, needs --events FILE and no -P");
+        plan = plan_load(opt.plan_path);
+        snprintf(cli_target.url, sizeof cli_target.url, "plan %s", opt.plan_path);
+        if ((events = fopen(opt.events_path, "w")) == NULL)
+            die_usage("cannot write %s", opt.events_path);
+    } else {
+        if (optind != argc - 1)
+            usage();
+        parse_url(&cli_target, argv[optind]);
+    }
     if (opt.publishers > 0 && opt.publish_file == NULL)
         die_usage("%s", "-m needs -P FILE");
     if (opt.names > 0 && opt.publish_file != NULL)
@@ -2141,9 +2522,9 @@ int main(int argc, char **argv)
         if (opt.publishers == 0)
             opt.publishers = 1;
         if (opt.publish_url == NULL) {
-            if (opt.proto != PROTO_RTMP)
+            if (cli_target.proto != PROTO_RTMP)
                 die_usage("%s", "-P with an http:// or raw:// play URL needs -U rtmp://...");
-            opt.publish_url = opt.url;
+            opt.publish_url = cli_target.url;
         }
         load_flv(opt.publish_file);
     } else if (opt.source_file != NULL) {
@@ -2195,6 +2576,7 @@ int main(int argc, char **argv)
     for (i = 0; i < opt.players; i++) {
         players[i].index = i;
         players[i].fd = -1;
+        players[i].tg = plan != NULL ? plan[i].tg : &cli_target;
     }
     evsignal_add(sig_int, NULL);
     evsignal_add(sig_term, NULL);
@@ -2202,7 +2584,37 @@ int main(int argc, char **argv)
     if (opt.publish_file != NULL)
         pubs_start();
     assign_names();
-    if (opt.players == 0) {
+    if (plan_mode) {
+        struct timeval tick = { 0, 100000 };
+
+        for (i = 0; i < opt.players; i++) {
+            struct player *p = &players[i];
+
+            p->name = p->tg->proto == PROTO_HTTP ? p->tg->path : p->tg->name;
+            p->plan_start = (int64_t)(plan[i].start * 1e6);
+            p->plan_end = (int64_t)(plan[i].end * 1e6);
+        }
+        free(plan);
+        launched = opt.players; /* every loop over launched players sees them all */
+        phase = PH_WINDOW;
+        t_w0 = now_us();
+        procs_sample(0);
+        procs_sample(1);
+        ev_open(now_us(), "begin");
+        ev_close();
+        plan_ev = event_new(base, -1, EV_PERSIST, plan_cb, NULL);
+        if (plan_ev == NULL)
+            die_usage("%s", "out of memory");
+        event_add(plan_ev, &tick);
+        if (opt.sweep_ms > 0) {
+            struct timeval sw = tv_ms(opt.sweep_ms);
+
+            evtimer_add(sweep_ev, &sw);
+        }
+        if (opt.duration_s > 0)
+            phase_at(opt.duration_s * 1000, PH_DONE);
+        plan_cb(-1, 0, NULL);
+    } else if (opt.players == 0) {
         /* publish only: run for -d seconds (0 = until a signal) */
         if (opt.duration_s > 0) {
             phase = PH_WINDOW;
@@ -2216,7 +2628,10 @@ int main(int argc, char **argv)
     }
     event_base_dispatch(base);
 
-    report();
+    if (plan_mode)
+        plan_finish();
+    else
+        report();
     for (i = 0; i < launched; i++)
         if (players[i].st != ST_CLOSED)
             player_close(&players[i]);
@@ -2252,6 +2667,13 @@ int main(int argc, char **argv)
     event_free(phase_ev);
     event_free(sig_int);
     event_free(sig_term);
+    if (plan_ev != NULL)
+        event_free(plan_ev);
+    for (i = 0; i < nplan_targets; i++)
+        free(plan_targets[i]);
+    free(plan_targets);
+    if (events != NULL)
+        fclose(events);
     event_base_free(base);
     return exit_status;
 }
