@@ -136,6 +136,11 @@ const struct ls_conf_key ls_epd_schema[] = {
     MEDIA_COMMON_KEYS,
     { .name = "upstream", .type = LS_CONF_PEER_ADDR, .offset = OFF(upstream),
       .flags = LS_CONF_REQUIRED, .help = "host:port of the one spd this edge pulls from" },
+    /* the cluster view: an edge reports its viewers to these smd (it registers nothing) */
+    { .name = "source_managers", .type = LS_CONF_ADDR_LIST, .offset = OFF(source_managers),
+      .help = "smd registries this edge reports its viewers to; empty = none" },
+    { .name = "advertise", .type = LS_CONF_PEER_ADDR, .offset = OFF(advertise),
+      .help = "host:port viewers use for this edge's RTMP port, shown by smd (default: listen)" },
     { .name = NULL },
 };
 
