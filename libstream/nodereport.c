@@ -98,8 +98,11 @@ int ls_node_report_read(const char *pairs, size_t len, struct ls_node_report *r,
             struct ls_addr a;
 
             if (strlen(pair.value) < sizeof r->upstream &&
-                ls_addr_parse(pair.value, false, &a) == LS_OK)
-                memcpy(r->upstream, pair.value, strlen(pair.value) + 1);
+                ls_addr_parse(pair.value, false, &a) == LS_OK) {
+                /* the whole field, so that equal reports are equal structs */
+                memset(r->upstream, 0, sizeof r->upstream);
+                memcpy(r->upstream, pair.value, strlen(pair.value));
+            }
             continue;
         }
         if (!pair.is_num)
