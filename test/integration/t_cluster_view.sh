@@ -23,6 +23,28 @@ SMDCTL="$LC_ROOT/$BUILD/tools/smdctl"
 SECRET="view-test-secret"
 LEASE=4
 
+# The new keys are checked by -t: FILE:LINE: message, exit 1.
+t_refused() { # DAEMON CONFIG-TEXT PATTERN
+    printf '%s\n' "$2" >"$LC_DIR/bad.conf"
+    out=$("$LC_ROOT/$BUILD/$1" -t -c "$LC_DIR/bad.conf" 2>&1)
+    rc=$?
+    echo "$out"
+    [ $rc -eq 1 ] && echo "$out" | grep -Eq "^$LC_DIR/bad.conf:[0-9]+: .*$3"
+}
+lc_check "-t: smd report_interval_ms below 250 is refused" \
+    t_refused smd 'node_id = "s"; report_interval_ms = 100;' report_interval_ms
+lc_check "-t: smd report_interval_ms above 2500 (viewers must stay 5 s fresh) is refused" \
+    t_refused smd 'node_id = "s"; report_interval_ms = 5000;' report_interval_ms
+lc_check "-t: smd max_report_streams 0 is refused" \
+    t_refused smd 'node_id = "s"; max_report_streams = 0;' max_report_streams
+lc_check "-t: epd source_managers must be addresses" \
+    t_refused epd 'upstream = "127.0.0.1:1935"; source_managers = ( "nohostport" );' source_managers
+lc_check "-t: epd advertise must be a peer address" \
+    t_refused epd 'upstream = "127.0.0.1:1935"; advertise = "*:1935";' advertise
+printf 'upstream = "127.0.0.1:1935"; source_managers = ( "127.0.0.1:7935" ); advertise = "e.example.net:1935";\n' >"$LC_DIR/ok.conf"
+"$LC_ROOT/$BUILD/epd" -t -c "$LC_DIR/ok.conf" >/dev/null 2>&1
+lc_expect "-t: an epd with source_managers and advertise is valid" $?
+
 lc_start smd smd "node_id = \"smd-1\"; listen = \"$SMD\"; http_listen = \"$SMD_HTTP\";
 cluster_secret = \"$SECRET\"; lease_seconds = $LEASE; report_interval_ms = 500;" || exit 1
 for n in A B; do
