@@ -103,7 +103,8 @@ static bool report_identity(struct epd_report *r)
     r->ident.advertise = r->advertise;
     r->ident.secret = r->secret;
     r->ident.role = "epd";
-    r->ident.valid = ls_smd_node_id_valid(conf->node_id) && strlen(conf->node_id) < sizeof r->node_id &&
+    r->ident.valid = ls_smd_node_id_valid(conf->node_id) &&
+                     strlen(conf->node_id) < sizeof r->node_id &&
                      ls_addr_parse(adv, false, &a) == LS_OK;
     if (!r->ident.valid && conf->source_managers.n > 0)
         ls_log(LS_LOG_ERR, "cluster reports disabled: node_id \"%s\" must be 1..%d characters of "

@@ -203,7 +203,8 @@ static void cluster_metrics(struct ls_buf *out, const struct smd_registry *reg)
         names[i] = ls_fail_reason_name((enum ls_fail_reason)i);
     ls_prom_metric(out, "livecluster_cluster_viewers", "gauge",
                    "External viewers of every stream on every reporting spd and epd.", t.viewers);
-    ls_prom_header(out, "livecluster_cluster_nodes", "gauge", "Nodes with a registry session, by role.");
+    ls_prom_header(out, "livecluster_cluster_nodes", "gauge",
+                   "Nodes with a registry session, by role.");
     for (i = 0; i < 2; i++) {
         const char *labels[] = { "role", roles[i], NULL };
 
@@ -250,7 +251,8 @@ static void api_metrics(struct ls_buf *out, void *arg)
     static const char *const lookup_results[] = { "found", "not_found" };
     const uint64_t lookups[] = { c->lookups_found_total, c->lookups_missing_total };
 
-    ls_prom_metric(out, "livecluster_smd_nodes", "gauge", "Nodes (spd and epd) with a live registry session.",
+    ls_prom_metric(out, "livecluster_smd_nodes", "gauge",
+                   "Nodes (spd and epd) with a live registry session.",
                    smd_registry_node_count(reg));
     ls_prom_metric(out, "livecluster_smd_streams", "gauge", "Stream ids registered.",
                    smd_registry_stream_count(reg));

@@ -288,7 +288,8 @@ struct smd_cnode *smd_cluster_join(struct smd_cluster *c, const char *node_id, c
     }
     n->c = c;
     snprintf(n->node_id, sizeof n->node_id, "%s", node_id);
-    snprintf(n->role, sizeof n->role, "%s", role != NULL && strcmp(role, "epd") == 0 ? "epd" : "spd");
+    snprintf(n->role, sizeof n->role, "%s",
+             role != NULL && strcmp(role, "epd") == 0 ? "epd" : "spd");
     n->reporter = reporter;
     n->joined_ms = ls_now_ms();
     n->tokens_milli = SMD_REPORT_BURST * 1000u;

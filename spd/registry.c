@@ -65,7 +65,6 @@ struct spd_lookup;
  * register's record (NULL once released: an orphaned register that succeeds is
  * unregistered), a lookup's struct spd_lookup; `id` is the request's id.
  */
-#define reg_req ls_reglink_req
 
 struct reg_link {
     struct spd_registry *reg;
@@ -182,13 +181,14 @@ static bool link_up_now(const struct reg_link *l)
 }
 
 /* Sends a request on an up link. Returns the request, or NULL (not sent). */
-static struct reg_req *link_request(struct reg_link *l, struct ls_smd_msg *m, uint64_t timeout_ms)
+static struct ls_reglink_req *link_request(struct reg_link *l, struct ls_smd_msg *m,
+                                           uint64_t timeout_ms)
 {
     return ls_reglink_request(l->rl, m, timeout_ms);
 }
 
 /* Takes a request out of its record's or lookup's list (it keeps the pointer). */
-static void req_leave_owner(struct reg_req *q)
+static void req_leave_owner(struct ls_reglink_req *q)
 {
     if (q->owner != NULL)
         LIST_REMOVE(q, owner_link);
@@ -224,7 +224,7 @@ static struct reg_link *link_by_slot(const struct spd_registry *reg, unsigned sl
 /* Detaches requests that still point at `r` (their answers then only clean up). */
 static void record_orphan_requests(struct spd_registry *reg, struct reg_record *r)
 {
-    struct reg_req *q;
+    struct ls_reglink_req *q;
 
     (void)reg;
     while ((q = LIST_FIRST(&r->reqs)) != NULL) {
@@ -291,7 +291,7 @@ static void claim_decide(struct spd_claim *c, int result, const char *why)
 static void register_send(struct reg_link *l, struct reg_record *r, bool reannounce)
 {
     struct ls_smd_msg m;
-    struct reg_req *q;
+    struct ls_reglink_req *q;
 
     ls_smd_msg_init(&m, LS_SMD_REGISTER, 0);
     ls_smd_set_str(&m, LS_SMD_F_ID, r->id);
@@ -418,8 +418,8 @@ static void record_lost(struct spd_registry *reg, struct reg_record *r, struct r
 }
 
 /* The answer to one of our register requests. `m` NULL = the link went away. */
-static void register_answer(struct spd_registry *reg, struct reg_link *l, struct reg_req *q,
-                            const struct ls_smd_msg *m)
+static void register_answer(struct spd_registry *reg, struct reg_link *l,
+                            struct ls_reglink_req *q, const struct ls_smd_msg *m)
 {
     struct reg_record *r = q->owner;
     struct reg_slot *s;
@@ -689,7 +689,7 @@ static void on_registered(struct reg_link *l, const struct ls_smd_msg *m)
 }
 
 /* The answer to a request of ours (m NULL: it failed with the session). */
-static void link_answer(struct ls_reglink *rl, void *arg, struct reg_req *q,
+static void link_answer(struct ls_reglink *rl, void *arg, struct ls_reglink_req *q,
                         const struct ls_smd_msg *m)
 {
     struct reg_link *l = arg;
@@ -1201,7 +1201,7 @@ struct spd_lookup *spd_registry_lookup(struct spd_registry *reg, const char *id,
     }
     TAILQ_FOREACH(l, &reg->links, next) {
         struct ls_smd_msg m;
-        struct reg_req *q;
+        struct ls_reglink_req *q;
 
         if (!link_up_now(l))
             continue;
@@ -1222,7 +1222,7 @@ struct spd_lookup *spd_registry_lookup(struct spd_registry *reg, const char *id,
 
 void spd_registry_lookup_cancel(struct spd_lookup *lk)
 {
-    struct reg_req *q;
+    struct ls_reglink_req *q;
 
     if (lk == NULL)
         return;

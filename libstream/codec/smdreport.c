@@ -160,7 +160,10 @@ void ls_smd_report_node_begin(struct ls_buf *b)
     ls_buf_put_u8(b, 'n');
 }
 
-static bool key_char(char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_'; }
+static bool key_char(char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
+}
 static bool value_char(char c) { return c > 0x20 && c < 0x7f && c != '='; }
 
 static bool token_valid(const char *s, size_t max, bool (*ok)(char c))
