@@ -53,6 +53,7 @@ struct smd_cnode {
     char node_id[LS_SMD_NODE_ID_MAX + 1];
     char role[LS_SMD_ROLE_MAX + 1];
     bool reporter;
+    uint64_t report_ms;           /* the interval it was told at hello (the rate it keeps) */
     uint64_t joined_ms;
     uint64_t last_report_ms;      /* 0 = none yet */
     int64_t last_report_unix;
@@ -275,7 +276,7 @@ static void counters_set(struct smd_cluster *c, struct smd_cnode *n, const uint6
 /* ---- nodes ---- */
 
 struct smd_cnode *smd_cluster_join(struct smd_cluster *c, const char *node_id, const char *role,
-                                   bool reporter)
+                                   bool reporter, uint64_t report_ms)
 {
     struct smd_cnode *n = calloc(1, sizeof *n);
     struct ls_strmap_node *h;
@@ -291,6 +292,7 @@ struct smd_cnode *smd_cluster_join(struct smd_cluster *c, const char *node_id, c
     snprintf(n->role, sizeof n->role, "%s",
              role != NULL && strcmp(role, "epd") == 0 ? "epd" : "spd");
     n->reporter = reporter;
+    n->report_ms = report_ms > 0 ? report_ms : report_interval_ms(c);
     n->joined_ms = ls_now_ms();
     n->tokens_milli = SMD_REPORT_BURST * 1000u;
     n->tokens_ms = n->joined_ms;
@@ -328,10 +330,12 @@ void smd_cluster_leave(struct smd_cluster *c, struct smd_cnode *n)
 
 /* ---- reports ---- */
 
-/* One more report from `n` now? One per report_interval_ms, SMD_REPORT_BURST at once. */
-static bool rate_take(struct smd_cluster *c, struct smd_cnode *n, uint64_t now)
+/* One more report from `n` now? One per the interval it was told (report_interval_ms at
+ * its hello: a reload does not turn a node's reports into excess), SMD_REPORT_BURST at
+ * once. */
+static bool rate_take(struct smd_cnode *n, uint64_t now)
 {
-    uint64_t interval = report_interval_ms(c);
+    uint64_t interval = n->report_ms;
 
     n->tokens_milli += (now - n->tokens_ms) * 1000u / interval;
     if (n->tokens_milli > SMD_REPORT_BURST * 1000u)
@@ -354,15 +358,15 @@ int smd_cluster_report(struct smd_cluster *c, struct smd_cnode *n, const struct 
     *resync = false;
     if (!n->in_report || r->full) {
         /* a report starts: within the rate, or dropped with its later messages */
-        n->dropping = !rate_take(c, n, now);
+        n->dropping = !rate_take(n, now);
         if (n->dropping) {
             c->c.reports_dropped_total++;
             *resync = !n->resync_asked;
             if (*resync) {
                 c->c.resyncs_total++;
-                ls_log(LS_LOG_WARNING, "node %s reports faster than report_interval_ms (%llu): "
-                       "report dropped, a full one asked for", n->node_id,
-                       (unsigned long long)report_interval_ms(c));
+                ls_log(LS_LOG_WARNING, "node %s reports faster than every %llu ms: report "
+                       "dropped, a full one asked for", n->node_id,
+                       (unsigned long long)n->report_ms);
             }
             n->resync_asked = true;
         } else if (r->full) {

@@ -682,6 +682,13 @@ static struct smd_session *node_session(struct smd_registry *reg, const char *no
     return NULL;
 }
 
+/* How often nodes are told to report (what the rate is checked against). */
+static uint64_t report_ms(const struct smd_registry *reg)
+{
+    return reg->conf->report_interval_ms > 0 ? (uint64_t)reg->conf->report_interval_ms
+                                            : SMD_REPORT_INTERVAL_DEFAULT_MS;
+}
+
 /* A node of protocol version 3 or later reports (a number that does not parse: no). */
 static bool hello_reports(const struct ls_smd_msg *m)
 {
@@ -739,7 +746,8 @@ static void on_hello(struct smd_session *s, const struct ls_smd_msg *m)
     snprintf(s->advertise, sizeof s->advertise, "%s", m->origin);
     s->since = ls_unix_time();
     if (s->cn == NULL)
-        s->cn = smd_cluster_join(reg->cluster, s->node_id, s->role, hello_reports(m));
+        s->cn = smd_cluster_join(reg->cluster, s->node_id, s->role, hello_reports(m),
+                                 report_ms(reg));
     if (s->cn == NULL)
         ls_log(LS_LOG_ERR, "node %s: out of memory: left out of the cluster view", s->node_id);
     reg->nnodes++;
@@ -750,9 +758,7 @@ static void on_hello(struct smd_session *s, const struct ls_smd_msg *m)
     ls_smd_set_str(&r, LS_SMD_F_NODE_ID, reg->conf->node_id);
     ls_smd_set_num(&r, LS_SMD_F_LEASE_SECONDS, (uint64_t)reg->conf->lease_seconds);
     /* version 3: how often to report (a node of version 2 ignores the field) */
-    ls_smd_set_num(&r, LS_SMD_F_REPORT_MS,
-                   reg->conf->report_interval_ms > 0 ? (uint64_t)reg->conf->report_interval_ms
-                                                    : SMD_REPORT_INTERVAL_DEFAULT_MS);
+    ls_smd_set_num(&r, LS_SMD_F_REPORT_MS, report_ms(reg));
     session_send(s, &r);
 }
 
@@ -1104,9 +1110,11 @@ void smd_registry_reloaded(struct smd_registry *reg)
 {
     /* Leases, allow, limits and the secret are read from conf at each use, so live
      * sessions simply continue under the new values; say what is in force. */
-    ls_log(LS_LOG_INFO, "registry: lease %llds, %zu allow rules, %s",
+    ls_log(LS_LOG_INFO, "registry: lease %llds, %zu allow rules, %s; reports every %llu ms "
+           "(nodes connected before keep the interval they were told until they reconnect)",
            (long long)reg->conf->lease_seconds, reg->conf->allow.n,
-           reg->conf->cluster_secret[0] != '\0' ? "authenticated" : "UNAUTHENTICATED");
+           reg->conf->cluster_secret[0] != '\0' ? "authenticated" : "UNAUTHENTICATED",
+           (unsigned long long)report_ms(reg));
 }
 
 void smd_registry_stop(struct smd_registry *reg)

@@ -177,11 +177,12 @@ struct smd_cnode_view {
 
 struct smd_cluster *smd_cluster_new(struct event_base *base, const struct smd_conf *conf);
 void smd_cluster_free(struct smd_cluster *c);
-/* A node said hello: its view (its role, and whether it reports: hello `version` >= 3).
- * A node that left less than SMD_DEPARTED_TTL_S ago continues its counters. NULL on
- * allocation failure. */
+/* A node said hello: its view (its role, whether it reports: hello `version` >= 3, and
+ * the report interval it was told: the rate it is held to; 0 = the config's). A node that
+ * left less than SMD_DEPARTED_TTL_S ago continues its counters. NULL on allocation
+ * failure. */
 struct smd_cnode *smd_cluster_join(struct smd_cluster *c, const char *node_id, const char *role,
-                                   bool reporter);
+                                   bool reporter, uint64_t report_ms);
 /* The node's session ended: its viewers go from the sums now, its counters stay in the
  * cluster's totals. NULL is ignored. */
 void smd_cluster_leave(struct smd_cluster *c, struct smd_cnode *n);
