@@ -58,6 +58,7 @@ struct smd_cnode {
     uint64_t last_report_ms;      /* 0 = none yet */
     int64_t last_report_unix;
     bool in_report;               /* a report's later messages are due (`more`) */
+    unsigned parts;               /* messages of the report so far */
     bool dropping;                /* ... and they are dropped with it */
     bool resync_asked;            /* resync sent; nothing more until a full report */
     uint64_t tokens_milli;        /* rate: reports it may still send at once, x1000 */
@@ -347,6 +348,28 @@ static bool rate_take(struct smd_cnode *n, uint64_t now)
     return true;
 }
 
+/* The most messages one report may take: every message carries at least a hundred lines
+ * of the longest stream id, and a report at most max_report_streams streams plus as many
+ * gone. */
+static unsigned report_parts_max(const struct smd_cluster *c)
+{
+    return 2 + (unsigned)(2 * max_report_streams(c) / 100);
+}
+
+/* The report being received is dropped; `resync` once per episode. */
+static void report_dropped(struct smd_cluster *c, struct smd_cnode *n, bool *resync,
+                           const char *why)
+{
+    c->c.reports_dropped_total++;
+    *resync = !n->resync_asked;
+    if (*resync) {
+        c->c.resyncs_total++;
+        ls_log(LS_LOG_WARNING, "node %s: report dropped (%s; every %llu ms at most), a full "
+               "one asked for", n->node_id, why, (unsigned long long)n->report_ms);
+    }
+    n->resync_asked = true;
+}
+
 int smd_cluster_report(struct smd_cluster *c, struct smd_cnode *n, const struct ls_smd_report *r,
                        bool *resync, const char **why)
 {
@@ -358,21 +381,20 @@ int smd_cluster_report(struct smd_cluster *c, struct smd_cnode *n, const struct 
     *resync = false;
     if (!n->in_report || r->full) {
         /* a report starts: within the rate, or dropped with its later messages */
+        n->parts = 0;
         n->dropping = !rate_take(n, now);
         if (n->dropping) {
-            c->c.reports_dropped_total++;
-            *resync = !n->resync_asked;
-            if (*resync) {
-                c->c.resyncs_total++;
-                ls_log(LS_LOG_WARNING, "node %s reports faster than every %llu ms: report "
-                       "dropped, a full one asked for", n->node_id,
-                       (unsigned long long)n->report_ms);
-            }
-            n->resync_asked = true;
+            report_dropped(c, n, resync, "reports faster than its interval");
         } else if (r->full) {
             n->resync_asked = false;
             streams_clear(c, n);
         }
+    }
+    /* The rate counts reports; a report's messages are bounded by what max_report_streams
+     * streams (and as many gone) can take, so `more` cannot stand in for reports. */
+    if (++n->parts > report_parts_max(c) && !n->dropping) {
+        n->dropping = true;
+        report_dropped(c, n, resync, "a report longer than max_report_streams allows");
     }
     n->in_report = r->more;
     if (n->dropping)

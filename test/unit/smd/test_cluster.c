@@ -367,6 +367,32 @@ static void test_max_report_streams(void **state)
     assert_int_equal(totals().viewers, 5);
 }
 
+/* `more` cannot stand in for reports: a report of more messages than max_report_streams
+ * streams need is cut, and a full one asked for. */
+static void test_report_parts_bounded(void **state)
+{
+    struct regpeer *ep = node_up(0, "ep-1", "epd", "");
+    const struct smd_cluster_counters *cc = smd_cluster_counters(fx.cl);
+    uint64_t dropped = cc->reports_dropped_total;
+    struct ls_smd_msg m;
+    int i;
+
+    (void)state;
+    fx.conf.max_report_streams = 2; /* a report fits 2 messages */
+    assert_int_equal(regpeer_report(ep, true, true, "s live/a 1 1\n"), LS_OK);
+    for (i = 0; i < 5; i++)
+        assert_int_equal(regpeer_report(ep, false, true, "s live/b 1 1\n"), LS_OK);
+    assert_int_equal(regpeer_report(ep, false, false, "s live/c 1 1\n"), LS_OK);
+    barrier(ep);
+    assert_int_equal(cc->reports_dropped_total, dropped + 1);
+    WAIT(regpeer_has(ep, LS_SMD_RESYNC, 0, NULL));
+    assert_true(regpeer_take(ep, LS_SMD_RESYNC, 0, NULL, &m));
+    assert_int_equal(smd_cluster_viewers(fx.cl, "live/c"), 0); /* the rest was dropped */
+    /* the full report it asked for is taken */
+    report(ep, true, "s live/a 3 1\n");
+    assert_int_equal(totals().viewers, 3);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -380,6 +406,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_multipart_report, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rate_and_resync, setup, teardown),
         cmocka_unit_test_setup_teardown(test_max_report_streams, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_report_parts_bounded, setup, teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
