@@ -2,7 +2,8 @@
  * edge.c — epd's role: every stream a viewer asks for is pulled ONCE (docs/architecture.md
  * decision 5) from the first of the configured upstream spds that answers, shared by every
  * local viewer, retried with backoff while viewers wait, and closed idle_timeout after the
- * last one leaves. Edges take no publishers.
+ * last one leaves. Edges take no publishers. With source_managers, the edge reports its
+ * viewers to every smd (report.c).
  *
  * Failover (docs/interface.md "Edge upstreams and failover"): when a pull's upstream fails
  * — link lost, refused, or silent for upstream_timeout — the upstream is marked down
@@ -27,6 +28,7 @@ struct epd_edge {
     struct ls_media_node *node;
     struct ls_pull_ops pull_ops;
     struct epd_upstreams *upstreams;
+    struct epd_report *report;   /* the cluster view; NULL once stopped */
 };
 
 static void edge_upstreams_config(const struct epd_edge *e, struct epd_upstreams_config *cfg)
@@ -133,15 +135,37 @@ static void edge_count_playing(struct ls_stream *st, void *arg)
         c->n[at]++;
 }
 
+static void edge_count_all_playing(struct epd_edge *e, struct edge_playing *c)
+{
+    memset(c, 0, sizeof *c);
+    c->upstreams = e->upstreams;
+    ls_hub_foreach(e->node->hub, edge_count_playing, c);
+}
+
 static void edge_metrics(struct ls_buf *out, void *arg)
 {
     struct epd_edge *e = arg;
     struct edge_playing c;
 
-    memset(&c, 0, sizeof c);
-    c.upstreams = e->upstreams;
-    ls_hub_foreach(e->node->hub, edge_count_playing, &c);
+    edge_count_all_playing(e, &c);
     epd_upstreams_metrics(e->upstreams, c.n, out);
+    if (e->report != NULL)
+        epd_report_metrics(out, e->report);
+}
+
+/* What the reports name as the upstream in use: the one most pulls play from now, or,
+ * with none playing, the one the next pull would take. */
+static void edge_upstream_in_use(void *arg, char *out, size_t cap)
+{
+    struct epd_edge *e = arg;
+    struct edge_playing c;
+    size_t i, best = epd_upstreams_choose(e->upstreams, -1, false);
+
+    edge_count_all_playing(e, &c);
+    for (i = 0; i < epd_upstreams_count(e->upstreams) && i < LS_CONF_LIST_MAX; i++)
+        if (c.n[i] > c.n[best])
+            best = i;
+    snprintf(out, cap, "%s", epd_upstreams_addr(e->upstreams, best));
 }
 
 static void edge_log_upstreams(const struct epd_edge *e)
@@ -182,6 +206,8 @@ static void edge_reloaded(struct ls_media_node *node, void *arg)
     }
     edge_log_upstreams(e);
     ls_hub_foreach(e->node->hub, edge_move_unlisted, e);
+    if (e->report != NULL)
+        epd_report_reload(e->report);
 }
 
 struct epd_edge *epd_edge_new(struct event_base *base, const char *path)
@@ -189,6 +215,7 @@ struct epd_edge *epd_edge_new(struct event_base *base, const char *path)
     struct epd_edge *e = calloc(1, sizeof *e);
     struct ls_hub_hooks hooks;
     struct epd_upstreams_config cfg;
+    struct ls_reporter_hooks report_hooks = { .upstream = edge_upstream_in_use, .arg = e };
 
     if (e == NULL)
         return NULL;
@@ -214,6 +241,11 @@ struct epd_edge *epd_edge_new(struct event_base *base, const char *path)
     hooks.arg = e;
     ls_hub_set_hooks(e->node->hub, &hooks);
     ls_hub_set_default_source_kind(e->node->hub, LS_SOURCE_UPSTREAM);
+    e->report = epd_report_new(base, e->node, &report_hooks);
+    if (e->report == NULL) {
+        epd_edge_free(e);
+        return NULL;
+    }
     e->node->reloaded = edge_reloaded;
     e->node->arg = e;
     ls_http_set_metrics(e->node->http, edge_metrics, e);
@@ -230,6 +262,9 @@ void epd_edge_stop(struct epd_edge *e)
 {
     epd_upstreams_stop(e->upstreams);
     ls_media_node_stop(e->node);
+    /* goodbye to every smd: this edge's viewers leave the cluster's sums at once */
+    epd_report_free(e->report);
+    e->report = NULL;
 }
 
 void epd_edge_status(struct epd_edge *e, char *out, size_t cap)
@@ -241,6 +276,7 @@ void epd_edge_free(struct epd_edge *e)
 {
     if (e == NULL)
         return;
+    epd_report_free(e->report);
     ls_media_node_free(e->node);
     epd_upstreams_free(e->upstreams);
     free(e);

@@ -25,6 +25,7 @@
 #include <event2/keyvalq_struct.h>
 
 #include "libstream/auth.h"
+#include "libstream/clock.h"
 #include "libstream/flv.h"
 #include "libstream/http.h"
 #include "libstream/httpflv.h"
@@ -53,6 +54,7 @@ struct flv_viewer {
     struct ls_subscriber sub;
     struct ls_outq outq;
     struct ls_auth_request *auth;
+    uint64_t requested_ms;          /* ls_now_ms at the request: time to first frame */
     struct event *wait_timer;
     struct evbuffer *batch;
     bool started;                   /* 200 and the FLV header sent */
@@ -276,6 +278,7 @@ static void flv_admit(struct flv_viewer *v, int result, const char *why)
     ls_subscriber_init(&v->sub, &flv_sub_ops, &v->outq, LS_TRANSPORT_FLV, 0);
     ls_subscriber_set_client(&v->sub,
                              evhttp_connection_get_addr(evhttp_request_get_connection(v->req)));
+    v->sub.start_ms = v->requested_ms != 0 ? v->requested_ms : 1;
     if (ls_stream_has_source(st))
         flv_start(v);
     if (v->doomed) {
@@ -361,6 +364,7 @@ static void flv_request(struct evhttp_request *req, void *arg)
     ls_stats.connections_total++;
     v->flv = flv;
     v->req = req;
+    v->requested_ms = ls_now_ms();
     v->evcon = evhttp_request_get_connection(req);
     ls_outq_init(&v->outq);
     v->batch = evbuffer_new();

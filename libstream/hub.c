@@ -62,6 +62,7 @@ struct ls_stream {
     struct ls_subscriber_list subscribers;
     unsigned nsubscribers;
     unsigned nhidden;        /* of which not viewers (recorders) */
+    unsigned ninternal;      /* of which internal pulls (viewers, but not external ones) */
     unsigned holds;
     void *role_data;
     bool ever_live;          /* a source attached once */
@@ -115,6 +116,7 @@ struct ls_hub {
     size_t nwaiting;            /* waiting streams */
     struct ls_log_limit refuse_log;
     size_t nsubscribers;
+    size_t ninternal;           /* of nsubscribers: internal pulls */
     struct ls_dirty_list dirty;
     struct event *flush_timer;
     bool flushing;
@@ -265,6 +267,11 @@ size_t ls_hub_stream_count(const struct ls_hub *hub)
 size_t ls_hub_subscriber_count(const struct ls_hub *hub)
 {
     return hub->nsubscribers;
+}
+
+size_t ls_hub_external_viewer_count(const struct ls_hub *hub)
+{
+    return hub->nsubscribers - hub->ninternal;
 }
 
 size_t ls_hub_waiting_count(const struct ls_hub *hub)
@@ -596,6 +603,13 @@ static void deliver(struct ls_subscriber *sub, struct ls_packet *p)
     sub->queued_mark = sub_queued(sub);
     sub->bytes_out += bytes;
     sub->stream->bytes_out += bytes;
+    if (p->keyframe && sub->start_ms != 0) {
+        /* the viewer's first picture: its time to first frame (stats.h) */
+        uint64_t now = ls_now_ms();
+
+        ls_stats_play_start(now > sub->start_ms ? now - sub->start_ms : 0);
+        sub->start_ms = 0;
+    }
     /* The keyframe a waiting viewer starts on goes out now, not at the next tick: start
      * time matters more than one extra write, and through a chain of batching hops
      * (edge, origin, peer origin) the ticks would add up. */
@@ -987,6 +1001,8 @@ static void subscriber_unlink(struct ls_subscriber *sub)
     st->nsubscribers--;
     st->nhidden -= sub->hidden;
     st->hub->nsubscribers -= !sub->hidden;
+    st->ninternal -= sub->internal;
+    st->hub->ninternal -= sub->internal;
 }
 
 int ls_stream_subscribe(struct ls_stream *st, struct ls_subscriber *sub)
@@ -1012,6 +1028,8 @@ int ls_stream_subscribe(struct ls_stream *st, struct ls_subscriber *sub)
     st->nsubscribers++;
     st->nhidden += sub->hidden;
     hub->nsubscribers += !sub->hidden;
+    st->ninternal += sub->internal;
+    hub->ninternal += sub->internal;
     if (st->source_owner != NULL) {
         deliver_start(sub);
         ls_subscriber_mark_dirty(sub, true); /* a new viewer's first flush is immediate */
@@ -1043,6 +1061,8 @@ void ls_subscriber_detach(struct ls_subscriber *sub)
     st->nsubscribers--;
     st->nhidden -= sub->hidden;
     hub->nsubscribers -= !sub->hidden;
+    st->ninternal -= sub->internal;
+    hub->ninternal -= sub->internal;
     st->frames_dropped += sub->frames_dropped;
     if (st->nsubscribers == 0)
         stream_stop_waiting(st);
@@ -1101,6 +1121,7 @@ void ls_stream_stats(const struct ls_stream *st, struct ls_stream_stats *out)
 
     memset(out, 0, sizeof *out);
     out->subscribers = st->nsubscribers - st->nhidden;
+    out->external_viewers = ls_stream_external_viewers(st);
     out->bytes_in = st->bytes_in;
     out->bytes_out = st->bytes_out;
     out->frames_in = st->frames_in;
@@ -1116,4 +1137,14 @@ void ls_stream_stats(const struct ls_stream *st, struct ls_stream_stats *out)
     out->width = st->width;
     out->height = st->height;
     out->framerate = st->framerate;
+}
+
+unsigned ls_stream_external_viewers(const struct ls_stream *st)
+{
+    return st->nsubscribers - st->nhidden - st->ninternal;
+}
+
+uint64_t ls_stream_bytes_out(const struct ls_stream *st)
+{
+    return st->bytes_out;
 }

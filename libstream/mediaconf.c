@@ -164,6 +164,11 @@ const struct ls_conf_key ls_epd_schema[] = {
     { .name = "upstream", .type = LS_CONF_ADDR_LIST, .offset = OFF(upstream),
       .flags = LS_CONF_REQUIRED | LS_CONF_PREFERENCE,
       .help = "host:port of the spd this edge pulls from, or a list in order of preference" },
+    /* the cluster view: an edge reports its viewers to these smd (it registers nothing) */
+    { .name = "source_managers", .type = LS_CONF_ADDR_LIST, .offset = OFF(source_managers),
+      .help = "smd registries this edge reports its viewers to; empty = none" },
+    { .name = "advertise", .type = LS_CONF_PEER_ADDR, .offset = OFF(advertise),
+      .help = "host:port viewers use for this edge's RTMP port, shown by smd (default: listen)" },
     { .name = NULL },
 };
 

@@ -71,7 +71,7 @@ void ls_prom_header(struct ls_buf *b, const char *name, const char *type, const 
 {
     bool ok = ls_prom_name_valid(name) && type != NULL &&
               (strcmp(type, "counter") == 0 || strcmp(type, "gauge") == 0 ||
-               strcmp(type, "untyped") == 0);
+               strcmp(type, "histogram") == 0 || strcmp(type, "untyped") == 0);
 
     assert(ok && "invalid Prometheus metric name or type");
     if (!ok)

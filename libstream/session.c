@@ -27,6 +27,7 @@
 #include <event2/event.h>
 
 #include "libstream/buf.h"
+#include "libstream/clock.h"
 #include "libstream/command.h"
 #include "libstream/control.h"
 #include "libstream/log.h"
@@ -84,6 +85,7 @@ struct ls_session {
 
     /* playing */
     struct ls_subscriber sub;
+    uint64_t accepted_ms;      /* ls_now_ms at accept: a viewer's time to first frame */
     struct event *wait_timer;
     bool play_started;         /* Play.Start sent */
     bool source_stopped;       /* UnpublishNotify sent, PublishNotify due on return */
@@ -527,6 +529,20 @@ static const struct ls_source_ops session_source_ops = {
 
 /* ---- play ---- */
 
+/* An internal pull (signed, or a client claiming lc_role): not a viewer of the cluster. */
+static bool session_internal_play(const struct ls_session *ses)
+{
+    return ses->peer.internal || ses->peer.role[0] != '\0';
+}
+
+/* Counts a failed play; internal pulls' share separately (stats.h). */
+static void session_play_failed(const struct ls_session *ses, enum ls_fail_reason reason)
+{
+    ls_stats.play_failures_total[reason]++;
+    if (session_internal_play(ses))
+        ls_stats.internal_play_failures_total[reason]++;
+}
+
 static void session_play_stop(struct ls_session *ses)
 {
     if (ses->wait_timer != NULL)
@@ -563,7 +579,7 @@ static void session_play_announce(struct ls_session *ses)
 
 static void session_play_not_found(struct ls_session *ses, const char *why)
 {
-    ls_stats.play_failures_total[LS_FAIL_NOT_FOUND]++;
+    session_play_failed(ses, LS_FAIL_NOT_FOUND);
     SES_LOG(ses, LS_LOG_INFO, "%s: play %s failed: %s", ls_conn_peer(ses->conn), session_id(ses),
             why);
     session_play_stop(ses);
@@ -576,7 +592,7 @@ static void session_play_not_found(struct ls_session *ses, const char *why)
  * where the bound is; the connection stays for another play. */
 static void session_play_limited(struct ls_session *ses)
 {
-    ls_stats.play_failures_total[LS_FAIL_LIMIT]++;
+    session_play_failed(ses, LS_FAIL_LIMIT);
     session_play_stop(ses);
     session_send_status(ses, ses->stream_id, "error", "NetStream.Play.StreamNotFound",
                         "Stream not available: this server is at a limit");
@@ -703,7 +719,7 @@ static void session_play_admit(struct ls_session *ses, int result, const char *w
     if (result != LS_OK) {
         bool busy = result == LS_ELIMIT; /* auth_max_inflight: overloaded, not unauthorised */
 
-        ls_stats.play_failures_total[busy ? LS_FAIL_LIMIT : LS_FAIL_UNAUTHORIZED]++;
+        session_play_failed(ses, busy ? LS_FAIL_LIMIT : LS_FAIL_UNAUTHORIZED);
         SES_LOG(ses, LS_LOG_INFO, "%s: play %s refused: %s", ls_conn_peer(ses->conn),
                 session_id(ses), why != NULL ? why : "not authorised");
         session_send_status(ses, ses->stream_id, "error",
@@ -733,6 +749,12 @@ static void session_play_admit(struct ls_session *ses, int result, const char *w
                        ses->stream_id);
     if (!ses->peer.internal) /* viewers are charged for the waiting streams they open */
         ls_subscriber_set_client(&ses->sub, ls_conn_peer_addr(ses->conn));
+    /* The cluster counts viewers, not the links between its nodes (smd adds up every
+     * node's viewers: an edge's pull is not one more); viewers' time to first frame is
+     * measured from their connection. */
+    ses->sub.internal = session_internal_play(ses);
+    if (!ses->sub.internal)
+        ses->sub.start_ms = ses->accepted_ms != 0 ? ses->accepted_ms : 1;
     if (ls_stream_has_source(st))
         session_play_announce(ses);
     rc = ls_stream_subscribe(st, &ses->sub);
@@ -795,8 +817,10 @@ static void session_on_play(struct ls_session *ses, const struct ls_command *cmd
     rc = ls_peersig_verify(ses->srv->cfg.cluster_secret, ses->srv->cfg.node_id, ses->nonce,
                            ses->ref->id, ses->ref->query, &ses->peer);
     ses->nonce[0] = '\0'; /* one play per challenge: a signature is never good twice */
+    if (session_internal_play(ses))
+        ls_stats.internal_play_requests_total++;
     if (rc == LS_EAUTH) {
-        ls_stats.play_failures_total[LS_FAIL_UNAUTHORIZED]++;
+        session_play_failed(ses, LS_FAIL_UNAUTHORIZED);
         SES_LOG(ses, LS_LOG_WARNING, "%s: internal pull of %s with a bad signature refused",
                 ls_conn_peer(ses->conn), ses->ref->id);
         session_send_status(ses, stream_id, "error", "NetStream.Play.Unauthorized",
@@ -1047,6 +1071,7 @@ void ls_session_accept(struct ls_server *srv, int fd)
     }
     ses->srv = srv;
     ses->phase = SES_AWAIT_CONNECT;
+    ses->accepted_ms = ls_now_ms();
     ses->conn = ls_conn_new(srv->base, fd, LS_HS_SERVER, &srv->cfg.conn, &session_conn_ops, ses);
     if (ses->conn == NULL) {
         free(ses);

@@ -6,6 +6,7 @@
 #include "libstream/buf.h"
 #include "libstream/rtmp.h"
 #include "libstream/smdlink.h"
+#include "libstream/smdreport.h"
 
 void ls_smdlink_conn_config(struct ls_conn_config *cfg)
 {
@@ -33,4 +34,12 @@ int ls_smdlink_send(struct ls_conn *c, const struct ls_smd_msg *m)
         rc = ls_conn_send(c, LS_CSID_COMMAND, LS_MSG_COMMAND_AMF0, 0, 0, b.data, b.len);
     ls_buf_free(&b);
     return rc;
+}
+
+void ls_smdlink_server_conn_config(struct ls_conn_config *cfg)
+{
+    ls_smdlink_conn_config(cfg);
+    cfg->chunk.max_message_size = LS_SMD_REPORT_MAX;
+    /* one report being assembled, and room for the small messages around it */
+    cfg->chunk.max_pending_bytes = LS_SMD_REPORT_MAX + 4 * LS_SMD_MESSAGE_MAX;
 }

@@ -1,4 +1,6 @@
 /* stats.c — process-wide counters and their Prometheus rendering (see stats.h). */
+#include <stdio.h>
+
 #include "libstream/buf.h"
 #include "libstream/prom.h"
 #include "libstream/stats.h"
@@ -31,6 +33,48 @@ static const char *const limit_reason_names[LS_LIMIT_COUNT] = {
 const char *ls_limit_reason_name(enum ls_limit_reason r)
 {
     return (unsigned)r < LS_LIMIT_COUNT ? limit_reason_names[r] : "unknown";
+}
+
+/* From a GOP cache start (tens of ms) to a cold start through an edge, a peer origin and a
+ * publisher's first keyframe (seconds). */
+const unsigned ls_play_start_bounds_ms[LS_PLAY_START_BUCKETS] = {
+    25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000,
+};
+
+void ls_stats_play_start(uint64_t ms)
+{
+    unsigned i;
+
+    for (i = 0; i < LS_PLAY_START_BUCKETS && ms > ls_play_start_bounds_ms[i]; i++)
+        ;
+    ls_stats.play_start_buckets[i]++;
+    ls_stats.play_start_sum_ms += ms;
+    ls_stats.play_start_count++;
+}
+
+void ls_stats_render_play_start(struct ls_buf *out, const char *name, const char *help,
+                                const uint64_t *buckets, uint64_t sum_ms, uint64_t count)
+{
+    char series[128], le[32];
+    uint64_t cumulative = 0;
+    unsigned i;
+
+    ls_prom_header(out, name, "histogram", help);
+    snprintf(series, sizeof series, "%s_bucket", name);
+    for (i = 0; i <= LS_PLAY_START_BUCKETS; i++) {
+        const char *labels[] = { "le", le, NULL };
+
+        cumulative += buckets[i];
+        if (i < LS_PLAY_START_BUCKETS)
+            snprintf(le, sizeof le, "%g", ls_play_start_bounds_ms[i] / 1000.0);
+        else
+            snprintf(le, sizeof le, "+Inf");
+        ls_prom_sample_u64(out, series, labels, cumulative);
+    }
+    snprintf(series, sizeof series, "%s_sum", name);
+    ls_prom_sample(out, series, NULL, (double)sum_ms / 1000.0);
+    snprintf(series, sizeof series, "%s_count", name);
+    ls_prom_sample_u64(out, series, NULL, count);
 }
 
 void ls_stats_render(struct ls_buf *out, uint64_t streams, uint64_t viewers)
@@ -90,4 +134,7 @@ void ls_stats_render(struct ls_buf *out, uint64_t streams, uint64_t viewers)
     ls_prom_metric(out, "livecluster_http_forbidden_total", "counter",
                    "API and metrics requests refused: address outside http_allow.",
                    s->http_forbidden_total);
+    ls_stats_render_play_start(out, "livecluster_play_start_seconds",
+                               "Time from a viewer's connection to the first keyframe sent to it.",
+                               s->play_start_buckets, s->play_start_sum_ms, s->play_start_count);
 }

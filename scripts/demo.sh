@@ -58,6 +58,7 @@ listen = "127.0.0.1:$RTMP_EPD";
 http_listen = "127.0.0.1:$HTTP_EPD";
 cluster_secret = "$SECRET";
 upstream = "127.0.0.1:$RTMP_SPD";
+source_managers = ( "127.0.0.1:$SMD_PORT" );
 EOF
 
 start() {
@@ -80,7 +81,7 @@ if [ -x "$ROOT/$BUILD/smd" ]; then
     start smd "$HTTP_SMD"
 else
     echo "demo: $BUILD/smd not built; spd runs standalone"
-    sed -i '/source_managers/d' "$DIR/spd.conf"
+    sed -i '/source_managers/d' "$DIR/spd.conf" "$DIR/epd.conf"
 fi
 start spd "$HTTP_SPD"
 start epd "$HTTP_EPD"
@@ -104,8 +105,10 @@ cat <<EOF
     ffplay http://127.0.0.1:$HTTP_EPD/live/demo.flv
   Publish your own stream (OBS server rtmp://127.0.0.1:$RTMP_SPD/live, key NAME):
     ffmpeg -re -i FILE -c copy -f flv rtmp://127.0.0.1:$RTMP_SPD/live/NAME
+  The cluster at a glance (a page for a browser):
+    http://127.0.0.1:$HTTP_SMD/
   APIs:
-    curl http://127.0.0.1:$HTTP_SMD/api/v1/streams    (registry)   .../api/v1/nodes
+    curl http://127.0.0.1:$HTTP_SMD/api/v1/streams    (registry: viewers per stream)   .../api/v1/nodes
     curl http://127.0.0.1:$HTTP_SPD/api/v1/streams    (origin)
     curl http://127.0.0.1:$HTTP_EPD/api/v1/streams    (edge)
     curl http://127.0.0.1:$HTTP_EPD/metrics

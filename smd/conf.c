@@ -41,5 +41,10 @@ const struct ls_conf_key smd_schema[] = {
             "connections that have not said hello yet, beyond which new ones are refused"),
     LS_HTTP_KEYS(struct smd_conf, 1000),
     LS_CONF_LOG_RATE_KEYS(struct smd_conf),
+    /* at most 2.5 s: viewer figures must be at most 5 s old (SMD_REPORT_FRESH_MS) */
+    INT_KEY("report_interval_ms", report_interval_ms, SMD_REPORT_INTERVAL_DEFAULT_MS, 250, 2500,
+            "spd and epd report their viewers to this smd at most this often"),
+    INT_KEY("max_report_streams", max_report_streams, SMD_MAX_REPORT_STREAMS_DEFAULT, 1,
+            1000000, "streams of one reporting node kept in the cluster view"),
     { .name = NULL },
 };

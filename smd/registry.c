@@ -44,6 +44,7 @@
 #include "libstream/nonce.h"
 #include "libstream/smdlink.h"
 #include "libstream/smdproto.h"
+#include "libstream/smdreport.h"
 #include "libstream/stats.h"
 #include "libstream/strmap.h"
 #include "smd.h"
@@ -110,6 +111,8 @@ struct smd_session {
     char node_id[LS_SMD_NODE_ID_MAX + 1];
     char advertise[LS_ADDR_STRLEN];
     char nonce[LS_NONCE_HEX + 1]; /* the challenge this connection's hello must sign */
+    char role[LS_SMD_ROLE_MAX + 1]; /* "spd" | "epd" (hello; version 2 spd: "spd") */
+    struct smd_cnode *cn;  /* READY: what it reports (cluster.c); NULL when memory ran out */
     int64_t since;
     uint32_t next_txid;
     LIST_HEAD(, smd_entry) entries;
@@ -134,6 +137,7 @@ struct smd_registry {
     size_t nwatches;
     struct ls_strmap entries;
     struct ls_strmap watchers;
+    struct smd_cluster *cluster;
     uint64_t last_generation;
     bool stopping;
     struct smd_counters c;
@@ -475,11 +479,24 @@ static void probe_timeout_cb(evutil_socket_t fd, short what, void *arg)
 
 /* ---- requests ---- */
 
+/* An edge reports; it publishes nothing, so it registers nothing. */
+static bool refuse_edge(struct smd_session *s, const struct ls_smd_msg *m)
+{
+    if (strcmp(s->role, "epd") != 0)
+        return false;
+    ls_log(LS_LOG_INFO, "%s (%s): %s refused: an epd registers no streams", s->peer,
+           s->node_id, ls_smd_kind_name(m->kind));
+    reply_error(s, m->txid, LS_SMD_CODE_INVALID, "an epd registers no streams");
+    return true;
+}
+
 static void on_register(struct smd_session *s, const struct ls_smd_msg *m)
 {
     int64_t since = (m->fields & LS_SMD_F_SINCE) != 0 && m->since > 0 ? (int64_t)m->since
                                                                        : ls_unix_time();
 
+    if (refuse_edge(s, m))
+        return;
     register_decide(s->reg, s, m->txid, m->id, m->takeover_idle_ms, since, m->reannounce, 0);
 }
 
@@ -489,6 +506,8 @@ static void on_unregister(struct smd_session *s, const struct ls_smd_msg *m)
     struct smd_entry *e = entry_find(reg, m->id);
     struct ls_smd_msg r;
 
+    if (refuse_edge(s, m))
+        return;
     if (e == NULL) {
         reg->c.unregisters_missing_total++;
         reply_error(s, m->txid, LS_SMD_CODE_NOT_FOUND, "not registered");
@@ -663,6 +682,22 @@ static struct smd_session *node_session(struct smd_registry *reg, const char *no
     return NULL;
 }
 
+/* How often nodes are told to report (what the rate is checked against). */
+static uint64_t report_ms(const struct smd_registry *reg)
+{
+    return reg->conf->report_interval_ms > 0 ? (uint64_t)reg->conf->report_interval_ms
+                                            : SMD_REPORT_INTERVAL_DEFAULT_MS;
+}
+
+/* A node of protocol version 3 or later reports (a number that does not parse: no). */
+static bool hello_reports(const struct ls_smd_msg *m)
+{
+    char *end;
+    long v = strtol(m->version, &end, 10);
+
+    return end != m->version && v >= 3;
+}
+
 static void on_hello(struct smd_session *s, const struct ls_smd_msg *m)
 {
     struct smd_registry *reg = s->reg;
@@ -687,6 +722,8 @@ static void on_hello(struct smd_session *s, const struct ls_smd_msg *m)
         session_kill(s, LS_EAUTH, "hello refused", true);
         return;
     }
+    snprintf(s->role, sizeof s->role, "%s",
+             (m->fields & LS_SMD_F_ROLE) != 0 ? m->role : "spd");
     old = node_session(reg, m->node_id, s);
     if (old != NULL) {
         struct smd_entry *e;
@@ -696,6 +733,9 @@ static void on_hello(struct smd_session *s, const struct ls_smd_msg *m)
             entry_attach(e, s);
             moved++;
         }
+        /* the same node, on with its counters; its next report is full anyway */
+        s->cn = old->cn;
+        old->cn = NULL;
         reg->c.sessions_replaced_total++;
         ls_log(LS_LOG_NOTICE, "node %s: new session from %s replaces the one from %s "
                "(%zu streams moved)", m->node_id, s->peer, old->peer, moved);
@@ -705,13 +745,20 @@ static void on_hello(struct smd_session *s, const struct ls_smd_msg *m)
     snprintf(s->node_id, sizeof s->node_id, "%s", m->node_id);
     snprintf(s->advertise, sizeof s->advertise, "%s", m->origin);
     s->since = ls_unix_time();
+    if (s->cn == NULL)
+        s->cn = smd_cluster_join(reg->cluster, s->node_id, s->role, hello_reports(m),
+                                 report_ms(reg));
+    if (s->cn == NULL)
+        ls_log(LS_LOG_ERR, "node %s: out of memory: left out of the cluster view", s->node_id);
     reg->nnodes++;
     reg->c.hellos_total++;
-    ls_log(LS_LOG_INFO, "%s: node %s (advertise %s, version %s) joined", s->peer, s->node_id,
-           s->advertise, m->version);
+    ls_log(LS_LOG_INFO, "%s: node %s (%s, advertise %s, version %s) joined", s->peer,
+           s->node_id, s->role, s->advertise, m->version);
     ls_smd_msg_init(&r, LS_SMD_RESULT, m->txid);
     ls_smd_set_str(&r, LS_SMD_F_NODE_ID, reg->conf->node_id);
     ls_smd_set_num(&r, LS_SMD_F_LEASE_SECONDS, (uint64_t)reg->conf->lease_seconds);
+    /* version 3: how often to report (a node of version 2 ignores the field) */
+    ls_smd_set_num(&r, LS_SMD_F_REPORT_MS, report_ms(reg));
     session_send(s, &r);
 }
 
@@ -750,6 +797,32 @@ static void protocol_error(struct smd_session *s, const char *why)
     session_kill(s, LS_EPROTO, why, false);
 }
 
+/* A report (its own codec: the body is larger than any other message). */
+static void on_report(struct smd_session *s, const struct ls_frame *msg)
+{
+    struct ls_smd_report r;
+    const char *why = "malformed report";
+    bool resync = false;
+    int rc;
+
+    if (ls_smd_report_decode(msg->data, msg->len, &r, &why) < 0) {
+        protocol_error(s, why);
+        return;
+    }
+    rc = s->cn != NULL ? smd_cluster_report(s->reg->cluster, s->cn, &r, &resync, &why) : LS_OK;
+    ls_smd_report_clear(&r);
+    if (rc == LS_EPROTO) {
+        protocol_error(s, why);
+        return;
+    }
+    if (resync) {
+        struct ls_smd_msg m;
+
+        ls_smd_msg_init(&m, LS_SMD_RESYNC, 0);
+        session_send(s, &m);
+    }
+}
+
 static void session_on_message(struct ls_conn *c, void *owner, struct ls_frame *msg)
 {
     struct smd_session *s = owner;
@@ -759,6 +832,11 @@ static void session_on_message(struct ls_conn *c, void *owner, struct ls_frame *
     (void)c;
     if (s->kill || msg->type == LS_MSG_USER_CONTROL)
         return;
+    if (s->state == SS_READY && msg->type == LS_MSG_COMMAND_AMF0 && msg->stream_id == 0 &&
+        ls_smd_report_is(msg->data, msg->len)) {
+        on_report(s, msg);
+        return;
+    }
     if (ls_smd_decode_frame(msg, &m, &why) != LS_OK) {
         protocol_error(s, why);
         return;
@@ -841,6 +919,8 @@ static void session_on_close(struct ls_conn *c, void *owner, int err, const char
      * an unowned id. */
     while ((p = LIST_FIRST(&s->probes_in)) != NULL)
         probe_finish(p, PROBE_NO_PUBLISHER, 0);
+    smd_cluster_leave(reg->cluster, s->cn); /* its viewers go from the sums now */
+    s->cn = NULL;
     if (!ours && (err == LS_EPROTO || err == LS_ELIMIT)) {
         /* bad handshake, chunk-stream limits, garbage: the connection's own verdict */
         reg->c.protocol_errors_total++;
@@ -983,7 +1063,7 @@ struct smd_registry *smd_registry_new(struct event_base *base, const struct smd_
     reg->base = base;
     reg->conf = conf;
     TAILQ_INIT(&reg->sessions);
-    ls_smdlink_conn_config(&reg->conn_cfg);
+    ls_smdlink_server_conn_config(&reg->conn_cfg);
     /* Generations only grow, also across restarts: seed with the clock in units of 2^-20 s
      * (2^20 per second stays below 2^53, the exact range of an AMF0 number, until the year
      * 2106). The fraction counts: an smd restarted within the same second must not start
@@ -996,13 +1076,21 @@ struct smd_registry *smd_registry_new(struct event_base *base, const struct smd_
         free(reg);
         return NULL;
     }
+    reg->cluster = smd_cluster_new(base, conf);
+    if (reg->cluster == NULL) {
+        ls_log(LS_LOG_ERR, "out of memory setting up the cluster view");
+        free(reg);
+        return NULL;
+    }
     if (ls_addr_format(&conf->listen, listen, sizeof listen) != LS_OK) {
         ls_log(LS_LOG_ERR, "cannot format the listen address");
+        smd_cluster_free(reg->cluster);
         free(reg);
         return NULL;
     }
     reg->listener = ls_listener_new(base, listen, 256, accept_cb, reg);
     if (reg->listener == NULL) {
+        smd_cluster_free(reg->cluster);
         free(reg);
         return NULL;
     }
@@ -1011,6 +1099,7 @@ struct smd_registry *smd_registry_new(struct event_base *base, const struct smd_
         ls_listener_free(reg->listener);
         if (reg->tick != NULL)
             event_free(reg->tick);
+        smd_cluster_free(reg->cluster);
         free(reg);
         return NULL;
     }
@@ -1021,9 +1110,11 @@ void smd_registry_reloaded(struct smd_registry *reg)
 {
     /* Leases, allow, limits and the secret are read from conf at each use, so live
      * sessions simply continue under the new values; say what is in force. */
-    ls_log(LS_LOG_INFO, "registry: lease %llds, %zu allow rules, %s",
+    ls_log(LS_LOG_INFO, "registry: lease %llds, %zu allow rules, %s; reports every %llu ms "
+           "(nodes connected before keep the interval they were told until they reconnect)",
            (long long)reg->conf->lease_seconds, reg->conf->allow.n,
-           reg->conf->cluster_secret[0] != '\0' ? "authenticated" : "UNAUTHENTICATED");
+           reg->conf->cluster_secret[0] != '\0' ? "authenticated" : "UNAUTHENTICATED",
+           (unsigned long long)report_ms(reg));
 }
 
 void smd_registry_stop(struct smd_registry *reg)
@@ -1044,6 +1135,7 @@ void smd_registry_free(struct smd_registry *reg)
         return;
     smd_registry_stop(reg);
     event_free(reg->tick);
+    smd_cluster_free(reg->cluster);
     ls_strmap_free(&reg->entries);
     ls_strmap_free(&reg->watchers);
     free(reg);
@@ -1069,6 +1161,11 @@ size_t smd_registry_watch_count(const struct smd_registry *reg)
 const struct smd_counters *smd_registry_counters(const struct smd_registry *reg)
 {
     return &reg->c;
+}
+
+struct smd_cluster *smd_registry_cluster(const struct smd_registry *reg)
+{
+    return reg->cluster;
 }
 
 static int entry_cmp(const void *a, const void *b)
@@ -1127,6 +1224,7 @@ void smd_registry_foreach_node(const struct smd_registry *reg,
         v.streams = s->nentries;
         v.watches = s->nwatches;
         v.since = s->since;
+        v.cnode = s->cn;
         fn(&v, arg);
     }
 }

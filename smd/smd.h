@@ -14,6 +14,7 @@
 
 #include "libstream/buf.h"
 #include "libstream/config.h"
+#include "libstream/nodereport.h"
 
 struct event_base;
 struct ls_http;
@@ -40,6 +41,8 @@ struct smd_conf {
     int64_t log_rate_limit;         /* lines a second per peer address; 0 = no limit */
     int64_t log_rate_burst;         /* lines at once per peer address */
     struct ls_cidr_list http_allow; /* who may use the HTTP API and /metrics */
+    int64_t report_interval_ms;     /* nodes report at most this often (told in hello) */
+    int64_t max_report_streams;     /* streams kept per reporting node */
 };
 
 extern const struct ls_conf_key smd_schema[];
@@ -95,6 +98,7 @@ struct smd_node_view {
     size_t streams;
     size_t watches;
     int64_t since;        /* UNIX s of the hello */
+    const struct smd_cnode *cnode; /* its cluster view (NULL when memory was short) */
 };
 
 /*
@@ -116,13 +120,106 @@ const struct smd_counters *smd_registry_counters(const struct smd_registry *reg)
 /* Entries in id order; LS_ENOMEM when the sort buffer cannot be allocated. */
 int smd_registry_foreach_entry(const struct smd_registry *reg,
                                void (*fn)(const struct smd_entry_view *e, void *arg), void *arg);
+struct smd_cluster *smd_registry_cluster(const struct smd_registry *reg);
 /* Authenticated sessions, in hello order. */
 void smd_registry_foreach_node(const struct smd_registry *reg,
                                void (*fn)(const struct smd_node_view *n, void *arg), void *arg);
 
+/* ---- the cluster view (cluster.c): what reporting spd and epd nodes say ---- */
+
+struct smd_cluster;
+struct smd_cnode;        /* one node's view, owned by its registry session */
+struct ls_smd_report;
+struct ls_json;
+
+/* Viewer figures older than this are left out of every sum (docs/interface.md: "at most
+ * 5 s old"); report_interval_ms is bounded well below it. */
+#define SMD_REPORT_FRESH_MS 5000u
+/* Defaults of the two keys (also used when a config leaves them 0). */
+#define SMD_REPORT_INTERVAL_DEFAULT_MS 1000
+#define SMD_MAX_REPORT_STREAMS_DEFAULT 10000
+/* Reports a node may send in a burst before the rate (one per report_interval_ms) holds. */
+#define SMD_REPORT_BURST 4
+/* A departed node's counters are remembered this long (and at most this many nodes), so
+ * that its next session continues them instead of counting them twice. */
+#define SMD_DEPARTED_TTL_S 3600
+#define SMD_DEPARTED_MAX 4096
+/* The page's history: one sample every SMD_HISTORY_STEP_S, the last SMD_HISTORY_LEN. */
+#define SMD_HISTORY_STEP_S 5
+#define SMD_HISTORY_LEN 120
+/* Busiest streams in /api/v1/cluster. */
+#define SMD_TOP_STREAMS 10
+
+struct smd_cluster_counters {
+    uint64_t reports_total;          /* report messages applied */
+    uint64_t reports_dropped_total;  /* reports over the rate (a resync is asked for) */
+    uint64_t streams_dropped_total;  /* stream lines over max_report_streams */
+    uint64_t resyncs_total;          /* resync sent */
+};
+
+/* The figures of the whole cluster (fresh nodes' viewers; every node's counters). */
+struct smd_cluster_totals {
+    uint64_t viewers;
+    uint64_t nodes_spd, nodes_epd;   /* listed nodes (see smd_cnode_listed) */
+    uint64_t counters[LS_NODE_COUNTERS];
+};
+
+struct smd_cnode_view {
+    const char *role;                /* "spd" | "epd" */
+    bool reporter;                   /* expected to report (protocol version 3 or later) */
+    bool reported;                   /* a report arrived in this session */
+    bool fresh;                      /* its last report is at most SMD_REPORT_FRESH_MS old */
+    int64_t last_report;             /* UNIX s; 0 = none */
+    uint64_t viewers;                /* the sum of its streams' viewers */
+    size_t streams;                  /* streams it reported */
+    const struct ls_node_report *health;
+};
+
+struct smd_cluster *smd_cluster_new(struct event_base *base, const struct smd_conf *conf);
+void smd_cluster_free(struct smd_cluster *c);
+/* A node said hello: its view (its role, whether it reports: hello `version` >= 3, and
+ * the report interval it was told: the rate it is held to; 0 = the config's). A node that
+ * left less than SMD_DEPARTED_TTL_S ago continues its counters. NULL on allocation
+ * failure. */
+struct smd_cnode *smd_cluster_join(struct smd_cluster *c, const char *node_id, const char *role,
+                                   bool reporter, uint64_t report_ms);
+/* The node's session ended: its viewers go from the sums now, its counters stay in the
+ * cluster's totals. NULL is ignored. */
+void smd_cluster_leave(struct smd_cluster *c, struct smd_cnode *n);
+/*
+ * Applies one report message. LS_OK; LS_ELIMIT when the report was dropped for going over
+ * the rate, and *resync says whether to send `resync` now (once per episode); LS_EPROTO
+ * for a malformed body (*why; the caller closes the session).
+ */
+int smd_cluster_report(struct smd_cluster *c, struct smd_cnode *n, const struct ls_smd_report *r,
+                       bool *resync, const char **why);
+/* Listed in /api/v1/nodes: not a reporter that has been silent for lease_seconds. */
+bool smd_cnode_listed(const struct smd_cluster *c, const struct smd_cnode *n);
+void smd_cnode_view(const struct smd_cluster *c, const struct smd_cnode *n,
+                    struct smd_cnode_view *v);
+
+uint64_t smd_cluster_viewers(const struct smd_cluster *c, const char *id);
+/* Per node (fresh ones): fn(node_id, role, viewers, bytes_out, arg) for the id. */
+void smd_cluster_split(const struct smd_cluster *c, const char *id,
+                       void (*fn)(const char *node_id, const char *role, uint64_t viewers,
+                                  uint64_t bytes_out, void *arg),
+                       void *arg);
+void smd_cluster_totals(const struct smd_cluster *c, struct smd_cluster_totals *t);
+const struct smd_cluster_counters *smd_cluster_counters(const struct smd_cluster *c);
+/* The body of /api/v1/cluster (an object's members, docs/interface.md). */
+void smd_cluster_json(const struct smd_cluster *c, struct ls_json *j);
+
 /* ---- HTTP API (api.c) ---- */
 
-/* Adds /api/v1/streams, /api/v1/nodes and the smd counters of /metrics. */
+/* Adds /api/v1/streams, /api/v1/nodes, /api/v1/cluster, the status page at / and the
+ * smd counters and cluster figures of /metrics. */
 int smd_api_attach(struct ls_http *http, struct smd_registry *reg);
+
+/* ---- the status page (page.c) ---- */
+
+struct evhttp_request;
+/* GET /: the page for people (inline HTML, CSS and script; it reads /api/v1/cluster and
+ * /api/v1/nodes from the browser). `reg` is unused. */
+void smd_page_serve(struct evhttp_request *req, void *reg);
 
 #endif /* SMD_SMD_H */

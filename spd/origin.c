@@ -4,7 +4,7 @@
  * Standalone (no source_managers): a hub that takes publishers; a play of an id that is
  * not live waits for a local publisher.
  *
- * In a cluster:
+ * In a cluster (every smd also hears this origin's viewers and counters: reporter.h):
  *   publish  → claim the id at every reachable smd before Publish.Start (registry.c);
  *              busy elsewhere → NetStream.Publish.BadName; the claim is released when the
  *              publisher stops
@@ -37,6 +37,7 @@
 #include "push.h"
 #include "libstream/vod.h"
 #include "libstream/vodhttp.h"
+#include "libstream/reporter.h"
 #include "record.h"
 #include "registry.h"
 #include "source.h"
@@ -65,6 +66,7 @@ struct spd_origin {
     struct ls_media_node *node;
     LIST_HEAD(, origin_recording) recordings;
     struct spd_registry *registry;        /* NULL when standalone */
+    struct ls_reporter *reporter;         /* what the registry links report to smd */
     struct ls_pull_ops pull_ops;
     char advertise[LS_ADDR_STRLEN];
     LIST_HEAD(, origin_lookup) lookups;
@@ -338,6 +340,7 @@ static void origin_registry_config(const struct spd_origin *o, struct spd_regist
     cfg->takeover_idle_ms = (unsigned)conf->publish_takeover_idle * 1000;
     cfg->resolver = o->node->resolver;
     cfg->not_found_cache_ms = (unsigned)conf->not_found_cache_ms;
+    cfg->reporter = o->reporter;
 }
 
 static void origin_format_advertise(struct spd_origin *o)
@@ -508,6 +511,12 @@ struct spd_origin *spd_origin_new(struct event_base *base, const char *path)
     reg_hooks.revoked = origin_revoked;
     reg_hooks.registered = origin_registered;
     reg_hooks.arg = o;
+    /* the cluster view: this origin's viewers, counters and health, to every smd */
+    o->reporter = ls_reporter_new(o->node->hub, NULL);
+    if (o->reporter == NULL) {
+        spd_origin_free(o);
+        return NULL;
+    }
     origin_registry_config(o, &reg_cfg);
     o->registry = spd_registry_new(base, &reg_cfg, &reg_hooks);
     if (o->registry == NULL || origin_relays_new(o) != LS_OK) {
@@ -591,6 +600,7 @@ void spd_origin_free(struct spd_origin *o)
         ls_media_node_free(o->node);
     }
     spd_registry_free(o->registry); /* when start failed half way */
+    ls_reporter_free(o->reporter);  /* after the links that used it */
     spd_record_finish_all();        /* recordings still draining to disk */
     spd_sources_free(o->sources);
     spd_pushes_free(o->pushes);

@@ -1,17 +1,11 @@
 /*
  * registry.c — spd's registry client (see registry.h; protocol in docs/protocol.md).
- * Layer: above libstream's connection (conn.h, client role) and the registry codec
- * (smdproto.h); below spd's origin, which calls it for publishers and waiting plays.
+ * Layer: above libstream's registry link (reglink.h: one session per smd, its hello,
+ * pings, request deadlines, back-off and reports) and the registry codec (smdproto.h);
+ * below spd's origin, which calls it for publishers and waiting plays.
  *
- * One link per smd:
- *
- *   DOWN ─timer─▶ CONNECTING (TCP + RTMP handshake) ─▶ CHALLENGE (waiting for smd's
- *        ◀─close/timeout/refusal, back-off 0.5 s → 5 s─┐    nonce) ─▶ HELLO (hello sent,
- *                                                      └──────────────── signing it)
- *                                                                         │ _result {lease}
- *                                                              ▼
- *                        UP: re-announce every claimed id, re-watch every watched id,
- *                            ping every lease/3, answer probes
+ * One link per smd; when it comes up: re-announce every claimed id, re-watch every
+ * watched id; answer probes.
  *
  * One record per claimed id, with one slot per link (the slot index is the link's):
  *
@@ -27,14 +21,12 @@
  * everywhere.
  *
  * Re-entrancy: user callbacks (claim and lookup answers) run from their own zero-delay
- * events; flushing and closing links are deferred to the next loop turn
- * (ls_conn_flush_later, ls_conn_close_later); so nothing frees a link or a record while a
- * loop over them is running.
+ * events; flushing and closing links are deferred to the next loop turn (reglink.h); so
+ * nothing frees a link or a record while a loop over them is running.
  *
  * Cost per request: every table on the lookup and watch path is hashed or indexed, since
- * viewers decide how many ids are looked up. A link's pending requests are found by txid
- * in a hash table and kept in deadline order (the tick looks at the first one only); a
- * record and a lookup each list their own requests (a release or a cancel touches those
+ * viewers decide how many ids are looked up. A link finds its requests by txid (reglink.c);
+ * a record and a lookup each list their own requests (a release or a cancel touches those
  * only). An id that every smd just reported not registered is remembered for
  * not_found_cache_ms: lookups of it are answered NotFound locally meanwhile, unless a
  * watch reports it registered (which forgets the entry at once).
@@ -48,68 +40,38 @@
 
 #include "libstream/buf.h"
 #include "libstream/clock.h"
-#include "libstream/conn.h"
-#include "libstream/control.h"
 #include "libstream/log.h"
-#include "libstream/net.h"
 #include "libstream/prom.h"
+#include "libstream/reglink.h"
 #include "libstream/resolver.h"
-#include "libstream/smdlink.h"
 #include "libstream/smdproto.h"
 #include "libstream/streamid.h"
 #include "libstream/strmap.h"
 #include "registry.h"
 
-#define REG_BACKOFF_MIN_MS 500u
-#define REG_BACKOFF_MAX_MS 5000u
-#define REG_REQUEST_TIMEOUT_MS 5000u  /* an smd probing an owner answers within 2 s */
+#define REG_REQUEST_TIMEOUT_MS LS_REGLINK_REQUEST_TIMEOUT_MS
 #define REG_TICK_MS 250u
-#define REG_DEFAULT_LEASE_MS 10000u
 #define REG_DEDUP_MS 1000u
 #define REG_NOT_FOUND_MAX 65536u      /* ids remembered as not registered, at most */
 
-enum link_state { L_DOWN, L_CONNECTING, L_CHALLENGE, L_HELLO, L_UP };
 enum slot_state { SLOT_NONE, SLOT_PENDING, SLOT_OK, SLOT_BUSY, SLOT_FAILED };
 enum record_state { R_CLAIMING, R_OWNED };
 
 struct reg_record;
 struct spd_lookup;
 
-struct reg_req {
-    TAILQ_ENTRY(reg_req) link;  /* in the link's queue, in deadline order */
-    struct ls_strmap_node by_txid; /* in the link's txid table (key: txkey) */
-    char txkey[12];
-    LIST_ENTRY(reg_req) owner_link; /* in its record's or lookup's list, while it has one */
-    uint32_t txid;
-    enum ls_smd_kind kind;
-    uint64_t deadline_ms;
-    struct reg_record *rec;     /* register: its record (NULL once released) */
-    char id[LS_STREAM_ID_MAX + 1]; /* register/lookup: the id (an orphaned register
-                                    * is unregistered when it succeeds) */
-    struct spd_lookup *lookup;  /* lookup */
-};
+/*
+ * A request is a struct ls_reglink_req (reglink.h) whose `owner` is, by its kind: a
+ * register's record (NULL once released: an orphaned register that succeeds is
+ * unregistered), a lookup's struct spd_lookup; `id` is the request's id.
+ */
 
 struct reg_link {
     struct spd_registry *reg;
     TAILQ_ENTRY(reg_link) next;
     unsigned slot;
-    struct ls_addr addr;
-    char name[LS_ADDR_STRLEN];
-    enum link_state state;
-    struct ls_conn *conn;
-    struct ls_resolve *dns;  /* the smd's address being looked up (then connecting) */
-    struct event *retry;
-    unsigned backoff_ms;
-    bool failing;           /* a failure was logged; quiet until it recovers */
-    bool removed;           /* dropped by a reload: freed when closed */
-    bool kill;              /* a close is on its way: nothing more is sent */
-    uint32_t next_txid;
-    uint64_t lease_ms;
-    uint64_t last_ping_ms;
-    uint64_t challenge_deadline_ms; /* L_CHALLENGE: the smd's challenge is due by then */
-    char smd_node[LS_SMD_NODE_ID_MAX + 1];
-    TAILQ_HEAD(reg_reqq, reg_req) reqs;
-    struct ls_strmap reqs_by_txid;
+    struct ls_reglink *rl;
+    const char *name;       /* the smd's "host:port" (the link's) */
 };
 
 struct reg_slot {
@@ -128,7 +90,7 @@ struct reg_record {
                               * (a local takeover): that one, until it is gone; 0 = none */
     struct spd_claim *claim; /* R_CLAIMING: the caller's pending claim */
     struct reg_slot *slots;  /* reg->slot_cap entries */
-    LIST_HEAD(, reg_req) reqs; /* register requests out for it */
+    LIST_HEAD(, ls_reglink_req) reqs; /* register requests out for it */
 };
 
 struct spd_claim {
@@ -159,7 +121,7 @@ struct spd_lookup {
     char origin[LS_ADDR_STRLEN];
     char node_id[LS_SMD_NODE_ID_MAX + 1];
     LIST_ENTRY(spd_lookup) next;
-    LIST_HEAD(, reg_req) reqs; /* its requests still out */
+    LIST_HEAD(, ls_reglink_req) reqs; /* its requests still out */
 };
 
 /* An id every smd just reported not registered (reg->not_found, oldest first). */
@@ -180,7 +142,6 @@ struct reg_watch {
 };
 
 struct reg_counters {
-    uint64_t connects, connect_failures, hello_refusals, request_timeouts;
     uint64_t claims_ok, claims_busy, claims_failed, claims_standalone;
     uint64_t revocations, reannounce_losses;
     uint64_t lookups_found, lookups_not_found, lookups_unreachable, lookups_cached;
@@ -191,11 +152,12 @@ struct spd_registry {
     struct event_base *base;
     struct ls_resolver *resolver;      /* borrowed; NULL = blocking lookups (tools) */
     char *node_id, *advertise, *secret;
+    struct ls_reglink_identity ident;  /* the strings above, borrowed by every link */
+    struct ls_reporter *reporter;      /* borrowed; NULL = no reports */
+    struct ls_reglink_counters link_c;
     unsigned takeover_idle_ms;
     unsigned not_found_cache_ms;
-    bool valid;              /* node_id and advertise can travel */
     struct spd_registry_hooks hooks;
-    struct ls_conn_config conn_cfg;
     TAILQ_HEAD(, reg_link) links;
     size_t nlinks;
     unsigned slot_cap;
@@ -211,101 +173,24 @@ struct spd_registry {
     struct reg_counters c;
 };
 
-static const struct ls_conn_ops link_ops;
-static void link_connect(struct reg_link *l);
-static void on_challenge(struct reg_link *l, const struct ls_smd_msg *ch);
+/* ---- links ---- */
 
-/* ---- deferred flush and close ---- */
-
-static void link_kill(struct reg_link *l, const char *why)
+static bool link_up_now(const struct reg_link *l)
 {
-    if (l->kill || l->conn == NULL)
-        return;
-    l->kill = true;
-    ls_conn_close_later(l->conn, LS_EIO, why, false);
+    return ls_reglink_is_up(l->rl);
 }
 
-static void link_want_flush(struct reg_link *l)
+/* Sends a request on an up link. Returns the request, or NULL (not sent). */
+static struct ls_reglink_req *link_request(struct reg_link *l, struct ls_smd_msg *m,
+                                           uint64_t timeout_ms)
 {
-    if (!l->kill && l->conn != NULL)
-        ls_conn_flush_later(l->conn);
-}
-
-/* ---- requests ---- */
-
-static uint32_t link_txid(struct reg_link *l)
-{
-    if (++l->next_txid == 0)
-        l->next_txid = 1;
-    return l->next_txid;
-}
-
-/* Queues `m` on an open link. LS_OK, or an error (the link is then being closed). */
-static int link_send(struct reg_link *l, const struct ls_smd_msg *m)
-{
-    int rc;
-
-    if (l->conn == NULL || l->kill)
-        return LS_ESTATE;
-    rc = ls_smdlink_send(l->conn, m);
-    if (rc != LS_OK) {
-        ls_log(LS_LOG_ERR, "registry %s: cannot queue %s: %s", l->name,
-               ls_smd_kind_name(m->kind), ls_strerror(rc));
-        link_kill(l, "cannot queue a message");
-        return rc;
-    }
-    link_want_flush(l);
-    return LS_OK;
-}
-
-/* Sends a request and records it. Returns the request, or NULL (not sent). */
-static struct reg_req *link_request(struct reg_link *l, struct ls_smd_msg *m, uint64_t timeout_ms)
-{
-    struct reg_req *q = calloc(1, sizeof *q), *before;
-
-    if (q == NULL)
-        return NULL;
-    m->txid = link_txid(l);
-    q->txid = m->txid;
-    snprintf(q->txkey, sizeof q->txkey, "%u", (unsigned)q->txid);
-    q->by_txid.key = q->txkey;
-    if (ls_strmap_find(&l->reqs_by_txid, q->txkey) != NULL || /* 2^32 requests out: never */
-        ls_strmap_insert(&l->reqs_by_txid, &q->by_txid) != LS_OK) {
-        free(q);
-        return NULL;
-    }
-    if (link_send(l, m) != LS_OK) {
-        ls_strmap_remove(&l->reqs_by_txid, &q->by_txid);
-        free(q);
-        return NULL;
-    }
-    q->kind = m->kind;
-    q->deadline_ms = ls_now_ms() + timeout_ms;
-    if (m->fields & LS_SMD_F_ID)
-        memcpy(q->id, m->id, sizeof q->id);
-    /* Deadline order: requests share a timeout except pings, so this walks past a ping or
-     * two at most and the tick only ever looks at the first request. */
-    for (before = TAILQ_LAST(&l->reqs, reg_reqq); before != NULL && before->deadline_ms > q->deadline_ms;
-         before = TAILQ_PREV(before, reg_reqq, link))
-        ;
-    if (before != NULL)
-        TAILQ_INSERT_AFTER(&l->reqs, before, q, link);
-    else
-        TAILQ_INSERT_HEAD(&l->reqs, q, link);
-    return q;
-}
-
-/* Takes an answered or failed request out of its link's tables (not its owner's list). */
-static void link_forget_request(struct reg_link *l, struct reg_req *q)
-{
-    TAILQ_REMOVE(&l->reqs, q, link);
-    ls_strmap_remove(&l->reqs_by_txid, &q->by_txid);
+    return ls_reglink_request(l->rl, m, timeout_ms);
 }
 
 /* Takes a request out of its record's or lookup's list (it keeps the pointer). */
-static void req_leave_owner(struct reg_req *q)
+static void req_leave_owner(struct ls_reglink_req *q)
 {
-    if (q->rec != NULL || q->lookup != NULL)
+    if (q->owner != NULL)
         LIST_REMOVE(q, owner_link);
 }
 
@@ -339,12 +224,12 @@ static struct reg_link *link_by_slot(const struct spd_registry *reg, unsigned sl
 /* Detaches requests that still point at `r` (their answers then only clean up). */
 static void record_orphan_requests(struct spd_registry *reg, struct reg_record *r)
 {
-    struct reg_req *q;
+    struct ls_reglink_req *q;
 
     (void)reg;
     while ((q = LIST_FIRST(&r->reqs)) != NULL) {
         LIST_REMOVE(q, owner_link);
-        q->rec = NULL;
+        q->owner = NULL;
     }
 }
 
@@ -352,7 +237,7 @@ static void send_unregister(struct reg_link *l, const char *id, uint64_t gen)
 {
     struct ls_smd_msg m;
 
-    if (l == NULL || l->state != L_UP)
+    if (l == NULL || !link_up_now(l))
         return;
     ls_smd_msg_init(&m, LS_SMD_UNREGISTER, 0);
     ls_smd_set_str(&m, LS_SMD_F_ID, id);
@@ -406,7 +291,7 @@ static void claim_decide(struct spd_claim *c, int result, const char *why)
 static void register_send(struct reg_link *l, struct reg_record *r, bool reannounce)
 {
     struct ls_smd_msg m;
-    struct reg_req *q;
+    struct ls_reglink_req *q;
 
     ls_smd_msg_init(&m, LS_SMD_REGISTER, 0);
     ls_smd_set_str(&m, LS_SMD_F_ID, r->id);
@@ -422,7 +307,7 @@ static void register_send(struct reg_link *l, struct reg_record *r, bool reannou
         r->slots[l->slot].state = SLOT_NONE;
         return;
     }
-    q->rec = r;
+    q->owner = r;
     LIST_INSERT_HEAD(&r->reqs, q, owner_link);
     r->slots[l->slot].state = SLOT_PENDING;
 }
@@ -433,7 +318,7 @@ static void record_announce_missing(struct spd_registry *reg, struct reg_record 
     struct reg_link *l;
 
     TAILQ_FOREACH(l, &reg->links, next)
-        if (l->state == L_UP && r->slots[l->slot].state == SLOT_NONE)
+        if (link_up_now(l) && r->slots[l->slot].state == SLOT_NONE)
             register_send(l, r, true);
 }
 
@@ -533,10 +418,10 @@ static void record_lost(struct spd_registry *reg, struct reg_record *r, struct r
 }
 
 /* The answer to one of our register requests. `m` NULL = the link went away. */
-static void register_answer(struct spd_registry *reg, struct reg_link *l, struct reg_req *q,
-                            const struct ls_smd_msg *m)
+static void register_answer(struct spd_registry *reg, struct reg_link *l,
+                            struct ls_reglink_req *q, const struct ls_smd_msg *m)
 {
-    struct reg_record *r = q->rec;
+    struct reg_record *r = q->owner;
     struct reg_slot *s;
 
     if (r == NULL) {
@@ -706,38 +591,18 @@ static void lookup_answer(struct spd_lookup *lk, const struct ls_smd_msg *m)
 
 /* ---- link input ---- */
 
-/* Every request of the link fails (the link is closing). */
-static void link_fail_requests(struct spd_registry *reg, struct reg_link *l)
+/* The session is up: every claimed id and every watch again (the smd forgot them). */
+static void link_up(struct ls_reglink *rl, void *arg, const struct ls_smd_msg *m)
 {
-    struct reg_req *q;
-
-    while ((q = TAILQ_FIRST(&l->reqs)) != NULL) {
-        link_forget_request(l, q);
-        req_leave_owner(q);
-        if (q->kind == LS_SMD_REGISTER)
-            register_answer(reg, l, q, NULL);
-        else if (q->kind == LS_SMD_LOOKUP && q->lookup != NULL)
-            lookup_answer(q->lookup, NULL);
-        free(q);
-    }
-}
-
-static void link_up(struct reg_link *l, const struct ls_smd_msg *m)
-{
+    struct reg_link *l = arg;
     struct spd_registry *reg = l->reg;
     struct ls_strmap_iter it;
     struct ls_strmap_node *n;
     struct reg_record *r;
     size_t announced = 0;
 
-    l->state = L_UP;
-    l->backoff_ms = REG_BACKOFF_MIN_MS;
-    l->lease_ms = (m->fields & LS_SMD_F_LEASE_SECONDS) ? m->lease_seconds * 1000
-                                                        : REG_DEFAULT_LEASE_MS;
-    l->last_ping_ms = ls_now_ms();
-    snprintf(l->smd_node, sizeof l->smd_node, "%s",
-             (m->fields & LS_SMD_F_NODE_ID) ? m->node_id : "?");
-    reg->c.connects++;
+    (void)rl;
+    (void)m;
     for (ls_strmap_iter_init(&it, &reg->records); (r = record_next(&it)) != NULL;) {
         if (r->state == R_OWNED && r->slots[l->slot].state == SLOT_NONE) {
             register_send(l, r, true);
@@ -752,11 +617,7 @@ static void link_up(struct reg_link *l, const struct ls_smd_msg *m)
         ls_smd_set_str(&wm, LS_SMD_F_ID, w->id);
         (void)link_request(l, &wm, REG_REQUEST_TIMEOUT_MS);
     }
-    ls_log(l->failing ? LS_LOG_NOTICE : LS_LOG_INFO,
-           "registry: smd %s (%s) %s; lease %llus; re-announced %zu streams", l->name,
-           l->smd_node, l->failing ? "reachable again" : "connected",
-           (unsigned long long)(l->lease_ms / 1000), announced);
-    l->failing = false;
+    ls_log(LS_LOG_INFO, "registry: smd %s: re-announced %zu streams", l->name, announced);
 }
 
 static void on_probe(struct reg_link *l, const struct ls_smd_msg *m)
@@ -778,7 +639,7 @@ static void on_probe(struct reg_link *l, const struct ls_smd_msg *m)
     }
     ls_log(LS_LOG_DEBUG, "registry: smd %s probes %s: %s %llu ms", l->name, m->id,
            rc == LS_OK ? "idle" : "no publisher", (unsigned long long)idle);
-    (void)link_send(l, &r);
+    (void)ls_reglink_send(l->rl, &r);
 }
 
 static void on_revoked(struct reg_link *l, const struct ls_smd_msg *m)
@@ -827,151 +688,69 @@ static void on_registered(struct reg_link *l, const struct ls_smd_msg *m)
         reg->hooks.registered(reg->hooks.arg, m->id, m->origin, m->node_id);
 }
 
-static void on_answer(struct reg_link *l, const struct ls_smd_msg *m)
+/* The answer to a request of ours (m NULL: it failed with the session). */
+static void link_answer(struct ls_reglink *rl, void *arg, struct ls_reglink_req *q,
+                        const struct ls_smd_msg *m)
 {
+    struct reg_link *l = arg;
     struct spd_registry *reg = l->reg;
-    struct reg_req *q;
-    struct ls_strmap_node *n;
-    char key[12];
 
-    snprintf(key, sizeof key, "%u", (unsigned)m->txid);
-    n = ls_strmap_find(&l->reqs_by_txid, key);
-    if (n == NULL) {
-        ls_log(LS_LOG_DEBUG, "registry: smd %s: answer to no pending request", l->name);
-        return;
-    }
-    q = LS_STRMAP_ENTRY(n, struct reg_req, by_txid);
-    link_forget_request(l, q);
+    (void)rl;
     req_leave_owner(q);
     switch (q->kind) {
-    case LS_SMD_HELLO:
-        if (m->kind == LS_SMD_RESULT) {
-            link_up(l, m);
-        } else {
-            reg->c.hello_refusals++;
-            if (!l->failing)
-                ls_log(LS_LOG_WARNING, "registry: smd %s refused our hello: %s%s%s (check "
-                       "cluster_secret and clocks)", l->name, m->code,
-                       (m->fields & LS_SMD_F_DESCRIPTION) ? ": " : "",
-                       (m->fields & LS_SMD_F_DESCRIPTION) ? m->description : "");
-            l->failing = true;
-            link_kill(l, "hello refused");
-        }
-        break;
     case LS_SMD_REGISTER:
         register_answer(reg, l, q, m);
         break;
     case LS_SMD_LOOKUP:
-        if (q->lookup != NULL)
-            lookup_answer(q->lookup, m);
+        if (q->owner != NULL)
+            lookup_answer(q->owner, m);
         break;
     case LS_SMD_WATCH:
-        if (m->kind == LS_SMD_ERROR)
+        if (m != NULL && m->kind == LS_SMD_ERROR)
             ls_log(LS_LOG_WARNING, "registry: smd %s refused to watch %s: %s", l->name, q->id,
                    m->code);
         break;
-    default: /* ping, unregister, unwatch: nothing to do */
+    default: /* unregister, unwatch: nothing to do */
         break;
     }
-    free(q);
 }
 
-static void link_on_message(struct ls_conn *c, void *owner, struct ls_frame *msg)
+static void link_message(struct ls_reglink *rl, void *arg, const struct ls_smd_msg *m)
 {
-    struct reg_link *l = owner;
-    struct ls_smd_msg m;
-    const char *why = "malformed message";
+    struct reg_link *l = arg;
 
-    (void)c;
-    if (l->kill || msg->type == LS_MSG_USER_CONTROL)
-        return;
-    if (ls_smd_decode_frame(msg, &m, &why) != LS_OK) {
-        ls_log(LS_LOG_WARNING, "registry: smd %s sent a bad message: %s; reconnecting", l->name,
-               why);
-        link_kill(l, "protocol error");
-        return;
-    }
-    if (l->state == L_CHALLENGE && m.kind == LS_SMD_CHALLENGE) {
-        on_challenge(l, &m);
-        return;
-    }
-    if (l->state != L_UP && !(l->state == L_HELLO &&
-                              (m.kind == LS_SMD_RESULT || m.kind == LS_SMD_ERROR))) {
-        if (!l->failing)
-            ls_log(LS_LOG_WARNING, "registry: smd %s sent %s %s; reconnecting", l->name,
-                   ls_smd_kind_name(m.kind), l->state == L_CHALLENGE ? "before its challenge"
-                                                                    : "before the hello answer");
-        link_kill(l, "message out of order");
-        return;
-    }
-    switch (m.kind) {
-    case LS_SMD_RESULT:
-    case LS_SMD_ERROR:
-        on_answer(l, &m);
-        break;
+    (void)rl;
+    switch (m->kind) {
     case LS_SMD_PROBE:
-        on_probe(l, &m);
+        on_probe(l, m);
         break;
     case LS_SMD_REVOKED:
-        on_revoked(l, &m);
+        on_revoked(l, m);
         break;
     case LS_SMD_REGISTERED:
-        on_registered(l, &m);
+        on_registered(l, m);
         break;
-    default: {
-        struct ls_smd_msg r;
-
-        if (m.txid == 0)
-            break;
-        ls_smd_msg_init(&r, LS_SMD_ERROR, m.txid);
-        ls_smd_set_str(&r, LS_SMD_F_CODE, LS_SMD_CODE_UNSUPPORTED);
-        (void)link_send(l, &r);
+    default:
         break;
     }
-    }
 }
 
-/* The handshake is done: our chunk size; the hello waits for the smd's challenge. */
-static void link_on_ready(struct ls_conn *c, void *owner)
+/* The smd dropped our entries with the session: every slot starts over (a pending one
+ * when its request fails, next). */
+static void link_down(struct ls_reglink *rl, void *arg)
 {
-    struct reg_link *l = owner;
-    struct ls_buf b;
+    struct reg_link *l = arg;
+    struct ls_strmap_iter it;
+    struct reg_record *r;
 
-    ls_buf_init(&b, 0);
-    ls_control_write_set_chunk_size(&b, ls_conn_out_chunk_size(c));
-    if (ls_conn_send_buf(c, &b) != LS_OK) {
-        ls_buf_free(&b);
-        link_kill(l, "out of memory");
-        return;
-    }
-    ls_buf_free(&b);
-    link_want_flush(l);
-    l->state = L_CHALLENGE;
-    l->challenge_deadline_ms = ls_now_ms() + REG_REQUEST_TIMEOUT_MS;
+    (void)rl;
+    for (ls_strmap_iter_init(&it, &l->reg->records); (r = record_next(&it)) != NULL;)
+        if (r->slots[l->slot].state != SLOT_PENDING)
+            r->slots[l->slot].state = SLOT_NONE;
 }
 
-/* The smd's challenge: hello, signed for this connection (its nonce) and that smd. */
-static void on_challenge(struct reg_link *l, const struct ls_smd_msg *ch)
-{
-    struct spd_registry *reg = l->reg;
-    struct ls_smd_msg m;
-    uint64_t ts = (uint64_t)ls_unix_time();
-
-    ls_smd_msg_init(&m, LS_SMD_HELLO, 0);
-    ls_smd_set_str(&m, LS_SMD_F_NODE_ID, reg->node_id);
-    ls_smd_set_str(&m, LS_SMD_F_ORIGIN, reg->advertise);
-    ls_smd_set_num(&m, LS_SMD_F_TS, ts);
-    ls_smd_set_str(&m, LS_SMD_F_VERSION, LS_SMD_VERSION);
-    ls_smd_set_str(&m, LS_SMD_F_NONCE, ch->nonce);
-    if (ls_smd_hello_sign(reg->secret, reg->node_id, reg->advertise, ts, ch->nonce,
-                          ch->node_id, m.sig) == LS_OK)
-        m.fields |= LS_SMD_F_SIG;
-    l->state = L_HELLO;
-    if (link_request(l, &m, REG_REQUEST_TIMEOUT_MS) == NULL)
-        link_kill(l, "cannot send hello");
-}
-
-static void link_free(struct reg_link *l)
+/* Forgets the wrapper of a link that is gone (its reglink is freed by the caller). */
+static void link_forget(struct reg_link *l)
 {
     struct spd_registry *reg = l->reg;
     struct ls_strmap_iter it;
@@ -980,172 +759,34 @@ static void link_free(struct reg_link *l)
     reg->slot_used[l->slot] = false;
     for (ls_strmap_iter_init(&it, &reg->records); (r = record_next(&it)) != NULL;)
         memset(&r->slots[l->slot], 0, sizeof r->slots[l->slot]);
-    ls_resolve_cancel(l->dns);
-    l->dns = NULL;
     TAILQ_REMOVE(&reg->links, l, next);
     reg->nlinks--;
-    event_free(l->retry);
-    ls_strmap_free(&l->reqs_by_txid); /* empty: every request failed with the session */
     free(l);
 }
 
-static void link_on_close(struct ls_conn *c, void *owner, int err, const char *why)
+static void link_removed(struct ls_reglink *rl, void *arg)
 {
-    struct reg_link *l = owner;
-    struct spd_registry *reg = l->reg;
-    struct ls_strmap_iter it;
-    struct reg_record *r;
-    bool was_up = l->state == L_UP;
-    struct timeval tv;
-
-    (void)c;
-    (void)err;
-    l->conn = NULL;
-    l->kill = false;
-    l->state = L_DOWN;
-    /* the smd dropped our entries with the session: every slot starts over */
-    for (ls_strmap_iter_init(&it, &reg->records); (r = record_next(&it)) != NULL;)
-        if (r->slots[l->slot].state != SLOT_PENDING)
-            r->slots[l->slot].state = SLOT_NONE;
-    link_fail_requests(reg, l);
-    if (reg->freeing)
-        return;
-    if (l->removed) {
-        link_free(l);
-        return;
-    }
-    if (was_up || !l->failing) {
-        reg->c.connect_failures += was_up ? 0 : 1;
-        ls_log(LS_LOG_WARNING, "registry: smd %s %s: %s; retrying (claims go on without it)",
-               l->name, was_up ? "lost" : "unreachable", why != NULL ? why : "closed");
-        l->failing = true;
-    } else {
-        reg->c.connect_failures++;
-        ls_log(LS_LOG_DEBUG, "registry: smd %s still unreachable: %s", l->name,
-               why != NULL ? why : "closed");
-    }
-    tv.tv_sec = l->backoff_ms / 1000;
-    tv.tv_usec = (suseconds_t)(l->backoff_ms % 1000) * 1000;
-    evtimer_add(l->retry, &tv);
-    l->backoff_ms = l->backoff_ms * 2 > REG_BACKOFF_MAX_MS ? REG_BACKOFF_MAX_MS
-                                                          : l->backoff_ms * 2;
+    (void)rl;
+    link_forget(arg);
 }
 
-static const struct ls_conn_ops link_ops = {
-    .on_ready = link_on_ready,
-    .on_message = link_on_message,
-    .on_close = link_on_close,
+static const struct ls_reglink_ops link_ops = {
+    .up = link_up,
+    .answer = link_answer,
+    .message = link_message,
+    .down = link_down,
+    .removed = link_removed,
 };
 
-static void link_retry_cb(evutil_socket_t fd, short what, void *arg)
-{
-    (void)fd;
-    (void)what;
-    link_connect(arg);
-}
-
-/* Connects to the smd at `sa` (NULL: its name did not resolve); a failure to even start
- * schedules the next attempt. */
-static void link_connect_to(struct reg_link *l, const struct sockaddr *sa, socklen_t len)
-{
-    struct spd_registry *reg = l->reg;
-    struct timeval tv;
-    int fd = -1;
-
-    if (sa != NULL)
-        fd = ls_net_connect(sa, len);
-    if (fd != -1) {
-        l->conn = ls_conn_new(reg->base, fd, LS_HS_CLIENT, &reg->conn_cfg, &link_ops, l);
-        if (l->conn != NULL) {
-            l->state = L_CONNECTING;
-            if (ls_conn_start(l->conn) == LS_OK)
-                return;
-            ls_conn_close(l->conn, LS_EIO, "cannot start the connection"); /* → on_close */
-            return;
-        }
-    }
-    reg->c.connect_failures++;
-    if (!l->failing)
-        ls_log(LS_LOG_WARNING, "registry: cannot connect to smd %s; retrying", l->name);
-    l->failing = true;
-    tv.tv_sec = l->backoff_ms / 1000;
-    tv.tv_usec = (suseconds_t)(l->backoff_ms % 1000) * 1000;
-    evtimer_add(l->retry, &tv);
-    l->backoff_ms = l->backoff_ms * 2 > REG_BACKOFF_MAX_MS ? REG_BACKOFF_MAX_MS
-                                                          : l->backoff_ms * 2;
-}
-
-static void link_resolved(void *arg, int result, const struct sockaddr *sa, socklen_t len)
-{
-    struct reg_link *l = arg;
-
-    l->dns = NULL;
-    if (result != LS_OK && !l->failing)
-        ls_log(LS_LOG_WARNING, "registry: smd %s: %s", l->name,
-               result == LS_ELIMIT ? "no DNS answer in time" : "name does not resolve");
-    link_connect_to(l, result == LS_OK ? sa : NULL, len);
-}
-
-/* Starts a connection: the smd's address first, looked up on the loop when it is a name
- * (decision 1: nothing blocks), then connect. */
-static void link_connect(struct reg_link *l)
-{
-    struct spd_registry *reg = l->reg;
-    struct sockaddr_storage ss;
-    socklen_t len;
-
-    if (l->conn != NULL || l->dns != NULL || reg->freeing || !reg->valid)
-        return;
-    if (reg->resolver != NULL) {
-        l->dns = ls_resolver_resolve(reg->resolver, l->name, link_resolved, l);
-        if (l->dns == NULL)
-            link_connect_to(l, NULL, 0);
-        return;
-    }
-    if (ls_net_resolve(l->name, false, &ss, &len) == LS_OK)
-        link_connect_to(l, (struct sockaddr *)&ss, len);
-    else
-        link_connect_to(l, NULL, 0);
-}
-
-/* ---- the tick: pings and request deadlines ---- */
+/* ---- the tick: ids known not to be registered ---- */
 
 static void tick_cb(evutil_socket_t fd, short what, void *arg)
 {
     struct spd_registry *reg = arg;
-    struct reg_link *l;
-    uint64_t now = ls_now_ms();
 
     (void)fd;
     (void)what;
-    not_found_expire(reg, now);
-    TAILQ_FOREACH(l, &reg->links, next) {
-        struct reg_req *q;
-
-        if (l->conn == NULL || l->kill)
-            continue;
-        if (l->state == L_CHALLENGE && now > l->challenge_deadline_ms) {
-            reg->c.request_timeouts++;
-            ls_log(LS_LOG_WARNING, "registry: smd %s sent no challenge in time (an smd of "
-                   "protocol version 1?); reconnecting", l->name);
-            link_kill(l, "no challenge");
-            continue;
-        }
-        q = TAILQ_FIRST(&l->reqs); /* the earliest deadline */
-        if (q != NULL && now > q->deadline_ms) {
-            reg->c.request_timeouts++;
-            ls_log(LS_LOG_WARNING, "registry: smd %s did not answer %s in time; "
-                   "reconnecting", l->name, ls_smd_kind_name(q->kind));
-            link_kill(l, "request timeout");
-        }
-        if (l->state == L_UP && !l->kill && now - l->last_ping_ms >= l->lease_ms / 3) {
-            struct ls_smd_msg m;
-
-            l->last_ping_ms = now;
-            ls_smd_msg_init(&m, LS_SMD_PING, 0);
-            (void)link_request(l, &m, l->lease_ms);
-        }
-    }
+    not_found_expire(reg, ls_now_ms());
 }
 
 /* ---- configuration ---- */
@@ -1177,6 +818,13 @@ static int grow_slots(struct spd_registry *reg, unsigned want)
 
 static struct reg_link *link_add(struct spd_registry *reg, const struct ls_addr *addr)
 {
+    struct ls_reglink_config cfg = {
+        .identity = &reg->ident,
+        .resolver = reg->resolver,
+        .reporter = reg->reporter,
+        .counters = &reg->link_c,
+        .ops = &link_ops,
+    };
     struct reg_link *l;
     unsigned slot;
 
@@ -1188,19 +836,15 @@ static struct reg_link *link_add(struct spd_registry *reg, const struct ls_addr 
     l = calloc(1, sizeof *l);
     if (l == NULL)
         return NULL;
-    l->retry = evtimer_new(reg->base, link_retry_cb, l);
-    if (l->retry == NULL || ls_addr_format(addr, l->name, sizeof l->name) != LS_OK ||
-        ls_strmap_init(&l->reqs_by_txid) != LS_OK) {
-        if (l->retry != NULL)
-            event_free(l->retry);
+    cfg.arg = l;
+    l->rl = ls_reglink_new(reg->base, addr, &cfg);
+    if (l->rl == NULL) {
         free(l);
         return NULL;
     }
     l->reg = reg;
     l->slot = slot;
-    l->addr = *addr;
-    l->backoff_ms = REG_BACKOFF_MIN_MS;
-    TAILQ_INIT(&l->reqs);
+    l->name = ls_reglink_name(l->rl);
     reg->slot_used[slot] = true;
     TAILQ_INSERT_TAIL(&reg->links, l, next);
     reg->nlinks++;
@@ -1233,9 +877,13 @@ static int set_identity(struct spd_registry *reg, const struct spd_registry_conf
     reg->advertise = adv;
     reg->secret = secret;
     reg->takeover_idle_ms = cfg->takeover_idle_ms;
-    reg->valid = ls_smd_node_id_valid(node) && strlen(adv) < LS_ADDR_STRLEN &&
-                 ls_addr_parse(adv, false, &a) == LS_OK;
-    if (!reg->valid && cfg->smds != NULL && cfg->smds->n > 0)
+    reg->ident.node_id = node;
+    reg->ident.advertise = adv;
+    reg->ident.secret = secret;
+    reg->ident.role = "spd";
+    reg->ident.valid = ls_smd_node_id_valid(node) && strlen(adv) < LS_ADDR_STRLEN &&
+                       ls_addr_parse(adv, false, &a) == LS_OK;
+    if (!reg->ident.valid && cfg->smds != NULL && cfg->smds->n > 0)
         ls_log(LS_LOG_ERR, "registry disabled: node_id \"%s\" must be 1..%d characters of "
                "[A-Za-z0-9_.-] and advertise \"%s\" a host:port", node, LS_SMD_NODE_ID_MAX,
                adv);
@@ -1255,9 +903,9 @@ struct spd_registry *spd_registry_new(struct event_base *base,
         return NULL;
     reg->base = base;
     reg->resolver = cfg->resolver;
+    reg->reporter = cfg->reporter;
     if (hooks != NULL)
         reg->hooks = *hooks;
-    ls_smdlink_conn_config(&reg->conn_cfg);
     TAILQ_INIT(&reg->links);
     LIST_INIT(&reg->claims);
     LIST_INIT(&reg->lookups);
@@ -1278,7 +926,7 @@ struct spd_registry *spd_registry_new(struct event_base *base,
         }
     }
     TAILQ_FOREACH(l, &reg->links, next)
-        link_connect(l);
+        ls_reglink_start(l->rl);
     return reg;
 }
 
@@ -1300,35 +948,32 @@ void spd_registry_reload(struct spd_registry *reg, const struct spd_registry_con
 
         next = TAILQ_NEXT(l, next);
         for (i = 0; cfg->smds != NULL && i < cfg->smds->n; i++)
-            if (memcmp(&cfg->smds->v[i], &l->addr, sizeof l->addr) == 0)
+            if (memcmp(&cfg->smds->v[i], ls_reglink_addr(l->rl), sizeof cfg->smds->v[i]) == 0)
                 keep = true;
         if (keep) {
             if (identity)
-                link_kill(l, "identity changed");
+                ls_reglink_kill(l->rl, "identity changed");
             continue;
         }
         ls_log(LS_LOG_NOTICE, "registry: smd %s removed from source_managers", l->name);
-        l->removed = true;
-        if (l->conn != NULL)
-            link_kill(l, "removed from source_managers");
-        else
-            link_free(l);
+        /* freed at once, or when its session has closed (link_removed) */
+        if (ls_reglink_remove(l->rl))
+            link_forget(l);
     }
     for (i = 0; cfg->smds != NULL && i < cfg->smds->n; i++) {
         bool have = false;
 
         TAILQ_FOREACH(l, &reg->links, next)
-            if (!l->removed && memcmp(&cfg->smds->v[i], &l->addr, sizeof l->addr) == 0)
+            if (memcmp(&cfg->smds->v[i], ls_reglink_addr(l->rl), sizeof cfg->smds->v[i]) == 0)
                 have = true;
         if (!have && (l = link_add(reg, &cfg->smds->v[i])) != NULL) {
             ls_log(LS_LOG_NOTICE, "registry: smd %s added to source_managers", l->name);
-            link_connect(l);
+            ls_reglink_start(l->rl);
         }
     }
     /* a link that was waiting on a bad identity can go now */
     TAILQ_FOREACH(l, &reg->links, next)
-        if (l->conn == NULL && !evtimer_pending(l->retry, NULL))
-            link_connect(l);
+        ls_reglink_start(l->rl);
 }
 
 void spd_registry_free(struct spd_registry *reg)
@@ -1356,12 +1001,8 @@ void spd_registry_free(struct spd_registry *reg)
         }
     }
     while ((l = TAILQ_FIRST(&reg->links)) != NULL) {
-        if (l->conn != NULL) {
-            ls_conn_flush(l->conn);
-            if (l->conn != NULL)
-                ls_conn_close(l->conn, LS_OK, "spd stopping"); /* on_close: no reconnect */
-        }
-        link_free(l);
+        ls_reglink_free(l->rl); /* flushes the goodbyes; no reconnect */
+        link_forget(l);
     }
     for (ls_strmap_iter_init(&it, &reg->watches); (n = ls_strmap_iter_next(&it)) != NULL;) {
         ls_strmap_remove(&reg->watches, n);
@@ -1399,7 +1040,7 @@ size_t spd_registry_up_count(const struct spd_registry *reg)
     size_t n = 0;
 
     TAILQ_FOREACH(l, &reg->links, next)
-        if (l->state == L_UP)
+        if (link_up_now(l))
             n++;
     return n;
 }
@@ -1467,7 +1108,7 @@ struct spd_claim *spd_registry_claim(struct spd_registry *reg, const char *id, i
     r->claim = c;
     c->rec = r;
     TAILQ_FOREACH(l, &reg->links, next)
-        if (l->state == L_UP && r->slots[l->slot].state != SLOT_PENDING)
+        if (link_up_now(l) && r->slots[l->slot].state != SLOT_PENDING)
             register_send(l, r, false);
     claim_check(reg, r);
     return c;
@@ -1560,16 +1201,16 @@ struct spd_lookup *spd_registry_lookup(struct spd_registry *reg, const char *id,
     }
     TAILQ_FOREACH(l, &reg->links, next) {
         struct ls_smd_msg m;
-        struct reg_req *q;
+        struct ls_reglink_req *q;
 
-        if (l->state != L_UP)
+        if (!link_up_now(l))
             continue;
         ls_smd_msg_init(&m, LS_SMD_LOOKUP, 0);
         if (ls_smd_set_str(&m, LS_SMD_F_ID, id) != LS_OK)
             break;
         q = link_request(l, &m, REG_REQUEST_TIMEOUT_MS);
         if (q != NULL) {
-            q->lookup = lk;
+            q->owner = lk;
             LIST_INSERT_HEAD(&lk->reqs, q, owner_link);
             lk->pending++;
         }
@@ -1581,14 +1222,14 @@ struct spd_lookup *spd_registry_lookup(struct spd_registry *reg, const char *id,
 
 void spd_registry_lookup_cancel(struct spd_lookup *lk)
 {
-    struct reg_req *q;
+    struct ls_reglink_req *q;
 
     if (lk == NULL)
         return;
     /* detach the requests still out: their answers then go nowhere */
     while ((q = LIST_FIRST(&lk->reqs)) != NULL) {
         LIST_REMOVE(q, owner_link);
-        q->lookup = NULL;
+        q->owner = NULL;
     }
     lookup_free(lk);
 }
@@ -1600,7 +1241,7 @@ static void watch_send(struct spd_registry *reg, enum ls_smd_kind kind, const ch
     TAILQ_FOREACH(l, &reg->links, next) {
         struct ls_smd_msg m;
 
-        if (l->state != L_UP)
+        if (!link_up_now(l))
             continue;
         ls_smd_msg_init(&m, kind, 0);
         ls_smd_set_str(&m, LS_SMD_F_ID, id);
@@ -1646,6 +1287,7 @@ void spd_registry_metrics(struct ls_buf *out, void *arg)
 {
     const struct spd_registry *reg = arg;
     const struct reg_counters *c = &reg->c;
+    const struct ls_reglink_counters *lc = &reg->link_c;
     static const char *const claim_results[] = { "ok", "busy", "failed", "standalone" };
     const uint64_t claims[] = { c->claims_ok, c->claims_busy, c->claims_failed,
                                 c->claims_standalone };
@@ -1659,13 +1301,13 @@ void spd_registry_metrics(struct ls_buf *out, void *arg)
     ls_prom_metric(out, "livecluster_registry_smds_up", "gauge", "smds with a live session.",
                    spd_registry_up_count(reg));
     ls_prom_metric(out, "livecluster_registry_connects_total", "counter",
-                   "Sessions established with an smd.", c->connects);
+                   "Sessions established with an smd.", lc->connects);
     ls_prom_metric(out, "livecluster_registry_connect_failures_total", "counter",
-                   "Failed or lost smd connections.", c->connect_failures);
+                   "Failed or lost smd connections.", lc->connect_failures);
     ls_prom_metric(out, "livecluster_registry_hello_refusals_total", "counter",
-                   "Hellos an smd refused (cluster_secret or clock).", c->hello_refusals);
+                   "Hellos an smd refused (cluster_secret or clock).", lc->hello_refusals);
     ls_prom_metric(out, "livecluster_registry_request_timeouts_total", "counter",
-                   "smd requests unanswered in time.", c->request_timeouts);
+                   "smd requests unanswered in time.", lc->request_timeouts);
     ls_prom_counter_by(out, "livecluster_registry_claims_total", "Publisher claims, by result.",
                        "result", claim_results, claims, 4);
     ls_prom_metric(out, "livecluster_registry_revocations_total", "counter",
@@ -1678,4 +1320,6 @@ void spd_registry_metrics(struct ls_buf *out, void *arg)
                    "Idleness probes answered.", c->probes_answered);
     ls_prom_metric(out, "livecluster_registry_notifications_total", "counter",
                    "Watched ids reported registered.", c->notifications);
+    ls_prom_metric(out, "livecluster_registry_reports_total", "counter",
+                   "Report messages sent to smds (cluster view).", lc->reports);
 }

@@ -1,11 +1,12 @@
 /*
  * registry.h — spd's client of every smd in `source_managers` (docs/protocol.md).
  *
- * One persistent session per smd, reconnected with back-off (0.5 s doubling to 5 s). After
+ * One persistent session per smd (libstream's reglink.h: reconnected with back-off, 0.5 s
+ * doubling to 5 s; pings every lease/3; cluster reports when a reporter is given). After
  * each hello the client re-registers every id it has claimed (a "re-announce", carrying
  * the publisher's start time) and re-watches every watched id, so a restarted smd is
- * complete again within one round trip. It pings every lease/3 and answers the smd's
- * probes through hooks->publisher_idle.
+ * complete again within one round trip. It answers the smd's probes through
+ * hooks->publisher_idle.
  *
  * A claim succeeds when every reachable smd accepts it; a Busy from any smd refuses it
  * (and the ids already accepted elsewhere are unregistered). Unreachable smds are skipped;
@@ -31,6 +32,7 @@
 #include "libstream/config.h"
 
 struct event_base;
+struct ls_reporter;
 struct ls_resolver;
 struct spd_registry;
 struct spd_claim;
@@ -53,6 +55,8 @@ struct spd_registry_config {
     unsigned not_found_cache_ms; /* an id every smd reported not registered is answered
                                   * LS_ENOTFOUND locally this long (0 = always ask), unless
                                   * a watch reports it registered meanwhile */
+    struct ls_reporter *reporter; /* the cluster reports every link sends (reporter.h;
+                                   * borrowed, read at spd_registry_new only); NULL = none */
 };
 
 struct spd_registry_hooks {

@@ -33,7 +33,7 @@
 
 enum field_type { FT_STR, FT_NUM, FT_BOOL };
 enum field_check {
-    FC_NONE, FC_ID, FC_NODE, FC_ADDR, FC_SIG, FC_VERSION, FC_CODE, FC_TEXT, FC_NONCE
+    FC_NONE, FC_ID, FC_NODE, FC_ADDR, FC_SIG, FC_VERSION, FC_CODE, FC_TEXT, FC_NONCE, FC_ROLE
 };
 
 struct field {
@@ -71,6 +71,9 @@ static const struct field fields[] = {
     { LS_SMD_F_REANNOUNCE, "reannounce", FT_BOOL, offsetof(struct ls_smd_msg, reannounce),
       0, FC_NONE, 0, 0 },
     STR_FIELD(LS_SMD_F_NONCE, "nonce", nonce, FC_NONCE),
+    STR_FIELD(LS_SMD_F_ROLE, "role", role, FC_ROLE),
+    NUM_FIELD(LS_SMD_F_REPORT_MS, "report_ms", report_ms, LS_SMD_REPORT_MS_MIN,
+              LS_SMD_REPORT_MS_MAX),
 };
 _Static_assert(LS_SMD_SIG_HEX == LS_HMAC_HEX_LEN, "a hello sig is one HMAC-SHA256 in hex");
 
@@ -87,7 +90,7 @@ static const struct kind_info kinds[LS_SMD_KIND_COUNT] = {
     [LS_SMD_HELLO] = { "hello",
         LS_SMD_F_NODE_ID | LS_SMD_F_ORIGIN | LS_SMD_F_TS | LS_SMD_F_SIG | LS_SMD_F_VERSION,
         LS_SMD_F_NODE_ID | LS_SMD_F_ORIGIN | LS_SMD_F_TS | LS_SMD_F_SIG | LS_SMD_F_VERSION |
-            LS_SMD_F_NONCE,
+            LS_SMD_F_NONCE | LS_SMD_F_ROLE,
         false },
     [LS_SMD_REGISTER] = { "register", LS_SMD_F_ID | LS_SMD_F_TAKEOVER_IDLE_MS,
         LS_SMD_F_ID | LS_SMD_F_TAKEOVER_IDLE_MS | LS_SMD_F_SINCE | LS_SMD_F_REANNOUNCE,
@@ -108,6 +111,7 @@ static const struct kind_info kinds[LS_SMD_KIND_COUNT] = {
     [LS_SMD_ERROR] = { "_error", LS_SMD_F_CODE, LS_SMD_F_ALL, false },
     [LS_SMD_CHALLENGE] = { "challenge", LS_SMD_F_NONCE | LS_SMD_F_NODE_ID | LS_SMD_F_VERSION,
         LS_SMD_F_NONCE | LS_SMD_F_NODE_ID | LS_SMD_F_VERSION, true },
+    [LS_SMD_RESYNC] = { "resync", 0, 0, true },
 };
 
 /* AMF decoder bounds for one message: name, txid, null, an object of flat fields. */
@@ -247,6 +251,9 @@ static bool check_string(enum field_check check, const char *s, const char **why
     case FC_NONCE:
         bad = n != LS_SMD_NONCE_HEX || !all_chars(s, n, hex_char) ? "nonce is not 32 hex digits"
                                                                  : NULL;
+        break;
+    case FC_ROLE:
+        bad = strcmp(s, "spd") != 0 && strcmp(s, "epd") != 0 ? "role is not spd or epd" : NULL;
         break;
     case FC_TEXT:
     case FC_NONE:

@@ -8,7 +8,8 @@
  *
  * Oracles:
  *   - smd's state stays within its configured bounds while the input is fed: at most one
- *     node, max_streams_per_node entries, max_watches_per_node watches;
+ *     node, max_streams_per_node entries, max_watches_per_node watches (and reports:
+ *     max_report_streams streams);
  *   - the heap it holds for the connection stays under a fixed multiple of those bounds
  *     and of the chunk reader's (SMD_FUZZ_HEAP_BUDGET);
  *   - once the connection closes, the session, its entries and its watches are gone and
@@ -35,7 +36,8 @@
 #define SMD_FUZZ_MAX_STREAMS 16
 #define SMD_FUZZ_MAX_WATCHES 16
 /* Entries and watches are a few hundred bytes each, the session and its connection a few
- * KiB, the chunk reader holds at most 4 × LS_SMD_MESSAGE_MAX: 1 MiB is a generous fixed
+ * KiB, the chunk reader holds at most one report (LS_SMD_REPORT_MAX) and 4 ×
+ * LS_SMD_MESSAGE_MAX, the cluster view max_report_streams streams: 1 MiB is a generous fixed
  * multiple of all that, and far below what an unbounded queue or table reaches. */
 #define SMD_FUZZ_HEAP_BUDGET (1u << 20)
 #define SMD_FUZZ_SETTLE_TURNS 400
@@ -94,6 +96,8 @@ static void init_once(void)
     conf.max_streams_per_node = SMD_FUZZ_MAX_STREAMS;
     conf.max_watches_per_node = SMD_FUZZ_MAX_WATCHES;
     conf.probe_timeout_ms = 100;
+    conf.report_interval_ms = 250;
+    conf.max_report_streams = SMD_FUZZ_MAX_STREAMS; /* reports: bounded like entries */
     reg = smd_registry_new(base, &conf);
     if (reg == NULL)
         abort();

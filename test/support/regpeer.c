@@ -15,6 +15,7 @@
 #include "libstream/net.h"
 #include "libstream/rtmp.h"
 #include "libstream/smdlink.h"
+#include "libstream/smdreport.h"
 #include "support/regpeer.h"
 
 static void regpeer_on_ready(struct ls_conn *c, void *owner)
@@ -69,6 +70,20 @@ static void regpeer_on_message(struct ls_conn *c, void *owner, struct ls_frame *
     (void)c;
     if (f->type == LS_MSG_USER_CONTROL)
         return;
+    if (f->type == LS_MSG_COMMAND_AMF0 && ls_smd_report_is(f->data, f->len)) {
+        struct ls_smd_report r;
+
+        /* a node's report (we play the smd): kept as counts and the last body */
+        if (ls_smd_report_decode(f->data, f->len, &r, NULL) < 0) {
+            p->bad_input = true;
+            return;
+        }
+        p->reports++;
+        p->reports_full += r.full;
+        snprintf(p->last_report, sizeof p->last_report, "%s", r.body);
+        ls_smd_report_clear(&r);
+        return;
+    }
     if (ls_smd_decode_frame(f, &m, NULL) != LS_OK) {
         p->bad_input = true;
         return;
@@ -145,7 +160,7 @@ static void regpeer_accept(struct evconnlistener *l, evutil_socket_t fd, struct 
     /* one connection per peer: the listener's job is done */
     evconnlistener_free(l);
     p->listener = NULL;
-    ls_smdlink_conn_config(&cfg);
+    ls_smdlink_server_conn_config(&cfg); /* we are the smd: reports may come */
     p->conn = ls_conn_new(p->base, fd, LS_HS_SERVER, &cfg, &regpeer_ops, p);
     if (p->conn != NULL && ls_conn_start(p->conn) != LS_OK)
         ls_conn_close(p->conn, LS_EIO, "cannot start");
@@ -188,7 +203,7 @@ void regpeer_close(struct regpeer *p)
 static bool regpeer_is_request(enum ls_smd_kind kind)
 {
     return kind != LS_SMD_RESULT && kind != LS_SMD_ERROR && kind != LS_SMD_REVOKED &&
-           kind != LS_SMD_REGISTERED;
+           kind != LS_SMD_REGISTERED && kind != LS_SMD_RESYNC;
 }
 
 uint32_t regpeer_send(struct regpeer *p, struct ls_smd_msg *m)
@@ -227,7 +242,9 @@ uint32_t regpeer_hello_for(struct regpeer *p, const char *secret, uint64_t ts,
     ls_smd_set_str(&m, LS_SMD_F_NODE_ID, p->node_id);
     ls_smd_set_str(&m, LS_SMD_F_ORIGIN, p->advertise);
     ls_smd_set_num(&m, LS_SMD_F_TS, ts);
-    ls_smd_set_str(&m, LS_SMD_F_VERSION, LS_SMD_VERSION);
+    ls_smd_set_str(&m, LS_SMD_F_VERSION, p->version[0] != '\0' ? p->version : LS_SMD_VERSION);
+    if (p->role[0] != '\0')
+        ls_smd_set_str(&m, LS_SMD_F_ROLE, p->role);
     if (nonce[0] != '\0')
         ls_smd_set_str(&m, LS_SMD_F_NONCE, nonce);
     if (ls_smd_hello_sign(secret, p->node_id, p->advertise, ts, nonce, smd_node, m.sig) ==
@@ -308,4 +325,17 @@ bool regpeer_take(struct regpeer *p, enum ls_smd_kind kind, uint32_t txid, const
         return true;
     }
     return false;
+}
+
+int regpeer_report(struct regpeer *p, bool full, bool more, const char *body)
+{
+    struct ls_buf b;
+    int rc;
+
+    ls_buf_init(&b, 0);
+    rc = ls_smd_report_encode(&b, full, more, body, strlen(body));
+    if (rc == LS_OK)
+        rc = regpeer_send_raw(p, b.data, b.len);
+    ls_buf_free(&b);
+    return rc;
 }

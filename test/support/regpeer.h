@@ -54,6 +54,13 @@ struct regpeer {
     size_t nin;
     bool overflow;              /* a message did not fit in the inbox (a test bug) */
     bool bad_input;             /* the smd sent something that does not decode */
+    /* hello: set after open, before regpeer_hello ("" = the current version, no role) */
+    char version[LS_SMD_VERSION_MAX + 1];
+    char role[LS_SMD_ROLE_MAX + 1];
+    /* listen role: reports the node sent (not in the inbox) */
+    unsigned reports;
+    unsigned reports_full;
+    char last_report[4096];     /* the last report's body (truncated) */
 };
 
 /*
@@ -79,6 +86,9 @@ uint32_t regpeer_send(struct regpeer *p, struct ls_smd_msg *m);
 /* Queues one command message (type 20, stream 0) of the given payload bytes, and flushes:
  * for what the codec would refuse to build. LS_OK or an error. */
 int regpeer_send_raw(struct regpeer *p, const uint8_t *payload, size_t len);
+
+/* One report message (smdreport.h) with this body. LS_OK or an error. */
+int regpeer_report(struct regpeer *p, bool full, bool more, const char *body);
 
 /* A signed hello (secret "" when the smd has none) at UNIX time `ts`, answering the
  * challenge this connection received (wait for `challenged` first); returns its txid. */

@@ -36,7 +36,8 @@
  * Options: -s SECRET  -n NODE_ID (default ctl)  -a ADVERTISE (default 127.0.0.1:1935)
  *          -T TAKEOVER_IDLE_MS (default 5000)  -w STEP_TIMEOUT_MS (default 10000)
  *          -S TS (raw: hello timestamp, default now)  -b IPV4 (raw: source address)
- *          -R  -m HOST:PORT
+ *          -V VERSION (raw: the hello's protocol version, default the current one: "2"
+ *          plays an spd that predates reports)  -R  -m HOST:PORT
  * Exit status: 0 when every step ran; 1 when a step timed out or the connection was lost
  * while a step needed it; 2 for bad usage. Error answers are printed, not failures:
  * tests grep the output.
@@ -78,6 +79,7 @@ static unsigned step_timeout_ms = 10000;
 static const char *secret = "", *node_id = "ctl", *advertise = "127.0.0.1:1935";
 static unsigned takeover_idle_ms = 5000;
 static long long hello_ts = -1;
+static const char *hello_version = LS_SMD_VERSION;
 static const char *bind_ip;
 static enum { IDLE_MS, IDLE_NONE, IDLE_MUTE } idle_mode = IDLE_MS;
 static uint64_t idle_ms;
@@ -426,7 +428,7 @@ static int raw_step(void)
         ls_smd_set_str(&m, LS_SMD_F_NODE_ID, node_id);
         ls_smd_set_str(&m, LS_SMD_F_ORIGIN, advertise);
         ls_smd_set_num(&m, LS_SMD_F_TS, ts);
-        ls_smd_set_str(&m, LS_SMD_F_VERSION, LS_SMD_VERSION);
+        ls_smd_set_str(&m, LS_SMD_F_VERSION, hello_version);
         ls_smd_set_str(&m, LS_SMD_F_NONCE, challenge_nonce);
         if (ls_smd_hello_sign(secret, node_id, advertise, ts, challenge_nonce, challenge_node,
                               m.sig) == LS_OK)
@@ -751,7 +753,7 @@ int main(int argc, char **argv)
     int opt, rc;
     size_t i;
 
-    while ((opt = getopt(argc, argv, "s:n:a:T:w:S:b:Rm:")) != -1) {
+    while ((opt = getopt(argc, argv, "s:n:a:T:w:S:V:b:Rm:")) != -1) {
         switch (opt) {
         case 's': secret = optarg; break;
         case 'n': node_id = optarg; break;
@@ -759,6 +761,7 @@ int main(int argc, char **argv)
         case 'T': takeover_idle_ms = (unsigned)strtoul(optarg, NULL, 10); break;
         case 'w': step_timeout_ms = (unsigned)strtoul(optarg, NULL, 10); break;
         case 'S': hello_ts = strtoll(optarg, NULL, 10); break;
+        case 'V': hello_version = optarg; break;
         case 'b': bind_ip = optarg; break;
         case 'R': registry_mode = true; break;
         case 'm': {

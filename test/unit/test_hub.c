@@ -28,6 +28,7 @@
 #include "libstream/amf.h"
 #include "libstream/buf.h"
 #include "libstream/chunk.h"
+#include "libstream/clock.h"
 #include "libstream/command.h"
 #include "libstream/control.h"
 #include "libstream/flv.h"
@@ -1549,6 +1550,52 @@ static void test_opaque_and_ignored_messages(void **state)
     ls_hub_free(hub);
 }
 
+/* Internal pulls are subscribers but not the cluster's viewers; a viewer's time to first
+ * frame is counted at its first keyframe, once, and never for a subscriber not timed. */
+static void test_external_viewers_and_play_start(void **state)
+{
+    struct ls_hub *hub = hub_with(true, 1 << 20, 10000, 0);
+    struct ls_stream *st = live_stream(hub, "live/ext");
+    struct rec *viewer = rec_new(LS_TRANSPORT_RTMP, 1);
+    struct rec *edge = rec_new(LS_TRANSPORT_RTMP, 1);
+    struct rec *untimed = rec_new(LS_TRANSPORT_FLV, 0);
+    struct ls_stream_stats ss;
+    uint64_t count0 = ls_stats.play_start_count;
+
+    (void)state;
+    edge->sub.internal = true;
+    viewer->sub.start_ms = ls_now_ms() - 100; /* connected 100 ms ago */
+    assert_int_equal(ls_stream_subscribe(st, &viewer->sub), LS_OK);
+    assert_int_equal(ls_stream_subscribe(st, &edge->sub), LS_OK);
+    assert_int_equal(ls_stream_subscribe(st, &untimed->sub), LS_OK);
+    ls_stream_stats(st, &ss);
+    assert_int_equal(ss.subscribers, 3);
+    assert_int_equal(ss.external_viewers, 2);
+    assert_int_equal(ls_stream_external_viewers(st), 2);
+    assert_int_equal(ls_hub_subscriber_count(hub), 3);
+    assert_int_equal(ls_hub_external_viewer_count(hub), 2);
+    /* headers and inter frames are not a first picture */
+    push(st, msg_copy(fx_vseq, 0));
+    push(st, video(0, false, 100, 1));
+    assert_int_equal(ls_stats.play_start_count, count0);
+    assert_int_not_equal(viewer->sub.start_ms, 0);
+    push(st, video(40, true, 100, 2));
+    assert_int_equal(ls_stats.play_start_count, count0 + 1);
+    assert_int_equal(viewer->sub.start_ms, 0);
+    assert_true(ls_stream_bytes_out(st) > 0);
+    push(st, video(80, true, 100, 3)); /* once only */
+    assert_int_equal(ls_stats.play_start_count, count0 + 1);
+    ls_subscriber_detach(&edge->sub);
+    assert_int_equal(ls_hub_external_viewer_count(hub), 2);
+    ls_subscriber_detach(&viewer->sub);
+    assert_int_equal(ls_hub_external_viewer_count(hub), 1);
+    rec_free(viewer);
+    rec_free(edge);
+    rec_free(untimed);
+    ls_stream_detach_source(st, st, LS_SOURCE_STOPPED);
+    ls_hub_free(hub);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1576,6 +1623,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_flv_transport, setup_base, teardown_base),
         cmocka_unit_test_setup_teardown(test_other_stream_id_and_chunking, setup_base, teardown_base),
         cmocka_unit_test_setup_teardown(test_opaque_and_ignored_messages, setup_base, teardown_base),
+        cmocka_unit_test_setup_teardown(test_external_viewers_and_play_start, setup_base,
+                                        teardown_base),
     };
 
     return cmocka_run_group_tests(tests, load_fixture, free_fixture);

@@ -16,6 +16,7 @@
 #include "libstream/err.h"
 #include "libstream/smdlink.h"
 #include "libstream/smdproto.h"
+#include "libstream/smdreport.h"
 
 static void test_conn_config(void **state)
 {
@@ -27,6 +28,19 @@ static void test_conn_config(void **state)
     assert_int_equal(cfg.chunk.max_chunk_streams, 8);
     assert_int_equal(cfg.idle_timeout_ms, 0);
     assert_int_equal(cfg.handshake_timeout_ms, 5000);
+    assert_int_equal(cfg.out_chunk_size, 4096);
+}
+
+/* smd's end takes nodes' reports, larger than any other message of the protocol. */
+static void test_server_conn_config(void **state)
+{
+    struct ls_conn_config cfg;
+
+    (void)state;
+    ls_smdlink_server_conn_config(&cfg);
+    assert_int_equal(cfg.chunk.max_message_size, LS_SMD_REPORT_MAX);
+    assert_true(cfg.chunk.max_pending_bytes >= LS_SMD_REPORT_MAX);
+    assert_int_equal(cfg.chunk.max_chunk_streams, 8);
     assert_int_equal(cfg.out_chunk_size, 4096);
 }
 
@@ -75,6 +89,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_conn_config),
+        cmocka_unit_test(test_server_conn_config),
         cmocka_unit_test(test_send),
     };
 

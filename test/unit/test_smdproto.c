@@ -114,12 +114,19 @@ static struct ls_smd_msg full(enum ls_smd_kind kind, uint32_t txid)
     }
     if (allowed & LS_SMD_F_NONCE)
         assert_int_equal(ls_smd_set_str(&m, LS_SMD_F_NONCE, NONCE), LS_OK);
+    if (allowed & LS_SMD_F_ROLE)
+        assert_int_equal(ls_smd_set_str(&m, LS_SMD_F_ROLE, "epd"), LS_OK);
+    if (allowed & LS_SMD_F_REPORT_MS)
+        assert_int_equal(ls_smd_set_num(&m, LS_SMD_F_REPORT_MS, 1000), LS_OK);
     return m;
 }
 
 static uint32_t txid_for(enum ls_smd_kind k)
 {
-    return k == LS_SMD_REVOKED || k == LS_SMD_REGISTERED || k == LS_SMD_CHALLENGE ? 0 : 4242;
+    return k == LS_SMD_REVOKED || k == LS_SMD_REGISTERED || k == LS_SMD_CHALLENGE ||
+                   k == LS_SMD_RESYNC
+               ? 0
+               : 4242;
 }
 
 /* ---- golden vectors ---- */
@@ -476,6 +483,17 @@ static const struct malformed {
     { "_result", 1, SHAPE_OK, "n:lease_seconds=86400", 1, NULL },
     { "_result", 1, SHAPE_OK, "n:lease_seconds=86401", LS_EPROTO, "number out of range" },
     { "_result", 1, SHAPE_OK, "n:lease_seconds=0", LS_EPROTO, "number out of range" },
+    /* version 3: the node's role, the report interval, resync */
+    { "hello", 1, SHAPE_OK, HELLO_OK ";s:role=epd", 1, NULL },
+    { "hello", 1, SHAPE_OK, HELLO_OK ";s:role=spd", 1, NULL },
+    { "hello", 1, SHAPE_OK, HELLO_OK ";s:role=smd", LS_EPROTO, "role is not spd or epd" },
+    { "hello", 1, SHAPE_OK, HELLO_OK ";n:role=1", LS_EPROTO, "string field of another type" },
+    { "_result", 1, SHAPE_OK, "n:report_ms=100", 1, NULL },
+    { "_result", 1, SHAPE_OK, "n:report_ms=60000", 1, NULL },
+    { "_result", 1, SHAPE_OK, "n:report_ms=99", LS_EPROTO, "number out of range" },
+    { "_result", 1, SHAPE_OK, "n:report_ms=60001", LS_EPROTO, "number out of range" },
+    { "resync", 0, SHAPE_OK, "", 1, NULL },
+    { "resync", 3, SHAPE_OK, "", LS_EPROTO, "notification with a transaction id" },
     /* what a kind does not use is ignored, even when malformed */
     { "ping", 1, SHAPE_OK, "s:id=not an id;n:generation=-5;s:whatever=1", 1, NULL },
     { "lookup", 1, SHAPE_OK, ID ";n:node_id=1", 1, NULL },

@@ -113,6 +113,14 @@ struct ls_subscriber {
     bool skipping;                   /* dropping video until the next keyframe */
     bool hidden;                     /* not a viewer (a recorder, spd's push): not counted
                                       * in stats */
+    bool internal;                   /* an internal pull (an edge or a peer origin): a
+                                      * subscriber, but not one of the cluster's viewers
+                                      * (ls_stream_stats external_viewers); set before
+                                      * subscribing */
+    uint64_t start_ms;               /* the viewer's connection time (ls_now_ms) while its
+                                      * time to first frame is measured; the first keyframe
+                                      * queued counts it (ls_stats_play_start) and clears
+                                      * it; 0 = not measured */
     uint64_t behind_since_ms;        /* 0 = keeping up */
     bool must_drop;                  /* past the hard bound: the next flush drops it */
     size_t queued_mark;              /* outq bytes after the hub's last push or shed: less
@@ -159,6 +167,8 @@ struct ls_stream *ls_hub_get(struct ls_hub *hub, const char *id);
 void ls_hub_foreach(struct ls_hub *hub, void (*fn)(struct ls_stream *st, void *arg), void *arg);
 size_t ls_hub_stream_count(const struct ls_hub *hub);
 size_t ls_hub_subscriber_count(const struct ls_hub *hub);
+/* Of those, the viewers that are not internal pulls (the cluster's viewers). */
+size_t ls_hub_external_viewer_count(const struct ls_hub *hub);
 size_t ls_hub_waiting_count(const struct ls_hub *hub); /* waiting streams (see the config) */
 
 /* ---- streams: sources ---- */
@@ -249,6 +259,7 @@ void ls_stream_set_role_data(struct ls_stream *st, void *data);
 
 struct ls_stream_stats {
     unsigned subscribers;       /* viewers: hidden subscribers (recorders) excluded */
+    unsigned external_viewers;  /* of those, not internal pulls (hub.h: internal) */
     uint64_t bytes_in;
     uint64_t bytes_out;
     uint64_t frames_in;
@@ -261,5 +272,9 @@ struct ls_stream_stats {
     uint64_t uptime_ms;         /* since the current source attached; 0 without source */
 };
 void ls_stream_stats(const struct ls_stream *st, struct ls_stream_stats *out);
+/* The two figures a cluster report carries, without ls_stream_stats's walk over the
+ * subscribers: external viewers now, and bytes queued to all subscribers so far. */
+unsigned ls_stream_external_viewers(const struct ls_stream *st);
+uint64_t ls_stream_bytes_out(const struct ls_stream *st);
 
 #endif /* LIBSTREAM_HUB_H */

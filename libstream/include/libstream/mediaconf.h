@@ -44,7 +44,7 @@ struct ls_media_conf {
     struct ls_addr http_listen;
     char *cluster_secret;
     int64_t max_connections;
-    /* spd */
+    /* spd (advertise and source_managers: epd too, for the cluster view) */
     struct ls_addr advertise;
     struct ls_addr_list source_managers;
     int64_t publish_takeover_idle;   /* s */

@@ -29,7 +29,8 @@ bool ls_prom_name_valid(const char *name);
 bool ls_prom_label_name_valid(const char *name);
 
 /*
- * "# HELP name help\n# TYPE name type\n". `type` is "counter", "gauge" or "untyped";
+ * "# HELP name help\n# TYPE name type\n". `type` is "counter", "gauge", "histogram" or
+ * "untyped" (a histogram's samples are name_bucket{le=...}, name_sum and name_count);
  * `help` may be NULL (no HELP line). All strings borrowed for the call.
  */
 void ls_prom_header(struct ls_buf *b, const char *name, const char *type, const char *help);

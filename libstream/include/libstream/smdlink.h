@@ -16,6 +16,10 @@
  * chunks, a 5 s handshake deadline and no idle timeout (the owner sets the lease).
  */
 void ls_smdlink_conn_config(struct ls_conn_config *cfg);
+/* smd's end: the same, taking messages up to LS_SMD_REPORT_MAX (nodes' reports,
+ * smdreport.h); every other message is still refused past LS_SMD_MESSAGE_MAX by its
+ * decoder. */
+void ls_smdlink_server_conn_config(struct ls_conn_config *cfg);
 
 /*
  * Encodes *m and queues it on `c` (chunk stream 3, type 20, stream 0); the caller

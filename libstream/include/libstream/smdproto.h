@@ -11,7 +11,8 @@
  *   smd -> spd   challenge (first, unasked: the nonce hello must sign)   txid 0
  *   spd -> smd   hello register unregister lookup watch unwatch ping      txid >= 1
  *   smd -> spd   probe                                                    txid >= 1
- *   smd -> spd   revoked registered                                       txid 0
+ *   smd -> spd   revoked registered resync                                txid 0
+ *   node -> smd  report (smdreport.h: its own codec, the body is large)   txid 0
  *   both         _result _error (answer to the request with that txid)    txid >= 1
  *
  * A message is a fixed-size struct ls_smd_msg: no allocation survives a call, and every
@@ -35,8 +36,14 @@
 #include "libstream/frame.h"
 #include "libstream/streamid.h"
 
-/* Protocol version sent in challenge and hello. 2: the challenge, derived keys. */
-#define LS_SMD_VERSION "2"
+/* Protocol version sent in challenge and hello. 2: the challenge, derived keys. 3: the
+ * node's role in hello, reports (smdreport.h) and resync (docs/protocol.md "Version 3"). */
+#define LS_SMD_VERSION "3"
+/* hello role: "spd" (also when absent: a node of version 2) or "epd". */
+#define LS_SMD_ROLE_MAX 7
+/* report_ms in the hello answer: how often a node reports at most. */
+#define LS_SMD_REPORT_MS_MIN 100
+#define LS_SMD_REPORT_MS_MAX 60000
 /* HKDF label of the registry key (hmac.h): never the pulls'. */
 #define LS_SMD_KEY_LABEL "livecluster registry v2"
 /* challenge/hello nonce: 32 hex digits (nonce.h). */
@@ -83,6 +90,7 @@ enum ls_smd_kind {
     LS_SMD_RESULT,
     LS_SMD_ERROR,
     LS_SMD_CHALLENGE,
+    LS_SMD_RESYNC,      /* smd -> node: send a full report next (version 3) */
     LS_SMD_KIND_COUNT
 };
 
@@ -102,7 +110,9 @@ enum ls_smd_kind {
 #define LS_SMD_F_DESCRIPTION     (1u << 12) /* "description" */
 #define LS_SMD_F_REANNOUNCE      (1u << 13) /* "reannounce"   boolean */
 #define LS_SMD_F_NONCE           (1u << 14) /* "nonce"        32 hex digits */
-#define LS_SMD_F_ALL             ((1u << 15) - 1)
+#define LS_SMD_F_ROLE            (1u << 15) /* "role"         "spd" | "epd" (hello, v3) */
+#define LS_SMD_F_REPORT_MS       (1u << 16) /* "report_ms"    100..60000 (hello answer, v3) */
+#define LS_SMD_F_ALL             ((1u << 17) - 1)
 
 /*
  * One protocol message. Strings are NUL-terminated inside the struct; numbers are
@@ -121,12 +131,14 @@ struct ls_smd_msg {
     char code[LS_SMD_CODE_MAX + 1];
     char description[LS_SMD_DESCRIPTION_MAX + 1];
     char nonce[LS_SMD_NONCE_HEX + 1];
+    char role[LS_SMD_ROLE_MAX + 1];
     uint64_t ts;
     uint64_t generation;
     uint64_t since;
     uint64_t takeover_idle_ms;
     uint64_t idle_ms;
     uint64_t lease_seconds;
+    uint64_t report_ms;
     bool reannounce;
 };
 
@@ -137,13 +149,14 @@ const char *ls_smd_kind_name(enum ls_smd_kind kind);
  * Fields a kind requires and the fields it may carry (_result and _error may carry any;
  * _error requires code):
  *   challenge   nonce node_id version (smd's)
- *   hello       node_id origin(advertise) ts sig version [nonce]
+ *   hello       node_id origin(advertise) ts sig version [nonce role]
  *   register    id takeover_idle_ms               [since reannounce]
  *   unregister  id generation
  *   lookup, watch, unwatch, probe                 id
  *   ping                                          (none)
  *   revoked     id generation
  *   registered  id origin node_id generation
+ *   resync                                        (none)
  * Both return 0 for LS_SMD_UNKNOWN and out-of-range kinds.
  */
 unsigned ls_smd_required_fields(enum ls_smd_kind kind);
@@ -153,15 +166,15 @@ unsigned ls_smd_allowed_fields(enum ls_smd_kind kind);
 void ls_smd_msg_init(struct ls_smd_msg *m, enum ls_smd_kind kind, uint32_t txid);
 
 /*
- * Sets one string field (LS_SMD_F_ID, NODE_ID, ORIGIN, SIG, VERSION, CODE, DESCRIPTION
- * or NONCE) to a copy of `s` and marks it present. Returns LS_OK, or LS_EINVAL when
+ * Sets one string field (LS_SMD_F_ID, NODE_ID, ORIGIN, SIG, VERSION, CODE, DESCRIPTION,
+ * NONCE or ROLE) to a copy of `s` and marks it present. Returns LS_OK, or LS_EINVAL when
  * `bit` is not one string field or `s` is NULL or does not fit (the field is then left
  * absent). Content is validated by ls_smd_encode, not here. The result may be ignored:
  * a required field that failed to set makes ls_smd_encode refuse the message.
  */
 int ls_smd_set_str(struct ls_smd_msg *m, unsigned bit, const char *s);
 /* Sets one number field (TS, GENERATION, SINCE, TAKEOVER_IDLE_MS, IDLE_MS,
- * LEASE_SECONDS) and marks it present. LS_EINVAL for another bit (nothing set). */
+ * LEASE_SECONDS, REPORT_MS) and marks it present. LS_EINVAL for another bit (nothing set). */
 int ls_smd_set_num(struct ls_smd_msg *m, unsigned bit, uint64_t v);
 
 /* True for 1..LS_SMD_NODE_ID_MAX characters of [A-Za-z0-9_.-]. */
@@ -172,7 +185,7 @@ bool ls_smd_node_id_valid(const char *s);
  * Returns LS_OK; LS_EINVAL when the kind is LS_SMD_UNKNOWN or out of range, a required
  * field is missing, a field the kind does not allow is present, a field fails the
  * validation ls_smd_decode applies, or the txid breaks the kind's rule (0 for challenge,
- * revoked and registered, >= 1 for everything else) — nothing is appended then; or the buffer's
+ * revoked, registered and resync, >= 1 for everything else) — nothing is appended then; or the buffer's
  * sticky error (LS_ENOMEM, LS_ELIMIT).
  */
 LS_MUST_CHECK int ls_smd_encode(struct ls_buf *b, const struct ls_smd_msg *m);

@@ -37,6 +37,15 @@ enum ls_limit_reason {
 };
 const char *ls_limit_reason_name(enum ls_limit_reason r); /* "max_waiting_streams", … */
 
+/*
+ * Time to first frame: from a viewer's connection (RTMP accept, HTTP-FLV request) to the
+ * first keyframe queued on it (its first flush is immediate). Upper bounds of the
+ * histogram's buckets in milliseconds; the last bucket (index LS_PLAY_START_BUCKETS) is
+ * +Inf. Every node uses these bounds, so smd can add the buckets of the whole cluster.
+ */
+#define LS_PLAY_START_BUCKETS 10
+extern const unsigned ls_play_start_bounds_ms[LS_PLAY_START_BUCKETS];
+
 struct ls_stats {
     uint64_t connections;            /* gauge: open client connections (RTMP + HTTP-FLV) */
     uint64_t connections_total;
@@ -60,10 +69,32 @@ struct ls_stats {
     uint64_t auth_inflight;          /* gauge: auth_url requests open */
     uint64_t auth_overload_total;    /* checks refused at auth_max_inflight */
     uint64_t http_forbidden_total;   /* API/metrics requests refused by http_allow */
+    /* The share of the play counters above that internal pulls made (an edge or a peer
+     * origin playing here: a signed one, or a client claiming lc_role): the cluster view
+     * counts plays by viewers only, so that one viewer on an edge is one play, not two. */
+    uint64_t internal_play_requests_total;
+    uint64_t internal_play_failures_total[LS_FAIL_COUNT];
+    /* time to first frame of external viewers (see LS_PLAY_START_BUCKETS): per-bucket
+     * counts (not cumulative), their sum in ms and their number */
+    uint64_t play_start_buckets[LS_PLAY_START_BUCKETS + 1];
+    uint64_t play_start_sum_ms;
+    uint64_t play_start_count;
 };
 
 /* The process's counters (zero-initialised). */
 extern struct ls_stats ls_stats;
+
+/* Counts one time to first frame of `ms` milliseconds. */
+void ls_stats_play_start(uint64_t ms);
+
+/*
+ * Appends a Prometheus histogram family `name` (in seconds) of `buckets`
+ * (LS_PLAY_START_BUCKETS + 1 per-bucket counts in ls_play_start_bounds_ms), `sum_ms`
+ * and `count`: the cumulative name_bucket{le=...}, name_sum and name_count. smd renders
+ * the cluster's sum with it too.
+ */
+void ls_stats_render_play_start(struct ls_buf *out, const char *name, const char *help,
+                                const uint64_t *buckets, uint64_t sum_ms, uint64_t count);
 
 /*
  * Appends the counters above in Prometheus text format (names prefixed livecluster_),
