@@ -447,7 +447,8 @@ static void record_revert(struct spd_registry *reg, struct reg_record *r)
 {
     unsigned i;
 
-    ls_log(LS_LOG_INFO, "registry: %s stays with the publisher it was claimed from", r->id);
+    ls_log_ctx(LS_LOG_INFO, LS_LOG_CTX(r->id, NULL),
+               "registry: %s stays with the publisher it was claimed from", r->id);
     r->owner = r->prev_owner;
     r->prev_owner = 0;
     r->state = R_OWNED;
@@ -491,7 +492,8 @@ static void claim_check(struct spd_registry *reg, struct reg_record *r)
             reg->c.claims_busy++;
         else
             reg->c.claims_failed++;
-        ls_log(LS_LOG_INFO, "registry: claim of %s refused: %s", r->id, s->why);
+        ls_log_ctx(LS_LOG_INFO, LS_LOG_CTX(r->id, NULL), "registry: claim of %s refused: %s",
+                   r->id, s->why);
         if (c != NULL)
             claim_decide(c, busy != NULL ? LS_EBUSY : LS_ELIMIT, s->why);
         if (r->prev_owner != 0)
@@ -503,8 +505,8 @@ static void claim_check(struct spd_registry *reg, struct reg_record *r)
     r->state = R_OWNED;
     if (ok == 0) {
         reg->c.claims_standalone++;
-        ls_log(LS_LOG_WARNING, "registry: no smd reachable: %s claimed locally (standalone); "
-               "it is announced when an smd comes back", r->id);
+        ls_log_ctx(LS_LOG_WARNING, LS_LOG_CTX(r->id, NULL), "registry: no smd reachable: %s "
+                   "claimed locally (standalone); it is announced when an smd comes back", r->id);
     } else {
         reg->c.claims_ok++;
     }
@@ -522,8 +524,9 @@ static void record_lost(struct spd_registry *reg, struct reg_record *r, struct r
     struct spd_claim *c = r->claim;
 
     snprintf(id, sizeof id, "%s", r->id);
-    ls_log(LS_LOG_NOTICE, "registry: %s lost at smd %s: %s; dropping the local publisher", id,
-           from->name, how);
+    ls_log_ctx(LS_LOG_NOTICE, LS_LOG_CTX(id, from->name),
+               "registry: %s lost at smd %s: %s; dropping the local publisher", id, from->name,
+               how);
     r->claim = NULL;
     if (c != NULL)
         claim_decide(c, LS_EBUSY, how);
@@ -572,7 +575,8 @@ static void register_answer(struct spd_registry *reg, struct reg_link *l, struct
         reg->c.reannounce_losses++;
         record_lost(reg, r, l, "an earlier publisher holds it");
     } else if (s->state == SLOT_FAILED) {
-        ls_log(LS_LOG_WARNING, "registry: re-announce of %s: %s", r->id, s->why);
+        ls_log_ctx(LS_LOG_WARNING, LS_LOG_CTX(r->id, l->name), "registry: re-announce of %s: %s",
+                   r->id, s->why);
         s->state = SLOT_NONE;
     }
 }
@@ -752,7 +756,7 @@ static void link_up(struct reg_link *l, const struct ls_smd_msg *m)
         ls_smd_set_str(&wm, LS_SMD_F_ID, w->id);
         (void)link_request(l, &wm, REG_REQUEST_TIMEOUT_MS);
     }
-    ls_log(l->failing ? LS_LOG_NOTICE : LS_LOG_INFO,
+    ls_log_ctx(l->failing ? LS_LOG_NOTICE : LS_LOG_INFO, LS_LOG_CTX(NULL, l->name),
            "registry: smd %s (%s) %s; lease %llus; re-announced %zu streams", l->name,
            l->smd_node, l->failing ? "reachable again" : "connected",
            (unsigned long long)(l->lease_ms / 1000), announced);
@@ -776,8 +780,8 @@ static void on_probe(struct reg_link *l, const struct ls_smd_msg *m)
         ls_smd_msg_init(&r, LS_SMD_ERROR, m->txid);
         ls_smd_set_str(&r, LS_SMD_F_CODE, LS_SMD_CODE_NOT_FOUND);
     }
-    ls_log(LS_LOG_DEBUG, "registry: smd %s probes %s: %s %llu ms", l->name, m->id,
-           rc == LS_OK ? "idle" : "no publisher", (unsigned long long)idle);
+    ls_log_ctx(LS_LOG_DEBUG, LS_LOG_CTX(m->id, l->name), "registry: smd %s probes %s: %s %llu ms",
+               l->name, m->id, rc == LS_OK ? "idle" : "no publisher", (unsigned long long)idle);
     (void)link_send(l, &r);
 }
 
@@ -789,8 +793,9 @@ static void on_revoked(struct reg_link *l, const struct ls_smd_msg *m)
 
     if (r == NULL || r->slots[l->slot].state != SLOT_OK ||
         r->slots[l->slot].gen != m->generation) {
-        ls_log(LS_LOG_DEBUG, "registry: smd %s revoked %s generation %llu: not ours now; "
-               "ignored", l->name, m->id, (unsigned long long)m->generation);
+        ls_log_ctx(LS_LOG_DEBUG, LS_LOG_CTX(m->id, l->name), "registry: smd %s revoked %s "
+                   "generation %llu: not ours now; ignored", l->name, m->id,
+                   (unsigned long long)m->generation);
         return;
     }
     reg->c.revocations++;
@@ -867,8 +872,8 @@ static void on_answer(struct reg_link *l, const struct ls_smd_msg *m)
         break;
     case LS_SMD_WATCH:
         if (m->kind == LS_SMD_ERROR)
-            ls_log(LS_LOG_WARNING, "registry: smd %s refused to watch %s: %s", l->name, q->id,
-                   m->code);
+            ls_log_ctx(LS_LOG_WARNING, LS_LOG_CTX(q->id, l->name),
+                       "registry: smd %s refused to watch %s: %s", l->name, q->id, m->code);
         break;
     default: /* ping, unregister, unwatch: nothing to do */
         break;
@@ -1016,8 +1021,9 @@ static void link_on_close(struct ls_conn *c, void *owner, int err, const char *w
     }
     if (was_up || !l->failing) {
         reg->c.connect_failures += was_up ? 0 : 1;
-        ls_log(LS_LOG_WARNING, "registry: smd %s %s: %s; retrying (claims go on without it)",
-               l->name, was_up ? "lost" : "unreachable", why != NULL ? why : "closed");
+        ls_log_ctx(LS_LOG_WARNING, LS_LOG_CTX(NULL, l->name),
+                   "registry: smd %s %s: %s; retrying (claims go on without it)", l->name,
+                   was_up ? "lost" : "unreachable", why != NULL ? why : "closed");
         l->failing = true;
     } else {
         reg->c.connect_failures++;
@@ -1510,7 +1516,8 @@ void spd_registry_release(struct spd_registry *reg, const char *id, uint64_t own
          * out. Either way the record is not its to release; it just cannot come back. */
         if (r->prev_owner == owner)
             r->prev_owner = 0;
-        ls_log(LS_LOG_DEBUG, "registry: %s kept: it is claimed by a newer publisher", id);
+        ls_log_ctx(LS_LOG_DEBUG, LS_LOG_CTX(id, NULL),
+                   "registry: %s kept: it is claimed by a newer publisher", id);
         return;
     }
     if (r->prev_owner != 0) {
@@ -1523,7 +1530,7 @@ void spd_registry_release(struct spd_registry *reg, const char *id, uint64_t own
     if (r->claim != NULL)
         claim_decide(r->claim, LS_ESTATE, "released while claiming");
     r->claim = NULL;
-    ls_log(LS_LOG_DEBUG, "registry: releasing %s", id);
+    ls_log_ctx(LS_LOG_DEBUG, LS_LOG_CTX(id, NULL), "registry: releasing %s", id);
     record_release(reg, r, NULL);
 }
 
