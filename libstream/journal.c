@@ -22,6 +22,9 @@
 #include <string.h>
 #include <sys/stat.h>
 
+/* Without this, sd-journal.h makes sd_journal_sendv a macro adding CODE_FILE=journal.c and
+ * its line to every entry: the same value everywhere, which tells an operator nothing. */
+#define SD_JOURNAL_SUPPRESS_LOCATION
 #include <systemd/sd-journal.h>
 
 #include "libstream/journal.h"
