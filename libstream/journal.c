@@ -10,6 +10,9 @@
  *   buf: MESSAGE=…|PRIORITY=5|SYSLOG_IDENTIFIER=spd|STREAM_ID=live/x|PEER=…|…
  *        ^iov[0]   ^iov[1]    ^iov[2]              ^iov[3]          ^iov[4]
  *
+ * libsystemd's socket is blocking, as the stderr stream to journald is: a journald that
+ * stops reading stalls the daemon either way, and drops nothing in between.
+ *
  * JOURNAL_STREAM is how systemd tells a service that its stdout/stderr is a journald
  * stream (systemd.exec(5), "Environment variables in spawned processes"): "DEV:INO" of
  * that stream, compared with fstat() of the fd, as sd-daemon(3) recommends before
