@@ -96,10 +96,10 @@ static void edge_resolve(struct ls_pull *p, void *arg, const char *id)
         enum epd_switch_reason r = edge_switch_reason(&a);
 
         epd_upstreams_count_switch(e->upstreams, r);
-        ls_log(r == EPD_SWITCH_NOT_FOUND || r == EPD_SWITCH_REMOVED ? LS_LOG_NOTICE
-                                                                    : LS_LOG_WARNING,
-               "pull %s: upstream switch from %s to %s (%s)", id, prev, next,
-               epd_switch_reason_name(r));
+        ls_log_ctx(r == EPD_SWITCH_NOT_FOUND || r == EPD_SWITCH_REMOVED ? LS_LOG_NOTICE
+                                                                        : LS_LOG_WARNING,
+                   LS_LOG_CTX(id, next), "pull %s: upstream switch from %s to %s (%s)", id, prev,
+                   next, epd_switch_reason_name(r));
     }
     ls_pull_connect(p, next, NULL);
 }

@@ -101,8 +101,8 @@ static void upstream_mark_up(struct upstream *up)
     up->down = false;
     up->backoff_ms = 0;
     evtimer_del(up->timer);
-    ls_log(LS_LOG_NOTICE, "upstream %s is up again (it accepted an RTMP connect): new pulls "
-           "may use it", up->addr);
+    ls_log_ctx(LS_LOG_NOTICE, LS_LOG_CTX(NULL, up->addr), "upstream %s is up again (it accepted "
+               "an RTMP connect): new pulls may use it", up->addr);
 }
 
 static void probe_failed(struct upstream *up, const char *why)
@@ -330,8 +330,8 @@ void epd_upstreams_mark_down(struct epd_upstreams *u, size_t i, const char *why)
     up = u->v[i];
     up->down = true;
     up->backoff_ms = 0;
-    ls_log(LS_LOG_WARNING, "upstream %s is down (%s): new pulls avoid it until it accepts an "
-           "RTMP connect again", up->addr, why);
+    ls_log_ctx(LS_LOG_WARNING, LS_LOG_CTX(NULL, up->addr), "upstream %s is down (%s): new pulls "
+               "avoid it until it accepts an RTMP connect again", up->addr, why);
     if (up->probe == NULL && up->dns == NULL)
         probe_schedule(up);
 }

@@ -103,8 +103,8 @@ static void flv_conn_closed(struct evhttp_connection *evcon, void *arg)
         else
             evhttp_request_free(v->req);
     }
-    ls_log_peer(v->peer, LS_LOG_INFO, "%s: http-flv %s closed", v->peer,
-                v->ref.id[0] ? v->ref.id : "-");
+    ls_log_peer_ctx(LS_LOG_CTX(v->ref.id, v->peer), LS_LOG_INFO, "%s: http-flv %s closed",
+                    v->peer, v->ref.id[0] ? v->ref.id : "-");
     v->req = NULL;
     v->evcon = NULL;
     flv_abort(v); /* no connection left: frees the viewer (at the release when held) */
@@ -195,7 +195,8 @@ static void flv_start(struct flv_viewer *v)
         flv_abort(v);
         return;
     }
-    ls_log_peer(v->peer, LS_LOG_INFO, "%s: http-flv %s started", v->peer, v->ref.id);
+    ls_log_peer_ctx(LS_LOG_CTX(v->ref.id, v->peer), LS_LOG_INFO, "%s: http-flv %s started",
+                    v->peer, v->ref.id);
 }
 
 static void flv_sub_flush(struct ls_subscriber *sub)
@@ -221,8 +222,8 @@ static void flv_sub_too_slow(struct ls_subscriber *sub, const char *why)
     struct flv_viewer *v = flv_from_sub(sub);
 
     ls_stats.slow_viewer_drops_total++;
-    ls_log_peer(v->peer, LS_LOG_INFO, "%s: http-flv %s: viewer dropped: %s", v->peer, v->ref.id,
-                why);
+    ls_log_peer_ctx(LS_LOG_CTX(v->ref.id, v->peer), LS_LOG_INFO,
+                    "%s: http-flv %s: viewer dropped: %s", v->peer, v->ref.id, why);
     flv_abort(v);
 }
 
@@ -241,8 +242,9 @@ static void flv_wait_timeout(evutil_socket_t fd, short what, void *arg)
     if (v->started || v->req == NULL)
         return;
     ls_stats.play_failures_total[LS_FAIL_NOT_FOUND]++;
-    ls_log_peer(v->peer, LS_LOG_INFO, "%s: http-flv %s failed: not live within play_wait_timeout",
-                v->peer, v->ref.id);
+    ls_log_peer_ctx(LS_LOG_CTX(v->ref.id, v->peer), LS_LOG_INFO,
+                    "%s: http-flv %s failed: not live within play_wait_timeout", v->peer,
+                    v->ref.id);
     flv_reply_error(v, 404, "stream not found");
 }
 
@@ -258,15 +260,16 @@ static void flv_admit(struct flv_viewer *v, int result, const char *why)
         return;
     if (result == LS_ELIMIT) { /* auth_max_inflight: overloaded, not unauthorised */
         ls_stats.play_failures_total[LS_FAIL_LIMIT]++;
-        ls_log(LS_LOG_INFO, "%s: http-flv %s refused: %s", v->peer, v->ref.id,
-               why != NULL ? why : "admission busy");
+        ls_log_ctx(LS_LOG_INFO, LS_LOG_CTX(v->ref.id, v->peer), "%s: http-flv %s refused: %s",
+                   v->peer, v->ref.id, why != NULL ? why : "admission busy");
         flv_reply_error(v, 503, "admission busy");
         return;
     }
     if (result != LS_OK) {
         ls_stats.play_failures_total[LS_FAIL_UNAUTHORIZED]++;
-        ls_log_peer(v->peer, LS_LOG_INFO, "%s: http-flv %s refused: %s", v->peer, v->ref.id,
-                    why != NULL ? why : "not authorised");
+        ls_log_peer_ctx(LS_LOG_CTX(v->ref.id, v->peer), LS_LOG_INFO,
+                        "%s: http-flv %s refused: %s", v->peer, v->ref.id,
+                        why != NULL ? why : "not authorised");
         flv_reply_error(v, 403, "forbidden");
         return;
     }
@@ -347,15 +350,16 @@ static void flv_request(struct evhttp_request *req, void *arg)
     snprintf(full, sizeof full, "%s%s%s", path, query != NULL ? "?" : "", query != NULL ? query : "");
     if (ls_http_flv_path_parse(full, &v->ref) != LS_OK) {
         ls_stats.play_failures_total[LS_FAIL_BAD_NAME]++;
-        ls_log_peer(v->peer, LS_LOG_INFO, "%s: http-flv refused: bad stream id", v->peer);
+        ls_log_peer_ctx(LS_LOG_CTX(NULL, v->peer), LS_LOG_INFO,
+                        "%s: http-flv refused: bad stream id", v->peer);
         free(v);
         ls_http_reply_error(req, 404, "bad stream id");
         return;
     }
     if (ls_server_connection_acquire(flv->srv) != LS_OK) {
         ls_stats.play_failures_total[LS_FAIL_LIMIT]++;
-        ls_log_peer(v->peer, LS_LOG_WARNING, "%s: http-flv %s refused: max_connections reached",
-                    v->peer, v->ref.id);
+        ls_log_peer_ctx(LS_LOG_CTX(v->ref.id, v->peer), LS_LOG_WARNING,
+                        "%s: http-flv %s refused: max_connections reached", v->peer, v->ref.id);
         free(v);
         ls_http_reply_error(req, 503, "too many connections");
         return;

@@ -293,10 +293,10 @@ static void hub_refused(struct ls_hub *hub, const struct ls_stream *st,
                         size_t limit)
 {
     ls_stats.play_limited_total[reason]++;
-    ls_log_limited(&hub->refuse_log, 1000, LS_LOG_WARNING,
-                   "play %s%s%s refused: %s (%zu) reached", st->id,
-                   sub->client[0] != '\0' ? " from " : "", sub->client,
-                   ls_limit_reason_name(reason), limit);
+    ls_log_limited_ctx(&hub->refuse_log, 1000, LS_LOG_WARNING, LS_LOG_CTX(st->id, sub->client),
+                       "play %s%s%s refused: %s (%zu) reached", st->id,
+                       sub->client[0] != '\0' ? " from " : "", sub->client,
+                       ls_limit_reason_name(reason), limit);
 }
 
 /*

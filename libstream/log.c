@@ -11,6 +11,10 @@
  * A line is assembled completely in a stack buffer and handed to one write(2): stderr is a
  * pipe or socket under systemd, where writes below PIPE_BUF are atomic, so lines never mix.
  * errno is preserved across ls_log() so callers can log before reporting errno.
+ *
+ * Native journal mode (log.h) sends the same escaped message, without the prefix, as one
+ * journald entry (journal.c) whose fields carry what the stderr line cannot: the stream id,
+ * the peer and this node's id. The choice is made once, at ls_log_init.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -20,6 +24,7 @@
 #include <unistd.h>
 
 #include "libstream/clock.h"
+#include "libstream/journal.h"
 #include "libstream/json.h"
 #include "libstream/log.h"
 
@@ -43,10 +48,12 @@ static struct {
 static struct {
     char ident[LS_LOG_IDENT_MAX + 1];
     int level;
-    bool journal;
+    bool journal;            /* "<N>" prefixes on stderr */
+    bool native;             /* entries to journald's socket first */
     void (*sink)(int level, const char *line, void *arg);
     void *sink_arg;
-} g_log = { "livecluster", LS_LOG_INFO, false, NULL, NULL };
+    char node_id[LS_LOG_FIELD_MAX + 1];   /* escaped */
+} g_log = { "livecluster", LS_LOG_INFO, false, false, NULL, NULL, "" };
 
 static const char *const level_names[] = {
     [LS_LOG_ERR] = "error",
@@ -75,10 +82,19 @@ void ls_log_set_ident(const char *ident)
 void ls_log_init(const char *ident)
 {
     const char *js = getenv("JOURNAL_STREAM");
+    const char *force = getenv("LIVECLUSTER_JOURNAL");
 
     ls_log_set_ident(ident);
     g_log.journal = js != NULL && js[0] != '\0';
+    if (force != NULL && strcmp(force, "native") == 0)
+        g_log.native = true;
+    else if (force != NULL && strcmp(force, "off") == 0)
+        g_log.native = false;
+    else /* only when fd 2 is journald's stream, not merely a child of a process that had one */
+        g_log.native = ls_journal_stream_is(js, STDERR_FILENO);
 }
+
+bool ls_log_native(void) { return g_log.native; }
 
 void ls_log_set_level(int level) { g_log.level = clamp_level(level); }
 
@@ -148,32 +164,18 @@ static void write_all(const char *p, size_t n)
     }
 }
 
-void ls_vlog(int level, const char *fmt, va_list ap)
+/*
+ * Appends `src` escaped (log.h) to `out`, which holds `len` bytes, keeping the total within
+ * `hard` bytes; `cut` says `src` is already a cut message. A cut result ends in "...", with
+ * no escape or UTF-8 sequence split before it. Returns the new length (no NUL is written).
+ */
+static size_t log_escape(char *out, size_t len, size_t hard, const char *src, bool cut)
 {
-    /* Content (without the newline) may use LS_LOG_LINE_MAX - 1 bytes; a cut line keeps
-     * room for "..." within that. */
-    enum { HARD = LS_LOG_LINE_MAX - 1, SOFT = HARD - 3 };
-    char msg[LS_LOG_LINE_MAX];
-    char line[LS_LOG_LINE_MAX];
-    const unsigned char *p, *end;
-    size_t len, last_fit, elen;
-    bool cut;
-    int saved_errno = errno;
-    int n;
+    const size_t soft = hard - 3;
+    const unsigned char *p = (const unsigned char *)src;
+    const unsigned char *end = p + strlen(src);
+    size_t last_fit = len, elen;
 
-    level = clamp_level(level);
-    if (level > g_log.level)
-        return;
-    n = vsnprintf(msg, sizeof msg, fmt, ap);
-    if (n < 0) {
-        msg[0] = '\0';
-        n = 0;
-    }
-    cut = (size_t)n >= sizeof msg;
-    len = format_prefix(line, sizeof line, level);
-    last_fit = len;
-    p = (const unsigned char *)msg;
-    end = p + strlen(msg);
     while (p < end) {
         char esc[8];
         const char *e = esc;
@@ -194,22 +196,83 @@ void ls_vlog(int level, const char *fmt, va_list ap)
             e = (const char *)p;
             elen = seq;
         }
-        if (len + elen > HARD) {
+        if (len + elen > hard) {
             cut = true;
             break;
         }
-        memcpy(line + len, e, elen);
+        memcpy(out + len, e, elen);
         len += elen;
         p += seq;
-        if (len <= SOFT)
+        if (len <= soft)
             last_fit = len;
     }
     if (cut) {
-        if (len > SOFT)
+        if (len > soft)
             len = last_fit;
-        memcpy(line + len, "...", 3);
+        memcpy(out + len, "...", 3);
         len += 3;
     }
+    return len;
+}
+
+/* `value` escaped and bounded as a field, NUL-terminated in `out` (LS_LOG_FIELD_MAX + 1). */
+static const char *log_field(char *out, const char *value)
+{
+    if (value == NULL)
+        return NULL;
+    out[log_escape(out, 0, LS_LOG_FIELD_MAX, value, false)] = '\0';
+    return out;
+}
+
+/* The message as one journald entry with the fields of `ctx`; false when journald did not
+ * take it (the caller writes the line instead). */
+static bool log_send_entry(int level, const struct ls_log_ctx *ctx, const char *msg, bool cut)
+{
+    enum { HARD = LS_LOG_LINE_MAX - 1 };
+    char text[LS_LOG_LINE_MAX];
+    char stream_id[LS_LOG_FIELD_MAX + 1], peer[LS_LOG_FIELD_MAX + 1];
+    struct ls_journal_entry e = {
+        .priority = level,
+        .ident = g_log.ident,
+        .message = text,
+        .node_id = g_log.node_id,
+    };
+
+    text[log_escape(text, 0, HARD, msg, cut)] = '\0';
+    if (ctx != NULL) {
+        e.stream_id = log_field(stream_id, ctx->stream_id);
+        e.peer = log_field(peer, ctx->peer);
+    }
+    return ls_journal_send(&e) == LS_OK;
+}
+
+void ls_vlog_ctx(int level, const struct ls_log_ctx *ctx, const char *fmt, va_list ap)
+{
+    /* Content (without the newline) may use LS_LOG_LINE_MAX - 1 bytes; a cut line keeps
+     * room for "..." within that. */
+    enum { HARD = LS_LOG_LINE_MAX - 1 };
+    char msg[LS_LOG_LINE_MAX];
+    char line[LS_LOG_LINE_MAX];
+    size_t len;
+    bool cut;
+    int saved_errno = errno;
+    int n;
+
+    level = clamp_level(level);
+    if (level > g_log.level)
+        return;
+    n = vsnprintf(msg, sizeof msg, fmt, ap);
+    if (n < 0) {
+        msg[0] = '\0';
+        n = 0;
+    }
+    cut = (size_t)n >= sizeof msg;
+    if (g_log.native && g_log.sink == NULL && log_send_entry(level, ctx, msg, cut)) {
+        errno = saved_errno;
+        return;
+    }
+    len = format_prefix(line, sizeof line, level);
+    len = log_escape(line, len, HARD, msg, cut);
     if (g_log.sink != NULL) {
         line[len] = '\0';
         g_log.sink(level, line, g_log.sink_arg);
@@ -218,6 +281,24 @@ void ls_vlog(int level, const char *fmt, va_list ap)
         write_all(line, len + 1);
     }
     errno = saved_errno;
+}
+
+void ls_vlog(int level, const char *fmt, va_list ap) { ls_vlog_ctx(level, NULL, fmt, ap); }
+
+void ls_log_ctx(int level, const struct ls_log_ctx *ctx, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    ls_vlog_ctx(level, ctx, fmt, ap);
+    va_end(ap);
+}
+
+void ls_log_set_node_id(const char *node_id)
+{
+    if (node_id == NULL)
+        node_id = "";
+    log_field(g_log.node_id, node_id);
 }
 
 void ls_log(int level, const char *fmt, ...)
@@ -271,42 +352,64 @@ static struct log_peer_slot *log_peer_slot(const char *peer, uint64_t now)
     return slot;
 }
 
+/* Takes a token of `peer`'s bucket: false when the line is to be suppressed (counted). */
+static bool log_peer_admit(const char *peer)
+{
+    uint64_t now, cap;
+    struct log_peer_slot *slot;
+
+    if (peer == NULL || g_peer.rate == 0)
+        return true;
+    now = ls_now_ms();
+    slot = log_peer_slot(peer, now);
+    cap = (uint64_t)g_peer.burst * 1000;
+    slot->tokens += (now - slot->refill_ms) * g_peer.rate;
+    if (slot->tokens > cap)
+        slot->tokens = cap;
+    slot->refill_ms = now;
+    if (slot->tokens < 1000) {
+        slot->suppressed++;
+        return false;
+    }
+    slot->tokens -= 1000;
+    if (slot->suppressed > 0) {
+        log_peer_report(slot);
+        slot->suppressed = 0;
+    }
+    return true;
+}
+
 void ls_log_peer(const char *peer, int level, const char *fmt, ...)
 {
     va_list ap;
 
-    if (!ls_log_enabled(level))
+    if (!ls_log_enabled(level) || !log_peer_admit(peer))
         return;
-    if (peer != NULL && g_peer.rate != 0) {
-        uint64_t now = ls_now_ms();
-        struct log_peer_slot *slot = log_peer_slot(peer, now);
-        uint64_t cap = (uint64_t)g_peer.burst * 1000;
-
-        slot->tokens += (now - slot->refill_ms) * g_peer.rate;
-        if (slot->tokens > cap)
-            slot->tokens = cap;
-        slot->refill_ms = now;
-        if (slot->tokens < 1000) {
-            slot->suppressed++;
-            return;
-        }
-        slot->tokens -= 1000;
-        if (slot->suppressed > 0) {
-            log_peer_report(slot);
-            slot->suppressed = 0;
-        }
-    }
     va_start(ap, fmt);
     ls_vlog(level, fmt, ap);
     va_end(ap);
 }
 
-bool ls_log_limited(struct ls_log_limit *lim, unsigned interval_ms, int level, const char *fmt,
-                    ...)
+void ls_log_peer_ctx(const struct ls_log_ctx *ctx, int level, const char *fmt, ...)
+{
+    va_list ap;
+
+    if (!ls_log_enabled(level) || !log_peer_admit(ctx != NULL ? ctx->peer : NULL))
+        return;
+    va_start(ap, fmt);
+    ls_vlog_ctx(level, ctx, fmt, ap);
+    va_end(ap);
+}
+
+static bool log_vlimited(struct ls_log_limit *lim, unsigned interval_ms, int level,
+                         const struct ls_log_ctx *ctx, const char *fmt, va_list ap)
+    LS_PRINTF(5, 0);
+
+static bool log_vlimited(struct ls_log_limit *lim, unsigned interval_ms, int level,
+                         const struct ls_log_ctx *ctx, const char *fmt, va_list ap)
 {
     uint64_t now = ls_now_ms();
     char msg[LS_LOG_LINE_MAX];
-    va_list ap;
 
     if (!ls_log_enabled(level))
         return false;
@@ -315,13 +418,35 @@ bool ls_log_limited(struct ls_log_limit *lim, unsigned interval_ms, int level, c
         return false;
     }
     lim->next_ms = now + interval_ms;
-    va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
     if (lim->suppressed > 0)
-        ls_log(level, "%s (%u similar lines not logged)", msg, lim->suppressed);
+        ls_log_ctx(level, ctx, "%s (%u similar lines not logged)", msg, lim->suppressed);
     else
-        ls_log(level, "%s", msg);
+        ls_log_ctx(level, ctx, "%s", msg);
     lim->suppressed = 0;
     return true;
+}
+
+bool ls_log_limited(struct ls_log_limit *lim, unsigned interval_ms, int level, const char *fmt,
+                    ...)
+{
+    va_list ap;
+    bool written;
+
+    va_start(ap, fmt);
+    written = log_vlimited(lim, interval_ms, level, NULL, fmt, ap);
+    va_end(ap);
+    return written;
+}
+
+bool ls_log_limited_ctx(struct ls_log_limit *lim, unsigned interval_ms, int level,
+                        const struct ls_log_ctx *ctx, const char *fmt, ...)
+{
+    va_list ap;
+    bool written;
+
+    va_start(ap, fmt);
+    written = log_vlimited(lim, interval_ms, level, ctx, fmt, ap);
+    va_end(ap);
+    return written;
 }

@@ -175,6 +175,7 @@ const struct ls_conf_key ls_epd_schema[] = {
 void ls_media_conf_apply_process(const struct ls_media_conf *conf, struct ls_http *http)
 {
     ls_log_set_peer_limit((unsigned)conf->log_rate_limit, (unsigned)conf->log_rate_burst);
+    ls_log_set_node_id(conf->node_id);
     if (http != NULL)
         ls_http_set_limits(http, (unsigned)conf->http_max_connections,
                            (unsigned)conf->http_request_timeout * 1000);

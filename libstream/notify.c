@@ -1,15 +1,24 @@
 /*
- * notify.c — sd_notify(3) datagrams over AF_UNIX (see notify.h). Layer: daemon plumbing.
+ * notify.c — sd_notify(3) through libsystemd (see notify.h). Layer: daemon plumbing.
  * Protocol: systemd's sd_notify(3) and "The sd_notify protocol" (systemd.io): one
  * SOCK_DGRAM message of newline-separated KEY=VALUE lines to $NOTIFY_SOCKET.
  *
  *   NOTIFY_SOCKET=/run/systemd/notify   sun_path = "/run/systemd/notify"
  *   NOTIFY_SOCKET=@name                 sun_path = "\0name" (abstract; length is exact)
  *
- * A fresh non-blocking socket per message, as sd_notify() does: messages are rare (a
- * watchdog ping every few seconds), and nothing stays open across fork or reload.
+ * libsystemd sends the message; what stays here is what it does not promise. It sends on a
+ * blocking socket, so a receiver that stops reading would stop the event loop (and with it
+ * the watchdog pings meant to report exactly that). Before each message a non-blocking
+ * socket connected to the same address asks the kernel whether the receiver's queue has
+ * room (poll(2) POLLOUT on a connected AF_UNIX datagram socket is false while the peer's
+ * queue is full); only then is sd_notify() called. Another sender could fill the queue in
+ * between, but a daemon's messages are rare (a watchdog ping every few seconds) and
+ * systemd reads its socket promptly. ls_notify_init validates NOTIFY_SOCKET itself, so a
+ * bad value is reported once at start-up, and parses WATCHDOG_USEC itself, so that
+ * WATCHDOG_PID is honoured the same way whatever libsystemd's version.
  */
 #include <errno.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -19,6 +28,8 @@
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <systemd/sd-daemon.h>
 
 #include "libstream/notify.h"
 
@@ -77,27 +88,55 @@ bool ls_notify_enabled(void) { return g_notify.enabled; }
 
 uint64_t ls_notify_watchdog_usec(void) { return g_notify.watchdog_usec; }
 
+/* LS_OK when a message to the notify socket would be queued now; LS_EIO (errno set: EAGAIN
+ * for a full queue, ECONNREFUSED/ENOENT for nobody listening) when it would block or fail. */
+static int notify_has_room(void)
+{
+    struct pollfd pfd;
+    int fd, rc, saved;
+
+    fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    if (fd == -1)
+        return LS_EIO;
+    pfd.fd = fd;
+    pfd.events = POLLOUT;
+    if (connect(fd, (const struct sockaddr *)&g_notify.addr, g_notify.addrlen) == -1) {
+        rc = LS_EIO;
+    } else {
+        do {
+            rc = poll(&pfd, 1, 0);
+        } while (rc == -1 && errno == EINTR);
+        if (rc == 1 && (pfd.revents & POLLOUT) != 0) {
+            rc = LS_OK;
+        } else {
+            errno = rc == -1 ? errno : EAGAIN;
+            rc = LS_EIO;
+        }
+    }
+    saved = errno;
+    close(fd);
+    errno = saved;
+    return rc;
+}
+
 int ls_notify(const char *state)
 {
     size_t len = state != NULL ? strlen(state) : 0;
-    ssize_t sent;
-    int fd, saved;
+    int rc;
 
     if (len == 0 || len > LS_NOTIFY_STATE_MAX)
         return LS_EINVAL;
     if (!g_notify.enabled)
         return LS_OK;
-    fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-    if (fd == -1)
+    if (notify_has_room() != LS_OK)
         return LS_EIO;
-    do {
-        sent = sendto(fd, state, len, MSG_NOSIGNAL, (const struct sockaddr *)&g_notify.addr,
-                      g_notify.addrlen);
-    } while (sent == -1 && errno == EINTR);
-    saved = errno;
-    close(fd);
-    errno = saved;
-    return sent == (ssize_t)len ? LS_OK : LS_EIO;
+    /* 0: NOTIFY_SOCKET left the environment since ls_notify_init; nothing to notify. */
+    rc = sd_notify(0, state);
+    if (rc < 0) {
+        errno = -rc;
+        return LS_EIO;
+    }
+    return LS_OK;
 }
 
 int ls_notifyf(const char *fmt, ...)

@@ -38,6 +38,9 @@
 
 #define PULL_RETRY_MIN_MS 500u
 
+/* A line about this pull: its stream, and the upstream it talks to as the peer. */
+#define PULL_CTX(p) LS_LOG_CTX((p)->id, (p)->target)
+
 struct ls_pull {
     struct ls_stream *st;   /* NULL once finished */
     char id[258];
@@ -148,7 +151,8 @@ static void pull_finish(struct ls_pull *p)
     event_free(p->retry_timer);
     event_free(p->idle_timer);
     p->retry_timer = p->idle_timer = NULL;
-    ls_log(LS_LOG_INFO, "pull %s ended (%s)", p->id, p->stop_why != NULL ? p->stop_why : "stopped");
+    ls_log_ctx(LS_LOG_INFO, PULL_CTX(p), "pull %s ended (%s)", p->id,
+               p->stop_why != NULL ? p->stop_why : "stopped");
     if (p->ops->ended != NULL)
         p->ops->ended(p, p->ops->arg, p->id);
     if (!p->external)
@@ -218,8 +222,8 @@ int ls_pull_check_limit(const char *id, size_t max_pulls)
     if (max_pulls == 0 || ls_stats.pulls_active < max_pulls)
         return LS_OK;
     ls_stats.play_limited_total[LS_LIMIT_PULLS]++;
-    ls_log_limited(&limit_log, 1000, LS_LOG_WARNING, "play %s refused: max_pulls (%zu) reached",
-                   id, max_pulls);
+    ls_log_limited_ctx(&limit_log, 1000, LS_LOG_WARNING, LS_LOG_CTX(id, NULL),
+                       "play %s refused: max_pulls (%zu) reached", id, max_pulls);
     return LS_ELIMIT;
 }
 
@@ -304,7 +308,8 @@ static void pull_no_target(struct ls_pull *p, const char *why)
         return;
     }
     if (!p->outage_logged) {
-        ls_log(LS_LOG_INFO, "pull %s: no source yet (%s); retrying", p->id, why);
+        ls_log_ctx(LS_LOG_INFO, LS_LOG_CTX(p->id, NULL), "pull %s: no source yet (%s); retrying",
+                   p->id, why);
         p->outage_logged = true;
     }
     if (p->kicked) {
@@ -332,7 +337,7 @@ static void pull_start_client(struct ls_pull *p, const struct sockaddr *sa, sock
     }
     snprintf(tc_url, sizeof tc_url, "rtmp://%s/%s", p->target, ref.app);
     snprintf(p->play_name, sizeof p->play_name, "%s", ref.name);
-    ls_log(LS_LOG_DEBUG, "pull %s: playing from %s", p->id, p->target);
+    ls_log_ctx(LS_LOG_DEBUG, PULL_CTX(p), "pull %s: playing from %s", p->id, p->target);
     if (!p->external)
         ls_stats.pull_attempts_total++;
     /* The client may close, and report it, before it returns: pull_on_close then handled
@@ -472,7 +477,7 @@ void ls_pull_move(struct ls_pull *p, const char *why)
             p->dns = NULL;
         }
         p->last_end = LS_PULL_END_MOVED;
-        ls_log(LS_LOG_INFO, "pull %s: leaving %s (%s)", p->id, p->target, why);
+        ls_log_ctx(LS_LOG_INFO, PULL_CTX(p), "pull %s: leaving %s (%s)", p->id, p->target, why);
         ls_pull_kick(p);
     }
     pull_leave(p);
@@ -570,8 +575,8 @@ static void pull_on_connected(struct ls_client *cl, void *arg, const struct ls_a
     pull_enter(p);
     p->answered = true;
     if (p->target_node[0] != '\0' && node != NULL && strcmp(node, p->target_node) != 0) {
-        ls_log(LS_LOG_WARNING, "pull %s: %s is node %.63s, not %s; not pulling from it", p->id,
-               p->target, node, p->target_node);
+        ls_log_ctx(LS_LOG_WARNING, PULL_CTX(p), "pull %s: %s is node %.63s, not %s; not pulling "
+                   "from it", p->id, p->target, node, p->target_node);
         ls_client_close(cl, "target is another node");
         goto out;
     }
@@ -582,8 +587,8 @@ static void pull_on_connected(struct ls_client *cl, void *arg, const struct ls_a
         rc = ls_client_set_name(cl, name);
     }
     if (rc != LS_OK) {
-        ls_log(LS_LOG_WARNING, "pull %s: cannot sign the play for %s (node_id must be "
-               "[A-Za-z0-9_.-]): %s", p->id, p->target, ls_strerror(rc));
+        ls_log_ctx(LS_LOG_WARNING, PULL_CTX(p), "pull %s: cannot sign the play for %s (node_id "
+                   "must be [A-Za-z0-9_.-]): %s", p->id, p->target, ls_strerror(rc));
         ls_client_close(cl, "cannot sign the pull");
     }
 out:
@@ -599,7 +604,7 @@ static void pull_on_started(struct ls_client *cl, void *arg)
     p->backoff_ms = 0;
     p->outage_logged = false;
     p->failures = 0;
-    ls_log(LS_LOG_INFO, "pull %s: live from %s", p->id, p->target);
+    ls_log_ctx(LS_LOG_INFO, PULL_CTX(p), "pull %s: live from %s", p->id, p->target);
     pull_attach(p);
     pull_leave(p);
 }
@@ -658,8 +663,8 @@ static void pull_on_close(struct ls_client *cl, void *arg, int err, const char *
     ls_stream_stats(p->st, &s);
     if (moving) {
         p->last_end = LS_PULL_END_MOVED;
-        ls_log(LS_LOG_INFO, "pull %s: leaving %s (%s)", p->id, p->target,
-               why != NULL ? why : "moved");
+        ls_log_ctx(LS_LOG_INFO, PULL_CTX(p), "pull %s: leaving %s (%s)", p->id, p->target,
+                   why != NULL ? why : "moved");
         if (s.subscribers == 0) {
             p->stop_why = "moved with no viewers";
             pull_finish(p);
@@ -682,8 +687,8 @@ static void pull_on_close(struct ls_client *cl, void *arg, int err, const char *
             ls_stats.pull_timeouts_total++;
     }
     if (!p->outage_logged)
-        ls_log(silent ? LS_LOG_WARNING : LS_LOG_INFO, "pull %s from %s lost: %s", p->id,
-               p->target, why != NULL ? why : ls_strerror(err));
+        ls_log_ctx(silent ? LS_LOG_WARNING : LS_LOG_INFO, PULL_CTX(p), "pull %s from %s lost: %s",
+                   p->id, p->target, why != NULL ? why : ls_strerror(err));
     p->outage_logged = true;
     ls_stream_stats(p->st, &s);
     if (s.subscribers == 0 && !p->external) {

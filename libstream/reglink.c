@@ -30,6 +30,8 @@
 #define LINK_BACKOFF_MAX_MS 5000u
 #define LINK_TICK_MS 250u
 #define LINK_DEFAULT_LEASE_MS 10000u
+/* journald fields of a link's log lines: the smd it talks to is the peer */
+#define LINK_CTX(l) LS_LOG_CTX(NULL, (l)->name)
 
 enum link_state { L_DOWN, L_CONNECTING, L_CHALLENGE, L_HELLO, L_UP };
 
@@ -100,8 +102,8 @@ int ls_reglink_send(struct ls_reglink *l, const struct ls_smd_msg *m)
         return LS_ESTATE;
     rc = ls_smdlink_send(l->conn, m);
     if (rc != LS_OK) {
-        ls_log(LS_LOG_ERR, "registry: smd %s: cannot queue %s: %s", l->name,
-               ls_smd_kind_name(m->kind), ls_strerror(rc));
+        ls_log_ctx(LS_LOG_ERR, LINK_CTX(l), "registry: smd %s: cannot queue %s: %s", l->name,
+                   ls_smd_kind_name(m->kind), ls_strerror(rc));
         ls_reglink_kill(l, "cannot queue a message");
         return rc;
     }
@@ -183,8 +185,8 @@ static int link_send_report(void *arg, const uint8_t *p, size_t len)
         return LS_ESTATE;
     rc = ls_conn_send(l->conn, LS_CSID_COMMAND, LS_MSG_COMMAND_AMF0, 0, 0, p, len);
     if (rc != LS_OK) {
-        ls_log(LS_LOG_ERR, "registry: smd %s: cannot queue a report: %s", l->name,
-               ls_strerror(rc));
+        ls_log_ctx(LS_LOG_ERR, LINK_CTX(l), "registry: smd %s: cannot queue a report: %s", l->name,
+                   ls_strerror(rc));
         ls_reglink_kill(l, "cannot queue a report");
         return rc;
     }
@@ -201,8 +203,8 @@ static void link_report(struct ls_reglink *l)
         return;
     rc = ls_report_peer_send(l->report, link_send_report, l);
     if (rc != LS_OK) /* a queueing failure closed the link; else the next report is full */
-        ls_log(LS_LOG_WARNING, "registry: smd %s: report not sent: %s", l->name,
-               ls_strerror(rc));
+        ls_log_ctx(LS_LOG_WARNING, LINK_CTX(l), "registry: smd %s: report not sent: %s", l->name,
+                   ls_strerror(rc));
 }
 
 static void link_report_cb(evutil_socket_t fd, short what, void *arg)
@@ -221,7 +223,7 @@ static void link_report_start(struct ls_reglink *l, const struct ls_smd_msg *ans
         return; /* an smd of version 2 knows no reports */
     l->report = ls_report_peer_new(l->cfg.reporter);
     if (l->report == NULL) {
-        ls_log(LS_LOG_ERR, "registry: smd %s: out of memory: no reports", l->name);
+        ls_log_ctx(LS_LOG_ERR, LINK_CTX(l), "registry: smd %s: out of memory: no reports", l->name);
         return;
     }
     tv.tv_sec = (time_t)(answer->report_ms / 1000);
@@ -250,13 +252,13 @@ static void link_up(struct ls_reglink *l, const struct ls_smd_msg *m)
     snprintf(l->smd_node, sizeof l->smd_node, "%s",
              (m->fields & LS_SMD_F_NODE_ID) ? m->node_id : "?");
     l->cfg.counters->connects++;
-    ls_log(l->failing ? LS_LOG_NOTICE : LS_LOG_INFO,
-           "registry: smd %s (%s) %s; lease %llus%s", l->name, l->smd_node,
-           l->failing ? "reachable again" : "connected",
-           (unsigned long long)(l->lease_ms / 1000),
-           l->cfg.reporter == NULL ? ""
-           : (m->fields & LS_SMD_F_REPORT_MS) ? "; reporting"
-                                              : "; it takes no reports (an smd of version 2?)");
+    ls_log_ctx(l->failing ? LS_LOG_NOTICE : LS_LOG_INFO, LINK_CTX(l),
+               "registry: smd %s (%s) %s; lease %llus%s", l->name, l->smd_node,
+               l->failing ? "reachable again" : "connected",
+               (unsigned long long)(l->lease_ms / 1000),
+               l->cfg.reporter == NULL ? ""
+               : (m->fields & LS_SMD_F_REPORT_MS) ? "; reporting"
+                                                  : "; it takes no reports (an smd of version 2?)");
     l->failing = false;
     if (l->ops.up != NULL)
         l->ops.up(l, l->cfg.arg, m);
@@ -272,7 +274,8 @@ static void on_answer(struct ls_reglink *l, const struct ls_smd_msg *m)
     snprintf(key, sizeof key, "%u", (unsigned)m->txid);
     n = ls_strmap_find(&l->reqs_by_txid, key);
     if (n == NULL) {
-        ls_log(LS_LOG_DEBUG, "registry: smd %s: answer to no pending request", l->name);
+        ls_log_ctx(LS_LOG_DEBUG, LINK_CTX(l),
+                   "registry: smd %s: answer to no pending request", l->name);
         return;
     }
     q = LS_STRMAP_ENTRY(n, struct ls_reglink_req, _by_txid);
@@ -283,10 +286,11 @@ static void on_answer(struct ls_reglink *l, const struct ls_smd_msg *m)
         } else {
             l->cfg.counters->hello_refusals++;
             if (!l->failing)
-                ls_log(LS_LOG_WARNING, "registry: smd %s refused our hello: %s%s%s (check "
-                       "cluster_secret and clocks)", l->name, m->code,
-                       (m->fields & LS_SMD_F_DESCRIPTION) ? ": " : "",
-                       (m->fields & LS_SMD_F_DESCRIPTION) ? m->description : "");
+                ls_log_ctx(LS_LOG_WARNING, LINK_CTX(l),
+                           "registry: smd %s refused our hello: %s%s%s (check "
+                           "cluster_secret and clocks)", l->name, m->code,
+                           (m->fields & LS_SMD_F_DESCRIPTION) ? ": " : "",
+                           (m->fields & LS_SMD_F_DESCRIPTION) ? m->description : "");
             l->failing = true;
             ls_reglink_kill(l, "hello refused");
         }
@@ -326,8 +330,9 @@ static void link_on_message(struct ls_conn *c, void *owner, struct ls_frame *msg
     if (l->kill || msg->type == LS_MSG_USER_CONTROL)
         return;
     if (ls_smd_decode_frame(msg, &m, &why) != LS_OK) {
-        ls_log(LS_LOG_WARNING, "registry: smd %s sent a bad message: %s; reconnecting", l->name,
-               why);
+        ls_log_ctx(LS_LOG_WARNING, LINK_CTX(l),
+                   "registry: smd %s sent a bad message: %s; reconnecting", l->name,
+                   why);
         ls_reglink_kill(l, "protocol error");
         return;
     }
@@ -338,9 +343,11 @@ static void link_on_message(struct ls_conn *c, void *owner, struct ls_frame *msg
     if (l->state != L_UP && !(l->state == L_HELLO &&
                               (m.kind == LS_SMD_RESULT || m.kind == LS_SMD_ERROR))) {
         if (!l->failing)
-            ls_log(LS_LOG_WARNING, "registry: smd %s sent %s %s; reconnecting", l->name,
-                   ls_smd_kind_name(m.kind), l->state == L_CHALLENGE ? "before its challenge"
-                                                                    : "before the hello answer");
+            ls_log_ctx(LS_LOG_WARNING, LINK_CTX(l),
+                       "registry: smd %s sent %s %s; reconnecting", l->name,
+                       ls_smd_kind_name(m.kind),
+                       l->state == L_CHALLENGE ? "before its challenge"
+                                               : "before the hello answer");
         ls_reglink_kill(l, "message out of order");
         return;
     }
@@ -448,14 +455,14 @@ static void link_on_close(struct ls_conn *c, void *owner, int err, const char *w
     }
     if (was_up || !l->failing) {
         l->cfg.counters->connect_failures += was_up ? 0 : 1;
-        ls_log(LS_LOG_WARNING, "registry: smd %s %s: %s; retrying%s", l->name,
-               was_up ? "lost" : "unreachable", why != NULL ? why : "closed",
-               strcmp(l->cfg.identity->role, "spd") == 0 ? " (claims go on without it)" : "");
+        ls_log_ctx(LS_LOG_WARNING, LINK_CTX(l), "registry: smd %s %s: %s; retrying%s", l->name,
+                   was_up ? "lost" : "unreachable", why != NULL ? why : "closed",
+                   strcmp(l->cfg.identity->role, "spd") == 0 ? " (claims go on without it)" : "");
         l->failing = true;
     } else {
         l->cfg.counters->connect_failures++;
-        ls_log(LS_LOG_DEBUG, "registry: smd %s still unreachable: %s", l->name,
-               why != NULL ? why : "closed");
+        ls_log_ctx(LS_LOG_DEBUG, LINK_CTX(l), "registry: smd %s still unreachable: %s", l->name,
+                   why != NULL ? why : "closed");
     }
     link_retry_later(l);
 }
@@ -493,7 +500,8 @@ static void link_connect_to(struct ls_reglink *l, const struct sockaddr *sa, soc
     }
     l->cfg.counters->connect_failures++;
     if (!l->failing)
-        ls_log(LS_LOG_WARNING, "registry: cannot connect to smd %s; retrying", l->name);
+        ls_log_ctx(LS_LOG_WARNING, LINK_CTX(l),
+                   "registry: cannot connect to smd %s; retrying", l->name);
     l->failing = true;
     link_retry_later(l);
 }
@@ -504,8 +512,8 @@ static void link_resolved(void *arg, int result, const struct sockaddr *sa, sock
 
     l->dns = NULL;
     if (result != LS_OK && !l->failing)
-        ls_log(LS_LOG_WARNING, "registry: smd %s: %s", l->name,
-               result == LS_ELIMIT ? "no DNS answer in time" : "name does not resolve");
+        ls_log_ctx(LS_LOG_WARNING, LINK_CTX(l), "registry: smd %s: %s", l->name,
+                   result == LS_ELIMIT ? "no DNS answer in time" : "name does not resolve");
     link_connect_to(l, result == LS_OK ? sa : NULL, len);
 }
 
@@ -551,16 +559,18 @@ static void link_tick_cb(evutil_socket_t fd, short what, void *arg)
         return;
     if (l->state == L_CHALLENGE && now > l->challenge_deadline_ms) {
         l->cfg.counters->request_timeouts++;
-        ls_log(LS_LOG_WARNING, "registry: smd %s sent no challenge in time (an smd of "
-               "protocol version 1?); reconnecting", l->name);
+        ls_log_ctx(LS_LOG_WARNING, LINK_CTX(l),
+                   "registry: smd %s sent no challenge in time (an smd of "
+                   "protocol version 1?); reconnecting", l->name);
         ls_reglink_kill(l, "no challenge");
         return;
     }
     q = TAILQ_FIRST(&l->reqs); /* the earliest deadline */
     if (q != NULL && now > q->_deadline_ms) {
         l->cfg.counters->request_timeouts++;
-        ls_log(LS_LOG_WARNING, "registry: smd %s did not answer %s in time; reconnecting",
-               l->name, ls_smd_kind_name(q->kind));
+        ls_log_ctx(LS_LOG_WARNING, LINK_CTX(l),
+                   "registry: smd %s did not answer %s in time; reconnecting",
+                   l->name, ls_smd_kind_name(q->kind));
         ls_reglink_kill(l, "request timeout");
     }
     if (l->state == L_UP && !l->kill && now - l->last_ping_ms >= l->lease_ms / 3) {

@@ -47,8 +47,9 @@ static void server_accept_cb(struct evconnlistener *l, evutil_socket_t fd, struc
     if (srv->nconnections >= srv->cfg.max_connections) {
         ls_net_format(sa, peer, sizeof peer);
         ls_stats.connections_refused_total++;
-        ls_log_peer(peer, LS_LOG_WARNING, "%s: refused: max_connections (%u) reached", peer,
-                    srv->cfg.max_connections);
+        ls_log_peer_ctx(LS_LOG_CTX(NULL, peer), LS_LOG_WARNING,
+                        "%s: refused: max_connections (%u) reached", peer,
+                        srv->cfg.max_connections);
         close(fd);
         return;
     }

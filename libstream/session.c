@@ -100,8 +100,12 @@ static const struct ls_subscriber_ops session_sub_ops;
 static const struct ls_source_ops session_source_ops;
 
 /* A line about this client, rate-limited per peer address (log.h, log_rate_limit): one
- * flooding client must not turn its requests into a log storm. */
-#define SES_LOG(ses, level, ...) ls_log_peer(ls_conn_peer((ses)->conn), (level), __VA_ARGS__)
+ * flooding client must not turn its requests into a log storm. Under journald it carries
+ * the stream (once one is named) and the peer as fields. */
+#define SES_LOG(ses, level, ...)                                                            \
+    ls_log_peer_ctx(LS_LOG_CTX((ses)->ref != NULL ? (ses)->ref->id : NULL,                  \
+                               ls_conn_peer((ses)->conn)),                                  \
+                    (level), __VA_ARGS__)
 
 static const char *session_id(const struct ls_session *ses)
 {

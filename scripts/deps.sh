@@ -3,7 +3,7 @@
 # As root it runs apt-get; otherwise it names what is missing and how to install it.
 set -u
 PACKAGES="make gcc clang libclang-rt-14-dev pkg-config libevent-dev libssl-dev libconfig-dev
-libcmocka-dev ffmpeg rtmpdump curl gstreamer1.0-tools gstreamer1.0-plugins-base
+libcmocka-dev libsystemd-dev ffmpeg rtmpdump curl gstreamer1.0-tools gstreamer1.0-plugins-base
 gstreamer1.0-plugins-good gstreamer1.0-plugins-bad gstreamer1.0-libav procps iproute2
 python3 man-db groff-base gnuplot-nox"
 

@@ -72,6 +72,7 @@ static int smd_reload(void *arg)
         ls_log(LS_LOG_WARNING, "listen and http_listen changes need a restart");
     ls_log_set_level(fresh.log_level);
     ls_log_set_peer_limit((unsigned)fresh.log_rate_limit, (unsigned)fresh.log_rate_burst);
+    ls_log_set_node_id(fresh.node_id);
     ls_http_set_node_id(app->http, fresh.node_id);
     ls_http_set_limits(app->http, (unsigned)fresh.http_max_connections,
                        (unsigned)fresh.http_request_timeout * 1000);
@@ -128,6 +129,7 @@ static void *smd_app_start(struct event_base *base, const char *path)
     }
     ls_log_set_level(app->conf.log_level);
     ls_log_set_peer_limit((unsigned)app->conf.log_rate_limit, (unsigned)app->conf.log_rate_burst);
+    ls_log_set_node_id(app->conf.node_id);
     smd_format_addr(&app->conf.listen, listen, sizeof listen);
     smd_format_addr(&app->conf.http_listen, http_listen, sizeof http_listen);
     app->reg = smd_registry_new(app->base, &app->conf);

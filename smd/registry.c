@@ -282,8 +282,8 @@ static void reply_busy(struct smd_session *s, uint32_t txid, const struct smd_en
     char text[LS_SMD_DESCRIPTION_MAX + 1];
 
     s->reg->c.refusals_busy_total++;
-    ls_log(LS_LOG_INFO, "%s (%s): register %s refused: owned by %s (%s)", s->peer,
-           session_name(s), e->id, e->owner->node_id, e->owner->advertise);
+    ls_log_ctx(LS_LOG_INFO, LS_LOG_CTX(e->id, s->peer), "%s (%s): register %s refused: owned by "
+               "%s (%s)", s->peer, session_name(s), e->id, e->owner->node_id, e->owner->advertise);
     snprintf(text, sizeof text, "published on %s", e->owner->node_id);
     ls_smd_msg_init(&m, LS_SMD_ERROR, txid);
     ls_smd_set_str(&m, LS_SMD_F_CODE, LS_SMD_CODE_BUSY);
@@ -326,9 +326,9 @@ static void takeover(struct smd_registry *reg, struct smd_entry *e, struct smd_s
     e->since = since;
     reg->c.takeovers_total++;
     reg->c.registrations_total++;
-    ls_log(LS_LOG_NOTICE, "%s: taken over by %s from %s (%s; generation %llu -> %llu)", e->id,
-           req->node_id, old->node_id, how, (unsigned long long)old_gen,
-           (unsigned long long)e->generation);
+    ls_log_ctx(LS_LOG_NOTICE, LS_LOG_CTX(e->id, req->peer), "%s: taken over by %s from %s (%s; "
+               "generation %llu -> %llu)", e->id, req->node_id, old->node_id, how,
+               (unsigned long long)old_gen, (unsigned long long)e->generation);
     reply_registered_ok(req, txid, e);
     notify_watchers(reg, e);
 }
@@ -368,8 +368,8 @@ static void probe_start(struct smd_registry *reg, struct smd_entry *e, struct sm
     tv.tv_usec = (suseconds_t)(reg->conf->probe_timeout_ms % 1000 * 1000);
     evtimer_add(p->timer, &tv);
     reg->c.probes_total++;
-    ls_log(LS_LOG_DEBUG, "%s: %s claims it; probing owner %s", e->id, req->node_id,
-           owner->node_id);
+    ls_log_ctx(LS_LOG_DEBUG, LS_LOG_CTX(e->id, req->peer), "%s: %s claims it; probing owner %s",
+               e->id, req->node_id, owner->node_id);
     ls_smd_msg_init(&m, LS_SMD_PROBE, p->txid);
     ls_smd_set_str(&m, LS_SMD_F_ID, e->id);
     session_send(owner, &m);
@@ -413,8 +413,9 @@ static void register_decide(struct smd_registry *reg, struct smd_session *req, u
         e->generation = next_generation(reg);
         e->since = since;
         reg->c.registrations_total++;
-        ls_log(LS_LOG_INFO, "%s: registered by %s at %s (generation %llu)", id, req->node_id,
-               req->advertise, (unsigned long long)e->generation);
+        ls_log_ctx(LS_LOG_INFO, LS_LOG_CTX(id, req->peer), "%s: registered by %s at %s "
+                   "(generation %llu)", id, req->node_id, req->advertise,
+                   (unsigned long long)e->generation);
         reply_registered_ok(req, txid, e);
         notify_watchers(reg, e);
         return;
@@ -472,8 +473,8 @@ static void probe_timeout_cb(evutil_socket_t fd, short what, void *arg)
     (void)fd;
     (void)what;
     p->reg->c.probe_timeouts_total++;
-    ls_log(LS_LOG_INFO, "%s: owner %s did not answer the probe in time: busy", p->id,
-           p->owner->node_id);
+    ls_log_ctx(LS_LOG_INFO, LS_LOG_CTX(p->id, p->owner->peer),
+               "%s: owner %s did not answer the probe in time: busy", p->id, p->owner->node_id);
     probe_finish(p, PROBE_BUSY, 0);
 }
 
@@ -515,14 +516,16 @@ static void on_unregister(struct smd_session *s, const struct ls_smd_msg *m)
     }
     if (e->owner != s || e->generation != m->generation) {
         reg->c.unregisters_stale_total++;
-        ls_log(LS_LOG_INFO, "%s (%s): unregister %s generation %llu ignored: current is %llu "
-               "by %s", s->peer, s->node_id, m->id, (unsigned long long)m->generation,
-               (unsigned long long)e->generation, e->owner->node_id);
+        ls_log_ctx(LS_LOG_INFO, LS_LOG_CTX(m->id, s->peer), "%s (%s): unregister %s generation "
+                   "%llu ignored: current is %llu by %s", s->peer, s->node_id, m->id,
+                   (unsigned long long)m->generation, (unsigned long long)e->generation,
+                   e->owner->node_id);
         reply_error(s, m->txid, LS_SMD_CODE_STALE, "not the current registration");
         return;
     }
     reg->c.unregisters_ok_total++;
-    ls_log(LS_LOG_INFO, "%s: unregistered by %s", e->id, s->node_id);
+    ls_log_ctx(LS_LOG_INFO, LS_LOG_CTX(e->id, s->peer), "%s: unregistered by %s", e->id,
+               s->node_id);
     entry_delete(reg, e);
     ls_smd_msg_init(&r, LS_SMD_RESULT, m->txid);
     ls_smd_set_str(&r, LS_SMD_F_ID, m->id);
@@ -714,10 +717,11 @@ static void on_hello(struct smd_session *s, const struct ls_smd_msg *m)
             reg->c.auth_failures_nonce++;
         else
             reg->c.auth_failures_signature++;
-        ls_log(LS_LOG_WARNING, "%s: hello of node %s refused: %s (%s); closing", s->peer,
-               m->node_id, why, strstr(why, "nonce") != NULL
-                                    ? "a replayed hello, or an spd older than this smd"
-                                    : "check cluster_secret and clocks");
+        ls_log_ctx(LS_LOG_WARNING, LS_LOG_CTX(NULL, s->peer),
+                   "%s: hello of node %s refused: %s (%s); closing", s->peer, m->node_id, why,
+                   strstr(why, "nonce") != NULL
+                       ? "a replayed hello, or an spd older than this smd"
+                       : "check cluster_secret and clocks");
         reply_error(s, m->txid, LS_SMD_CODE_UNAUTHORIZED, why);
         session_kill(s, LS_EAUTH, "hello refused", true);
         return;
@@ -752,8 +756,8 @@ static void on_hello(struct smd_session *s, const struct ls_smd_msg *m)
         ls_log(LS_LOG_ERR, "node %s: out of memory: left out of the cluster view", s->node_id);
     reg->nnodes++;
     reg->c.hellos_total++;
-    ls_log(LS_LOG_INFO, "%s: node %s (%s, advertise %s, version %s) joined", s->peer,
-           s->node_id, s->role, s->advertise, m->version);
+    ls_log_ctx(LS_LOG_INFO, LS_LOG_CTX(NULL, s->peer), "%s: node %s (%s, advertise %s, "
+               "version %s) joined", s->peer, s->node_id, s->role, s->advertise, m->version);
     ls_smd_msg_init(&r, LS_SMD_RESULT, m->txid);
     ls_smd_set_str(&r, LS_SMD_F_NODE_ID, reg->conf->node_id);
     ls_smd_set_num(&r, LS_SMD_F_LEASE_SECONDS, (uint64_t)reg->conf->lease_seconds);
@@ -930,12 +934,13 @@ static void session_on_close(struct ls_conn *c, void *owner, int err, const char
     if (s->state == SS_READY) {
         reg->nnodes--;
         if (s->lease_lapsed)
-            ls_log(LS_LOG_NOTICE, "node %s (%s): lease of %llds lapsed; %zu streams dropped",
-                   s->node_id, s->peer, (long long)reg->conf->lease_seconds, dropped);
+            ls_log_ctx(LS_LOG_NOTICE, LS_LOG_CTX(NULL, s->peer), "node %s (%s): lease of %llds "
+                       "lapsed; %zu streams dropped", s->node_id, s->peer,
+                       (long long)reg->conf->lease_seconds, dropped);
         else
-            ls_log(err == LS_OK ? LS_LOG_INFO : LS_LOG_NOTICE,
-                   "node %s (%s) left: %s; %zu streams dropped", s->node_id, s->peer,
-                   why != NULL ? why : "closed", dropped);
+            ls_log_ctx(err == LS_OK ? LS_LOG_INFO : LS_LOG_NOTICE, LS_LOG_CTX(NULL, s->peer),
+                       "node %s (%s) left: %s; %zu streams dropped", s->node_id, s->peer,
+                       why != NULL ? why : "closed", dropped);
     } else if (!ours && err != LS_EPROTO && err != LS_ELIMIT) {
         ls_log(LS_LOG_DEBUG, "%s: closed before hello: %s", s->peer, why != NULL ? why : "");
     }

@@ -308,7 +308,8 @@ static void origin_revoked(void *arg, const char *id)
 
     if (spd_sources_revoked(o->sources, id))
         return;
-    ls_log(LS_LOG_NOTICE, "publish %s: taken over on another origin; dropping ours", id);
+    ls_log_ctx(LS_LOG_NOTICE, LS_LOG_CTX(id, NULL),
+               "publish %s: taken over on another origin; dropping ours", id);
     if (st != NULL && ls_stream_has_source(st) &&
         ls_stream_source_kind(st) == LS_SOURCE_PUBLISHER)
         ls_stream_kick_source(st, "taken over on another origin");

@@ -302,21 +302,22 @@ static void record_log_outcome(struct spd_recorder *rec)
     switch (w->outcome) {
     case RECORD_FINISHED:
         if (!rec->failed)
-            ls_log(LS_LOG_NOTICE, "record %s: finished %s (%llu bytes)", rec->id, rec->path,
-                   (unsigned long long)w->boundary);
+            ls_log_ctx(LS_LOG_NOTICE, LS_LOG_CTX(rec->id, NULL), "record %s: finished %s (%llu "
+                       "bytes)", rec->id, rec->path, (unsigned long long)w->boundary);
         break;
     case RECORD_MAX_BYTES:
-        ls_log(LS_LOG_WARNING, "record %s: %s reached record.max_bytes (%llu); recording stopped",
-               rec->id, rec->path, (unsigned long long)w->max_bytes);
+        ls_log_ctx(LS_LOG_WARNING, LS_LOG_CTX(rec->id, NULL), "record %s: %s reached "
+                   "record.max_bytes (%llu); recording stopped", rec->id, rec->path,
+                   (unsigned long long)w->max_bytes);
         break;
     case RECORD_NO_SPACE:
-        ls_log(LS_LOG_ERR, "record %s: free space under record.min_free_bytes (%llu) on the "
-               "filesystem of %s; recording stopped", rec->id,
-               (unsigned long long)w->min_free_bytes, rec->path);
+        ls_log_ctx(LS_LOG_ERR, LS_LOG_CTX(rec->id, NULL), "record %s: free space under "
+                   "record.min_free_bytes (%llu) on the filesystem of %s; recording stopped",
+                   rec->id, (unsigned long long)w->min_free_bytes, rec->path);
         break;
     case RECORD_FAILED:
-        ls_log(LS_LOG_ERR, "record %s: write to %s failed: %s; recording stopped", rec->id,
-               rec->path, strerror(w->err));
+        ls_log_ctx(LS_LOG_ERR, LS_LOG_CTX(rec->id, NULL), "record %s: write to %s failed: %s; "
+                   "recording stopped", rec->id, rec->path, strerror(w->err));
         break;
     }
 }
@@ -359,8 +360,8 @@ static void record_too_slow(struct ls_subscriber *sub, const char *why)
 {
     struct spd_recorder *rec = record_from_sub(sub);
 
-    ls_log(LS_LOG_ERR, "record %s: the disk cannot keep up (%s); recording stopped", rec->id,
-           why);
+    ls_log_ctx(LS_LOG_ERR, LS_LOG_CTX(rec->id, NULL), "record %s: the disk cannot keep up (%s); "
+               "recording stopped", rec->id, why);
     /* What reached the pipe is written; the writer cuts any partial tag. */
     record_give_up(rec);
 }
@@ -441,7 +442,8 @@ struct spd_recorder *spd_record_start(struct ls_hub *hub, const struct spd_recor
     if ((mkdir(cfg->dir, 0750) == -1 && errno != EEXIST) ||
         (mkdir(appdir, 0750) == -1 && errno != EEXIST) ||
         (rec->w.fd = open(rec->path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640)) == -1) {
-        ls_log(LS_LOG_ERR, "record %s: cannot create %s: %s", id, rec->path, strerror(errno));
+        ls_log_ctx(LS_LOG_ERR, LS_LOG_CTX(id, NULL), "record %s: cannot create %s: %s", id,
+                   rec->path, strerror(errno));
         record_free(rec);
         return NULL;
     }
@@ -467,7 +469,7 @@ struct spd_recorder *spd_record_start(struct ls_hub *hub, const struct spd_recor
         return NULL;
     }
     rec->subscribed = true;
-    ls_log(LS_LOG_NOTICE, "record %s: writing %s", id, rec->path);
+    ls_log_ctx(LS_LOG_NOTICE, LS_LOG_CTX(id, NULL), "record %s: writing %s", id, rec->path);
     return rec;
 }
 

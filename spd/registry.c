@@ -332,7 +332,8 @@ static void record_revert(struct spd_registry *reg, struct reg_record *r)
 {
     unsigned i;
 
-    ls_log(LS_LOG_INFO, "registry: %s stays with the publisher it was claimed from", r->id);
+    ls_log_ctx(LS_LOG_INFO, LS_LOG_CTX(r->id, NULL),
+               "registry: %s stays with the publisher it was claimed from", r->id);
     r->owner = r->prev_owner;
     r->prev_owner = 0;
     r->state = R_OWNED;
@@ -376,7 +377,8 @@ static void claim_check(struct spd_registry *reg, struct reg_record *r)
             reg->c.claims_busy++;
         else
             reg->c.claims_failed++;
-        ls_log(LS_LOG_INFO, "registry: claim of %s refused: %s", r->id, s->why);
+        ls_log_ctx(LS_LOG_INFO, LS_LOG_CTX(r->id, NULL), "registry: claim of %s refused: %s",
+                   r->id, s->why);
         if (c != NULL)
             claim_decide(c, busy != NULL ? LS_EBUSY : LS_ELIMIT, s->why);
         if (r->prev_owner != 0)
@@ -388,8 +390,8 @@ static void claim_check(struct spd_registry *reg, struct reg_record *r)
     r->state = R_OWNED;
     if (ok == 0) {
         reg->c.claims_standalone++;
-        ls_log(LS_LOG_WARNING, "registry: no smd reachable: %s claimed locally (standalone); "
-               "it is announced when an smd comes back", r->id);
+        ls_log_ctx(LS_LOG_WARNING, LS_LOG_CTX(r->id, NULL), "registry: no smd reachable: %s "
+                   "claimed locally (standalone); it is announced when an smd comes back", r->id);
     } else {
         reg->c.claims_ok++;
     }
@@ -407,8 +409,9 @@ static void record_lost(struct spd_registry *reg, struct reg_record *r, struct r
     struct spd_claim *c = r->claim;
 
     snprintf(id, sizeof id, "%s", r->id);
-    ls_log(LS_LOG_NOTICE, "registry: %s lost at smd %s: %s; dropping the local publisher", id,
-           from->name, how);
+    ls_log_ctx(LS_LOG_NOTICE, LS_LOG_CTX(id, from->name),
+               "registry: %s lost at smd %s: %s; dropping the local publisher", id, from->name,
+               how);
     r->claim = NULL;
     if (c != NULL)
         claim_decide(c, LS_EBUSY, how);
@@ -457,7 +460,8 @@ static void register_answer(struct spd_registry *reg, struct reg_link *l,
         reg->c.reannounce_losses++;
         record_lost(reg, r, l, "an earlier publisher holds it");
     } else if (s->state == SLOT_FAILED) {
-        ls_log(LS_LOG_WARNING, "registry: re-announce of %s: %s", r->id, s->why);
+        ls_log_ctx(LS_LOG_WARNING, LS_LOG_CTX(r->id, l->name), "registry: re-announce of %s: %s",
+                   r->id, s->why);
         s->state = SLOT_NONE;
     }
 }
@@ -617,7 +621,8 @@ static void link_up(struct ls_reglink *rl, void *arg, const struct ls_smd_msg *m
         ls_smd_set_str(&wm, LS_SMD_F_ID, w->id);
         (void)link_request(l, &wm, REG_REQUEST_TIMEOUT_MS);
     }
-    ls_log(LS_LOG_INFO, "registry: smd %s: re-announced %zu streams", l->name, announced);
+    ls_log_ctx(LS_LOG_INFO, LS_LOG_CTX(NULL, l->name), "registry: smd %s: re-announced %zu streams",
+               l->name, announced);
 }
 
 static void on_probe(struct reg_link *l, const struct ls_smd_msg *m)
@@ -637,8 +642,8 @@ static void on_probe(struct reg_link *l, const struct ls_smd_msg *m)
         ls_smd_msg_init(&r, LS_SMD_ERROR, m->txid);
         ls_smd_set_str(&r, LS_SMD_F_CODE, LS_SMD_CODE_NOT_FOUND);
     }
-    ls_log(LS_LOG_DEBUG, "registry: smd %s probes %s: %s %llu ms", l->name, m->id,
-           rc == LS_OK ? "idle" : "no publisher", (unsigned long long)idle);
+    ls_log_ctx(LS_LOG_DEBUG, LS_LOG_CTX(m->id, l->name), "registry: smd %s probes %s: %s %llu ms",
+               l->name, m->id, rc == LS_OK ? "idle" : "no publisher", (unsigned long long)idle);
     (void)ls_reglink_send(l->rl, &r);
 }
 
@@ -650,8 +655,9 @@ static void on_revoked(struct reg_link *l, const struct ls_smd_msg *m)
 
     if (r == NULL || r->slots[l->slot].state != SLOT_OK ||
         r->slots[l->slot].gen != m->generation) {
-        ls_log(LS_LOG_DEBUG, "registry: smd %s revoked %s generation %llu: not ours now; "
-               "ignored", l->name, m->id, (unsigned long long)m->generation);
+        ls_log_ctx(LS_LOG_DEBUG, LS_LOG_CTX(m->id, l->name), "registry: smd %s revoked %s "
+                   "generation %llu: not ours now; ignored", l->name, m->id,
+                   (unsigned long long)m->generation);
         return;
     }
     reg->c.revocations++;
@@ -707,8 +713,8 @@ static void link_answer(struct ls_reglink *rl, void *arg, struct ls_reglink_req 
         break;
     case LS_SMD_WATCH:
         if (m != NULL && m->kind == LS_SMD_ERROR)
-            ls_log(LS_LOG_WARNING, "registry: smd %s refused to watch %s: %s", l->name, q->id,
-                   m->code);
+            ls_log_ctx(LS_LOG_WARNING, LS_LOG_CTX(q->id, l->name),
+                       "registry: smd %s refused to watch %s: %s", l->name, q->id, m->code);
         break;
     default: /* unregister, unwatch: nothing to do */
         break;
@@ -1151,7 +1157,8 @@ void spd_registry_release(struct spd_registry *reg, const char *id, uint64_t own
          * out. Either way the record is not its to release; it just cannot come back. */
         if (r->prev_owner == owner)
             r->prev_owner = 0;
-        ls_log(LS_LOG_DEBUG, "registry: %s kept: it is claimed by a newer publisher", id);
+        ls_log_ctx(LS_LOG_DEBUG, LS_LOG_CTX(id, NULL),
+                   "registry: %s kept: it is claimed by a newer publisher", id);
         return;
     }
     if (r->prev_owner != 0) {
@@ -1164,7 +1171,7 @@ void spd_registry_release(struct spd_registry *reg, const char *id, uint64_t own
     if (r->claim != NULL)
         claim_decide(r->claim, LS_ESTATE, "released while claiming");
     r->claim = NULL;
-    ls_log(LS_LOG_DEBUG, "registry: releasing %s", id);
+    ls_log_ctx(LS_LOG_DEBUG, LS_LOG_CTX(id, NULL), "registry: releasing %s", id);
     record_release(reg, r, NULL);
 }
 

@@ -1,5 +1,7 @@
 /* Unit tests for log.c: both line forms, levels, escaping, truncation, the stderr path,
- * and the per-address rate limit of peer-caused lines (ls_log_peer). */
+ * the per-address rate limit of peer-caused lines (ls_log_peer), and the structured
+ * fields: absent from stderr lines, present in journald entries (through journal.h's
+ * sender hook, so nothing reaches a real journald). */
 #include <ctype.h>
 #include <errno.h>
 #include <setjmp.h>
@@ -9,11 +11,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 #include <cmocka.h>
 
 #include "libstream/err.h"
+#include "libstream/journal.h"
 #include "libstream/log.h"
 
 struct capture {
@@ -413,6 +417,294 @@ static void test_peer_rate_limit_report_text(void **state)
     ls_log_set_peer_limit(0, 0);
 }
 
+/* ---- structured fields ---- */
+
+/* The entries journald would have received: fields of each joined by '\n', entries by
+ * an empty line. */
+struct entries {
+    int calls;
+    int result;
+    char all[16384];
+};
+
+static struct entries ent;
+
+static int capture_sender(const struct iovec *iov, int n, void *arg)
+{
+    struct entries *e = arg;
+    size_t len = strlen(e->all);
+    int i;
+
+    e->calls++;
+    for (i = 0; i < n; i++) {
+        assert_true(len + iov[i].iov_len + 2 < sizeof e->all);
+        memcpy(e->all + len, iov[i].iov_base, iov[i].iov_len);
+        len += iov[i].iov_len;
+        e->all[len++] = '\n';
+    }
+    e->all[len++] = '\n';
+    e->all[len] = '\0';
+    return e->result;
+}
+
+/* stderr goes to a pipe while a test runs, so it can tell what reached fd 2. */
+static int stderr_pipe[2] = { -1, -1 };
+static int stderr_saved = -1;
+
+static void stderr_capture_begin(void)
+{
+    assert_int_equal(pipe(stderr_pipe), 0);
+    stderr_saved = dup(STDERR_FILENO);
+    assert_true(stderr_saved >= 0);
+    assert_int_equal(dup2(stderr_pipe[1], STDERR_FILENO), STDERR_FILENO);
+}
+
+/* What was written to fd 2 since stderr_capture_begin, NUL-terminated in `out`. */
+static void stderr_capture_end(char *out, size_t size)
+{
+    ssize_t n;
+
+    assert_int_equal(dup2(stderr_saved, STDERR_FILENO), STDERR_FILENO);
+    close(stderr_saved);
+    close(stderr_pipe[1]);
+    n = read(stderr_pipe[0], out, size - 1);
+    close(stderr_pipe[0]);
+    out[n > 0 ? n : 0] = '\0';
+}
+
+static int setup_native(void **state)
+{
+    (void)state;
+    setenv("JOURNAL_STREAM", "8:123456", 1);
+    setenv("LIVECLUSTER_JOURNAL", "native", 1);
+    ls_log_init("spd");
+    ls_log_set_level(LS_LOG_INFO);
+    ls_log_set_node_id("spd-a");
+    ls_log_set_sink(NULL, NULL);
+    memset(&ent, 0, sizeof ent);
+    ls_journal_set_sender(capture_sender, &ent);
+    return 0;
+}
+
+static int teardown_native(void **state)
+{
+    (void)state;
+    unsetenv("LIVECLUSTER_JOURNAL");
+    ls_journal_set_sender(NULL, NULL);
+    ls_log_set_node_id(NULL);
+    ls_log_set_sink(NULL, NULL);
+    ls_log_set_peer_limit(0, 0);
+    ls_log_init("spd");
+    return 0;
+}
+
+/* Outside journald a line with fields is byte for byte the line without them. */
+static void test_ctx_lines_unchanged(void **state)
+{
+    char plain[LS_LOG_LINE_MAX + 16];
+    static struct ls_log_limit lim;
+
+    (void)state;
+    ls_log_set_node_id("spd-a");
+    ls_log(LS_LOG_NOTICE, "%s: publish %s started", "10.0.0.7:50512", "live/x");
+    snprintf(plain, sizeof plain, "%s", cap.line);
+    assert_string_equal(plain, "<5>spd: 10.0.0.7:50512: publish live/x started");
+    ls_log_ctx(LS_LOG_NOTICE, LS_LOG_CTX("live/x", "10.0.0.7:50512"), "%s: publish %s started",
+               "10.0.0.7:50512", "live/x");
+    assert_string_equal(cap.line, plain);
+    ls_log_peer_ctx(LS_LOG_CTX("live/x", "10.0.0.7:50512"), LS_LOG_NOTICE,
+                    "%s: publish %s started", "10.0.0.7:50512", "live/x");
+    assert_string_equal(cap.line, plain);
+    assert_true(ls_log_limited_ctx(&lim, 1000, LS_LOG_NOTICE, LS_LOG_CTX("live/x", NULL),
+                                   "%s: publish %s started", "10.0.0.7:50512", "live/x"));
+    assert_string_equal(cap.line, plain);
+    ls_log_ctx(LS_LOG_NOTICE, NULL, "%s: publish %s started", "10.0.0.7:50512", "live/x");
+    assert_string_equal(cap.line, plain);
+    assert_int_equal(cap.calls, 5);
+    ls_log_set_node_id(NULL);
+}
+
+/* The plain form too (its timestamp aside). */
+static void test_ctx_lines_unchanged_plain(void **state)
+{
+    (void)state;
+    ls_log_ctx(LS_LOG_INFO, LS_LOG_CTX("live/x", "10.0.0.7:1"), "play %s", "live/x");
+    assert_plain_line(cap.line, "spd info: play live/x");
+    assert_false(ls_log_native());
+}
+
+/* In native mode a line is one entry with its fields, and nothing goes to stderr. */
+static void test_native_entry_fields(void **state)
+{
+    char err[256];
+
+    (void)state;
+    assert_true(ls_log_native());
+    stderr_capture_begin();
+    ls_log_peer_ctx(LS_LOG_CTX("live/x", "10.0.0.7:50512"), LS_LOG_NOTICE,
+                    "%s: publish %s started", "10.0.0.7:50512", "live/x");
+    ls_log(LS_LOG_WARNING, "no context");
+    ls_log_ctx(LS_LOG_DEBUG, LS_LOG_CTX("live/x", NULL), "filtered: no entry");
+    ls_log_ctx(LS_LOG_INFO, LS_LOG_CTX(NULL, "[2001:db8::1]:1935"), "v6 peer");
+    stderr_capture_end(err, sizeof err);
+    assert_string_equal(err, "");
+    assert_int_equal(ent.calls, 3);
+    assert_string_equal(ent.all, "MESSAGE=10.0.0.7:50512: publish live/x started\n"
+                                 "PRIORITY=5\n"
+                                 "SYSLOG_IDENTIFIER=spd\n"
+                                 "STREAM_ID=live/x\n"
+                                 "PEER=10.0.0.7:50512\n"
+                                 "PEER_ADDR=10.0.0.7\n"
+                                 "NODE_ID=spd-a\n"
+                                 "\n"
+                                 "MESSAGE=no context\n"
+                                 "PRIORITY=4\n"
+                                 "SYSLOG_IDENTIFIER=spd\n"
+                                 "NODE_ID=spd-a\n"
+                                 "\n"
+                                 "MESSAGE=v6 peer\n"
+                                 "PRIORITY=6\n"
+                                 "SYSLOG_IDENTIFIER=spd\n"
+                                 "PEER=[2001:db8::1]:1935\n"
+                                 "PEER_ADDR=2001:db8::1\n"
+                                 "NODE_ID=spd-a\n"
+                                 "\n");
+}
+
+/* Field values are escaped like the message and cut at LS_LOG_FIELD_MAX; a message is cut
+ * at the line bound (without the prefix it does not carry). */
+static void test_native_escaping_and_bounds(void **state)
+{
+    static char big[3000], longpeer[LS_LOG_FIELD_MAX + 50];
+    char want[LS_LOG_FIELD_MAX + 64];
+    const char *p;
+    size_t len;
+
+    (void)state;
+    ls_log_set_node_id("node\n\x01" "a");
+    ls_log_ctx(LS_LOG_INFO, LS_LOG_CTX("live/\xff" "x\nSTREAM_ID=forged", NULL),
+               "name=%s", "a\nb");
+    assert_string_equal(ent.all, "MESSAGE=name=a\\nb\n"
+                                 "PRIORITY=6\n"
+                                 "SYSLOG_IDENTIFIER=spd\n"
+                                 "STREAM_ID=live/\\xffx\\nSTREAM_ID=forged\n"
+                                 "NODE_ID=node\\n\\x01a\n"
+                                 "\n");
+    ent.all[0] = '\0';
+    ls_log_set_node_id(NULL);
+    memset(longpeer, 'p', sizeof longpeer - 1);
+    memset(big, 'm', sizeof big - 1);
+    ls_log_ctx(LS_LOG_INFO, LS_LOG_CTX(NULL, longpeer), "%s", big);
+    /* MESSAGE: LS_LOG_LINE_MAX - 1 bytes, ending in "..." */
+    p = strchr(ent.all, '\n');
+    len = (size_t)(p - ent.all) - strlen("MESSAGE=");
+    assert_int_equal(len, LS_LOG_LINE_MAX - 1);
+    assert_memory_equal(p - 4, "m...", 4);
+    /* PEER: LS_LOG_FIELD_MAX bytes, ending in "..." */
+    memset(want, 'p', LS_LOG_FIELD_MAX - 3);
+    memcpy(want + LS_LOG_FIELD_MAX - 3, "...\n", 5);
+    p = strstr(ent.all, "\nPEER=");
+    assert_non_null(p);
+    assert_memory_equal(p + 6, want, LS_LOG_FIELD_MAX + 1);
+    assert_null(strstr(ent.all, "NODE_ID="));
+}
+
+/* An entry journald does not take becomes the usual line on stderr. */
+static void test_native_falls_back_to_stderr(void **state)
+{
+    char err[256];
+
+    (void)state;
+    ent.result = -ECONNREFUSED;
+    errno = EPIPE;
+    stderr_capture_begin();
+    ls_log_ctx(LS_LOG_WARNING, LS_LOG_CTX("live/x", "10.0.0.7:1"), "%s: journald is %s",
+               "10.0.0.7:1", "down");
+    stderr_capture_end(err, sizeof err);
+    assert_int_equal(errno, EPIPE);
+    assert_int_equal(ent.calls, 1);
+    assert_string_equal(err, "<4>spd: 10.0.0.7:1: journald is down\n");
+}
+
+/* A sink (tests, or a daemon's own output) takes lines before journald does. */
+static void test_native_sink_first(void **state)
+{
+    (void)state;
+    memset(&cap, 0, sizeof cap);
+    ls_log_set_sink(capture_sink, &cap);
+    ls_log_ctx(LS_LOG_INFO, LS_LOG_CTX("live/x", NULL), "to the sink");
+    assert_int_equal(cap.calls, 1);
+    assert_string_equal(cap.line, "<6>spd: to the sink");
+    assert_int_equal(ent.calls, 0);
+}
+
+/* ls_log_peer_ctx limits by ctx->peer's address as ls_log_peer does; the lines it lets
+ * through, and ls_log_limited_ctx's, keep their fields. */
+static void test_native_limits_keep_fields(void **state)
+{
+    static struct ls_log_limit lim;
+    int i;
+
+    (void)state;
+    ls_log_set_peer_limit(1, 2);
+    for (i = 0; i < 10; i++)
+        ls_log_peer_ctx(LS_LOG_CTX("live/x", "192.0.2.9:1000"), LS_LOG_INFO, "flood %d", i);
+    ls_log_peer_ctx(LS_LOG_CTX("live/x", "192.0.2.9:2000"), LS_LOG_INFO, "same address");
+    ls_log_peer_ctx(LS_LOG_CTX("live/x", "192.0.2.10:1000"), LS_LOG_INFO, "another");
+    ls_log_peer_ctx(LS_LOG_CTX("live/x", NULL), LS_LOG_INFO, "no peer: not limited");
+    assert_int_equal(ent.calls, 4);
+    assert_non_null(strstr(ent.all, "MESSAGE=flood 1\nPRIORITY=6\nSYSLOG_IDENTIFIER=spd\n"
+                                    "STREAM_ID=live/x\nPEER=192.0.2.9:1000\n"));
+    assert_null(strstr(ent.all, "flood 2"));
+    assert_null(strstr(ent.all, "same address"));
+    ls_log_set_peer_limit(0, 0);
+    ent.all[0] = '\0';
+    assert_true(ls_log_limited_ctx(&lim, 60000, LS_LOG_WARNING, LS_LOG_CTX("live/y", NULL),
+                                   "play %s refused", "live/y"));
+    assert_false(ls_log_limited_ctx(&lim, 60000, LS_LOG_WARNING, LS_LOG_CTX("live/y", NULL),
+                                    "play %s refused", "live/y"));
+    assert_string_equal(ent.all, "MESSAGE=play live/y refused\nPRIORITY=4\n"
+                                 "SYSLOG_IDENTIFIER=spd\nSTREAM_ID=live/y\nNODE_ID=spd-a\n\n");
+}
+
+/* Who decides: JOURNAL_STREAM naming fd 2 (as systemd sets it) turns entries on, an
+ * inherited one does not; LIVECLUSTER_JOURNAL forces either way. */
+static void test_native_mode_choice(void **state)
+{
+    struct stat st;
+    char js[96];
+
+    (void)state;
+    assert_int_equal(fstat(STDERR_FILENO, &st), 0);
+    snprintf(js, sizeof js, "%ju:%ju", (uintmax_t)st.st_dev, (uintmax_t)st.st_ino);
+    unsetenv("LIVECLUSTER_JOURNAL");
+    setenv("JOURNAL_STREAM", js, 1);
+    ls_log_init("spd");
+    assert_true(ls_log_native());
+    setenv("JOURNAL_STREAM", "8:123456", 1);
+    ls_log_init("spd");
+    assert_false(ls_log_native());
+    unsetenv("JOURNAL_STREAM");
+    ls_log_init("spd");
+    assert_false(ls_log_native());
+    setenv("JOURNAL_STREAM", js, 1);
+    setenv("LIVECLUSTER_JOURNAL", "off", 1);
+    ls_log_init("spd");
+    assert_false(ls_log_native());
+    setenv("LIVECLUSTER_JOURNAL", "auto", 1);
+    ls_log_init("spd");
+    assert_true(ls_log_native());
+    unsetenv("JOURNAL_STREAM");
+    setenv("LIVECLUSTER_JOURNAL", "native", 1);
+    ls_log_init("spd");
+    assert_true(ls_log_native());
+    /* forced, without JOURNAL_STREAM: a line journald refuses is a plain line */
+    memset(&cap, 0, sizeof cap);
+    ls_log_set_sink(capture_sink, &cap);
+    ls_log(LS_LOG_INFO, "plain");
+    assert_plain_line(cap.line, "spd info: plain");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -431,6 +723,17 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_peer_rate_limit_report, setup_journal, teardown),
         cmocka_unit_test_setup_teardown(test_peer_rate_limit_report_text, setup_journal,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_ctx_lines_unchanged, setup_journal, teardown),
+        cmocka_unit_test_setup_teardown(test_ctx_lines_unchanged_plain, setup_plain, teardown),
+        cmocka_unit_test_setup_teardown(test_native_entry_fields, setup_native, teardown_native),
+        cmocka_unit_test_setup_teardown(test_native_escaping_and_bounds, setup_native,
+                                        teardown_native),
+        cmocka_unit_test_setup_teardown(test_native_falls_back_to_stderr, setup_native,
+                                        teardown_native),
+        cmocka_unit_test_setup_teardown(test_native_sink_first, setup_native, teardown_native),
+        cmocka_unit_test_setup_teardown(test_native_limits_keep_fields, setup_native,
+                                        teardown_native),
+        cmocka_unit_test_setup_teardown(test_native_mode_choice, setup_native, teardown_native),
     };
     return cmocka_run_group_tests_name("log", tests, NULL, NULL);
 }

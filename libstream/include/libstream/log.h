@@ -13,6 +13,16 @@
  * valid UTF-8 inside the message are escaped (\n, \r, \t, \xHH), so a peer-controlled string
  * (a stream name, a URL) can never start a forged log line.
  *
+ * Structured fields. A line may name the stream and the peer it is about (struct
+ * ls_log_ctx: ls_log_ctx(), ls_log_peer_ctx(), ls_log_limited_ctx()). On stderr they add
+ * nothing: the line is byte for byte what ls_log() writes. When stderr really is a journald
+ * stream (JOURNAL_STREAM names the file on fd 2, as systemd sets it), lines go to journald's
+ * native socket instead (journal.h), as entries with the fields STREAM_ID=, PEER=,
+ * PEER_ADDR= and NODE_ID= (ls_log_set_node_id), so that `journalctl -u spd STREAM_ID=live/x`
+ * follows one stream. The environment variable LIVECLUSTER_JOURNAL overrides the choice at
+ * ls_log_init: "native" sends entries to journald whatever stderr is, "off" never does. A
+ * line journald does not take (it is down, the socket is missing) goes to stderr as usual.
+ *
  * State is process-global and not thread-safe: the daemons are single-threaded (one event
  * loop per process). Nothing here allocates, exits, or fails.
  */
@@ -38,15 +48,39 @@ enum ls_log_level {
 #define LS_LOG_LINE_MAX 2048
 /* Longest ident kept (longer idents are cut). */
 #define LS_LOG_IDENT_MAX 31
+/* Longest value of a structured field (STREAM_ID, PEER, NODE_ID) after escaping; longer
+ * values are cut and end in "..." (a stream id is at most 257 bytes). */
+#define LS_LOG_FIELD_MAX 320
 
 /*
- * Sets the ident (copied; e.g. "spd") and reads JOURNAL_STREAM from the environment, once:
- * non-empty selects journal mode. May be called again (tests do) to re-read it. Before the
- * first call the ident is "livecluster", the mode plain, the level LS_LOG_INFO.
+ * What a line is about, for the structured fields (journald only; see above). Every member
+ * may be NULL or "" (no such field); strings are borrowed for the call and escaped like the
+ * message. Call sites pass a compound literal, e.g. through LS_LOG_CTX:
+ *
+ *   ls_log_peer_ctx(LS_LOG_CTX(ref->id, peer), LS_LOG_INFO, "%s: play %s started", ...);
+ */
+struct ls_log_ctx {
+    const char *stream_id;   /* "app/name" the line is about */
+    const char *peer;        /* the remote end it is about: "ip:port" or "[ip6]:port" */
+};
+#define LS_LOG_CTX(stream_id_, peer_) \
+    (&(const struct ls_log_ctx){ .stream_id = (stream_id_), .peer = (peer_) })
+
+/*
+ * Sets the ident (copied; e.g. "spd") and reads JOURNAL_STREAM and LIVECLUSTER_JOURNAL from
+ * the environment, once: a non-empty JOURNAL_STREAM selects journal mode; entries go to
+ * journald natively as described above. May be called again (tests do) to re-read them.
+ * Before the first call the ident is "livecluster", the mode plain, the level LS_LOG_INFO,
+ * no native entries.
  */
 void ls_log_init(const char *ident);
 /* Replaces the ident (copied, cut at LS_LOG_IDENT_MAX bytes). NULL means "livecluster". */
 void ls_log_set_ident(const char *ident);
+/* The NODE_ID field of every entry from now on (copied, escaped, cut at LS_LOG_FIELD_MAX);
+ * NULL or "" for none (the default). Lines on stderr do not show it. */
+void ls_log_set_node_id(const char *node_id);
+/* True when lines go to journald as entries with fields (ls_log_init decided so). */
+bool ls_log_native(void);
 /* Lines with a level above `level` (less severe) are dropped. Clamped to ERR..DEBUG. */
 void ls_log_set_level(int level);
 int ls_log_get_level(void);
@@ -67,6 +101,10 @@ const char *ls_log_level_name(int level);
  */
 void ls_log(int level, const char *fmt, ...) LS_PRINTF(2, 3);
 void ls_vlog(int level, const char *fmt, va_list ap) LS_PRINTF(2, 0);
+/* ls_log() with the fields of `ctx` (NULL = none). */
+void ls_log_ctx(int level, const struct ls_log_ctx *ctx, const char *fmt, ...) LS_PRINTF(3, 4);
+void ls_vlog_ctx(int level, const struct ls_log_ctx *ctx, const char *fmt, va_list ap)
+    LS_PRINTF(3, 0);
 
 /*
  * A line caused by a peer (`peer` is its "ip:port" or "[ip6]:port" text, as connections
@@ -79,6 +117,9 @@ void ls_vlog(int level, const char *fmt, va_list ap) LS_PRINTF(2, 0);
  * reported). Without a limit set, or with `peer` NULL, this is ls_log.
  */
 void ls_log_peer(const char *peer, int level, const char *fmt, ...) LS_PRINTF(3, 4);
+/* ls_log_peer() limited by ctx->peer, with the fields of `ctx` (NULL = ls_log). */
+void ls_log_peer_ctx(const struct ls_log_ctx *ctx, int level, const char *fmt, ...)
+    LS_PRINTF(3, 4);
 /* Sets the per-address limit of ls_log_peer and forgets every bucket; 0 lines_per_s = no
  * limit (the default). `burst` below 1 counts as 1. */
 void ls_log_set_peer_limit(unsigned lines_per_s, unsigned burst);
@@ -87,7 +128,7 @@ void ls_log_set_peer_limit(unsigned lines_per_s, unsigned burst);
  * Redirects lines to `sink` instead of stderr (tests, or a daemon that wants its own
  * output). The sink receives the finished line — prefix included, no trailing newline,
  * NUL-terminated, at most LS_LOG_LINE_MAX - 1 bytes — borrowed for the call only, and
- * `arg` unchanged. NULL restores stderr.
+ * `arg` unchanged; with a sink set nothing goes to journald either. NULL restores stderr.
  */
 void ls_log_set_sink(void (*sink)(int level, const char *line, void *arg), void *arg);
 
@@ -103,5 +144,8 @@ struct ls_log_limit {
 };
 bool ls_log_limited(struct ls_log_limit *lim, unsigned interval_ms, int level, const char *fmt,
                     ...) LS_PRINTF(4, 5);
+/* ls_log_limited() with the fields of `ctx` (those of the line written). */
+bool ls_log_limited_ctx(struct ls_log_limit *lim, unsigned interval_ms, int level,
+                        const struct ls_log_ctx *ctx, const char *fmt, ...) LS_PRINTF(5, 6);
 
 #endif /* LIBSTREAM_LOG_H */

@@ -1,5 +1,5 @@
 /*
- * notify.h — the systemd notification protocol (sd_notify(3)) without libsystemd.
+ * notify.h — the systemd notification protocol (sd_notify(3), sent by libsystemd).
  *
  * With Type=notify, systemd passes NOTIFY_SOCKET (an AF_UNIX datagram socket: a path, or
  * "@name" for the abstract namespace) and, with WatchdogSec=, WATCHDOG_USEC (and
