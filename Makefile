@@ -55,7 +55,7 @@ else
 Q := @
 endif
 
-PKGS := libevent openssl libconfig
+PKGS := libevent libevent_openssl openssl libconfig
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null || echo -lcmocka)

@@ -15,6 +15,7 @@
  *   spd.conf:5: 'listen': bad address "1.2.3:1935": bad IPv4 address
  *   spd.conf:0: cannot open: No such file or directory   (line 0 = the file as a whole)
  *   epd.conf:0: missing required key 'upstream'      (line of the enclosing group; root = 0)
+ *   spd.conf:9: 'tls.key': the key in "k.pem" does not match ...   (a key's check hook)
  *
  * Reload is "load into a fresh struct, swap on success": the loader never touches a live
  * config. Field types by key type (the struct member at `offset` must have this type):
@@ -85,6 +86,14 @@ struct ls_conf_key {
     const struct ls_conf_key *children; /* GROUP: its keys */
     unsigned flags;       /* LS_CONF_REQUIRED, LS_CONF_DEFAULT_HOSTNAME */
     const char *help;     /* one line for documentation and `-h`-style listings */
+    /*
+     * Optional: what the key's type cannot say (a file that must load, a key that needs
+     * another). Runs once the key's group is loaded whole, for a key the file sets, in
+     * file order; `group` is that group's struct (the whole config for a top-level key),
+     * so it may look at the key's siblings. LS_OK, or LS_ECONF with one line in `why`,
+     * reported as "FILE:LINE: 'key': why" at the key's line.
+     */
+    int (*check)(const void *group, char *why, size_t whylen);
 };
 
 /* A schema entry for an integer field of `conf_struct` with a default and an inclusive range. */

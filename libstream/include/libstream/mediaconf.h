@@ -21,6 +21,11 @@ struct ls_media_auth_conf {
     char *auth_url;
 };
 
+struct ls_media_tls_conf {
+    char *cert;                      /* PEM certificate chain file ("" = none) */
+    char *key;                       /* PEM private key file */
+};
+
 struct ls_media_record_conf {
     bool enabled;
     char *dir;
@@ -46,6 +51,9 @@ struct ls_media_conf {
     /* epd */
     struct ls_addr upstream;
     /* both */
+    struct ls_media_tls_conf tls;
+    struct ls_addr rtmps_listen;     /* port 0 = off */
+    struct ls_addr https_listen;     /* port 0 = off */
     bool gop_cache;
     int64_t idle_timeout;            /* s: pulled stream kept this long without viewers */
     int64_t play_wait_timeout;       /* s */
