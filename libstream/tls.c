@@ -34,6 +34,7 @@
 #include <event2/bufferevent_ssl.h>
 #include <openssl/bio.h>
 #include <openssl/err.h>
+#include <openssl/pem.h>
 #include <openssl/ssl.h>
 
 #include "libstream/buf.h"
@@ -161,6 +162,30 @@ static int tls_init_indexes(void)
     return tls_ctx_index == -1 || tls_done_index == -1 ? LS_ENOMEM : LS_OK;
 }
 
+/* Reads the key on its own first, so that "not a key" and "not this certificate's key"
+ * are told apart. */
+static int tls_use_key(SSL_CTX *c, const char *cert, const char *key, char *why, size_t whylen)
+{
+    BIO *b = BIO_new_file(key, "r");
+    EVP_PKEY *pkey = b != NULL ? PEM_read_bio_PrivateKey(b, NULL, tls_no_password, NULL) : NULL;
+    int rc = LS_OK;
+
+    BIO_free(b);
+    if (pkey == NULL) {
+        tls_why(why, whylen, "\"%s\" holds no usable PEM private key: %s", key,
+                tls_reason("bad key"));
+        return LS_ECONF;
+    }
+    if (SSL_CTX_use_PrivateKey(c, pkey) != 1 || SSL_CTX_check_private_key(c) != 1) {
+        ERR_clear_error();
+        tls_why(why, whylen, "the key in \"%s\" does not match the certificate in \"%s\"",
+                key, cert);
+        rc = LS_ECONF;
+    }
+    EVP_PKEY_free(pkey);
+    return rc;
+}
+
 /* A server SSL_CTX with our settings and `cert`/`key` loaded and matched; NULL with why. */
 static SSL_CTX *tls_ctx_build(const char *cert, const char *key, char *why, size_t whylen)
 {
@@ -218,20 +243,9 @@ static SSL_CTX *tls_ctx_build(const char *cert, const char *key, char *why, size
         SSL_CTX_free(c);
         return NULL;
     }
-    if (key != NULL) {
-        if (SSL_CTX_use_PrivateKey_file(c, key, SSL_FILETYPE_PEM) != 1) {
-            tls_why(why, whylen, "\"%s\" holds no usable PEM private key: %s", key,
-                    tls_reason("bad key"));
-            SSL_CTX_free(c);
-            return NULL;
-        }
-        if (SSL_CTX_check_private_key(c) != 1) {
-            ERR_clear_error();
-            tls_why(why, whylen, "the key in \"%s\" does not match the certificate in \"%s\"",
-                    key, cert);
-            SSL_CTX_free(c);
-            return NULL;
-        }
+    if (key != NULL && tls_use_key(c, cert, key, why, whylen) != LS_OK) {
+        SSL_CTX_free(c);
+        return NULL;
     }
     return c;
 }
