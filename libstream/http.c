@@ -20,8 +20,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdio.h>
 #include <sys/queue.h>
+#include <sys/socket.h>
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
@@ -325,6 +328,14 @@ static void http_adopt_cb(evutil_socket_t fd, short what, void *arg)
             event_free(hc->deadline);
             free(hc);
             continue;
+        }
+        if (hc->tls) {
+            /* TLS sends a response as several records (headers, body): without this,
+             * Nagle holds the second until the client's delayed ACK of the first
+             * (decision 4). */
+            int one = 1;
+
+            setsockopt(bufferevent_getfd(hc->bev), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
         }
         evhttp_connection_set_closecb(hc->evcon, http_conn_closed, hc);
         if (ls_strmap_count(&http->conns) > http->max_connections) {

@@ -4,6 +4,9 @@
  *   rtmpbench [options] URL
  *     URL  rtmp://HOST[:PORT]/APP/NAME       RTMP players (connect, createStream, play)
  *          http://HOST[:PORT]/APP/NAME.flv   HTTP-FLV players
+ *          rtmps://…, https://…              the same over TLS (no certificate check: the
+ *                                            server is the one under test; start times
+ *                                            include the TLS handshake)
  *          raw://HOST:PORT                   a bare chunk stream with no handshake and no
  *                                            commands (the "floor" servers, floorsrv.c)
  *
@@ -55,6 +58,8 @@
 #include <unistd.h>
 
 #include <event2/event.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 
 #include "libstream/amf.h"
 #include "libstream/buf.h"
@@ -89,6 +94,7 @@ enum proto { PROTO_RTMP, PROTO_HTTP, PROTO_RAW };
 enum pstate {
     ST_IDLE,        /* not launched yet */
     ST_CONNECTING,  /* connect() in progress */
+    ST_TLS,         /* rtmps/https: the TLS handshake */
     ST_HANDSHAKE,   /* C0C1 sent, reading S0S1S2 */
     ST_SETUP,       /* connect / createStream / play in flight */
     ST_HTTP_HEADER, /* GET sent, reading the response header */
@@ -127,6 +133,7 @@ struct player {
     bool failed;
     char why[160];
 
+    SSL *ssl;               /* rtmps/https; NULL = plain */
     struct ls_handshake *hs;
     struct ls_chunk_reader *crd;
     struct ls_flv_reader *frd;
@@ -189,6 +196,7 @@ struct proc {
 
 static struct {
     enum proto proto;
+    bool tls;                         /* rtmps:// or https:// */
     char url[LS_RTMP_URL_MAX + 1];
     char host[LS_ADDR_HOST_MAX + 1];
     unsigned port;
@@ -216,6 +224,7 @@ static struct {
 };
 
 static struct event_base *base;
+static SSL_CTX *tls_ctx;             /* players' TLS (no verification: see the top) */
 static int64_t t_origin_ns;
 static uint8_t scratch[SCRATCH_SIZE];
 
@@ -526,12 +535,48 @@ static void load_flv(const char *path)
 static void player_fail(struct player *p, const char *fmt, ...) LS_PRINTF(2, 3);
 static void player_watch(struct player *p, short flags);
 
+/* send(2) or SSL_write, in send's terms (-1 with errno EAGAIN: try again on readiness). */
+static ssize_t player_send(struct player *p, const void *buf, size_t n)
+{
+    int r, err;
+
+    if (p->ssl == NULL)
+        return send(p->fd, buf, n, MSG_NOSIGNAL);
+    ERR_clear_error();
+    r = SSL_write(p->ssl, buf, n > INT32_MAX ? INT32_MAX : (int)n);
+    if (r > 0)
+        return r;
+    err = SSL_get_error(p->ssl, r);
+    ERR_clear_error();
+    errno = err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE ? EAGAIN : EPIPE;
+    return -1;
+}
+
+/* recv(2) or SSL_read, in recv's terms (0 = closed). */
+static ssize_t player_recv(struct player *p, void *buf, size_t n)
+{
+    int r, err;
+
+    if (p->ssl == NULL)
+        return recv(p->fd, buf, n, 0);
+    ERR_clear_error();
+    r = SSL_read(p->ssl, buf, n > INT32_MAX ? INT32_MAX : (int)n);
+    if (r > 0)
+        return r;
+    err = SSL_get_error(p->ssl, r);
+    ERR_clear_error();
+    if (err == SSL_ERROR_ZERO_RETURN || (err == SSL_ERROR_SYSCALL && errno == 0))
+        return 0;
+    errno = err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE ? EAGAIN
+            : err == SSL_ERROR_SYSCALL ? errno : EPROTO;
+    return -1;
+}
+
 /* Writes what is pending; on a full socket waits for writability (not in the sweep). */
 static void player_flush(struct player *p)
 {
     while (p->out_off < p->out.len) {
-        ssize_t n = send(p->fd, p->out.data + p->out_off, p->out.len - p->out_off,
-                         MSG_NOSIGNAL);
+        ssize_t n = player_send(p, p->out.data + p->out_off, p->out.len - p->out_off);
 
         if (n == -1) {
             if (errno == EINTR)
@@ -546,7 +591,7 @@ static void player_flush(struct player *p)
     if (p->out_off == p->out.len) {
         ls_buf_reset(&p->out);
         p->out_off = 0;
-        if (!p->swept && p->st != ST_CONNECTING)
+        if (!p->swept && p->st != ST_CONNECTING && p->st != ST_TLS)
             player_watch(p, EV_READ);
     } else if (!p->swept) {
         player_watch(p, EV_READ | EV_WRITE);
@@ -590,6 +635,8 @@ static void player_release(struct player *p)
         event_free(p->ev);
         p->ev = NULL;
     }
+    SSL_free(p->ssl);
+    p->ssl = NULL;
     if (p->fd != -1)
         close(p->fd);
     p->fd = -1;
@@ -649,7 +696,31 @@ static void player_launch(struct player *p)
     player_watch(p, EV_WRITE);
 }
 
-/* The socket connected: send the first bytes of the protocol. */
+static void player_start(struct player *p, int64_t now);
+
+/* rtmps/https: drives the TLS handshake on readiness; the protocol starts after it. */
+static void player_tls(struct player *p, int64_t now)
+{
+    int r, err;
+
+    ERR_clear_error();
+    r = SSL_do_handshake(p->ssl);
+    if (r == 1) {
+        player_start(p, now);
+        return;
+    }
+    err = SSL_get_error(p->ssl, r);
+    if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE) {
+        ERR_clear_error();
+        player_watch(p, err == SSL_ERROR_WANT_READ ? EV_READ : EV_WRITE);
+        return;
+    }
+    player_fail(p, "TLS handshake failed: %s",
+                ERR_peek_error() != 0 ? ERR_reason_error_string(ERR_peek_error()) : "closed");
+    ERR_clear_error();
+}
+
+/* The socket connected: TLS first (rtmps, https), then the protocol. */
 static void player_connected(struct player *p, int64_t now)
 {
     int err = 0;
@@ -661,6 +732,24 @@ static void player_connected(struct player *p, int64_t now)
         return;
     }
     p->t_conn = now;
+    if (!opt.tls) {
+        player_start(p, now);
+        return;
+    }
+    p->ssl = SSL_new(tls_ctx);
+    if (p->ssl == NULL || SSL_set_fd(p->ssl, p->fd) != 1) {
+        player_fail(p, "out of memory");
+        return;
+    }
+    SSL_set_connect_state(p->ssl);
+    p->st = ST_TLS;
+    p->step = "the TLS handshake";
+    player_tls(p, now);
+}
+
+/* Sends the first bytes of the protocol. */
+static void player_start(struct player *p, int64_t now)
+{
     switch (opt.proto) {
     case PROTO_RTMP: {
         const uint8_t *out;
@@ -1126,8 +1215,10 @@ static void player_read(struct player *p, int64_t now)
 {
     int round;
 
-    for (round = 0; round < READ_ROUNDS && p->st != ST_CLOSED; round++) {
-        ssize_t n = recv(p->fd, scratch, sizeof scratch, 0);
+    /* TLS gives a record per call (and may hold more it read ahead): read until dry. */
+    for (round = 0; round < (p->ssl != NULL ? 16 * READ_ROUNDS : READ_ROUNDS) &&
+                    p->st != ST_CLOSED; round++) {
+        ssize_t n = player_recv(p, scratch, sizeof scratch);
 
         if (n == 0) {
             if (p->st == ST_PLAYING)
@@ -1145,7 +1236,7 @@ static void player_read(struct player *p, int64_t now)
         }
         p->bytes += (uint64_t)n;
         player_input(p, scratch, (size_t)n, now);
-        if ((size_t)n < sizeof scratch)
+        if ((size_t)n < sizeof scratch && p->ssl == NULL)
             break;
     }
     if (p->st != ST_CLOSED && p->out.len > p->out_off)
@@ -1162,6 +1253,10 @@ static void player_cb(evutil_socket_t fd, short what, void *arg)
     (void)fd;
     if (p->st == ST_CONNECTING) {
         player_connected(p, now);
+        return;
+    }
+    if (p->st == ST_TLS) {
+        player_tls(p, now);
         return;
     }
     if (what & EV_WRITE)
@@ -1690,8 +1785,10 @@ static void write_json(const struct stats *s, const struct reason *rs, int nr)
     ls_json_init(&j, &b);
     ls_json_object_begin(&j);
     ls_json_kv_string(&j, "url", opt.url);
-    ls_json_kv_string(&j, "protocol", opt.proto == PROTO_RTMP ? "rtmp"
-                                      : opt.proto == PROTO_HTTP ? "http-flv" : "raw");
+    ls_json_kv_string(&j, "protocol", opt.proto == PROTO_RTMP ? (opt.tls ? "rtmps" : "rtmp")
+                                      : opt.proto == PROTO_HTTP
+                                          ? (opt.tls ? "https-flv" : "http-flv")
+                                          : "raw");
     ls_json_kv_int64(&j, "players", opt.players);
     ls_json_kv_double(&j, "ramp_per_s", opt.rate);
     ls_json_kv_int64(&j, "sweep_ms", opt.sweep_ms);
@@ -1901,7 +1998,8 @@ static void usage(void)
 {
     fprintf(stderr,
         "usage: rtmpbench [options] URL\n"
-        "  URL: rtmp://HOST[:PORT]/APP/NAME | http://HOST[:PORT]/APP/NAME.flv | raw://HOST:PORT\n"
+        "  URL: rtmp[s]://HOST[:PORT]/APP/NAME | http[s]://HOST[:PORT]/APP/NAME.flv |\n"
+        "       raw://HOST:PORT\n"
         "  -n, --players N         players (default 1; 0 = only publish)\n"
         "  -r, --rate R            new connections per second (default 100)\n"
         "  -w, --warmup SEC        after every player has a keyframe (default 2)\n"
@@ -1924,10 +2022,10 @@ static void usage(void)
     exit(2);
 }
 
-/* http://HOST[:PORT]/PATH and raw://HOST:PORT */
+/* http[s]://HOST[:PORT]/PATH and raw://HOST:PORT */
 static void parse_other_url(const char *url, bool http)
 {
-    const char *p = url + (http ? 7 : 6), *host_end, *port_start = NULL, *path;
+    const char *p = url + (http ? (opt.tls ? 8 : 7) : 6), *host_end, *port_start = NULL, *path;
     size_t hlen;
 
     if (*p == '[') {
@@ -1948,7 +2046,7 @@ static void parse_other_url(const char *url, bool http)
     opt.host[hlen < sizeof opt.host ? hlen : 0] = '\0';
     if (opt.host[0] == '\0')
         die_usage("bad URL '%s': no host", url);
-    opt.port = http ? 80 : 0;
+    opt.port = http ? (opt.tls ? 443 : 80) : 0;
     if (*p == ':') {
         char *end;
         unsigned long v;
@@ -1978,11 +2076,15 @@ static void parse_url(const char *url)
     if (strlen(url) >= sizeof opt.url)
         die_usage("URL too long: %.80s...", url);
     snprintf(opt.url, sizeof opt.url, "%s", url);
-    if (strncasecmp(url, "rtmp://", 7) == 0) {
+    if (strncasecmp(url, "rtmp://", 7) == 0 || strncasecmp(url, "rtmps://", 8) == 0) {
         struct ls_rtmp_url u;
+        char plain[LS_RTMP_URL_MAX + 1];
 
-        if (ls_rtmp_url_parse(url, &u) != LS_OK)
-            die_usage("bad URL '%s': expected rtmp://HOST[:PORT]/APP/NAME", url);
+        /* rtmps: the same URL over TLS (the port must be given: RTMPS has no fixed one) */
+        opt.tls = strncasecmp(url, "rtmps://", 8) == 0;
+        snprintf(plain, sizeof plain, "rtmp://%s", url + (opt.tls ? 8 : 7));
+        if (ls_rtmp_url_parse(plain, &u) != LS_OK)
+            die_usage("bad URL '%s': expected rtmp[s]://HOST[:PORT]/APP/NAME", url);
         if (u.name[0] == '\0')
             die_usage("bad URL '%s': no stream name after the app", url);
         opt.proto = PROTO_RTMP;
@@ -1991,8 +2093,9 @@ static void parse_url(const char *url)
         snprintf(opt.app, sizeof opt.app, "%s", u.app);
         snprintf(opt.name, sizeof opt.name, "%s", u.name);
         snprintf(opt.tc_url, sizeof opt.tc_url, "%s", u.tc_url);
-    } else if (strncasecmp(url, "http://", 7) == 0) {
+    } else if (strncasecmp(url, "http://", 7) == 0 || strncasecmp(url, "https://", 8) == 0) {
         opt.proto = PROTO_HTTP;
+        opt.tls = strncasecmp(url, "https://", 8) == 0;
         parse_other_url(url, true);
         snprintf(opt.name, sizeof opt.name, "%s", opt.path);
     } else if (strncasecmp(url, "raw://", 6) == 0) {
@@ -2126,14 +2229,27 @@ int main(int argc, char **argv)
     if (optind != argc - 1)
         usage();
     parse_url(argv[optind]);
+    if (opt.tls) {
+        tls_ctx = SSL_CTX_new(TLS_client_method());
+        if (tls_ctx == NULL)
+            die_usage("%s", "cannot set up TLS");
+        SSL_CTX_set_mode(tls_ctx, SSL_MODE_ENABLE_PARTIAL_WRITE |
+                                      SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
+                                      SSL_MODE_RELEASE_BUFFERS);
+        SSL_CTX_set_options(tls_ctx, SSL_OP_IGNORE_UNEXPECTED_EOF);
+        /* read ahead: a sweep's read takes what the socket holds in one call, as recv does */
+        SSL_CTX_set_read_ahead(tls_ctx, 1);
+        SSL_CTX_set_default_read_buffer_len(tls_ctx, 65536);
+    }
     if (opt.publishers > 0 && opt.publish_file == NULL)
         die_usage("%s", "-m needs -P FILE");
     if (opt.publish_file != NULL) {
         if (opt.publishers == 0)
             opt.publishers = 1;
         if (opt.publish_url == NULL) {
-            if (opt.proto != PROTO_RTMP)
-                die_usage("%s", "-P with an http:// or raw:// play URL needs -U rtmp://...");
+            if (opt.proto != PROTO_RTMP || opt.tls)
+                die_usage("%s", "-P with an http[s]://, rtmps:// or raw:// play URL needs "
+                                "-U rtmp://...");
             opt.publish_url = opt.url;
         }
         load_flv(opt.publish_file);
