@@ -2,8 +2,8 @@
 # validate.sh — checks that rtmpbench counts what real players count.
 #
 # For each server (nginx-rtmp when installed, spd over RTMP, HTTP-FLV, RTMPS and HTTPS-FLV,
-# epd behind spd when built) it starts, before anything is published, rtmpbench with 3 players and
-# ffprobe on the same URL; then ffmpeg publishes the fixture test/fixtures/ffmpeg_h264_aac.flv
+# epd behind spd when built) it starts, before anything is published, rtmpbench with 3
+# players and ffprobe on the same URL; then ffmpeg publishes the fixture test/fixtures/ffmpeg_h264_aac.flv
 # once (2 s: 50 video frames, 2 keyframes, 88 AAC frames; see test/fixtures/README.md).
 # Every rtmpbench player and ffprobe must report exactly those counts.
 #
