@@ -64,6 +64,7 @@ struct ls_tls {
     int fd;
     size_t retry_len;            /* bytes of a record OpenSSL still holds (see the top) */
     bool established;
+    bool ktls;                   /* the kernel encrypts what we send (known once established) */
     bool wants_write;            /* the handshake stopped on a full socket */
     bool failed;
     char why[128];
@@ -472,6 +473,7 @@ ssize_t ls_tls_read(struct ls_tls *t, void *buf, size_t cap)
         if (r != 1)
             return tls_fail(t, r, true);
         t->established = true;
+        t->ktls = BIO_get_ktls_send(SSL_get_wbio(t->ssl)) > 0;
     }
     /* Whole records only: stop while there is room for less than one. */
     while (cap - got >= LS_TLS_RECORD_MAX) {
@@ -506,8 +508,7 @@ ssize_t ls_tls_write(struct ls_tls *t, struct ls_outq *q)
     }
     /* Kernel TLS: the queued references go to the kernel as they are — unless OpenSSL has
      * a record or a key update of its own to send first. */
-    if (t->retry_len == 0 && BIO_get_ktls_send(SSL_get_wbio(t->ssl)) > 0 &&
-        SSL_get_key_update_type(t->ssl) == SSL_KEY_UPDATE_NONE)
+    if (t->ktls && t->retry_len == 0 && SSL_get_key_update_type(t->ssl) == SSL_KEY_UPDATE_NONE)
         return ls_outq_write(q, t->fd);
     if (t->retry_len > 0) {
         ERR_clear_error();
@@ -560,5 +561,5 @@ const char *ls_tls_error(const struct ls_tls *t)
 
 bool ls_tls_ktls(const struct ls_tls *t)
 {
-    return t->established && BIO_get_ktls_send(SSL_get_wbio(t->ssl)) > 0;
+    return t->ktls;
 }
