@@ -329,6 +329,7 @@ static void http_adopt_cb(evutil_socket_t fd, short what, void *arg)
             free(hc);
             continue;
         }
+        evhttp_connection_set_closecb(hc->evcon, http_conn_closed, hc);
         if (hc->tls) {
             /* TLS sends a response as several records (headers, body): without this,
              * Nagle holds the second until the client's delayed ACK of the first
@@ -336,8 +337,11 @@ static void http_adopt_cb(evutil_socket_t fd, short what, void *arg)
             int one = 1;
 
             setsockopt(bufferevent_getfd(hc->bev), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+            if (ls_tls_bufferevent_ready(http->tls, hc->bev) != LS_OK) {
+                evhttp_connection_free(hc->evcon); /* runs http_conn_closed */
+                continue;
+            }
         }
-        evhttp_connection_set_closecb(hc->evcon, http_conn_closed, hc);
         if (ls_strmap_count(&http->conns) > http->max_connections) {
             ls_stats.connections_refused_total++;
             ls_log_peer(hc->peer, LS_LOG_WARNING, "%s: http: refused: http_max_connections (%u) "

@@ -172,7 +172,9 @@ static const struct ls_conf_key record_keys[] = {
       .check = tls_check_rtmps, .help = "RTMPS (RTMP over TLS) listen address; unset = off" }, \
     { .name = "https_listen", .type = LS_CONF_LISTEN_ADDR, .offset = OFF(https_listen), \
       .check = tls_check_https, \
-      .help = "HTTPS listen address (API, metrics, HTTP-FLV over TLS); unset = off" }
+      .help = "HTTPS listen address (API, metrics, HTTP-FLV over TLS); unset = off" }, \
+    INT_KEY("tls_max_client_hello", tls_max_client_hello, LS_TLS_DEFAULT_MAX_CLIENT_HELLO, \
+            1024, 131072, "bytes a TLS ClientHello may announce; longer ones are refused")
 
 const struct ls_conf_key ls_spd_schema[] = {
     MEDIA_COMMON_KEYS,

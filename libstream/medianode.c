@@ -87,6 +87,7 @@ static int node_listen_tls(struct ls_media_node *node, const char *name,
         ls_log(LS_LOG_ERR, "%s_listen: %s", name, why);
         return LS_ECONF;
     }
+    ls_tls_ctx_set_max_client_hello(*ctx, (size_t)node->conf.tls_max_client_hello);
     node_format_addr(listen, addr, sizeof addr);
     if (strcmp(name, "rtmps") == 0)
         return ls_server_listen_tls(node->srv, addr, *ctx);
@@ -131,6 +132,7 @@ static void node_reload_tls(struct ls_media_node *node, const struct ls_media_co
     for (i = 0; i < 2; i++) {
         if (ctxs[i] == NULL)
             continue;
+        ls_tls_ctx_set_max_client_hello(ctxs[i], (size_t)fresh->tls_max_client_hello);
         if (fresh->tls.cert == NULL || fresh->tls.cert[0] == '\0') {
             ls_log(LS_LOG_WARNING, "tls removed: the TLS listeners keep their certificate "
                    "until a restart");

@@ -52,6 +52,7 @@
 struct ls_tls_ctx {
     SSL_CTX *ssl_ctx;            /* for new connections; live ones hold their own reference */
     char name[16];
+    size_t max_client_hello;     /* longest ClientHello accepted (see the hello guard) */
     uint64_t handshakes;         /* completed */
     uint64_t resumed;            /* ... of which resumed a session (ticket) */
     uint64_t failures;           /* connections that ended before their handshake completed */
@@ -103,6 +104,127 @@ static int tls_no_password(char *buf, int size, int rwflag, void *arg)
     (void)rwflag;
     (void)arg;
     return 0;
+}
+
+/* ---- the hello guard ----
+ *
+ * OpenSSL reserves a buffer as long as the handshake message a ClientHello announces (up
+ * to its own limit, 128 KiB) as soon as its first record has arrived, and keeps it while
+ * the client sends the rest, or nothing. Real ClientHellos are a few KiB (post-quantum key
+ * shares included), so a filter on each connection's read side refuses one that announces
+ * more than tls_max_client_hello: a stalled handshake then costs a record, not 128 KiB.
+ *
+ *   socket → [guard: the first 9 bytes are the record header and the handshake header;
+ *             type 1 with a length over the bound → error] → OpenSSL
+ */
+
+struct tls_guard {
+    size_t max;
+    uint8_t head[9];             /* record header (5) + handshake header (4) */
+    size_t have;
+    bool done;                   /* checked: pass everything through */
+};
+
+static BIO_METHOD *tls_guard_method;
+
+static int tls_guard_read(BIO *b, char *out, int outl)
+{
+    struct tls_guard *g = BIO_get_data(b);
+    BIO *next = BIO_next(b);
+    int n;
+
+    if (next == NULL || out == NULL)
+        return 0;
+    n = BIO_read(next, out, outl);
+    BIO_clear_retry_flags(b);
+    BIO_copy_next_retry(b);
+    if (n <= 0 || g->done)
+        return n;
+    for (int i = 0; i < n && g->have < sizeof g->head; i++)
+        g->head[g->have++] = (uint8_t)out[i];
+    if (g->have < sizeof g->head)
+        return n;
+    g->done = true;
+    if (g->head[0] == 22 && g->head[5] == 1 && /* handshake record, ClientHello */
+        ((size_t)g->head[6] << 16 | (size_t)g->head[7] << 8 | g->head[8]) > g->max) {
+        errno = EMSGSIZE;
+        return -1; /* no retry: the handshake fails (tls_fail says why) */
+    }
+    return n;
+}
+
+static int tls_guard_write(BIO *b, const char *in, int inl)
+{
+    BIO *next = BIO_next(b);
+    int n;
+
+    if (next == NULL)
+        return 0;
+    n = BIO_write(next, in, inl);
+    BIO_clear_retry_flags(b);
+    BIO_copy_next_retry(b);
+    return n;
+}
+
+static long tls_guard_ctrl(BIO *b, int cmd, long larg, void *parg)
+{
+    BIO *next = BIO_next(b);
+
+    return next != NULL ? BIO_ctrl(next, cmd, larg, parg) : 0;
+}
+
+static int tls_guard_create(BIO *b)
+{
+    BIO_set_init(b, 1);
+    return 1;
+}
+
+static int tls_guard_destroy(BIO *b)
+{
+    free(BIO_get_data(b));
+    BIO_set_data(b, NULL);
+    return 1;
+}
+
+static int tls_guard_init(void)
+{
+    BIO_METHOD *m;
+
+    if (tls_guard_method != NULL)
+        return LS_OK;
+    m = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_FILTER, "livecluster ClientHello guard");
+    if (m == NULL || BIO_meth_set_read(m, tls_guard_read) != 1 ||
+        BIO_meth_set_write(m, tls_guard_write) != 1 ||
+        BIO_meth_set_ctrl(m, tls_guard_ctrl) != 1 ||
+        BIO_meth_set_create(m, tls_guard_create) != 1 ||
+        BIO_meth_set_destroy(m, tls_guard_destroy) != 1) {
+        BIO_meth_free(m);
+        return LS_ENOMEM;
+    }
+    tls_guard_method = m;
+    return LS_OK;
+}
+
+/* Puts a guard in front of the read side of `ssl` (whose rbio is the socket's). */
+static int tls_guard_attach(SSL *ssl, size_t max)
+{
+    BIO *rbio = SSL_get_rbio(ssl);
+    BIO *guard;
+    struct tls_guard *g;
+
+    if (rbio == NULL || (guard = BIO_new(tls_guard_method)) == NULL)
+        return LS_ENOMEM;
+    g = calloc(1, sizeof *g);
+    if (g == NULL) {
+        BIO_free(guard);
+        return LS_ENOMEM;
+    }
+    g->max = max;
+    BIO_set_data(guard, g);
+    BIO_up_ref(rbio); /* the chain's reference; SSL_set0_rbio drops the SSL's own */
+    BIO_push(guard, rbio);
+    SSL_set0_rbio(ssl, guard);
+    return LS_OK;
 }
 
 /* ---- contexts ---- */
@@ -160,7 +282,7 @@ static int tls_init_indexes(void)
         tls_ctx_index = SSL_CTX_get_ex_new_index(0, NULL, NULL, NULL, NULL);
     if (tls_done_index == -1)
         tls_done_index = SSL_get_ex_new_index(0, NULL, NULL, NULL, tls_ssl_free_cb);
-    return tls_ctx_index == -1 || tls_done_index == -1 ? LS_ENOMEM : LS_OK;
+    return tls_ctx_index == -1 || tls_done_index == -1 ? LS_ENOMEM : tls_guard_init();
 }
 
 /* Reads the key on its own first, so that "not a key" and "not this certificate's key"
@@ -276,6 +398,7 @@ struct ls_tls_ctx *ls_tls_ctx_new(const char *listener, const char *cert, const 
         return NULL;
     }
     snprintf(ctx->name, sizeof ctx->name, "%s", listener);
+    ctx->max_client_hello = LS_TLS_DEFAULT_MAX_CLIENT_HELLO;
     ctx->ssl_ctx = tls_ctx_build(cert, key, why, whylen);
     if (ctx->ssl_ctx == NULL) {
         free(ctx);
@@ -302,6 +425,11 @@ int ls_tls_ctx_reload(struct ls_tls_ctx *ctx, const char *cert, const char *key,
     SSL_CTX_free(ctx->ssl_ctx); /* connections made from it keep it until they end */
     ctx->ssl_ctx = c;
     return LS_OK;
+}
+
+void ls_tls_ctx_set_max_client_hello(struct ls_tls_ctx *ctx, size_t bytes)
+{
+    ctx->max_client_hello = bytes;
 }
 
 void ls_tls_ctx_free(struct ls_tls_ctx *ctx)
@@ -363,6 +491,13 @@ static SSL *tls_ssl_new(struct ls_tls_ctx *ctx)
     return ssl;
 }
 
+int ls_tls_bufferevent_ready(struct ls_tls_ctx *ctx, struct bufferevent *bev)
+{
+    SSL *ssl = bufferevent_openssl_get_ssl(bev);
+
+    return ssl != NULL ? tls_guard_attach(ssl, ctx->max_client_hello) : LS_EINVAL;
+}
+
 struct bufferevent *ls_tls_bufferevent_new(struct ls_tls_ctx *ctx, struct event_base *base)
 {
     SSL *ssl = tls_ssl_new(ctx);
@@ -389,7 +524,8 @@ struct ls_tls *ls_tls_new(struct ls_tls_ctx *ctx, int fd)
         return NULL;
     t->fd = fd;
     t->ssl = tls_ssl_new(ctx);
-    if (t->ssl == NULL || SSL_set_fd(t->ssl, fd) != 1) {
+    if (t->ssl == NULL || SSL_set_fd(t->ssl, fd) != 1 ||
+        tls_guard_attach(t->ssl, ctx->max_client_hello) != LS_OK) {
         ERR_clear_error();
         SSL_free(t->ssl);
         free(t);
@@ -448,6 +584,12 @@ static ssize_t tls_fail(struct ls_tls *t, int ret, bool reading)
         t->failed = true;
         if (saved == 0 && reading)
             return 0; /* end of file */
+        if (saved == EMSGSIZE) { /* the hello guard */
+            snprintf(t->why, sizeof t->why, "TLS handshake refused: ClientHello longer than "
+                     "tls_max_client_hello");
+            errno = EPROTO;
+            return -1;
+        }
         errno = saved != 0 ? saved : EPIPE;
         snprintf(t->why, sizeof t->why, "%s", strerror(errno));
         return -1;

@@ -3,7 +3,8 @@
  * config: certificate and key checks with their messages and lines, the handshake over a
  * socketpair with an in-process client, one record per flush of a queue of many messages,
  * a record the socket cannot take while the queue is shed (messages stay whole), garbage
- * and stalled handshakes (why, metrics, handshake_timeout through ls_conn), reloads (new
+ * and stalled handshakes (why, metrics, handshake_timeout through ls_conn), the ClientHello
+ * bound, reloads (new
  * connections get the new certificate, established ones keep working, a bad reload keeps
  * the old one, tickets resume across it) and an RTMP handshake through ls_conn over TLS.
  *
@@ -511,6 +512,49 @@ static void test_garbage_handshake(void **state)
     ls_tls_ctx_free(ctx);
 }
 
+/* A ClientHello that announces more than the bound is refused at its first record; one
+ * within it goes through (the handshakes above). */
+static void test_client_hello_bound(void **state)
+{
+    struct ls_tls_ctx *ctx;
+    struct ls_tls *t;
+    struct client c;
+    uint8_t buf[LS_TLS_RECORD_MAX], rec[5 + 4 + 40];
+    char why[256];
+    int sv[2];
+
+    (void)state;
+    ctx = ls_tls_ctx_new("hello", cert1, key1, why, sizeof why);
+    assert_non_null(ctx);
+    /* a record announcing a 100000-byte ClientHello: refused before OpenSSL reserves it */
+    socketpair_nb(sv);
+    t = ls_tls_new(ctx, sv[0]);
+    memset(rec, 0, sizeof rec);
+    memcpy(rec, "\x16\x03\x01\x00\x2c\x01\x01\x86\xa0\x03\x03", 11);
+    assert_int_equal(write(sv[1], rec, sizeof rec), (ssize_t)sizeof rec);
+    assert_int_equal(ls_tls_read(t, buf, sizeof buf), -1);
+    assert_int_equal(errno, EPROTO);
+    assert_non_null(strstr(ls_tls_error(t), "ClientHello longer than tls_max_client_hello"));
+    ls_tls_free(t);
+    close(sv[0]);
+    close(sv[1]);
+    /* a real ClientHello over a bound set below its length */
+    ls_tls_ctx_set_max_client_hello(ctx, 64);
+    socketpair_nb(sv);
+    t = ls_tls_new(ctx, sv[0]);
+    client_init(&c, sv[1], NULL);
+    ERR_clear_error();
+    SSL_do_handshake(c.ssl);
+    client_pump(&c);
+    assert_int_equal(ls_tls_read(t, buf, sizeof buf), -1);
+    assert_int_equal(errno, EPROTO);
+    ls_tls_free(t);
+    client_free(&c);
+    close(sv[0]);
+    close(sv[1]);
+    ls_tls_ctx_free(ctx);
+}
+
 static void test_reload(void **state)
 {
     struct ls_tls_ctx *ctx;
@@ -718,6 +762,7 @@ int main(void)
         cmocka_unit_test(test_one_record_per_flush),
         cmocka_unit_test(test_pending_record_survives_shed),
         cmocka_unit_test(test_garbage_handshake),
+        cmocka_unit_test(test_client_hello_bound),
         cmocka_unit_test(test_reload),
         cmocka_unit_test(test_conn_stalled_handshake),
         cmocka_unit_test(test_conn_rtmp_over_tls),

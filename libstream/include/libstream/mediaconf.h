@@ -54,6 +54,7 @@ struct ls_media_conf {
     struct ls_media_tls_conf tls;
     struct ls_addr rtmps_listen;     /* port 0 = off */
     struct ls_addr https_listen;     /* port 0 = off */
+    int64_t tls_max_client_hello;    /* bytes a TLS ClientHello may announce */
     bool gop_cache;
     int64_t idle_timeout;            /* s: pulled stream kept this long without viewers */
     int64_t play_wait_timeout;       /* s */

@@ -21,8 +21,9 @@
  *
  * Bounds: the handshake of an RTMPS connection is bounded by handshake_timeout, an HTTPS
  * one by http_request_timeout (no request can arrive before it); what a stalled handshake
- * holds is OpenSSL's state plus one handshake message, which OpenSSL caps (a ClientHello at
- * 128 KiB). An established connection holds at most one encrypted record that the socket
+ * holds is OpenSSL's state plus one record: a ClientHello that announces more than
+ * tls_max_client_hello is refused at its first record (ls_tls_ctx_set_max_client_hello).
+ * An established connection holds at most one encrypted record that the socket
  * has not taken yet (OpenSSL's write buffer, released once empty); the rest of its output
  * stays in its queue by reference, under the hub's slow-viewer policy.
  */
@@ -44,6 +45,8 @@ struct ls_tls_ctx;
 
 /* The most plaintext one TLS record carries (RFC 8446 §5.1). */
 #define LS_TLS_RECORD_MAX 16384
+/* Longest ClientHello accepted unless the context says otherwise (tls_max_client_hello). */
+#define LS_TLS_DEFAULT_MAX_CLIENT_HELLO 16384
 
 /*
  * Checks that `cert` holds a PEM certificate chain and `key` (when not NULL) a PEM private
@@ -63,6 +66,12 @@ struct ls_tls_ctx *ls_tls_ctx_new(const char *listener, const char *cert, const 
  * filled) the certificate in use stays. */
 LS_MUST_CHECK int ls_tls_ctx_reload(struct ls_tls_ctx *ctx, const char *cert, const char *key,
                                     char *why, size_t whylen);
+/*
+ * A ClientHello that announces more than `bytes` is refused as soon as its first record
+ * arrives (OpenSSL would otherwise reserve the announced length, up to 128 KiB, for as
+ * long as the client stalls). Applies to connections accepted from now on.
+ */
+void ls_tls_ctx_set_max_client_hello(struct ls_tls_ctx *ctx, size_t bytes);
 /* Frees the context; every connection made from it must be gone. NULL is ignored. */
 void ls_tls_ctx_free(struct ls_tls_ctx *ctx);
 /* Appends the TLS metrics of every context of the process (nothing without one):
@@ -75,6 +84,9 @@ void ls_tls_render_metrics(struct ls_buf *out);
  * state on a socket evhttp sets later. NULL when out of memory.
  */
 struct bufferevent *ls_tls_bufferevent_new(struct ls_tls_ctx *ctx, struct event_base *base);
+/* Once evhttp has given that bufferevent its socket, and before its first read: the
+ * ClientHello bound (ls_tls_ctx_set_max_client_hello). LS_ENOMEM, LS_EINVAL. */
+LS_MUST_CHECK int ls_tls_bufferevent_ready(struct ls_tls_ctx *ctx, struct bufferevent *bev);
 
 /*
  * RTMPS: the server side of one connection on the non-blocking socket `fd` (borrowed: the
