@@ -63,7 +63,7 @@ else
 Q := @
 endif
 
-PKGS := libevent openssl libconfig libsystemd
+PKGS := libevent libevent_openssl openssl libconfig libsystemd
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null || echo -lcmocka)

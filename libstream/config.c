@@ -418,9 +418,9 @@ static int load_group_list(const struct loader *L, const config_setting_t *s,
             break;
         l.n = i + 1;
         rc = load_group(L, e, k->children, elem, epath);
-        if (rc == LS_OK && k->check != NULL) {
+        if (rc == LS_OK && k->elem_check != NULL) {
             why[0] = '\0';
-            if (k->check(l.v, i, &key, why, sizeof why) != LS_OK) {
+            if (k->elem_check(l.v, i, &key, why, sizeof why) != LS_OK) {
                 const config_setting_t *at =
                     key != NULL ? config_setting_get_member(e, key) : NULL;
 
@@ -544,6 +544,21 @@ static int load_group(const struct loader *L, const config_setting_t *group,
             snprintf(path, sizeof path, "%s%s%s", prefix, prefix[0] != '\0' ? "." : "",
                      k->name);
             return FAIL(L, group, "missing required key '%s'", path);
+        }
+    }
+    /* Checks see the whole group (a key may need a sibling set later in the file). */
+    for (i = 0; i < n; i++) {
+        const config_setting_t *s = config_setting_get_elem(group, (unsigned)i);
+        const char *name = config_setting_name(s);
+        char why[384];
+
+        k = find_key(schema, name);
+        if (k->check == NULL)
+            continue;
+        why[0] = '\0';
+        if (k->check(base, why, sizeof why) != LS_OK) {
+            snprintf(path, sizeof path, "%s%s%s", prefix, prefix[0] != '\0' ? "." : "", name);
+            return FAIL(L, s, "'%s': %s", path, why[0] != '\0' ? why : "invalid");
         }
     }
     return LS_OK;

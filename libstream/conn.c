@@ -7,6 +7,10 @@
  *                   └─ ls_chunk_reader_feed → message → control handled here
  *                                                     → everything else: owner
  *
+ * RTMPS connections read and write through tls.c instead of recv and writev (decrypted
+ * records in, one encrypted record per flush out, or writev under kernel TLS); the rest of
+ * this file does not change with them.
+ *
  * Replies queued while handling input go out with one writev when the input is done
  * (docs/architecture.md decision 4: answer each command with one write, TCP_NODELAY set).
  *
@@ -35,6 +39,7 @@
 #include "libstream/net.h"
 #include "libstream/rtmp.h"
 #include "libstream/stats.h"
+#include "libstream/tls.h"
 
 #define CONN_READ_ROUNDS 4
 #define CONN_SCRATCH_SIZE (64 * 1024)
@@ -52,6 +57,7 @@ struct ls_conn {
     struct event *ev_write;
     struct event *ev_timer;
 
+    struct ls_tls *tls;           /* RTMPS: socket I/O through TLS (tls.h); NULL = plain */
     struct ls_handshake *hs;      /* NULL once the handshake is done */
     struct ls_chunk_reader *reader;
     struct ls_outq outq;
@@ -106,6 +112,12 @@ static void conn_read_cb(evutil_socket_t fd, short what, void *arg);
 static void conn_write_cb(evutil_socket_t fd, short what, void *arg);
 static void conn_timer_cb(evutil_socket_t fd, short what, void *arg);
 static void conn_arm_timer(struct ls_conn *c);
+
+/* Nothing left to write: the queue is empty and TLS holds no record for the socket. */
+static bool conn_output_empty(const struct ls_conn *c)
+{
+    return ls_outq_empty(&c->outq) && (c->tls == NULL || !ls_tls_pending(c->tls));
+}
 
 static void conn_format_peer(struct ls_conn *c)
 {
@@ -181,6 +193,12 @@ static int conn_queue_handshake_output(struct ls_conn *c)
     return ls_outq_push(&c->outq, blob, LS_OUTQ_KEEP);
 }
 
+int ls_conn_use_tls(struct ls_conn *c, struct ls_tls_ctx *ctx)
+{
+    c->tls = ls_tls_new(ctx, c->fd);
+    return c->tls != NULL ? LS_OK : LS_ENOMEM;
+}
+
 int ls_conn_start(struct ls_conn *c)
 {
     struct timeval tick = { 1, 0 };
@@ -213,11 +231,14 @@ static void conn_finish(struct ls_conn *c)
     ls_outq_clear(&c->outq);
     ls_frame_unref(c->ack_blob);
     ls_frame_unref(c->ping_blob);
+    if (c->tls != NULL && c->close_err == LS_OK)
+        ls_tls_close_notify(c->tls);
     close(c->fd);
     ls_listener_fd_released(); /* a listener out of descriptors may accept again */
     ls_stats.connections--;
     if (ops->on_close != NULL)
         ops->on_close(c, c->owner, c->close_err, c->close_why);
+    ls_tls_free(c->tls); /* after on_close: `close_why` may be its error text */
     free(c);
 }
 
@@ -266,7 +287,7 @@ void ls_conn_close_after_flush(struct ls_conn *c, int err, const char *why)
      * A close that became due finishes from the timer callback on the next loop turn. */
     c->busy++;
     ls_conn_flush(c);
-    if (!c->closing && ls_outq_empty(&c->outq))
+    if (!c->closing && conn_output_empty(c))
         ls_conn_close(c, err, why);
     c->busy--;
     if (c->closing && c->busy == 0)
@@ -319,7 +340,7 @@ static void conn_run_later(struct ls_conn *c)
     else if (c->later_close == CONN_LATER_CLOSE_AFTER_FLUSH)
         ls_conn_close_after_flush(c, c->later_err, c->later_why);
     c->later_close = CONN_LATER_NONE;
-    if (!c->closing && c->draining && ls_outq_empty(&c->outq))
+    if (!c->closing && c->draining && conn_output_empty(c))
         ls_conn_close(c, c->close_err, c->close_why); /* drained by a flush from outside */
 }
 
@@ -486,9 +507,9 @@ void ls_conn_flush(struct ls_conn *c)
      * as soon as that one is gone. */
     for (round = 0; round < 2; round++) {
         if (c->closing || c->connecting || c->write_waiting || c->write_failed != NULL ||
-            ls_outq_empty(&c->outq))
+            conn_output_empty(c))
             return;
-        n = ls_outq_write(&c->outq, c->fd);
+        n = c->tls != NULL ? ls_tls_write(c->tls, &c->outq) : ls_outq_write(&c->outq, c->fd);
         if (n == -1) {
             const char *why = errno == EPIPE || errno == ECONNRESET ? "connection reset by peer"
                                                                     : "write failed";
@@ -504,7 +525,7 @@ void ls_conn_flush(struct ls_conn *c)
         }
         c->bytes_out += (uint64_t)n;
         ls_stats.bytes_out_total += (uint64_t)n;
-        if (!ls_outq_empty(&c->outq)) {
+        if (!conn_output_empty(c)) {
             conn_arm_write(c, true);
             return;
         }
@@ -544,6 +565,8 @@ static void conn_write_cb(evutil_socket_t fd, short what, void *arg)
     }
     conn_arm_write(c, false);
     ls_conn_flush(c);
+    if (c->tls != NULL && ls_tls_wants_write(c->tls) && !c->closing)
+        event_active(c->ev_read, EV_READ, 1); /* the TLS handshake can go on */
     conn_leave(c);
 }
 
@@ -724,7 +747,8 @@ static void conn_read_cb(evutil_socket_t fd, short what, void *arg)
     c->busy++;
     for (round = 0; round < CONN_READ_ROUNDS && !c->closing && !c->draining &&
                     !c->reading_paused; round++) {
-        ssize_t n = recv(fd, conn_scratch, sizeof conn_scratch, 0);
+        ssize_t n = c->tls != NULL ? ls_tls_read(c->tls, conn_scratch, sizeof conn_scratch)
+                                   : recv(fd, conn_scratch, sizeof conn_scratch, 0);
 
         if (n == 0) {
             ls_conn_close(c, LS_OK, "closed by peer");
@@ -733,9 +757,13 @@ static void conn_read_cb(evutil_socket_t fd, short what, void *arg)
         if (n == -1) {
             if (errno == EINTR)
                 continue;
-            if (errno != EAGAIN && errno != EWOULDBLOCK)
+            if (c->tls != NULL && errno == EPROTO)
+                ls_conn_close(c, LS_EPROTO, ls_tls_error(c->tls));
+            else if (errno != EAGAIN && errno != EWOULDBLOCK)
                 ls_conn_close(c, LS_EIO, errno == ECONNRESET ? "connection reset by peer"
                                                              : "read failed");
+            else if (c->tls != NULL && ls_tls_wants_write(c->tls))
+                conn_arm_write(c, true); /* the handshake continues once writable */
             break;
         }
         c->bytes_in += (uint64_t)n;

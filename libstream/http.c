@@ -20,8 +20,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdio.h>
 #include <sys/queue.h>
+#include <sys/socket.h>
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
@@ -37,6 +40,7 @@
 #include "libstream/log.h"
 #include "libstream/stats.h"
 #include "libstream/strmap.h"
+#include "libstream/tls.h"
 
 #define HTTP_MAX_HEADERS 8192
 #define HTTP_TIMEOUT_S 30
@@ -64,6 +68,7 @@ struct http_conn {
     void (*closecb)(struct evhttp_connection *evcon, void *arg); /* a handler's, chained */
     void *closecb_arg;
     bool dispatched;                   /* its request reached a handler */
+    bool tls;                          /* accepted on https_listen */
     TAILQ_ENTRY(http_conn) adopt_link;
 };
 
@@ -71,6 +76,9 @@ struct ls_http {
     struct event_base *base;
     struct evhttp *evhttp;
     struct ls_listener *listener;
+    struct evhttp *evhttps;            /* https_listen: the same routes over TLS, or NULL */
+    struct ls_listener *tls_listener;
+    struct ls_tls_ctx *tls;            /* its certificate (borrowed) */
     struct ls_strmap conns;            /* adopted connections by evcon */
     bool conns_ready;                  /* `conns` initialised */
     TAILQ_HEAD(, http_conn) adopting;  /* accepted this loop turn, not adopted yet */
@@ -174,6 +182,7 @@ static void http_metrics(struct ls_http *http, struct evhttp_request *req)
         http->gauges_fn(http->gauges_arg, &streams, &viewers);
     ls_buf_init(&b, 0);
     ls_stats_render(&b, streams, viewers);
+    ls_tls_render_metrics(&b);
     if (http->metrics_fn != NULL)
         http->metrics_fn(&b, http->metrics_arg);
     out = evbuffer_new();
@@ -261,10 +270,9 @@ static void http_deadline_cb(evutil_socket_t fd, short what, void *arg)
 /* evhttp wants a bufferevent for a connection it just accepted: the one we give it is
  * held until the connection is adopted, so it is still there to look at even if evhttp
  * gave up on the connection first. */
-static struct bufferevent *http_new_bev(struct event_base *base, void *arg)
+static struct bufferevent *http_track_bev(struct ls_http *http, struct bufferevent *bev,
+                                         bool tls)
 {
-    struct ls_http *http = arg;
-    struct bufferevent *bev = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
     struct http_conn *hc;
 
     if (bev == NULL)
@@ -274,10 +282,25 @@ static struct bufferevent *http_new_bev(struct event_base *base, void *arg)
         return bev; /* served uncounted: memory is short, not worth refusing over */
     hc->http = http;
     hc->bev = bev;
+    hc->tls = tls;
     bufferevent_incref(bev);
     TAILQ_INSERT_TAIL(&http->adopting, hc, adopt_link);
     event_active(http->adopt_ev, EV_TIMEOUT, 1);
     return bev;
+}
+
+static struct bufferevent *http_new_bev(struct event_base *base, void *arg)
+{
+    return http_track_bev(arg, bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE), false);
+}
+
+/* https_listen: the same connection, over libevent's OpenSSL bufferevent (tls.h). The
+ * TLS handshake happens before any request, so http_request_timeout bounds it too. */
+static struct bufferevent *http_new_tls_bev(struct event_base *base, void *arg)
+{
+    struct ls_http *http = arg;
+
+    return http_track_bev(http, ls_tls_bufferevent_new(http->tls, base), true);
 }
 
 /* Counts, bounds and times the connections accepted on this loop turn. */
@@ -319,6 +342,18 @@ static void http_adopt_cb(evutil_socket_t fd, short what, void *arg)
             continue;
         }
         evhttp_connection_set_closecb(hc->evcon, http_conn_closed, hc);
+        if (hc->tls) {
+            /* TLS sends a response as several records (headers, body): without this,
+             * Nagle holds the second until the client's delayed ACK of the first
+             * (decision 4). */
+            int one = 1;
+
+            setsockopt(bufferevent_getfd(hc->bev), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+            if (ls_tls_bufferevent_ready(http->tls, hc->bev) != LS_OK) {
+                evhttp_connection_free(hc->evcon); /* runs http_conn_closed */
+                continue;
+            }
+        }
         if (ls_strmap_count(&http->conns) > http->max_connections) {
             ls_stats.connections_refused_total++;
             ls_log_peer(hc->peer, LS_LOG_WARNING, "%s: http: refused: http_max_connections (%u) "
@@ -355,6 +390,13 @@ void ls_http_set_limits(struct ls_http *http, unsigned max_connections,
 size_t ls_http_connection_count(const struct ls_http *http)
 {
     return ls_strmap_count(&http->conns);
+}
+
+bool ls_http_conn_tls(struct ls_http *http, struct evhttp_connection *evcon)
+{
+    struct http_conn *hc = http_conn_find(http, evcon);
+
+    return hc != NULL && hc->tls;
 }
 
 /* ---- requests ---- */
@@ -429,6 +471,17 @@ static int http_allow_default(struct ls_cidr_list *out)
     return LS_OK;
 }
 
+/* The settings every evhttp of the server shares (plain and TLS): one set of routes. */
+static void http_setup_evhttp(struct ls_http *http, struct evhttp *evhttp)
+{
+    evhttp_set_max_headers_size(evhttp, HTTP_MAX_HEADERS);
+    evhttp_set_max_body_size(evhttp, 0);
+    evhttp_set_timeout(evhttp, HTTP_TIMEOUT_S);
+    evhttp_set_allowed_methods(evhttp, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD | EVHTTP_REQ_POST |
+                                       EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE);
+    evhttp_set_gencb(evhttp, http_request_cb, http);
+}
+
 struct ls_http *ls_http_new(struct event_base *base, const char *listen, const char *role,
                             const char *node_id)
 {
@@ -465,13 +518,28 @@ struct ls_http *ls_http_new(struct event_base *base, const char *listen, const c
         return NULL;
     }
     evhttp_set_bevcb(http->evhttp, http_new_bev, http);
-    evhttp_set_max_headers_size(http->evhttp, HTTP_MAX_HEADERS);
-    evhttp_set_max_body_size(http->evhttp, 0);
-    evhttp_set_timeout(http->evhttp, HTTP_TIMEOUT_S);
-    evhttp_set_allowed_methods(http->evhttp, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD | EVHTTP_REQ_POST |
-                                             EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE);
-    evhttp_set_gencb(http->evhttp, http_request_cb, http);
+    http_setup_evhttp(http, http->evhttp);
     return http;
+}
+
+int ls_http_listen_tls(struct ls_http *http, const char *listen, struct ls_tls_ctx *tls)
+{
+    http->tls = tls;
+    http->evhttps = evhttp_new(http->base);
+    if (http->evhttps == NULL) {
+        ls_log(LS_LOG_ERR, "cannot set up HTTPS on %s: out of memory", listen);
+        return LS_ENOMEM;
+    }
+    http->tls_listener = ls_listener_new(http->base, listen, HTTP_BACKLOG, NULL, NULL);
+    if (http->tls_listener == NULL)
+        return LS_EIO;
+    if (ls_listener_bind_evhttp(http->tls_listener, http->evhttps) != LS_OK) {
+        ls_log(LS_LOG_ERR, "cannot set up HTTPS on %s: out of memory", listen);
+        return LS_ENOMEM;
+    }
+    evhttp_set_bevcb(http->evhttps, http_new_tls_bev, http);
+    http_setup_evhttp(http, http->evhttps);
+    return LS_OK;
 }
 
 void ls_http_free(struct ls_http *http)
@@ -486,6 +554,9 @@ void ls_http_free(struct ls_http *http)
     if (http->evhttp != NULL)
         evhttp_free(http->evhttp);
     ls_listener_free(http->listener);
+    if (http->evhttps != NULL)
+        evhttp_free(http->evhttps);
+    ls_listener_free(http->tls_listener);
     while ((hc = TAILQ_FIRST(&http->adopting)) != NULL) {
         TAILQ_REMOVE(&http->adopting, hc, adopt_link);
         bufferevent_decref(hc->bev);

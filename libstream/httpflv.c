@@ -8,6 +8,13 @@
  * hub's slow-viewer policy (skip to the next keyframe, then drop) sees it — exactly as for
  * RTMP viewers.
  *
+ * HTTPS (https_listen): the same, with each batch made one buffer after evhttp framed it,
+ * so that libevent's OpenSSL bufferevent, which calls SSL_write once per buffer, encrypts
+ * a flush as one record (or a few of 16 KiB) instead of one per FLV tag, and sends each with
+ * one write (decision 2: one write per flush window, not per message). Its batches are
+ * capped at FLV_TLS_BATCH_MAX (the copy is per viewer; a viewer's start, which sends the
+ * whole GOP cache, goes out in a few batches instead of one copy of it).
+ *
  * Layer: roles' tools, between the HTTP server (http.h, which routes "*.flv" here) and the
  * RTMP server (server.h), whose hub, max_connections and play admission viewers share.
  *
@@ -20,6 +27,7 @@
 #include <string.h>
 
 #include <event2/buffer.h>
+#include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
@@ -35,6 +43,8 @@
 #include "libstream/server.h"
 #include "libstream/stats.h"
 #include "libstream/streamid.h"
+
+#define FLV_TLS_BATCH_MAX (64 * 1024)
 
 struct flv_viewer;
 
@@ -59,6 +69,7 @@ struct flv_viewer {
     struct evbuffer *batch;
     bool started;                   /* 200 and the FLV header sent */
     bool in_flight;                 /* a batch is being written by evhttp */
+    bool tls;                       /* on the HTTPS listener */
     unsigned holds;                 /* flv_hold depth */
     bool doomed;                    /* flv_abort asked for while held */
     LIST_ENTRY(flv_viewer) link;
@@ -167,7 +178,8 @@ static void flv_flush(struct flv_viewer *v)
 
     if (!v->started || v->in_flight || v->req == NULL || ls_outq_empty(&v->outq))
         return;
-    n = ls_outq_move_to_evbuffer(&v->outq, v->batch);
+    n = v->tls ? ls_outq_move_to_evbuffer_max(&v->outq, v->batch, FLV_TLS_BATCH_MAX)
+               : ls_outq_move_to_evbuffer(&v->outq, v->batch);
     if (n < 0) {
         flv_abort(v);
         return;
@@ -175,6 +187,9 @@ static void flv_flush(struct flv_viewer *v)
     ls_stats.bytes_out_total += (uint64_t)n;
     v->in_flight = true;
     evhttp_send_reply_chunk_with_cb(v->req, v->batch, flv_batch_sent, v);
+    /* The output is written on the next loop turn: one buffer by then (see the top). */
+    if (v->tls && v->evcon != NULL)
+        evbuffer_pullup(bufferevent_get_output(evhttp_connection_get_bufferevent(v->evcon)), -1);
 }
 
 /* 200 and the FLV file header (audio and video flags, PreviousTagSize0). */
@@ -370,6 +385,7 @@ static void flv_request(struct evhttp_request *req, void *arg)
     v->req = req;
     v->requested_ms = ls_now_ms();
     v->evcon = evhttp_request_get_connection(req);
+    v->tls = ls_http_conn_tls(flv->http, v->evcon);
     ls_outq_init(&v->outq);
     v->batch = evbuffer_new();
     LIST_INSERT_HEAD(&flv->viewers, v, link);

@@ -3,12 +3,14 @@
  * MEDIA_COMMON_KEYS, and expanded into both schemas.
  */
 #include <stddef.h>
+#include <stdio.h>
 
 #include "libstream/auth.h"
 #include "libstream/http.h"
 #include "libstream/log.h"
 #include "libstream/mediaconf.h"
 #include "libstream/relayconf.h"
+#include "libstream/tls.h"
 
 #define OFF(field) offsetof(struct ls_media_conf, field)
 
@@ -19,6 +21,58 @@ static const struct ls_conf_key auth_keys[] = {
       .help = "http:// URL that must answer 2xx to each request; empty = none" },
     { .name = NULL },
 };
+
+/* tls.cert: a certificate chain that loads. */
+static int tls_check_cert(const void *group, char *why, size_t whylen)
+{
+    const struct ls_media_tls_conf *tls = group;
+
+    return ls_tls_check_files(tls->cert, NULL, why, whylen);
+}
+
+/* tls.key: a key that loads and matches tls.cert (a bad cert is reported at its own line). */
+static int tls_check_key(const void *group, char *why, size_t whylen)
+{
+    const struct ls_media_tls_conf *tls = group;
+
+    if (ls_tls_check_files(tls->cert, NULL, NULL, 0) != LS_OK)
+        return LS_OK;
+    return ls_tls_check_files(tls->cert, tls->key, why, whylen);
+}
+
+static const struct ls_conf_key tls_keys[] = {
+    { .name = "cert", .type = LS_CONF_STRING, .offset = offsetof(struct ls_media_tls_conf, cert),
+      .flags = LS_CONF_REQUIRED, .check = tls_check_cert,
+      .help = "PEM certificate chain (server certificate first); reloaded on SIGHUP" },
+    { .name = "key", .type = LS_CONF_STRING, .offset = offsetof(struct ls_media_tls_conf, key),
+      .flags = LS_CONF_REQUIRED, .check = tls_check_key,
+      .help = "PEM private key of the certificate (not encrypted); reloaded on SIGHUP" },
+    { .name = NULL },
+};
+
+/* rtmps_listen, https_listen: when set, they need the certificate of `tls`. */
+static int tls_check_listen(const struct ls_media_conf *conf, const struct ls_addr *listen,
+                            char *why, size_t whylen)
+{
+    if (listen->port == 0 || (conf->tls.cert != NULL && conf->tls.cert[0] != '\0'))
+        return LS_OK;
+    snprintf(why, whylen, "needs tls = { cert = \"FILE\"; key = \"FILE\"; };");
+    return LS_ECONF;
+}
+
+static int tls_check_rtmps(const void *group, char *why, size_t whylen)
+{
+    const struct ls_media_conf *conf = group;
+
+    return tls_check_listen(conf, &conf->rtmps_listen, why, whylen);
+}
+
+static int tls_check_https(const void *group, char *why, size_t whylen)
+{
+    const struct ls_media_conf *conf = group;
+
+    return tls_check_listen(conf, &conf->https_listen, why, whylen);
+}
 
 static const struct ls_conf_key record_keys[] = {
     { .name = "enabled", .type = LS_CONF_BOOL, .offset = offsetof(struct ls_media_record_conf, enabled),
@@ -121,7 +175,16 @@ static const struct ls_conf_key vod_keys[] = {
     INT_KEY("max_waiting_streams", max_waiting_streams, 2000, 1, 1000000, \
             "streams that were never live with viewers waiting; more are refused"), \
     INT_KEY("max_waiting_per_client", max_waiting_per_client, 64, 1, 1000000, \
-            "of those, opened by one client address (internal pulls exempt)")
+            "of those, opened by one client address (internal pulls exempt)"), \
+    { .name = "tls", .type = LS_CONF_GROUP, .offset = OFF(tls), .children = tls_keys, \
+      .help = "certificate and key of rtmps_listen and https_listen" }, \
+    { .name = "rtmps_listen", .type = LS_CONF_LISTEN_ADDR, .offset = OFF(rtmps_listen), \
+      .check = tls_check_rtmps, .help = "RTMPS (RTMP over TLS) listen address; unset = off" }, \
+    { .name = "https_listen", .type = LS_CONF_LISTEN_ADDR, .offset = OFF(https_listen), \
+      .check = tls_check_https, \
+      .help = "HTTPS listen address (API, metrics, HTTP-FLV over TLS); unset = off" }, \
+    INT_KEY("tls_max_client_hello", tls_max_client_hello, LS_TLS_DEFAULT_MAX_CLIENT_HELLO, \
+            1024, 131072, "bytes a TLS ClientHello may announce; longer ones are refused")
 
 const struct ls_conf_key ls_spd_schema[] = {
     MEDIA_COMMON_KEYS,
@@ -141,11 +204,11 @@ const struct ls_conf_key ls_spd_schema[] = {
       .help = "recording of published streams" },
     { .name = "push", .type = LS_CONF_GROUP_LIST, .offset = OFF(push),
       .children = ls_relay_push_keys, .elem_size = sizeof(struct ls_relay_push_conf),
-      .check = ls_relay_push_check,
+      .elem_check = ls_relay_push_check,
       .help = "push relays: streams published under app are also published to url/NAME" },
     { .name = "pull", .type = LS_CONF_GROUP_LIST, .offset = OFF(pull),
       .children = ls_relay_pull_keys, .elem_size = sizeof(struct ls_relay_pull_conf),
-      .check = ls_relay_pull_check,
+      .elem_check = ls_relay_pull_check,
       .help = "pulled sources: external RTMP streams kept live as local stream ids" },
     INT_KEY("max_pushes", max_pushes, 1000, 1, 100000,
             "pushes running at once; a push past it is not started (logged, counted)"),

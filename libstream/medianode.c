@@ -1,6 +1,7 @@
 /*
  * medianode.c — the process-level plumbing spd and epd share (see medianode.h): config,
- * hub, RTMP server, and the HTTP server with the hub's routes (/api/v1/streams, HTTP-FLV).
+ * hub, RTMP server, and the HTTP server with the hub's routes (/api/v1/streams, HTTP-FLV);
+ * with `tls`, RTMPS and HTTPS listeners on the same server and HTTP server (tls.h).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +13,7 @@
 #include "libstream/medianode.h"
 #include "libstream/peersig.h"
 #include "libstream/streamsapi.h"
+#include "libstream/tls.h"
 
 static int node_load(struct ls_media_node *node, struct ls_media_conf *conf)
 {
@@ -74,6 +76,79 @@ static void node_format_addr(const struct ls_addr *a, char *out, size_t cap)
         snprintf(out, cap, "?");
 }
 
+/* One TLS listener: its context (named for metrics) and its socket. */
+static int node_listen_tls(struct ls_media_node *node, const char *name,
+                           const struct ls_addr *listen, struct ls_tls_ctx **ctx)
+{
+    char why[384], addr[LS_ADDR_STRLEN];
+
+    *ctx = ls_tls_ctx_new(name, node->conf.tls.cert, node->conf.tls.key, why, sizeof why);
+    if (*ctx == NULL) {
+        ls_log(LS_LOG_ERR, "%s_listen: %s", name, why);
+        return LS_ECONF;
+    }
+    ls_tls_ctx_set_max_client_hello(*ctx, (size_t)node->conf.tls_max_client_hello);
+    node_format_addr(listen, addr, sizeof addr);
+    if (strcmp(name, "rtmps") == 0)
+        return ls_server_listen_tls(node->srv, addr, *ctx);
+    return ls_http_listen_tls(node->http, addr, *ctx);
+}
+
+/* rtmps_listen and https_listen, when set. */
+static int node_start_tls(struct ls_media_node *node)
+{
+    char rtmps[LS_ADDR_STRLEN], https[LS_ADDR_STRLEN];
+
+    if (node->conf.rtmps_listen.port != 0 &&
+        node_listen_tls(node, "rtmps", &node->conf.rtmps_listen, &node->rtmps_tls) != LS_OK)
+        return LS_EIO;
+    if (node->conf.https_listen.port != 0 &&
+        node_listen_tls(node, "https", &node->conf.https_listen, &node->https_tls) != LS_OK)
+        return LS_EIO;
+    if (node->rtmps_tls != NULL || node->https_tls != NULL) {
+        node_format_addr(&node->conf.rtmps_listen, rtmps, sizeof rtmps);
+        node_format_addr(&node->conf.https_listen, https, sizeof https);
+        ls_log(LS_LOG_NOTICE, "%s %s: RTMPS on %s, HTTPS on %s (certificate %s)", node->role,
+               node->conf.node_id, node->rtmps_tls != NULL ? rtmps : "-",
+               node->https_tls != NULL ? https : "-", node->conf.tls.cert);
+    }
+    return LS_OK;
+}
+
+/*
+ * SIGHUP: the certificate and key are read again (a renewal replaces the files), for new
+ * connections; established ones keep theirs. A file that stopped loading between the
+ * config check and here keeps the certificate in use.
+ */
+static void node_reload_tls(struct ls_media_node *node, const struct ls_media_conf *fresh)
+{
+    struct ls_tls_ctx *ctxs[2] = { node->rtmps_tls, node->https_tls };
+    char why[384];
+    size_t i;
+
+    if (memcmp(&fresh->rtmps_listen, &node->conf.rtmps_listen, sizeof fresh->rtmps_listen) != 0 ||
+        memcmp(&fresh->https_listen, &node->conf.https_listen, sizeof fresh->https_listen) != 0)
+        ls_log(LS_LOG_WARNING, "rtmps_listen and https_listen changes need a restart");
+    for (i = 0; i < 2; i++) {
+        if (ctxs[i] == NULL)
+            continue;
+        ls_tls_ctx_set_max_client_hello(ctxs[i], (size_t)fresh->tls_max_client_hello);
+        if (fresh->tls.cert == NULL || fresh->tls.cert[0] == '\0') {
+            ls_log(LS_LOG_WARNING, "tls removed: the TLS listeners keep their certificate "
+                   "until a restart");
+            return;
+        }
+        if (ls_tls_ctx_reload(ctxs[i], fresh->tls.cert, fresh->tls.key, why, sizeof why) !=
+            LS_OK) {
+            ls_log(LS_LOG_ERR, "tls: %s; keeping the certificate in use", why);
+            return;
+        }
+    }
+    if (ctxs[0] != NULL || ctxs[1] != NULL)
+        ls_log(LS_LOG_NOTICE, "tls: certificate %s and key %s loaded for new connections",
+               fresh->tls.cert, fresh->tls.key);
+}
+
 struct ls_media_node *ls_media_node_new(struct event_base *base, const char *path,
                                         const char *role, const struct ls_conf_key *schema,
                                         bool allow_publish)
@@ -126,6 +201,10 @@ struct ls_media_node *ls_media_node_new(struct event_base *base, const char *pat
         ls_media_node_free(node);
         return NULL;
     }
+    if (node_start_tls(node) != LS_OK) {
+        ls_media_node_free(node);
+        return NULL;
+    }
     ls_log(LS_LOG_NOTICE, "%s %s: RTMP on %s, HTTP on %s", role, node->conf.node_id, listen,
            http_listen);
     return node;
@@ -156,6 +235,7 @@ int ls_media_node_reload(struct ls_media_node *node)
         ls_log(LS_LOG_WARNING, "listen, http_listen and chunk_size changes need a restart");
     node_apply(node, &fresh, &srv, &hub, &pull);
     ls_log_set_level(fresh.log_level);
+    node_reload_tls(node, &fresh);
     node_check_trust(node, &fresh);
     if (fresh.dns_servers.n != node->conf.dns_servers.n ||
         (fresh.dns_servers.n > 0 &&
@@ -218,6 +298,9 @@ void ls_media_node_free(struct ls_media_node *node)
         ls_media_node_stop(node);
     ls_server_free(node->srv);
     ls_hub_free(node->hub);
+    /* Last: every TLS connection is gone with the server and the HTTP side. */
+    ls_tls_ctx_free(node->rtmps_tls);
+    ls_tls_ctx_free(node->https_tls);
     ls_resolver_free(node->resolver);
     ls_config_free(node->schema, &node->conf);
     free(node->config_path);

@@ -8,7 +8,9 @@
  *   iov:  { A->data + 1200, 2908 } { B->data, B->len } { C->data, C->len } ...
  */
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/uio.h>
 
 #include <event2/buffer.h>
@@ -161,11 +163,39 @@ ssize_t ls_outq_write(struct ls_outq *q, int fd)
     return (ssize_t)total;
 }
 
+size_t ls_outq_copy_out(const struct ls_outq *q, uint8_t *out, size_t cap)
+{
+    size_t copied = 0;
+    uint32_t i;
+
+    for (i = 0; i < q->count && copied < cap; i++) {
+        const struct ls_frame *b = q->ring[(q->head + i) & (q->cap - 1)].blob;
+        size_t skip = i == 0 ? q->head_offset : 0;
+        size_t n = b->len - skip;
+
+        if (n > cap - copied)
+            n = cap - copied;
+        memcpy(out + copied, b->data + skip, n);
+        copied += n;
+    }
+    return copied;
+}
+
+void ls_outq_consume(struct ls_outq *q, size_t n)
+{
+    outq_consume(q, n < q->bytes ? n : q->bytes);
+}
+
 ssize_t ls_outq_move_to_evbuffer(struct ls_outq *q, struct evbuffer *out)
+{
+    return ls_outq_move_to_evbuffer_max(q, out, SIZE_MAX);
+}
+
+ssize_t ls_outq_move_to_evbuffer_max(struct ls_outq *q, struct evbuffer *out, size_t max)
 {
     size_t moved = 0;
 
-    while (q->count > 0) {
+    while (q->count > 0 && moved < max) {
         struct ls_outq_entry *e = &q->ring[q->head];
         size_t skip = q->head_offset;
         size_t len = e->blob->len - skip;

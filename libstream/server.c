@@ -1,6 +1,6 @@
 /*
- * server.c — the RTMP listener and the connection bound (see server.h; sessions are in
- * session.c, internal-pull signatures in peersig.c).
+ * server.c — the RTMP (and RTMPS) listeners and the connection bound (see server.h;
+ * sessions are in session.c, internal-pull signatures in peersig.c).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,14 +32,11 @@ void ls_server_config_defaults(struct ls_server_config *cfg)
     cfg->node_id = "";
 }
 
-static void server_accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
-                             int salen, void *arg)
+static void server_accept(struct ls_server *srv, evutil_socket_t fd, struct sockaddr *sa,
+                          struct ls_tls_ctx *tls)
 {
-    struct ls_server *srv = arg;
     char peer[64];
 
-    (void)l;
-    (void)salen;
     if (srv->shutting_down) {
         close(fd);
         return;
@@ -53,7 +50,26 @@ static void server_accept_cb(struct evconnlistener *l, evutil_socket_t fd, struc
         close(fd);
         return;
     }
-    ls_session_accept(srv, fd);
+    ls_session_accept(srv, fd, tls);
+}
+
+static void server_accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
+                             int salen, void *arg)
+{
+    (void)l;
+    (void)salen;
+    server_accept(arg, fd, sa, NULL);
+}
+
+/* rtmps_listen: the same sessions, their bytes through TLS (conn.h, tls.h). */
+static void server_accept_tls_cb(struct evconnlistener *l, evutil_socket_t fd,
+                                 struct sockaddr *sa, int salen, void *arg)
+{
+    struct ls_server *srv = arg;
+
+    (void)l;
+    (void)salen;
+    server_accept(srv, fd, sa, srv->tls);
 }
 
 struct ls_server *ls_server_new(struct event_base *base, struct ls_hub *hub,
@@ -75,11 +91,20 @@ struct ls_server *ls_server_new(struct event_base *base, struct ls_hub *hub,
     return srv;
 }
 
+int ls_server_listen_tls(struct ls_server *srv, const char *listen, struct ls_tls_ctx *tls)
+{
+    srv->tls = tls;
+    srv->tls_listener = ls_listener_new(srv->base, listen, 1024, server_accept_tls_cb, srv);
+    return srv->tls_listener != NULL ? LS_OK : LS_EIO;
+}
+
 void ls_server_shutdown(struct ls_server *srv)
 {
     srv->shutting_down = true;
     ls_listener_free(srv->listener);
     srv->listener = NULL;
+    ls_listener_free(srv->tls_listener);
+    srv->tls_listener = NULL;
     while (!LIST_EMPTY(&srv->sessions))
         ls_session_shutdown(LIST_FIRST(&srv->sessions));
 }

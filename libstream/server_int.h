@@ -19,6 +19,8 @@ struct ls_server {
     struct ls_server_config cfg;
     struct ls_server_hooks hooks;
     struct ls_listener *listener;
+    struct ls_listener *tls_listener;  /* rtmps_listen, or NULL */
+    struct ls_tls_ctx *tls;            /* its certificate (borrowed) */
     struct ls_session_list sessions;
     unsigned nsessions;
     unsigned nconnections;   /* sessions + connections acquired by other transports */
@@ -26,8 +28,9 @@ struct ls_server {
     bool shutting_down;
 };
 
-/* A session for an accepted socket (takes the fd). Logs and closes on failure. */
-void ls_session_accept(struct ls_server *srv, int fd);
+/* A session for an accepted socket (takes the fd), over TLS with `tls` (NULL: plain RTMP).
+ * Logs and closes on failure. */
+void ls_session_accept(struct ls_server *srv, int fd, struct ls_tls_ctx *tls);
 /* Closes a session from the server (shutdown). */
 void ls_session_shutdown(struct ls_session *ses);
 

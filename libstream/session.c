@@ -1064,7 +1064,7 @@ static const struct ls_conn_ops session_conn_ops = {
     .on_close = session_on_close,
 };
 
-void ls_session_accept(struct ls_server *srv, int fd)
+void ls_session_accept(struct ls_server *srv, int fd, struct ls_tls_ctx *tls)
 {
     struct ls_session *ses = calloc(1, sizeof *ses);
 
@@ -1085,9 +1085,12 @@ void ls_session_accept(struct ls_server *srv, int fd)
     LIST_INSERT_HEAD(&srv->sessions, ses, link);
     srv->nsessions++;
     srv->nconnections++;
-    SES_LOG(ses, LS_LOG_INFO, "%s: connected", ls_conn_peer(ses->conn));
+    SES_LOG(ses, LS_LOG_INFO, "%s: connected%s", ls_conn_peer(ses->conn),
+            tls != NULL ? " (RTMPS)" : "");
     session_idle(ses);
-    if (ls_conn_start(ses->conn) != LS_OK)
+    if (tls != NULL && ls_conn_use_tls(ses->conn, tls) != LS_OK)
+        ls_conn_close(ses->conn, LS_ENOMEM, "out of memory");
+    else if (ls_conn_start(ses->conn) != LS_OK)
         ls_conn_close(ses->conn, LS_EIO, "cannot start connection");
 }
 

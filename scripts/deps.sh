@@ -1,11 +1,13 @@
 #!/bin/sh
 # Installs the Debian packages that building and testing livecluster need, when missing.
 # As root it runs apt-get; otherwise it names what is missing and how to install it.
+# libevent-dev brings libevent_openssl (HTTPS) with it; openssl (the command) makes the TLS
+# tests' certificates. The real-browser test installs chromium, nodejs and npm itself.
 set -u
-PACKAGES="make gcc clang libclang-rt-14-dev pkg-config libevent-dev libssl-dev libconfig-dev
-libcmocka-dev libsystemd-dev ffmpeg rtmpdump curl gstreamer1.0-tools gstreamer1.0-plugins-base
-gstreamer1.0-plugins-good gstreamer1.0-plugins-bad gstreamer1.0-libav procps iproute2
-python3 man-db groff-base gnuplot-nox"
+PACKAGES="make gcc clang libclang-rt-14-dev pkg-config libevent-dev libevent-openssl-2.1-7
+libssl-dev openssl libconfig-dev libcmocka-dev libsystemd-dev ffmpeg rtmpdump curl
+gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad
+gstreamer1.0-libav procps iproute2 python3 man-db groff-base gnuplot-nox"
 
 if ! command -v dpkg-query >/dev/null 2>&1; then
     echo "deps: not a Debian system; install by hand: $PACKAGES" >&2

@@ -794,6 +794,48 @@ def attack_amf3traits(a):
     return res
 
 
+def attack_tlsstall(a):
+    """Issue 13 (TLS): handshakes that stall. Each connection sends one whole TLS record of a
+    ClientHello and nothing more, half of them to rtmps_listen and half to https_listen.
+    Half of each announce the longest ClientHello accepted (a.hello, tls_max_client_hello:
+    OpenSSL then reserves that much) and must be closed at handshake_timeout (RTMPS,
+    a.deadline) or http_request_timeout (HTTPS, a.deadline2); the others announce OpenSSL's
+    own limit (~128 KiB) and must be refused at once. RSS is what the accepted ones cost."""
+    t0 = time.time()
+
+    def record(hello_len):
+        body = bytes([1]) + hello_len.to_bytes(3, "big") + b"\x03\x03" + bytes(16384 - 6)
+        return b"\x16\x03\x01" + len(body).to_bytes(2, "big") + body
+
+    conns = []
+    for i in range(a.count):
+        tls_http = i % 2 == 1
+        oversized = i % 4 >= 2
+        try:
+            c = Conn(hostport(a.tls_http if tls_http else a.tls_rtmp), t0)
+        except OSError:
+            break
+        c.limit = 2 if oversized else a.deadline2 if tls_http else a.deadline
+        c.sock.setblocking(False)
+        c.send_all(record(131000 if oversized else a.hello), t0 + 3)
+        conns.append(c)
+    end = t0 + a.seconds
+    while time.time() < end and not all([c.is_closed() for c in conns]):  # polls every one
+        time.sleep(0.1)
+    late = [c for c in conns if not c.is_closed() or c.closed_at - t0 > c.limit + 3]
+    last = {lim: max([c.closed_at - t0 for c in conns if c.limit == lim and c.is_closed()],
+                     default=0) for lim in (2, a.deadline, a.deadline2)}
+    res = summary(conns, t0)
+    for c in conns:
+        c.close()
+    res["attacker_ok"] = not late and res["conns"] == a.count
+    res["attacker_why"] = "%d of %d closed; the last: %.1fs (oversized), %.1fs (RTMPS, " \
+        "deadline %ss), %.1fs (HTTPS, %ss)%s" % (
+            res["closed"], res["conns"], last[2], last[a.deadline], a.deadline,
+            last[a.deadline2], a.deadline2, ", %d late or open" % len(late) if late else "")
+    return res
+
+
 def u29_bytes(v):
     """AMF3 U29 (§1.3.1): up to 4 bytes, the last one carrying 8 bits."""
     if v < 0x80:
@@ -821,6 +863,10 @@ def main():
     p.add_argument("--count", type=int, default=100, help="connections (or ids)")
     p.add_argument("--cap", type=int, default=0, help="connections or work allowed to stay")
     p.add_argument("--deadline", type=float, default=0, help="seconds to the daemon's close")
+    p.add_argument("--deadline2", type=float, default=0, help="a second deadline (tlsstall: HTTPS)")
+    p.add_argument("--tls-rtmp", default="", help="the target's rtmps_listen (tlsstall)")
+    p.add_argument("--tls-http", default="", help="the target's https_listen (tlsstall)")
+    p.add_argument("--hello", type=int, default=16384, help="tls_max_client_hello (tlsstall)")
     p.add_argument("--cpu-max", type=int, default=50)
     p.add_argument("--play-wait", type=float, default=0, help="the daemon's play_wait_timeout")
     p.add_argument("--msg-size", type=int, default=8000000)

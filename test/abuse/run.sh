@@ -32,6 +32,10 @@ SPD="$LC_IP:$(lc_port 2)"
 SPD_HTTP="$LC_IP:$(lc_port 3)"
 EPD="$LC_IP:$(lc_port 4)"
 EPD_HTTP="$LC_IP:$(lc_port 5)"
+SPD_RTMPS="$LC_IP:$(lc_port 6)"
+SPD_HTTPS="$LC_IP:$(lc_port 7)"
+EPD_RTMPS="$LC_IP:$(lc_port 8)"
+EPD_HTTPS="$LC_IP:$(lc_port 9)"
 RESULTS="$LC_DIR/results.jsonl"
 : >"$RESULTS"
 
@@ -65,10 +69,17 @@ gop_cache_max_bytes = $GOP_CACHE_MAX; max_message_size = $MAX_MESSAGE; idle_time
 $ABUSE_EXTRA_CONF"
 SMD_CONF="listen = \"$SMD\"; http_listen = \"$SMD_HTTP\"; cluster_secret = \"abuse-secret\";
 log_level = \"info\"; $ABUSE_SMD_EXTRA_CONF"
+# TLS listeners too (issue 13), with a certificate made here
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
+    -subj "/CN=localhost" -keyout "$LC_DIR/tls.key" -out "$LC_DIR/tls.pem" >/dev/null 2>&1 ||
+    { lc_log "cannot make a TLS certificate with openssl"; exit 1; }
+TLS="tls = { cert = \"$LC_DIR/tls.pem\"; key = \"$LC_DIR/tls.key\"; };"
 SPD_CONF="listen = \"$SPD\"; http_listen = \"$SPD_HTTP\"; advertise = \"$SPD\";
-source_managers = ( \"$SMD\" ); $MEDIA
+source_managers = ( \"$SMD\" ); rtmps_listen = \"$SPD_RTMPS\"; https_listen = \"$SPD_HTTPS\";
+$TLS $MEDIA
 vod = { dir = \"$LC_DIR/vod\"; max_viewers = $VOD_MAX_VIEWERS; };"
-EPD_CONF="listen = \"$EPD\"; http_listen = \"$EPD_HTTP\"; upstream = \"$SPD\"; $MEDIA"
+EPD_CONF="listen = \"$EPD\"; http_listen = \"$EPD_HTTP\"; upstream = \"$SPD\";
+rtmps_listen = \"$EPD_RTMPS\"; https_listen = \"$EPD_HTTPS\"; $TLS $MEDIA"
 
 # RSS limits in MiB, per attack (attacks.py's --rss-mb), from the bounds above:
 #  - one flooding connection (control output, defect 2): what the daemon may queue for one
@@ -80,6 +91,9 @@ EPD_CONF="listen = \"$EPD\"; http_listen = \"$EPD_HTTP\"; upstream = \"$SPD\"; $
 #    whatever count bound the fix adds, on each node — 32 MiB;
 #  - an 8 MB AMF3 command: the message itself (max_message_size, 8 MiB) plus a decode
 #    bounded by the AMF node budget — 24 MiB;
+#  - stalled TLS handshakes (issue 13): each makes OpenSSL hold a record and a ClientHello
+#    buffer of up to tls_max_client_hello (16 KiB) until handshake_timeout /
+#    http_request_timeout; 100 of them (and 100 announcing more, refused at once) — 16 MiB;
 #  - slow huge messages: committed memory (VmData) follows the bytes received; 16
 #    connections sending a few KiB each — 32 MiB (reserving the announced 2 x 8 MiB per
 #    connection would be 256 MiB).
@@ -159,11 +173,12 @@ row() {
     r_attack=$1 r_defect=$2 r_target=$3 r_rss=$4
     shift 4
     case $r_target in
-    spd) r_rtmp=$SPD r_http=$SPD_HTTP r_pid=$spd_pid ;;
-    *) r_rtmp=$EPD r_http=$EPD_HTTP r_pid=$epd_pid ;;
+    spd) r_rtmp=$SPD r_http=$SPD_HTTP r_pid=$spd_pid r_rtmps=$SPD_RTMPS r_https=$SPD_HTTPS ;;
+    *) r_rtmp=$EPD r_http=$EPD_HTTP r_pid=$epd_pid r_rtmps=$EPD_RTMPS r_https=$EPD_HTTPS ;;
     esac
     python3 "$ABUSE/attacks.py" "$r_attack" --defect "$r_defect" --rtmp "$r_rtmp" \
-        --http "$r_http" --target "$r_target:$r_pid:rtmp://$r_rtmp/live/honest" \
+        --http "$r_http" --tls-rtmp "$r_rtmps" --tls-http "$r_https" \
+        --target "$r_target:$r_pid:rtmp://$r_rtmp/live/honest" \
         --rss-mb "$(lim "$r_rss")" --lcplay "$LC_TOOLS/lcplay" --fixture "$LC_FIXTURE" \
         --out "$RESULTS" "$@"
 }
@@ -266,6 +281,11 @@ at_both httpflood 9 32 --count 400 --seconds 2.5 --cap "$MAX_CONNECTIONS"
 # defect 10: connections that never publish or play.
 in_parallel dribble 10 16 --count 20 --seconds $((CONNECT_TIMEOUT + PLAY_WAIT_TIMEOUT + 3)) \
     --deadline "$CONNECT_TIMEOUT" --play-wait "$PLAY_WAIT_TIMEOUT"
+
+# issue 13: TLS handshakes that stall with the longest ClientHello accepted reserved, and
+# ones announcing a longer one (refused at once).
+in_parallel tlsstall tls 16 --count 200 --seconds $((HTTP_DEADLINE + 4)) \
+    --deadline "$HANDSHAKE_TIMEOUT" --deadline2 "$HTTP_DEADLINE" --hello 16384
 
 # hardening: the chunk reader's reservations; AMF3 trait tables.
 at_both bigmsg chunk 32 --count 16 --seconds 2.5 --msg-size $((MAX_MESSAGE - 1)) --data-mb "$(lim 32)"

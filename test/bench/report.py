@@ -160,7 +160,7 @@ def cmd_cold(out, what, paths):
 
 
 def cmd_table(outdir, meta):
-    runs, windows = {}, {}
+    runs, windows, transports = {}, {}, {}
     for name in sorted(os.listdir(os.path.join(outdir, "runs"))):
         if not name.endswith(".json") or name.startswith(("latency-", "cold")):
             continue
@@ -170,6 +170,9 @@ def cmd_table(outdir, meta):
         summary = summarize(load(os.path.join(outdir, "runs", name)), int(n))
         if kind.startswith("epd-window"):
             windows[int(kind[10:])] = summary
+            continue
+        if kind in ("epd-rtmps", "epd-http", "epd-https"):
+            transports[kind[4:]] = summary
             continue
         runs.setdefault(int(n), {})[kind] = summary
     latency = {}
@@ -254,6 +257,28 @@ def cmd_table(outdir, meta):
                          % (w, fmt(s.get("cpu_s_per_gb")), fmt(s.get("start_p50_ms"), "%.0f"),
                             fmt(s.get("start_p99_ms"), "%.0f"), s.get("kept_up", "-"),
                             fmt(lat.get("p50"), "%.1f"), fmt(lat.get("p99"), "%.1f")))
+    if transports and 1000 in runs and "epd" in runs[1000]:
+        transports.setdefault("rtmp", runs[1000]["epd"])
+    if transports:
+        lines.append("")
+        lines.append("epd at 1000 viewers by transport: CPU-s/GB (server + its ksoftirqd), RSS KB "
+                     "per viewer, start p50/p99 ms, kept up; TLS next to the same in the clear")
+        for t in ("rtmp", "rtmps", "http", "https"):
+            s = transports.get(t)
+            if s is None:
+                continue
+            clear = transports.get({"rtmps": "rtmp", "https": "http"}.get(t, ""))
+            vs = ""
+            if clear is not None and num(s.get("cpu_s_per_gb")) and \
+                    num(clear.get("cpu_s_per_gb")) and clear["cpu_s_per_gb"]:
+                vs = "   %.2fx the CPU/GB of %s" % (s["cpu_s_per_gb"] / clear["cpu_s_per_gb"],
+                                                   {"rtmps": "RTMP", "https": "HTTP-FLV"}[t])
+            label = {"rtmp": "RTMP", "rtmps": "RTMPS", "http": "HTTP-FLV",
+                     "https": "HTTPS-FLV"}[t]
+            lines.append("  %-10s %s CPU-s/GB   %s KB/viewer   start %s/%s   kept up %s%s" % (
+                label, fmt(s.get("cpu_s_per_gb")), fmt(s.get("rss_kb_per_viewer"), "%.1f"),
+                fmt(s.get("start_p50_ms"), "%.0f"), fmt(s.get("start_p99_ms"), "%.0f"),
+                s.get("kept_up", "-"), vs))
     if latency:
         lines.append("")
         lines.append("end-to-end latency (rtmpbench publishes and plays, 20 players, readiness "
@@ -299,6 +324,7 @@ def cmd_table(outdir, meta):
                for k in ("cpu_s_per_gb", "peak_rss_mb", "start_p50_ms", "start_p99_ms")}
                for n in sorted(runs)},
            "epd_by_window_1000": {str(w): windows[w] for w in sorted(windows)},
+           "epd_by_transport_1000": transports,
            "latency_ms": latency, "cold_start": cold}
     with open(os.path.join(outdir, "bench.json"), "w") as f:
         json.dump(doc, f, indent=1, default=lambda o: None)

@@ -4,6 +4,9 @@
  *   rtmpbench [options] URL
  *     URL  rtmp://HOST[:PORT]/APP/NAME       RTMP players (connect, createStream, play)
  *          http://HOST[:PORT]/APP/NAME.flv   HTTP-FLV players
+ *          rtmps://…, https://…              the same over TLS (no certificate check: the
+ *                                            server is the one under test; start times
+ *                                            include the TLS handshake)
  *          raw://HOST:PORT                   a bare chunk stream with no handshake and no
  *                                            commands (the "floor" servers, floorsrv.c)
  *
@@ -63,6 +66,8 @@
 #include <unistd.h>
 
 #include <event2/event.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 
 #include "libstream/amf.h"
 #include "libstream/buf.h"
@@ -97,6 +102,7 @@ enum proto { PROTO_RTMP, PROTO_HTTP, PROTO_RAW };
 enum pstate {
     ST_IDLE,        /* not launched yet */
     ST_CONNECTING,  /* connect() in progress */
+    ST_TLS,         /* rtmps/https: the TLS handshake */
     ST_HANDSHAKE,   /* C0C1 sent, reading S0S1S2 */
     ST_SETUP,       /* connect / createStream / play in flight */
     ST_HTTP_HEADER, /* GET sent, reading the response header */
@@ -135,6 +141,7 @@ struct target {
     char name[LS_RTMP_URL_MAX + 1];
     char tc_url[LS_RTMP_URL_MAX + 9];
     char path[LS_RTMP_URL_MAX + 1];   /* HTTP request target */
+    bool tls;                         /* rtmps:// or https:// */
     struct sockaddr_storage sa;
     socklen_t salen;
 };
@@ -150,6 +157,7 @@ struct player {
     bool failed;
     char why[160];
 
+    SSL *ssl;               /* rtmps/https; NULL = plain */
     struct ls_handshake *hs;
     struct ls_chunk_reader *crd;
     struct ls_flv_reader *frd;
@@ -241,6 +249,7 @@ static struct {
 
 static struct target cli_target;    /* the URL of the command line */
 static struct event_base *base;
+static SSL_CTX *tls_ctx;             /* players' TLS (no verification: see the top) */
 static int64_t t_origin_ns;
 static uint8_t scratch[SCRATCH_SIZE];
 
@@ -564,12 +573,48 @@ static void load_flv(const char *path)
 static void player_fail(struct player *p, const char *fmt, ...) LS_PRINTF(2, 3);
 static void player_watch(struct player *p, short flags);
 
+/* send(2) or SSL_write, in send's terms (-1 with errno EAGAIN: try again on readiness). */
+static ssize_t player_send(struct player *p, const void *buf, size_t n)
+{
+    int r, err;
+
+    if (p->ssl == NULL)
+        return send(p->fd, buf, n, MSG_NOSIGNAL);
+    ERR_clear_error();
+    r = SSL_write(p->ssl, buf, n > INT32_MAX ? INT32_MAX : (int)n);
+    if (r > 0)
+        return r;
+    err = SSL_get_error(p->ssl, r);
+    ERR_clear_error();
+    errno = err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE ? EAGAIN : EPIPE;
+    return -1;
+}
+
+/* recv(2) or SSL_read, in recv's terms (0 = closed). */
+static ssize_t player_recv(struct player *p, void *buf, size_t n)
+{
+    int r, err;
+
+    if (p->ssl == NULL)
+        return recv(p->fd, buf, n, 0);
+    ERR_clear_error();
+    r = SSL_read(p->ssl, buf, n > INT32_MAX ? INT32_MAX : (int)n);
+    if (r > 0)
+        return r;
+    err = SSL_get_error(p->ssl, r);
+    ERR_clear_error();
+    if (err == SSL_ERROR_ZERO_RETURN || (err == SSL_ERROR_SYSCALL && errno == 0))
+        return 0;
+    errno = err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE ? EAGAIN
+            : err == SSL_ERROR_SYSCALL ? errno : EPROTO;
+    return -1;
+}
+
 /* Writes what is pending; on a full socket waits for writability (not in the sweep). */
 static void player_flush(struct player *p)
 {
     while (p->out_off < p->out.len) {
-        ssize_t n = send(p->fd, p->out.data + p->out_off, p->out.len - p->out_off,
-                         MSG_NOSIGNAL);
+        ssize_t n = player_send(p, p->out.data + p->out_off, p->out.len - p->out_off);
 
         if (n == -1) {
             if (errno == EINTR)
@@ -584,7 +629,7 @@ static void player_flush(struct player *p)
     if (p->out_off == p->out.len) {
         ls_buf_reset(&p->out);
         p->out_off = 0;
-        if (!p->swept && p->st != ST_CONNECTING)
+        if (!p->swept && p->st != ST_CONNECTING && p->st != ST_TLS)
             player_watch(p, EV_READ);
     } else if (!p->swept) {
         player_watch(p, EV_READ | EV_WRITE);
@@ -628,6 +673,8 @@ static void player_release(struct player *p)
         event_free(p->ev);
         p->ev = NULL;
     }
+    SSL_free(p->ssl);
+    p->ssl = NULL;
     if (p->fd != -1)
         close(p->fd);
     p->fd = -1;
@@ -690,7 +737,31 @@ static void player_launch(struct player *p)
     player_watch(p, EV_WRITE);
 }
 
-/* The socket connected: send the first bytes of the protocol. */
+static void player_start(struct player *p, int64_t now);
+
+/* rtmps/https: drives the TLS handshake on readiness; the protocol starts after it. */
+static void player_tls(struct player *p, int64_t now)
+{
+    int r, err;
+
+    ERR_clear_error();
+    r = SSL_do_handshake(p->ssl);
+    if (r == 1) {
+        player_start(p, now);
+        return;
+    }
+    err = SSL_get_error(p->ssl, r);
+    if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE) {
+        ERR_clear_error();
+        player_watch(p, err == SSL_ERROR_WANT_READ ? EV_READ : EV_WRITE);
+        return;
+    }
+    player_fail(p, "TLS handshake failed: %s",
+                ERR_peek_error() != 0 ? ERR_reason_error_string(ERR_peek_error()) : "closed");
+    ERR_clear_error();
+}
+
+/* The socket connected: TLS first (rtmps, https), then the protocol. */
 static void player_connected(struct player *p, int64_t now)
 {
     int err = 0;
@@ -702,6 +773,24 @@ static void player_connected(struct player *p, int64_t now)
         return;
     }
     p->t_conn = now;
+    if (!p->tg->tls) {
+        player_start(p, now);
+        return;
+    }
+    p->ssl = SSL_new(tls_ctx);
+    if (p->ssl == NULL || SSL_set_fd(p->ssl, p->fd) != 1) {
+        player_fail(p, "out of memory");
+        return;
+    }
+    SSL_set_connect_state(p->ssl);
+    p->st = ST_TLS;
+    p->step = "the TLS handshake";
+    player_tls(p, now);
+}
+
+/* Sends the first bytes of the protocol. */
+static void player_start(struct player *p, int64_t now)
+{
     switch (p->tg->proto) {
     case PROTO_RTMP: {
         const uint8_t *out;
@@ -1174,8 +1263,10 @@ static void player_read(struct player *p, int64_t now)
 {
     int round;
 
-    for (round = 0; round < READ_ROUNDS && p->st != ST_CLOSED; round++) {
-        ssize_t n = recv(p->fd, scratch, sizeof scratch, 0);
+    /* TLS gives a record per call (and may hold more it read ahead): read until dry. */
+    for (round = 0; round < (p->ssl != NULL ? 16 * READ_ROUNDS : READ_ROUNDS) &&
+                    p->st != ST_CLOSED; round++) {
+        ssize_t n = player_recv(p, scratch, sizeof scratch);
 
         if (n == 0) {
             if (p->st == ST_PLAYING)
@@ -1193,7 +1284,7 @@ static void player_read(struct player *p, int64_t now)
         }
         p->bytes += (uint64_t)n;
         player_input(p, scratch, (size_t)n, now);
-        if ((size_t)n < sizeof scratch)
+        if ((size_t)n < sizeof scratch && p->ssl == NULL)
             break;
     }
     if (p->st != ST_CLOSED && p->out.len > p->out_off)
@@ -1210,6 +1301,10 @@ static void player_cb(evutil_socket_t fd, short what, void *arg)
     (void)fd;
     if (p->st == ST_CONNECTING) {
         player_connected(p, now);
+        return;
+    }
+    if (p->st == ST_TLS) {
+        player_tls(p, now);
         return;
     }
     if (what & EV_WRITE)
@@ -2043,8 +2138,10 @@ static void write_json(const struct stats *s, const struct reason *rs, int nr)
     ls_json_init(&j, &b);
     ls_json_object_begin(&j);
     ls_json_kv_string(&j, "url", cli_target.url);
-    ls_json_kv_string(&j, "protocol", cli_target.proto == PROTO_RTMP ? "rtmp"
-                                      : cli_target.proto == PROTO_HTTP ? "http-flv" : "raw");
+    ls_json_kv_string(&j, "protocol",
+                      cli_target.proto == PROTO_RTMP   ? (cli_target.tls ? "rtmps" : "rtmp")
+                      : cli_target.proto == PROTO_HTTP ? (cli_target.tls ? "https-flv" : "http-flv")
+                                                       : "raw");
     ls_json_kv_int64(&j, "players", opt.players);
     ls_json_kv_double(&j, "ramp_per_s", opt.rate);
     ls_json_kv_int64(&j, "sweep_ms", opt.sweep_ms);
@@ -2254,7 +2351,8 @@ static void usage(void)
 {
     fprintf(stderr,
         "usage: rtmpbench [options] URL\n"
-        "  URL: rtmp://HOST[:PORT]/APP/NAME | http://HOST[:PORT]/APP/NAME.flv | raw://HOST:PORT\n"
+        "  URL: rtmp[s]://HOST[:PORT]/APP/NAME | http[s]://HOST[:PORT]/APP/NAME.flv |\n"
+        "       raw://HOST:PORT\n"
         "  -n, --players N         players (default 1; 0 = only publish)\n"
         "  -r, --rate R            new connections per second (default 100)\n"
         "  -w, --warmup SEC        after every player has a keyframe (default 2)\n"
@@ -2287,10 +2385,10 @@ static void usage(void)
     exit(2);
 }
 
-/* http://HOST[:PORT]/PATH and raw://HOST:PORT */
+/* http[s]://HOST[:PORT]/PATH and raw://HOST:PORT */
 static void parse_other_url(struct target *t, const char *url, bool http)
 {
-    const char *p = url + (http ? 7 : 6), *host_end, *port_start = NULL, *path;
+    const char *p = url + (http ? (t->tls ? 8 : 7) : 6), *host_end, *port_start = NULL, *path;
     size_t hlen;
 
     if (*p == '[') {
@@ -2311,7 +2409,7 @@ static void parse_other_url(struct target *t, const char *url, bool http)
     t->host[hlen < sizeof t->host ? hlen : 0] = '\0';
     if (t->host[0] == '\0')
         die_usage("bad URL '%s': no host", url);
-    t->port = http ? 80 : 0;
+    t->port = http ? (t->tls ? 443 : 80) : 0;
     if (*p == ':') {
         char *end;
         unsigned long v;
@@ -2341,11 +2439,15 @@ static void parse_url(struct target *t, const char *url)
     if (strlen(url) >= sizeof t->url)
         die_usage("URL too long: %.80s...", url);
     snprintf(t->url, sizeof t->url, "%s", url);
-    if (strncasecmp(url, "rtmp://", 7) == 0) {
+    if (strncasecmp(url, "rtmp://", 7) == 0 || strncasecmp(url, "rtmps://", 8) == 0) {
         struct ls_rtmp_url u;
+        char plain[LS_RTMP_URL_MAX + 1];
 
-        if (ls_rtmp_url_parse(url, &u) != LS_OK)
-            die_usage("bad URL '%s': expected rtmp://HOST[:PORT]/APP/NAME", url);
+        /* rtmps: the same URL over TLS (the port must be given: RTMPS has no fixed one) */
+        t->tls = strncasecmp(url, "rtmps://", 8) == 0;
+        snprintf(plain, sizeof plain, "rtmp://%s", url + (t->tls ? 8 : 7));
+        if (ls_rtmp_url_parse(plain, &u) != LS_OK)
+            die_usage("bad URL '%s': expected rtmp[s]://HOST[:PORT]/APP/NAME", url);
         if (u.name[0] == '\0')
             die_usage("bad URL '%s': no stream name after the app", url);
         t->proto = PROTO_RTMP;
@@ -2354,8 +2456,9 @@ static void parse_url(struct target *t, const char *url)
         snprintf(t->app, sizeof t->app, "%s", u.app);
         snprintf(t->name, sizeof t->name, "%s", u.name);
         snprintf(t->tc_url, sizeof t->tc_url, "%s", u.tc_url);
-    } else if (strncasecmp(url, "http://", 7) == 0) {
+    } else if (strncasecmp(url, "http://", 7) == 0 || strncasecmp(url, "https://", 8) == 0) {
         t->proto = PROTO_HTTP;
+        t->tls = strncasecmp(url, "https://", 8) == 0;
         parse_other_url(t, url, true);
         snprintf(t->name, sizeof t->name, "%s", t->path);
     } else if (strncasecmp(url, "raw://", 6) == 0) {
@@ -2514,6 +2617,17 @@ int main(int argc, char **argv)
             usage();
         parse_url(&cli_target, argv[optind]);
     }
+    /* players' TLS, for rtmps:// and https:// targets (the plan's too) */
+    tls_ctx = SSL_CTX_new(TLS_client_method());
+    if (tls_ctx == NULL)
+        die_usage("%s", "cannot set up TLS");
+    SSL_CTX_set_mode(tls_ctx, SSL_MODE_ENABLE_PARTIAL_WRITE |
+                                  SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
+                                  SSL_MODE_RELEASE_BUFFERS);
+    SSL_CTX_set_options(tls_ctx, SSL_OP_IGNORE_UNEXPECTED_EOF);
+    /* read ahead: a sweep's read takes what the socket holds in one call, as recv does */
+    SSL_CTX_set_read_ahead(tls_ctx, 1);
+    SSL_CTX_set_default_read_buffer_len(tls_ctx, 65536);
     if (opt.publishers > 0 && opt.publish_file == NULL)
         die_usage("%s", "-m needs -P FILE");
     if (opt.names > 0 && opt.publish_file != NULL)
@@ -2522,8 +2636,9 @@ int main(int argc, char **argv)
         if (opt.publishers == 0)
             opt.publishers = 1;
         if (opt.publish_url == NULL) {
-            if (cli_target.proto != PROTO_RTMP)
-                die_usage("%s", "-P with an http:// or raw:// play URL needs -U rtmp://...");
+            if (cli_target.proto != PROTO_RTMP || cli_target.tls)
+                die_usage("%s", "-P with an http[s]://, rtmps:// or raw:// play URL needs "
+                                "-U rtmp://...");
             opt.publish_url = cli_target.url;
         }
         load_flv(opt.publish_file);

@@ -15,8 +15,10 @@
 # 25 fps, 2 s GOP, ~0.9 Mbit/s + AAC 64 kbit/s). rtmpbench measures the server process
 # (-p server=PID) over a window after the ramp and a warm-up.
 #
-# Then: end-to-end latency with rtmpbench as the publisher (flush window W vs 0), cold
-# start through the edge, and a perf profile of epd at 1000 viewers.
+# Then epd at 1000 viewers by transport (the RTMP row above, RTMPS, HTTP-FLV, HTTPS-FLV:
+# what TLS costs next to the same bytes in the clear), end-to-end latency with rtmpbench
+# as the publisher (flush window W vs 0), cold start through the edge, and perf profiles of
+# epd at 1000 viewers (RTMP, and HTTPS-FLV).
 #
 # Environment (all optional):
 #   BENCH_N="100 1000 3000"   viewer counts always run for every server (may be empty)
@@ -25,6 +27,10 @@
 #                             floor-message-nagle floor-batched-nagle: the floors without
 #                             TCP_NODELAY, as nginx-rtmp runs its sockets)
 #   BENCH_WINDOWS="0 50"      epd at N=1000 with these flush windows too (cost vs latency)
+#   BENCH_TRANSPORTS="rtmps http https"  epd at N=1000 over these too (may be empty): RTMPS,
+#                             HTTP-FLV, HTTPS-FLV (a self-signed P-256 certificate made
+#                             with openssl and cached; TLS 1.3, user-space unless the
+#                             kernel has kTLS)
 #   BENCH_PUBLISHER=ffmpeg    or rtmpbench: its -P sends every message at its own time,
 #                             where ffmpeg -re sends bursts (about one per video frame)
 #   BENCH_DURATION=15 BENCH_WARMUP=3   measurement window and warm-up (s)
@@ -52,6 +58,7 @@ N_LIST=${BENCH_N-"100 1000 3000"}
 N_MORE=${BENCH_N_MORE-"5000 7000 9000"}
 SERVERS=${BENCH_SERVERS:-"floor-message floor-batched spd epd nginx"}
 WINDOWS=${BENCH_WINDOWS-"0 50"}
+TRANSPORTS=${BENCH_TRANSPORTS-"rtmps http https"}
 PUBLISHER=${BENCH_PUBLISHER:-ffmpeg}
 DURATION=${BENCH_DURATION:-15}
 WARMUP=${BENCH_WARMUP:-3}
@@ -72,8 +79,10 @@ OUT=${BENCH_OUT:-$BUILD/bench}
 case $OUT in /*) ;; *) OUT="$ROOT/$OUT" ;; esac # nginx -p needs absolute paths
 TOOLS="$BUILD/tools"
 SOURCE="$CACHE/source-h264-aac-1mbps.flv"
+CERT="$CACHE/bench-cert.pem"
+CERT_KEY="$CACHE/bench-cert.key"
 IP=127.0.0.1
-P_ORIGIN=19701 H_ORIGIN=19702 P_SERVER=19711 H_SERVER=19712
+P_ORIGIN=19701 H_ORIGIN=19702 P_SERVER=19711 H_SERVER=19712 P_TLS=19713 H_TLS=19714
 NGINX_MODULE=""
 PIDS=""
 
@@ -213,7 +222,23 @@ epd_conf() {
 node_id = "bench-epd"; log_level = "warning";
 listen = "$IP:$P_SERVER"; http_listen = "$IP:$H_SERVER"; upstream = "$IP:$P_ORIGIN";
 max_connections = 100000; flush_interval_ms = $FLUSH_MS; idle_timeout = ${EPD_IDLE:-10};
+http_max_connections = 100000;
 EOF
+    if [ -n "${EPD_TLS:-}" ]; then
+        cat <<EOF
+rtmps_listen = "$IP:$P_TLS"; https_listen = "$IP:$H_TLS";
+tls = { cert = "$CERT"; key = "$CERT_KEY"; };
+EOF
+    fi
+}
+
+# The certificate of the TLS rows: self-signed, ECDSA P-256 (what certbot issues by default)
+need_cert() {
+    [ -s "$CERT" ] && [ -s "$CERT_KEY" ] && return 0
+    mkdir -p "$CACHE"
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 3650 \
+        -subj "/CN=localhost" -addext "subjectAltName=IP:$IP,DNS:localhost" \
+        -keyout "$CERT_KEY" -out "$CERT" >/dev/null 2>&1
 }
 
 nginx_conf() {
@@ -293,14 +318,21 @@ start_server() {
         URL="rtmp://$IP:$P_SERVER/live/bench"
         publish "$URL"
         ;;
-    epd|epd-window*)
+    epd|epd-window*|epd-rtmps|epd-http|epd-https)
         start_origin || return 1
+        case $1 in epd-rtmps|epd-https) EPD_TLS=1 ;; *) EPD_TLS="" ;; esac
         epd_conf >"$RUN/server.conf"
+        EPD_TLS="" # the other configs stay plain
         start server 0 "$BUILD/epd" -c "$RUN/server.conf"
         SERVER_PID=$LAST_PID
         EXTRA_P="-p origin=$ORIGIN_PID"
         wait_tcp $IP $P_SERVER || return 1
-        URL="rtmp://$IP:$P_SERVER/live/bench"
+        case $1 in
+        epd-rtmps) URL="rtmps://$IP:$P_TLS/live/bench" ;;
+        epd-http) URL="http://$IP:$H_SERVER/live/bench.flv" ;;
+        epd-https) URL="https://$IP:$H_TLS/live/bench.flv" ;;
+        *) URL="rtmp://$IP:$P_SERVER/live/bench" ;;
+        esac
         ;;
     nginx)
         nginx_conf >"$RUN/nginx.conf"
@@ -488,12 +520,14 @@ cold_runs() {
     stop_all
 }
 
+# profile_epd [KIND] — epd (default) or epd-https; files $OUT/KIND-profile*.txt
 profile_epd() {
+    kind=${1:-epd}
     [ -x "$BUILD/epd" ] && command -v perf >/dev/null || return 0
-    RUN="$OUT/tmp/profile" LOGS="$OUT/logs/profile"
+    RUN="$OUT/tmp/profile-$kind" LOGS="$OUT/logs/profile-$kind"
     rm -rf "$RUN" "$LOGS"
     mkdir -p "$RUN" "$LOGS"
-    start_server epd || { stop_all; return 1; }
+    start_server "$kind" || { stop_all; return 1; }
     $(on 1) "$TOOLS/rtmpbench" -q -n 1000 -r "$RATE" -w 3 -d 12 -S "$SOURCE" "$URL" \
         >"$LOGS/rtmpbench.log" 2>&1 &
     bench=$!
@@ -503,18 +537,18 @@ profile_epd() {
             >"$LOGS/perf.log" 2>&1; then
         perf report -i "$RUN/perf.data" --no-children --sort dso,symbol --stdio -g none \
             2>/dev/null | grep -v '^#' | grep '%' | awk '{ $1 = $1; print }' |
-            sed 's/ - -$//' | head -40 >"$OUT/epd-profile.txt"
+            sed 's/ - -$//' | head -40 >"$OUT/$kind-profile.txt"
         perf report -i "$RUN/perf.data" --no-children --sort dso --stdio -g none \
             2>/dev/null | grep -v '^#' | grep '%' | awk '{ $1 = $1; print }' |
-            sed 's/ - -$//' | head -10 >"$OUT/epd-profile-dso.txt"
+            sed 's/ - -$//' | head -10 >"$OUT/$kind-profile-dso.txt"
         # inclusive, kernel paths only (user space has no frame pointers: see self times)
         perf report -i "$RUN/perf.data" --children --sort symbol --stdio -g none \
             2>/dev/null | grep -v '^#' | grep '%' | grep '\[k\]' | awk '{ $1 = $1; print }' |
-            sed 's/ - -$//' | head -40 >"$OUT/epd-profile-kernel-paths.txt"
-        say "epd profile at 1000 viewers (perf, cpu-clock), top symbols:"
-        head -15 "$OUT/epd-profile.txt" | sed 's/^/    /'
+            sed 's/ - -$//' | head -40 >"$OUT/$kind-profile-kernel-paths.txt"
+        say "$kind profile at 1000 viewers (perf, cpu-clock), top symbols:"
+        head -15 "$OUT/$kind-profile.txt" | sed 's/^/    /'
         say "by object:"
-        sed 's/^/    /' "$OUT/epd-profile-dso.txt"
+        sed 's/^/    /' "$OUT/$kind-profile-dso.txt"
     else
         say "perf record failed (see $LOGS/perf.log); no profile"
     fi
@@ -575,9 +609,20 @@ if [ -x "$BUILD/epd" ] && [ -n "$WINDOWS" ]; then
     done
     FLUSH_MS=$saved
 fi
+# What each transport costs at 1000 viewers on the edge (the RTMP row is epd's).
+if [ -x "$BUILD/epd" ] && [ -n "$TRANSPORTS" ]; then
+    case " $TRANSPORTS " in *" rtmps "*|*" https "*)
+        need_cert || { say "cannot make the TLS certificate: no TLS rows"; \
+                       TRANSPORTS=$(echo "$TRANSPORTS" | sed 's/rtmps//; s/https//'); } ;;
+    esac
+    for t in $TRANSPORTS; do
+        run_one "epd-$t" 1000
+    done
+fi
 [ "$LATENCY" = 1 ] && latency_runs
 [ "$COLD" = 1 ] && cold_runs
-[ "$PROFILE" = 1 ] && profile_epd
+[ "$PROFILE" = 1 ] && profile_epd epd
+[ "$PROFILE" = 1 ] && case " $TRANSPORTS " in *" https "*) profile_epd epd-https ;; esac
 
 python3 "$ROOT/test/bench/report.py" table "$OUT" \
     --meta "flush_ms=$FLUSH_MS" "duration_s=$DURATION" "warmup_s=$WARMUP" "rate=$RATE" \

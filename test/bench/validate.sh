@@ -1,9 +1,9 @@
 #!/bin/sh
 # validate.sh — checks that rtmpbench counts what real players count.
 #
-# For each server (nginx-rtmp when installed, spd over RTMP and HTTP-FLV, epd behind spd
-# when built) it starts, before anything is published, rtmpbench with 3 players and
-# ffprobe on the same URL; then ffmpeg publishes the fixture test/fixtures/ffmpeg_h264_aac.flv
+# For each server (nginx-rtmp when installed, spd over RTMP, HTTP-FLV, RTMPS and HTTPS-FLV,
+# epd behind spd when built) it starts, before anything is published, rtmpbench with 3
+# players and ffprobe on the same URL; then ffmpeg publishes the fixture test/fixtures/ffmpeg_h264_aac.flv
 # once (2 s: 50 video frames, 2 keyframes, 88 AAC frames; see test/fixtures/README.md).
 # Every rtmpbench player and ffprobe must report exactly those counts.
 #
@@ -103,11 +103,21 @@ fi
 
 printf 'listen = "%s:19752"; http_listen = "%s:19753"; log_level = "warning";\n' $IP $IP \
     >"$DIR/spd.conf"
+# RTMPS and HTTPS too, with a self-signed certificate (rtmpbench and ffprobe do not verify)
+if openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
+        -subj "/CN=localhost" -keyout "$DIR/tls.key" -out "$DIR/tls.pem" >/dev/null 2>&1; then
+    printf 'rtmps_listen = "%s:19756"; https_listen = "%s:19757";\n' $IP $IP >>"$DIR/spd.conf"
+    printf 'tls = { cert = "%s"; key = "%s"; };\n' "$DIR/tls.pem" "$DIR/tls.key" >>"$DIR/spd.conf"
+fi
 "$BUILD/spd" -c "$DIR/spd.conf" >"$DIR/spd.log" 2>&1 &
 track $!
 if wait_tcp $IP 19752; then
     check spd-rtmp "rtmp://$IP:19752/live/v" "rtmp://$IP:19752/live/v"
     check spd-http-flv "http://$IP:19753/live/w.flv" "rtmp://$IP:19752/live/w"
+    if [ -s "$DIR/tls.pem" ]; then
+        check spd-rtmps "rtmps://$IP:19756/live/s" "rtmp://$IP:19752/live/s"
+        check spd-https-flv "https://$IP:19757/live/t.flv" "rtmp://$IP:19752/live/t"
+    fi
     if [ -x "$BUILD/epd" ]; then
         printf 'listen = "%s:19754"; http_listen = "%s:19755"; upstream = "%s:19752"; log_level = "warning";\n' \
             $IP $IP $IP >"$DIR/epd.conf"

@@ -61,10 +61,10 @@ static const struct ls_conf_key keys[] = {
       .children = auth_keys },
     { .name = "push", .type = LS_CONF_GROUP_LIST, .offset = offsetof(struct conf, push),
       .children = ls_relay_push_keys, .elem_size = sizeof(struct ls_relay_push_conf),
-      .check = ls_relay_push_check },
+      .elem_check = ls_relay_push_check },
     { .name = "pull", .type = LS_CONF_GROUP_LIST, .offset = offsetof(struct conf, pull),
       .children = ls_relay_pull_keys, .elem_size = sizeof(struct ls_relay_pull_conf),
-      .check = ls_relay_pull_check },
+      .elem_check = ls_relay_pull_check },
     { .name = NULL },
 };
 

@@ -128,7 +128,7 @@ static int client_connect(void)
         abort();
     setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &small, sizeof small);
     fcntl(sv[1], F_SETFL, O_NONBLOCK);
-    ls_session_accept(srv, sv[0]);
+    ls_session_accept(srv, sv[0], NULL);
     return sv[1];
 }
 

@@ -17,6 +17,7 @@
  *   epd.conf:0: missing required key 'upstream'      (line of the enclosing group; root = 0)
  *   epd.conf:4: 'upstream' must name at least one address
  *   epd.conf:4: 'upstream': "10.0.0.1:1935" is listed twice
+ *   spd.conf:9: 'tls.key': the key in "k.pem" does not match ...   (a key's check hook)
  *
  * Reload is "load into a fresh struct, swap on success": the loader never touches a live
  * config. Field types by key type (the struct member at `offset` must have this type):
@@ -113,7 +114,15 @@ struct ls_conf_key {
      * why[whylen] (no "FILE:LINE:" prefix) and, in *key, the child key it is about (its
      * line is reported; NULL = the element's line). NULL = no check.
      */
-    int (*check)(const void *elems, size_t i, const char **key, char *why, size_t whylen);
+    int (*elem_check)(const void *elems, size_t i, const char **key, char *why, size_t whylen);
+    /*
+     * Optional: what the key's type cannot say (a file that must load, a key that needs
+     * another). Runs once the key's group is loaded whole, for a key the file sets, in
+     * file order; `group` is that group's struct (the whole config for a top-level key),
+     * so it may look at the key's siblings. LS_OK, or LS_ECONF with one line in `why`,
+     * reported as "FILE:LINE: 'key': why" at the key's line.
+     */
+    int (*check)(const void *group, char *why, size_t whylen);
 };
 
 /* A schema entry for an integer field of `conf_struct` with a default and an inclusive range. */

@@ -41,6 +41,7 @@
 
 struct event_base;
 struct ls_conn;
+struct ls_tls_ctx;
 
 struct ls_conn_config {
     unsigned handshake_timeout_ms; /* handshake must finish within this (default 10 s) */
@@ -71,6 +72,12 @@ struct ls_conn_ops {
 struct ls_conn *ls_conn_new(struct event_base *base, int fd, enum ls_hs_role role,
                             const struct ls_conn_config *cfg, const struct ls_conn_ops *ops,
                             void *owner);
+/*
+ * RTMPS: the connection's bytes go through TLS (tls.h) with `ctx`'s certificate, server
+ * side; the TLS handshake comes first and counts against handshake_timeout. Call before
+ * ls_conn_start. LS_ENOMEM.
+ */
+LS_MUST_CHECK int ls_conn_use_tls(struct ls_conn *c, struct ls_tls_ctx *ctx);
 /* Starts I/O (after the owner stored the pointer). */
 LS_MUST_CHECK int ls_conn_start(struct ls_conn *c);
 /*

@@ -17,6 +17,7 @@
 #ifndef LIBSTREAM_HTTP_H
 #define LIBSTREAM_HTTP_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -51,6 +52,7 @@ struct evhttp_connection;
 struct evhttp_request;
 struct ls_http;
 struct ls_json;
+struct ls_tls_ctx;
 
 /* Defaults of ls_http_set_limits (the config keys http_max_connections and
  * http_request_timeout). */
@@ -72,6 +74,15 @@ void ls_http_set_limits(struct ls_http *http, unsigned max_connections,
                         unsigned request_timeout_ms);
 /* Connections open now (accepted this loop turn not yet included). */
 size_t ls_http_connection_count(const struct ls_http *http);
+/*
+ * Also serves everything on `listen` over TLS with `tls`'s certificate (https_listen;
+ * borrowed until ls_http_free): the same routes, limits and allow list, the connections
+ * counted together. LS_EIO (logged) when it cannot listen, LS_ENOMEM.
+ */
+LS_MUST_CHECK int ls_http_listen_tls(struct ls_http *http, const char *listen,
+                                     struct ls_tls_ctx *tls);
+/* The request's connection came in on the TLS listener. */
+bool ls_http_conn_tls(struct ls_http *http, struct evhttp_connection *evcon);
 /*
  * The close callback of a request's connection, for handlers that keep a request to
  * stream an answer: use this instead of evhttp_connection_set_closecb, which would take

@@ -21,6 +21,11 @@ struct ls_media_auth_conf {
     char *auth_url;
 };
 
+struct ls_media_tls_conf {
+    char *cert;                      /* PEM certificate chain file ("" = none) */
+    char *key;                       /* PEM private key file */
+};
+
 struct ls_media_record_conf {
     bool enabled;
     char *dir;
@@ -60,6 +65,10 @@ struct ls_media_conf {
     /* epd */
     struct ls_addr_list upstream;    /* in order of preference; at least one */
     /* both */
+    struct ls_media_tls_conf tls;
+    struct ls_addr rtmps_listen;     /* port 0 = off */
+    struct ls_addr https_listen;     /* port 0 = off */
+    int64_t tls_max_client_hello;    /* bytes a TLS ClientHello may announce */
     bool gop_cache;
     int64_t idle_timeout;            /* s: pulled stream kept this long without viewers */
     int64_t play_wait_timeout;       /* s */

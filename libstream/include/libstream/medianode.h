@@ -1,7 +1,8 @@
 /*
  * medianode.h — what spd and epd have in common as running processes: the loaded config,
  * the hub, the RTMP server, the HTTP side, the settings for internal pulls, and reload.
- * The roles (spd/origin.c, epd/edge.c) add their hooks on top.
+ * The roles (spd/origin.c, epd/edge.c) add their hooks on top. With `tls`, the node also
+ * listens on rtmps_listen and https_listen (tls.h); SIGHUP reloads the certificate.
  *
  * Each stream's role data (ls_stream_role_data) is, on both roles, the ls_pull feeding it
  * or NULL; the node relies on that to hand reloaded settings to running pulls.
@@ -20,6 +21,7 @@
 #include "libstream/server.h"
 
 struct event_base;
+struct ls_tls_ctx;
 
 struct ls_media_node {
     struct event_base *base;
@@ -36,12 +38,15 @@ struct ls_media_node {
     struct ls_server *srv;
     struct ls_http *http;              /* with /api/v1/streams and HTTP-FLV of `hub` */
     struct ls_httpflv *flv;
+    struct ls_tls_ctx *rtmps_tls;      /* rtmps_listen's certificate, or NULL */
+    struct ls_tls_ctx *https_tls;      /* https_listen's certificate, or NULL */
     /* Called after a successful reload, with the new config in force. */
     void (*reloaded)(struct ls_media_node *node, void *arg);
     void *arg;
 };
 
-/* Loads `path` with `schema`, binds RTMP and HTTP. NULL after logging why. */
+/* Loads `path` with `schema`, binds RTMP and HTTP (and RTMPS, HTTPS). NULL after logging
+ * why. */
 struct ls_media_node *ls_media_node_new(struct event_base *base, const char *path,
                                         const char *role, const struct ls_conf_key *schema,
                                         bool allow_publish);

@@ -76,11 +76,21 @@ static inline size_t ls_outq_tracked_bytes(const struct ls_outq *q) { return q->
  */
 ssize_t ls_outq_write(struct ls_outq *q, int fd);
 /*
+ * Copies up to `cap` queued bytes, from the front, into `out` without removing them, for a
+ * transport that must hand its output over in one buffer (TLS: one record per flush,
+ * tls.h). Returns the bytes copied. ls_outq_consume then drops what was sent.
+ */
+size_t ls_outq_copy_out(const struct ls_outq *q, uint8_t *out, size_t cap);
+/* Drops `n` bytes (at most ls_outq_bytes) from the front, as a write of `n` bytes does. */
+void ls_outq_consume(struct ls_outq *q, size_t n);
+/*
  * Moves the queued bytes into `out` by reference (evbuffer_add_reference), for transports
  * that own their socket through libevent (HTTP-FLV over evhttp). Returns bytes moved or
- * LS_ENOMEM.
+ * LS_ENOMEM. ls_outq_move_to_evbuffer_max stops at the first whole entry that reaches
+ * `max` bytes moved (at least one entry moves).
  */
 ssize_t ls_outq_move_to_evbuffer(struct ls_outq *q, struct evbuffer *out);
+ssize_t ls_outq_move_to_evbuffer_max(struct ls_outq *q, struct evbuffer *out, size_t max);
 /*
  * Removes every queued entry of class >= `min_cls` that has not started going out.
  * Returns the number of bytes removed.

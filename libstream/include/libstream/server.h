@@ -26,6 +26,7 @@ struct event_base;
 struct ls_server;
 struct ls_session;
 struct ls_vod;
+struct ls_tls_ctx;
 
 struct ls_server_config {
     unsigned max_connections;           /* RTMP + HTTP-FLV clients; over it: refused */
@@ -79,6 +80,10 @@ uint64_t ls_publish_claim_publisher(const struct ls_publish_claim *claim);
 struct ls_server *ls_server_new(struct event_base *base, struct ls_hub *hub,
                                 const struct ls_server_config *cfg, const char *listen);
 void ls_server_free(struct ls_server *srv);
+/* Also listens for RTMPS (RTMP over TLS with `tls`'s certificate, borrowed until
+ * ls_server_free) on `listen`. LS_EIO with a logged reason. */
+LS_MUST_CHECK int ls_server_listen_tls(struct ls_server *srv, const char *listen,
+                                       struct ls_tls_ctx *tls);
 void ls_server_set_hooks(struct ls_server *srv, const struct ls_server_hooks *hooks);
 /* Applies a reloaded config to new requests (chunk size and listen address stay). */
 void ls_server_set_config(struct ls_server *srv, const struct ls_server_config *cfg);
