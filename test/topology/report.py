@@ -198,13 +198,16 @@ def picture(vd, run):
             f.write("%.1f %d %d %d %d %.0f\n" % (t["t"] - vd.t0, t["planned"], t["playing"],
                                                  t["receiving"], t["stalled"], cum))
     roles = ("smd", "spd", "epd")
+    # One sweep samples every node with the same t: sum per sweep, not per rounded second
+    # (two sweeps that round to the same second would otherwise be added together).
     by_t = {}
     for t, node, role, pid, rss, fds in run.sampler.procs:
-        by_t.setdefault(round(t - vd.t0), {r: 0 for r in roles})[role] += rss
+        by_t.setdefault(t, {r: 0 for r in roles})[role] += rss
     with open(os.path.join(d, "memory.dat"), "w") as f:
         f.write("# t rss_MB_smd rss_MB_spd rss_MB_epd (summed over the role's nodes)\n")
         for t in sorted(by_t):
-            f.write("%d %s\n" % (t, " ".join("%.1f" % (by_t[t][r] / 1024) for r in roles)))
+            f.write("%.1f %s\n" % (t - vd.t0, " ".join("%.1f" % (by_t[t][r] / 1024)
+                                                       for r in roles)))
     marks = []
     for i, f in enumerate(run.faults):
         if f.t_start is not None:
