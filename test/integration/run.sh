@@ -2,9 +2,12 @@
 # Runs every integration test (test/integration/t_*.sh) against the daemons in $BUILD and
 # prints "N passed, N failed". Tests mostly wait on real-time media, so JOBS of them (default
 # 4) run at once; each uses its own loopback address, starts its own processes and kills
-# only those. A test's output is printed in one piece when it finishes.
+# only those. A test's output is printed in one piece when it finishes. The slowest tests
+# (a minute of real-time media each) start first, so that the run is about as long as the
+# slowest one rather than a slow one started last.
 BUILD=${BUILD:-build}
-JOBS=${JOBS:-4}
+JOBS=${JOBS:-6}
+SLOW="t_epd_failover t_spd_conn_bounds t_tls t_spd_pull_source t_tls_browser t_epd_edge"
 export BUILD
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
@@ -34,7 +37,15 @@ reap() {
     finish_one "$pid" "$rc"
 }
 
+tests=""
+for name in $SLOW; do
+    [ -e "test/integration/$name.sh" ] && tests="$tests test/integration/$name.sh"
+done
 for t in test/integration/t_*.sh; do
+    case " $SLOW " in *" $(basename "$t" .sh) "*) continue ;; esac
+    tests="$tests $t"
+done
+for t in $tests; do
     [ -e "$t" ] || continue
     name=$(basename "$t" .sh)
     while [ "${#started[@]}" -ge "$JOBS" ]; do
