@@ -7,6 +7,7 @@
  *        ─▶ [loop] cache: entry for NAME with the same (dev, inode, size, mtime)?
  *             ready ─────────────────────────────────────────────▶ answer (file + index)
  *             building ─▶ wait with the others ───────────────────▶ answer when built
+ *             building, the file grown since ─▶ wait the same ──▶ (one build per file)
  *             none / stale ─▶ new entry, build: [worker] ≤ 1 MiB of reads where the
  *                             builder asks ─▶ [loop] again, until done ─▶ cache, answer all
  *
@@ -271,6 +272,13 @@ static bool ident_equal(const struct vod_ident *a, const struct vod_ident *b)
            a->mtime_ns == b->mtime_ns;
 }
 
+/* `now` is `then` written on since: the same file, no shorter, no older. */
+static bool ident_grew(const struct vod_ident *then, const struct vod_ident *now)
+{
+    return then->dev == now->dev && then->ino == now->ino && now->size >= then->size &&
+           now->mtime_ns >= then->mtime_ns;
+}
+
 /* ---- the cache ---- */
 
 static void entry_unmap(struct vod_entry *e)
@@ -493,7 +501,8 @@ static void open_index(struct ls_vod_open *op)
     struct vod_entry *e = n != NULL ? LS_STRMAP_ENTRY(n, struct vod_entry, node) : NULL;
     struct vod_build *bd;
 
-    if (e != NULL && !ident_equal(&e->id, &f->id)) {
+    if (e != NULL && !ident_equal(&e->id, &f->id) &&
+        !(e->build != NULL && ident_grew(&e->id, &f->id))) {
         /* The file changed since: the old index is no good for it. A build under way
          * still answers those who wait for it (they opened the old version). */
         if (e->build != NULL)
@@ -502,6 +511,11 @@ static void open_index(struct ls_vod_open *op)
             entry_free(e);
         e = NULL;
     }
+    /* A file being written (a recording in progress) differs at every open, so without
+     * this each viewer would read the whole file for an index of its own. One that only
+     * grew waits for the build under way instead: its index ends where that build's
+     * size did (reads stop at data_end, and short reads end a play). So a growing file
+     * has one build at a time, whatever the number of viewers. */
     if (e != NULL && e->index != NULL) {
         vod->c.index_hits++;
         TAILQ_REMOVE(&vod->lru, e, lru); /* most recently used */

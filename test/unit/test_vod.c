@@ -1,7 +1,8 @@
 /*
  * Unit tests for vod.c on a real event loop with real files in a scratch directory:
  * opening with and without the index, the index cache (a second open is a hit; a file
- * that changed is indexed again; the byte bound evicts least recently used), reads, and
+ * that changed is indexed again, one that grew during a build waits for it; the byte
+ * bound evicts least recently used), reads, and
  * every way a name or a file is refused — bad names, a missing file, symlinks out of the
  * directory (absolute and relative), a FIFO, a directory, a file that is not FLV — while
  * a symlink that stays inside is followed. Answers never come inside the call; cancelled
@@ -261,6 +262,59 @@ static void test_changed_file_reindexed(void **state)
     ls_vod_free(vod);
 }
 
+/* A file being written (a recording in progress) grows between two opens: the second
+ * waits for the build under way on the same file instead of starting another full one, so
+ * viewers arriving at a growing file cost one build at a time, not one each. */
+static void test_growing_file_one_build(void **state)
+{
+    static const uint8_t inter[] = { 0x27, 0x01, 0, 0, 0, 0, 0, 0, 1, 0x41 };
+    struct ls_vod *vod;
+    struct answer a = { 0 }, b = { 0 };
+    struct ls_vod_open *op1, *op2;
+    struct ls_buf more;
+    char path[512];
+    bool built_before;
+    FILE *f;
+
+    (void)state;
+    write_flv("rec.flv", 150000);
+    vod = new_vod(0, 0);
+    op1 = ls_vod_open(vod, "rec", true, on_open, &a);
+    assert_non_null(op1);
+    EVLOOP_WAIT(base, a.calls > 0 || metric_value(vod, "livecluster_vod_index_read_bytes_total") >
+                                         0, 5000);
+    /* the writer appends a tag: same inode, larger size, newer mtime */
+    ls_buf_init(&more, 0);
+    assert_int_equal(ls_flv_write_tag(&more, LS_FLV_TAG_VIDEO, 150000 * 1000, inter,
+                                      sizeof inter), LS_OK);
+    snprintf(path, sizeof path, "%s/rec.flv", dir);
+    f = fopen(path, "ab");
+    assert_non_null(f);
+    assert_int_equal(fwrite(more.data, 1, more.len, f), more.len);
+    assert_int_equal(fclose(f), 0);
+    ls_buf_free(&more);
+    built_before = a.calls > 0;
+    op2 = ls_vod_open(vod, "rec", true, on_open, &b);
+    assert_non_null(op2);
+    EVLOOP_WAIT(base, a.calls > 0 && b.calls > 0, 10000);
+    assert_int_equal(a.rc, LS_OK);
+    assert_int_equal(b.rc, LS_OK);
+    if (!built_before) {
+        /* one build for both: it indexed the file as the first open found it */
+        assert_ptr_equal(ls_vod_file_index(a.file), ls_vod_file_index(b.file));
+        assert_true(ls_vod_file_size(b.file) > ls_vod_file_size(a.file));
+        assert_int_equal(ls_vod_file_index(b.file)->file_size, ls_vod_file_size(a.file));
+        assert_true(ls_vod_file_index(b.file)->data_end <= ls_vod_file_size(a.file));
+        assert_true(metric_is(vod, "livecluster_vod_index_builds_total 1\n"));
+    } else {
+        /* on a very fast disk the first build was over before the second open */
+        assert_true(metric_is(vod, "livecluster_vod_index_builds_total 2\n"));
+    }
+    ls_vod_file_release(a.file);
+    ls_vod_file_release(b.file);
+    ls_vod_free(vod);
+}
+
 static void test_refusals(void **state)
 {
     static const char *const bad_names[] = { "..", ".x", "a/b", "", "x%2e", "a b", "../x",
@@ -415,6 +469,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_open_read_and_cache, setup, teardown),
         cmocka_unit_test_setup_teardown(test_changed_file_reindexed, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_growing_file_one_build, setup, teardown),
         cmocka_unit_test_setup_teardown(test_refusals, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cancel, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cache_bound, setup, teardown),
