@@ -118,6 +118,12 @@ static bool cnode_fresh(const struct smd_cnode *n, uint64_t now)
     return n->last_report_ms != 0 && now - n->last_report_ms <= SMD_REPORT_FRESH_MS;
 }
 
+/* Adds without wrapping: the cluster's counters only ever grow (SMD_REPORT_COUNTER_MAX). */
+static uint64_t add_sat(uint64_t a, uint64_t b)
+{
+    return a > UINT64_MAX - b ? UINT64_MAX : a + b;
+}
+
 /* ---- streams ---- */
 
 static void stream_drop(struct smd_cluster *c, struct smd_cnode *n, struct cstream *cs)
@@ -196,6 +202,8 @@ static int stream_set(struct smd_cluster *c, struct smd_cnode *n, const char *id
     } else {
         cs = LS_STRMAP_ENTRY(h, struct cstream, h);
     }
+    if (viewers > SMD_REPORT_VIEWERS_MAX)
+        viewers = SMD_REPORT_VIEWERS_MAX; /* then no sum of them can wrap */
     /* unsigned arithmetic: adding the difference is exact either way round */
     cs->agg->viewers += viewers - cs->viewers;
     n->viewers += viewers - cs->viewers;
@@ -259,16 +267,19 @@ static void counters_set(struct smd_cluster *c, struct smd_cnode *n, const uint6
     unsigned i;
 
     for (i = 0; i < LS_NODE_COUNTERS; i++) {
+        uint64_t v = fresh[i] < SMD_REPORT_COUNTER_MAX ? fresh[i] : SMD_REPORT_COUNTER_MAX;
+
         if (n->continued) {
             /* The first report of a node seen before: when its numbers include what it
              * left (the same process, back after a link loss), that share comes out of
              * the retired total again; when they are smaller it restarted. */
-            if (fresh[i] >= n->former[i])
+            if (v >= n->former[i])
                 c->retired[i] -= n->former[i];
-        } else if (n->have_counters && fresh[i] < n->counters[i]) {
-            c->retired[i] += n->counters[i]; /* went backwards: a reset, keep what it had */
+        } else if (n->have_counters && v < n->counters[i]) {
+            /* went backwards: a reset, keep what it had */
+            c->retired[i] = add_sat(c->retired[i], n->counters[i]);
         }
-        n->counters[i] = fresh[i];
+        n->counters[i] = v;
     }
     n->continued = false;
     n->have_counters = true;
@@ -310,6 +321,17 @@ struct smd_cnode *smd_cluster_join(struct smd_cluster *c, const char *node_id, c
     return n;
 }
 
+void smd_cluster_rejoin(struct smd_cluster *c, struct smd_cnode *n, const char *role,
+                        bool reporter, uint64_t report_ms)
+{
+    if (n == NULL)
+        return;
+    snprintf(n->role, sizeof n->role, "%s",
+             role != NULL && strcmp(role, "epd") == 0 ? "epd" : "spd");
+    n->reporter = reporter;
+    n->report_ms = report_ms > 0 ? report_ms : report_interval_ms(c);
+}
+
 void smd_cluster_leave(struct smd_cluster *c, struct smd_cnode *n)
 {
     unsigned i;
@@ -321,7 +343,7 @@ void smd_cluster_leave(struct smd_cluster *c, struct smd_cnode *n)
         departed_note(c, n->node_id, n->former); /* never reported: as it left before */
     } else if (n->have_counters) {
         for (i = 0; i < LS_NODE_COUNTERS; i++)
-            c->retired[i] += n->counters[i];
+            c->retired[i] = add_sat(c->retired[i], n->counters[i]);
         departed_note(c, n->node_id, n->counters);
     }
     TAILQ_REMOVE(&c->nodes, n, link);
@@ -522,7 +544,7 @@ void smd_cluster_totals(const struct smd_cluster *c, struct smd_cluster_totals *
         /* a node that rejoined and has not reported yet is all in `retired` still */
         if (n->have_counters && !n->continued)
             for (i = 0; i < LS_NODE_COUNTERS; i++)
-                t->counters[i] += n->counters[i];
+                t->counters[i] = add_sat(t->counters[i], n->counters[i]);
     }
 }
 

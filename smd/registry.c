@@ -737,9 +737,11 @@ static void on_hello(struct smd_session *s, const struct ls_smd_msg *m)
             entry_attach(e, s);
             moved++;
         }
-        /* the same node, on with its counters; its next report is full anyway */
+        /* the same node, on with its counters; its next report is full anyway, and its
+         * role and version are the new hello's (an upgrade, a restart as an epd) */
         s->cn = old->cn;
         old->cn = NULL;
+        smd_cluster_rejoin(reg->cluster, s->cn, s->role, hello_reports(m), report_ms(reg));
         reg->c.sessions_replaced_total++;
         ls_log(LS_LOG_NOTICE, "node %s: new session from %s replaces the one from %s "
                "(%zu streams moved)", m->node_id, s->peer, old->peer, moved);

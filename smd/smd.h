@@ -149,6 +149,16 @@ struct ls_json;
 #define SMD_HISTORY_LEN 120
 /* Busiest streams in /api/v1/cluster. */
 #define SMD_TOP_STREAMS 10
+/* What smd counts of one node's figures at most, so that no sum wraps past 2^64 whatever
+ * the nodes claim (a line may say up to 2^53 - 1): viewers of one stream line (2^26, far
+ * above any one machine's; times max_report_streams < 2^20 and max_connections < 2^17 is
+ * below 2^63), and each counter of a node line (2^44: about 10^6 plays a day for 48 000
+ * years; with at most SMD_DEPARTED_MAX + max_connections nodes' shares outstanding, what
+ * is taken back out of the retired total never passes what went in). The cluster's
+ * counter totals stop at 2^64 - 1 rather than wrap (a node restarting at every report
+ * retires its counters again and again). */
+#define SMD_REPORT_VIEWERS_MAX (UINT64_C(1) << 26)
+#define SMD_REPORT_COUNTER_MAX (UINT64_C(1) << 44)
 
 struct smd_cluster_counters {
     uint64_t reports_total;          /* report messages applied */
@@ -183,6 +193,10 @@ void smd_cluster_free(struct smd_cluster *c);
  * failure. */
 struct smd_cnode *smd_cluster_join(struct smd_cluster *c, const char *node_id, const char *role,
                                    bool reporter, uint64_t report_ms);
+/* A node's new session replaced its old one (same node id): the view goes on with the
+ * new hello's role, reporting and report interval. */
+void smd_cluster_rejoin(struct smd_cluster *c, struct smd_cnode *n, const char *role,
+                        bool reporter, uint64_t report_ms);
 /* The node's session ended: its viewers go from the sums now, its counters stay in the
  * cluster's totals. NULL is ignored. */
 void smd_cluster_leave(struct smd_cluster *c, struct smd_cnode *n);

@@ -21,6 +21,7 @@
 #include "libstream/clock.h"
 #include "libstream/log.h"
 #include "libstream/smdproto.h"
+#include "libstream/smdreport.h"
 #include "smd.h"
 #include "support/evloop.h"
 #include "support/regpeer.h"
@@ -245,6 +246,112 @@ static void test_replaced_session_keeps_the_view(void **state)
     assert_int_equal(smd_cluster_viewers(fx.cl, "live/a"), 1);
 }
 
+/* A node's hello of another role or version under the same id (an upgrade that restarts
+ * within the lease, a node turned from spd to epd) replaces the session: the view follows
+ * the new hello, not the old one. */
+static void cnode_of(const struct smd_node_view *n, void *arg)
+{
+    struct smd_cnode_view *cv = arg;
+
+    if (strcmp(n->node_id, "sp-7") == 0 && n->cnode != NULL)
+        smd_cnode_view(fx.cl, n->cnode, cv);
+}
+
+static void test_replaced_session_takes_the_new_hello(void **state)
+{
+    struct regpeer *a = &fx.peers[0], *b;
+    struct smd_cnode_view cv;
+    struct ls_smd_msg m;
+
+    (void)state;
+    assert_int_equal(regpeer_open(a, fx.base, fx.addr, "sp-7", "127.0.0.1:1935"), LS_OK);
+    snprintf(a->version, sizeof a->version, "2");
+    WAIT(a->challenged);
+    m = answer(a, regpeer_hello(a, "", (uint64_t)ls_unix_time()));
+    assert_int_equal(m.kind, LS_SMD_RESULT);
+    b = node_up(1, "sp-7", "epd", ""); /* version 3, an epd now */
+    WAIT(a->closed);
+    memset(&cv, 0, sizeof cv);
+    smd_registry_foreach_node(fx.reg, cnode_of, &cv);
+    assert_non_null(cv.role);
+    assert_string_equal(cv.role, "epd");
+    assert_true(cv.reporter);
+    assert_int_equal(totals().nodes_epd, 1);
+    assert_int_equal(totals().nodes_spd, 0);
+    report(b, true, "n play_requests=1\n");
+    assert_int_equal(totals().counters[LS_NODE_PLAY_REQUESTS], 1);
+}
+
+/* Applies one report body to `n` straight (no session, no size bound of the wire). */
+static int apply(struct smd_cnode *n, bool full, const char *body)
+{
+    struct ls_smd_report r;
+    const char *why = NULL;
+    bool resync;
+
+    memset(&r, 0, sizeof r);
+    r.full = full;
+    r.body = body;
+    r.body_len = strlen(body);
+    return smd_cluster_report(fx.cl, n, &r, &resync, &why);
+}
+
+/* Stream lines at the largest legal number: the sums are what the ids show, never
+ * wrapped past 2^64 (one node's thousands of streams, each at 2^53 - 1 viewers). */
+static void test_viewer_sums_do_not_wrap(void **state)
+{
+    enum { NSTREAMS = 3000 };
+    struct smd_cnode *n;
+    char *body = malloc((size_t)NSTREAMS * 64), *p = body;
+    unsigned __int128 sum = 0;
+    unsigned i;
+
+    (void)state;
+    assert_non_null(body);
+    fx.conf.max_report_streams = NSTREAMS;
+    n = smd_cluster_join(fx.cl, "sp-big", "spd", true, 0);
+    assert_non_null(n);
+    for (i = 0; i < NSTREAMS; i++)
+        p += sprintf(p, "s live/s%u 9007199254740991 0\n", i);
+    assert_int_equal(apply(n, true, body), LS_OK);
+    for (i = 0; i < NSTREAMS; i++) {
+        char id[32];
+        uint64_t v;
+
+        snprintf(id, sizeof id, "live/s%u", i);
+        v = smd_cluster_viewers(fx.cl, id);
+        assert_true(v > 0);
+        sum += v;
+    }
+    assert_true(sum == (unsigned __int128)totals().viewers);
+    smd_cluster_leave(fx.cl, n);
+    assert_int_equal(totals().viewers, 0);
+    free(body);
+}
+
+/* A node that flaps (and "restarts" at every report) at the largest legal counters: the
+ * cluster's counters only ever grow, they never wrap past 2^64. */
+static void test_counters_do_not_wrap(void **state)
+{
+    uint64_t last = 0;
+    unsigned i;
+
+    (void)state;
+    for (i = 0; i < 3000; i++) {
+        struct smd_cnode *n = smd_cluster_join(fx.cl, "sp-flap", "spd", true, 0);
+        uint64_t now;
+
+        assert_non_null(n);
+        assert_int_equal(apply(n, true, "n play_requests=9007199254740991\n"), LS_OK);
+        assert_int_equal(apply(n, true, "n play_requests=0\n"), LS_OK);
+        assert_int_equal(apply(n, true, "n play_requests=9007199254740991\n"), LS_OK);
+        smd_cluster_leave(fx.cl, n);
+        now = totals().counters[LS_NODE_PLAY_REQUESTS];
+        assert_true(now >= last);
+        last = now;
+    }
+}
+
 static void test_edge_registers_nothing(void **state)
 {
     struct regpeer *ep = node_up(0, "ep-1", "epd", "");
@@ -399,6 +506,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_sums_over_nodes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_leave_and_return_keep_counters, setup, teardown),
         cmocka_unit_test_setup_teardown(test_replaced_session_keeps_the_view, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_replaced_session_takes_the_new_hello, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_viewer_sums_do_not_wrap, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_counters_do_not_wrap, setup, teardown),
         cmocka_unit_test_setup_teardown(test_edge_registers_nothing, setup, teardown),
         cmocka_unit_test_setup_teardown(test_version_2_node, setup, teardown),
         cmocka_unit_test_setup_teardown(test_report_before_hello_closes, setup, teardown),
