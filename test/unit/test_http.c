@@ -31,40 +31,18 @@
 #include "libstream/http.h"
 #include "libstream/log.h"
 #include "support/evloop.h"
+#include "support/logcapture.h"
 
 static struct event_base *base;
 static struct ls_http *http;
 static uint16_t port;
-static char logbuf[1 << 15];
-static size_t loglen;
-
-static void log_sink(int level, const char *line, void *arg)
-{
-    size_t n = strlen(line);
-
-    (void)level;
-    (void)arg;
-    if (loglen + n + 2 < sizeof logbuf) {
-        memcpy(logbuf + loglen, line, n);
-        loglen += n;
-        logbuf[loglen++] = '\n';
-        logbuf[loglen] = '\0';
-    }
-}
-
-static bool log_has(const char *s)
-{
-    return strstr(logbuf, s) != NULL;
-}
 
 static int setup(void **state)
 {
     char listen[64];
 
     (void)state;
-    loglen = 0;
-    logbuf[0] = '\0';
-    ls_log_set_sink(log_sink, NULL);
+    logcapture_start();
     base = event_base_new();
     port = evloop_free_port("127.0.0.1");
     snprintf(listen, sizeof listen, "127.0.0.1:%u", port);
@@ -77,7 +55,7 @@ static int teardown(void **state)
     (void)state;
     ls_http_free(http);
     event_base_free(base);
-    ls_log_set_sink(NULL, NULL);
+    logcapture_stop();
     return 0;
 }
 
@@ -146,7 +124,7 @@ static void test_connection_cap(void **state)
         assert_true(watched_gone());
     }
     assert_int_equal(ls_http_connection_count(http), 3);
-    assert_true(log_has("http: refused: http_max_connections (3) reached"));
+    assert_true(logcapture_has("http: refused: http_max_connections (3) reached"));
     /* one leaves: room for one more */
     close(fds[0]);
     EVLOOP_WAIT(base, ls_http_connection_count(http) == 2, 3000);
@@ -185,7 +163,7 @@ static void test_request_deadline(void **state)
     }
     assert_true(client_gone(fd, NULL, 0));
     assert_true(i >= 5);
-    assert_true(log_has("http: no request within http_request_timeout (300 ms); closing"));
+    assert_true(logcapture_has("http: no request within http_request_timeout (300 ms); closing"));
     close(fd);
     EVLOOP_WAIT(base, ls_http_connection_count(http) == 0, 3000);
     assert_int_equal(ls_http_connection_count(http), 0);
@@ -207,7 +185,7 @@ static void test_one_request_per_connection(void **state)
     assert_non_null(strstr(got, "HTTP/1.1 200 OK"));
     assert_non_null(strstr(got, "Connection: close"));
     assert_non_null(strstr(got, "\"status\":\"ok\""));
-    assert_false(log_has("no request within"));
+    assert_false(logcapture_has("no request within"));
     close(fd);
     EVLOOP_WAIT(base, ls_http_connection_count(http) == 0, 3000);
     assert_int_equal(ls_http_connection_count(http), 0);

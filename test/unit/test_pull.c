@@ -41,6 +41,7 @@
 #include "libstream/stats.h"
 #include "support/evloop.h"
 #include "support/flv_file.h"
+#include "support/logcapture.h"
 
 #define FIXTURE "test/fixtures/ffmpeg_h264_aac.flv"
 #define SECRET "pull-test-secret"
@@ -60,30 +61,6 @@ static int free_fixture(void **state)
     (void)state;
     flv_file_free(&fx);
     return 0;
-}
-
-/* ---- log capture ---- */
-
-static char logbuf[1 << 17];
-static size_t loglen;
-
-static void log_sink(int level, const char *line, void *arg)
-{
-    size_t n = strlen(line);
-
-    (void)level;
-    (void)arg;
-    if (loglen + n + 2 < sizeof logbuf) {
-        memcpy(logbuf + loglen, line, n);
-        loglen += n;
-        logbuf[loglen++] = '\n';
-        logbuf[loglen] = '\0';
-    }
-}
-
-static bool log_has(const char *s)
-{
-    return strstr(logbuf, s) != NULL;
 }
 
 /* ---- two nodes on one event base ---- */
@@ -203,9 +180,7 @@ static int setup(void **state)
     struct ls_hub_hooks hooks = { edge_wanted, ls_pull_stream_unwanted, NULL };
 
     (void)state;
-    loglen = 0;
-    logbuf[0] = '\0';
-    ls_log_set_sink(log_sink, NULL);
+    logcapture_start();
     ls_log_set_level(LS_LOG_DEBUG);
     memset(&ls_stats, 0, sizeof ls_stats);
     base = event_base_new();
@@ -235,11 +210,11 @@ static int teardown(void **state)
 {
     (void)state;
     if (getenv("TEST_PULL_LOG") != NULL)
-        fputs(logbuf, stderr);
+        fputs(logcapture_text(), stderr);
     node_free(&edge);
     node_free(&origin);
     event_base_free(base);
-    ls_log_set_sink(NULL, NULL);
+    logcapture_stop();
     return 0;
 }
 
@@ -385,7 +360,7 @@ static void test_refused_peer_play_keeps_pull_stream(void **state)
     EVLOOP_WAIT(base, fake.closed || strcmp(fake.last_code, "NetStream.Play.StreamNotFound") == 0,
                 3000);
     assert_string_equal(fake.last_code, "NetStream.Play.StreamNotFound");
-    assert_true(log_has("no local publisher for a peer pull"));
+    assert_true(logcapture_has("no local publisher for a peer pull"));
 
     /* The last viewer leaves: the pull keeps the stream for idle_timeout, then ends. */
     peer_end(&viewer);
@@ -394,7 +369,7 @@ static void test_refused_peer_play_keeps_pull_stream(void **state)
     assert_non_null(ls_stream_role_data(ls_hub_find(edge.hub, "live/x")));
     EVLOOP_WAIT(base, pulls_ended == 1, 3000);
     assert_int_equal(pulls_ended, 1);
-    assert_true(log_has("pull live/x ended (no viewers for idle_timeout)"));
+    assert_true(logcapture_has("pull live/x ended (no viewers for idle_timeout)"));
     assert_null(ls_hub_find(edge.hub, "live/x"));
     peer_end(&fake);
     peer_end(&pub);
@@ -583,8 +558,8 @@ static void test_silent_upstream_is_lost_paused_is_not(void **state)
     lost_after = ls_now_ms() - t0;
     assert_int_equal(ls_stats.pull_timeouts_total, 1);
     assert_true(lost_after < 2000); /* the timeout, a watchdog tick, generous slack */
-    assert_true(log_has("pull live/quiet from "));
-    assert_true(log_has("lost: upstream silent"));
+    assert_true(logcapture_has("pull live/quiet from "));
+    assert_true(logcapture_has("lost: upstream silent"));
     /* pulled again from the same upstream (which now answers): the viewer resumes */
     EVLOOP_WAIT(base, fake.accepts == 2 && fake.plays == 2, 3000);
     assert_int_equal(fake.accepts, 2);
@@ -658,7 +633,7 @@ static void test_attempt_outcomes_and_move(void **state)
     assert_null(ls_stream_source_upstream(st));
     ls_pull_last_attempt(p, &a);
     assert_int_equal(a.end, LS_PULL_END_MOVED);
-    assert_true(log_has("pull live/o: leaving "));
+    assert_true(logcapture_has("pull live/o: leaving "));
     assert_true(viewer_gets_video(&viewer, 5));
     assert_int_equal(pulls_failed, 0);
     assert_int_equal(ls_stats.pull_failures_total[LS_FAIL_UPSTREAM] +
@@ -756,8 +731,8 @@ static void test_external_pull_runs_without_viewers(void **state)
     assert_non_null(far);
     ls_stream_stats(far, &s);
     assert_int_equal(s.subscribers, 1);
-    assert_true(log_has("play live/ext started"));
-    assert_false(log_has("play live/ext started (internal pull)")); /* not signed */
+    assert_true(logcapture_has("play live/ext started"));
+    assert_false(logcapture_has("play live/ext started (internal pull)")); /* not signed */
 
     /* no viewers for longer than idle_timeout: still there, still live */
     evloop_run_for(base, 3 * pull_cfg.idle_timeout_ms);

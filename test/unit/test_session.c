@@ -51,6 +51,7 @@
 #include "libstream/stats.h"
 #include "libstream/token.h"
 #include "support/amf_build.h"
+#include "support/logcapture.h"
 
 #define FIXTURE "test/fixtures/ffmpeg_h264_aac.flv"
 #define MAX_CODES 16
@@ -122,30 +123,6 @@ static int free_fixture(void **state)
     return 0;
 }
 
-/* ---- log capture ---- */
-
-static char logbuf[1 << 16];
-static size_t loglen;
-
-static void log_sink(int level, const char *line, void *arg)
-{
-    size_t n = strlen(line);
-
-    (void)level;
-    (void)arg;
-    if (loglen + n + 2 < sizeof logbuf) {
-        memcpy(logbuf + loglen, line, n);
-        loglen += n;
-        logbuf[loglen++] = '\n';
-        logbuf[loglen] = '\0';
-    }
-}
-
-static bool log_has(const char *s)
-{
-    return strstr(logbuf, s) != NULL;
-}
-
 /* ---- server on an event base ---- */
 
 static struct event_base *base;
@@ -178,9 +155,7 @@ static int setup(void **state)
     int tries;
 
     (void)state;
-    loglen = 0;
-    logbuf[0] = '\0';
-    ls_log_set_sink(log_sink, NULL);
+    logcapture_start();
     ls_log_set_level(LS_LOG_DEBUG);
     memset(&ls_stats, 0, sizeof ls_stats);
     base = event_base_new();
@@ -244,13 +219,13 @@ static int teardown(void **state)
 {
     (void)state;
     if (getenv("TEST_SESSION_LOG") != NULL)
-        fputs(logbuf, stderr);
+        fputs(logcapture_text(), stderr);
     ls_server_free(srv);
     assert_true(run_until(no_clients, NULL, 3000));
     assert_int_equal(ls_hub_stream_count(hub), 0);
     ls_hub_free(hub);
     event_base_free(base);
-    ls_log_set_sink(NULL, NULL);
+    logcapture_stop();
     return 0;
 }
 
@@ -545,7 +520,7 @@ static void test_publish_then_play(void **state)
     want_code = "NetStream.Play.UnpublishNotify";
     assert_true(run_until(got_want_code, &play, 3000));
     assert_false(play.closed);
-    assert_true(log_has("publish live/cam stopped"));
+    assert_true(logcapture_has("publish live/cam stopped"));
     st = ls_hub_find(hub, "live/cam");
     assert_non_null(st);
     assert_false(ls_stream_has_source(st));
@@ -603,7 +578,7 @@ static void test_stream_not_found(void **state)
     peer_start(&play, LS_CLIENT_PLAY, "live", "nobody", false);
     expect_refused(&play, "NetStream.Play.StreamNotFound");
     assert_true(ls_now_ms() - t0 >= 250); /* it waited play_wait_timeout first */
-    assert_true(log_has("play live/nobody failed: not live within play_wait_timeout"));
+    assert_true(logcapture_has("play live/nobody failed: not live within play_wait_timeout"));
     assert_int_equal(ls_stats.play_failures_total[LS_FAIL_NOT_FOUND], 1);
     assert_null(ls_hub_find(hub, "live/nobody"));
 }
@@ -630,7 +605,7 @@ static void test_bad_names(void **state)
     expect_refused(&p, "NetStream.Play.BadName");
     assert_int_equal(ls_stats.publish_failures_total[LS_FAIL_BAD_NAME], 6);
     assert_int_equal(ls_stats.play_failures_total[LS_FAIL_BAD_NAME], 7);
-    assert_true(log_has("refused: bad stream id"));
+    assert_true(logcapture_has("refused: bad stream id"));
     assert_int_equal(ls_hub_stream_count(hub), 0);
 }
 
@@ -650,10 +625,10 @@ static void test_duplicate_and_takeover(void **state)
             peer_start(&play, LS_CLIENT_PLAY, "live", "dup", false);
         peer_start(&b, LS_CLIENT_PUBLISH, "live", "dup", false);
         expect_refused(&b, "NetStream.Publish.BadName");
-        assert_true(log_has("publish live/dup refused: already publishing here"));
+        assert_true(logcapture_has("publish live/dup refused: already publishing here"));
         run_for(300); /* a sends nothing: idle past publish_takeover_idle */
         publish_ok(&c, "dup");
-        assert_true(log_has("publish live/dup started (took over an idle publisher)"));
+        assert_true(logcapture_has("publish live/dup started (took over an idle publisher)"));
         assert_true(run_until(closed, &a, 3000));
         assert_true(has_code(&a, "NetStream.Publish.BadName"));
         send_tags(&c, 0, ntags, 0);
@@ -729,7 +704,7 @@ static void test_max_connections(void **state)
     peer_start(&extra, LS_CLIENT_PLAY, "live", "w", false);
     assert_true(run_until(closed, &extra, 3000));
     assert_false(extra.started);
-    assert_true(log_has("refused: max_connections (1) reached"));
+    assert_true(logcapture_has("refused: max_connections (1) reached"));
     assert_int_equal(ls_server_connection_acquire(srv), LS_ELIMIT);
     assert_int_equal(ls_stats.connections_refused_total, 2);
     peer_end(&waiting);
@@ -819,7 +794,7 @@ static void test_publish_claims(void **state)
     ls_publish_claim_done(pending_claim, LS_EBUSY, "owned by sp-9");
     pending_claim = NULL;
     expect_refused(&p, "NetStream.Publish.BadName");
-    assert_true(log_has("refused: owned by sp-9"));
+    assert_true(logcapture_has("refused: owned by sp-9"));
     /* the registry failed */
     peer_start(&p, LS_CLIENT_PUBLISH, "live", "claimed", false);
     assert_true(run_until(claim_pending, NULL, 3000));
@@ -868,15 +843,15 @@ static void test_internal_pulls(void **state)
     assert_true(wait_video(&pull, 5));
     assert_true(pull.got_nonce);
     assert_string_equal(pull.server_node, "sp-1");
-    assert_true(log_has("(internal pull)"));
+    assert_true(logcapture_has("(internal pull)"));
     /* a bad signature is refused */
     pull_start(&bad, &wrong_secret);
     expect_refused(&bad, "NetStream.Play.Unauthorized");
-    assert_true(log_has("with a bad signature refused"));
+    assert_true(logcapture_has("with a bad signature refused"));
     /* a peer origin may not pull what is not published here (no chains) */
     pull_start(&bad, &peer_other);
     expect_refused(&bad, "NetStream.Play.StreamNotFound");
-    assert_true(log_has("no local publisher for a peer pull"));
+    assert_true(logcapture_has("no local publisher for a peer pull"));
     /* an edge may wait for it */
     pull_start(&edge, &edge_other);
     run_for(100);
@@ -912,7 +887,7 @@ static void test_pull_signature_replay(void **state)
     again.replay = pull.played;
     pull_start(&replay, &again);
     expect_refused(&replay, "NetStream.Play.Unauthorized");
-    assert_true(log_has("with a bad signature refused"));
+    assert_true(logcapture_has("with a bad signature refused"));
     /* signed for node sp-9, presented to sp-1 */
     pull_start(&other_node, &for_sp9);
     expect_refused(&other_node, "NetStream.Play.Unauthorized");
@@ -950,7 +925,7 @@ static void test_empty_secret_trusts_nobody(void **state)
     peer_start(&p1, LS_CLIENT_PLAY, "live", name, false);
     expect_refused(&p1, "NetStream.Play.Unauthorized");
     assert_false(p1.got_nonce);
-    assert_false(log_has("(internal pull)"));
+    assert_false(logcapture_has("(internal pull)"));
     /* what a puller sends now without a secret: an unsigned claim */
     pull_start(&p2, &unsigned_claim);
     expect_refused(&p2, "NetStream.Play.Unauthorized");
@@ -960,7 +935,7 @@ static void test_empty_secret_trusts_nobody(void **state)
     snprintf(name, sizeof name, "src?expires=%ld&token=%s&%s", now + 60, tok, p2.played + 4);
     peer_start(&p3, LS_CLIENT_PLAY, "live", name, false);
     assert_true(wait_video(&p3, 5));
-    assert_false(log_has("(internal pull)"));
+    assert_false(logcapture_has("(internal pull)"));
     /* a claimed peer origin, with a token, still gets only local publishers */
     scfg.play_auth.secret = "";
     ls_server_set_config(srv, &scfg);
@@ -1214,7 +1189,7 @@ static void test_commands(void **state)
     assert_string_equal(r.cmd[n + 1].name, "_result");
     run_for(50);
     assert_null(ls_hub_find(hub, "live/raw"));
-    assert_true(log_has("publish live/raw stopped (FCUnpublish)"));
+    assert_true(logcapture_has("publish live/raw stopped (FCUnpublish)"));
     /* publish again on stream 2, then deleteStream ends it */
     ls_command_build_publish(&b, 0, "raw", NULL);
     raw_send(&r, 2, LS_MSG_COMMAND_AMF0, &b);
@@ -1229,7 +1204,7 @@ static void test_commands(void **state)
     }
     run_for(50);
     assert_null(ls_hub_find(hub, "live/raw"));
-    assert_true(log_has("publish live/raw stopped (deleteStream)"));
+    assert_true(logcapture_has("publish live/raw stopped (deleteStream)"));
     /* play on stream 3, closeStream ends it */
     ls_command_build_play(&b, 0, "nothing", -1000, -1, true);
     raw_send(&r, 3, LS_MSG_COMMAND_AMF0, &b);
@@ -1245,7 +1220,7 @@ static void test_commands(void **state)
     raw_send(&r, 40, LS_MSG_COMMAND_AMF0, &b);
     ls_buf_free(&b);
     assert_true(run_until(raw_closed, &r, 3000));
-    assert_true(log_has("publish out of sequence"));
+    assert_true(logcapture_has("publish out of sequence"));
 }
 
 /* Each of these closes the connection (a log line says why); the server goes on. */
@@ -1260,7 +1235,7 @@ static void test_protocol_errors(void **state)
     raw_start(&r);
     raw_call(&r, 0, "createStream", 2, NULL);
     assert_true(run_until(raw_closed, &r, 3000));
-    assert_true(log_has("command before connect"));
+    assert_true(logcapture_has("command before connect"));
     /* connect without an app: rejected, then closed */
     raw_start(&r);
     ls_buf_init(&b, 0);
@@ -1275,21 +1250,21 @@ static void test_protocol_errors(void **state)
     raw_connect(&r, "live");
     raw_connect(&r, "live");
     assert_true(run_until(raw_closed, &r, 3000));
-    assert_true(log_has("second connect on one connection"));
+    assert_true(logcapture_has("second connect on one connection"));
     /* undecodable AMF */
     raw_start(&r);
     raw_connect(&r, "live");
     ls_buf_append(&b, junk, sizeof junk);
     raw_send(&r, 0, LS_MSG_COMMAND_AMF0, &b);
     assert_true(run_until(raw_closed, &r, 3000));
-    assert_true(log_has("bad command"));
+    assert_true(logcapture_has("bad command"));
     /* play before createStream */
     raw_start(&r);
     raw_connect(&r, "live");
     ls_command_build_play(&b, 0, "x", -1000, -1, true);
     raw_send(&r, 1, LS_MSG_COMMAND_AMF0, &b);
     assert_true(run_until(raw_closed, &r, 3000));
-    assert_true(log_has("play out of sequence"));
+    assert_true(logcapture_has("play out of sequence"));
     /* a publisher sending a cut aggregate message */
     raw_start(&r);
     raw_connect(&r, "live");
@@ -1303,7 +1278,7 @@ static void test_protocol_errors(void **state)
     ls_buf_append(&b, junk, sizeof junk);
     raw_send(&r, 1, LS_MSG_AGGREGATE, &b);
     assert_true(run_until(raw_closed, &r, 3000));
-    assert_true(log_has("malformed media message"));
+    assert_true(logcapture_has("malformed media message"));
     assert_null(ls_hub_find(hub, "live/agg"));
     ls_buf_free(&b);
     assert_true(ls_stats.protocol_errors_total >= 4);
@@ -1372,15 +1347,15 @@ static void test_stalled_player_dropped(void **state)
     assert_true(run_until(started_or_closed, &normal, 3000));
     ls_conn_pause_reading(ls_client_conn(stalled.cl), true);
     /* ~34 KB per loop of the file: far more than the socket buffers and the queue hold */
-    for (loop = 1; loop <= 400 && !log_has("viewer dropped"); loop++) {
+    for (loop = 1; loop <= 400 && !logcapture_has("viewer dropped"); loop++) {
         send_tags(&pub, 1, ntags - 1, loop * 2040);
         run_for(2);
     }
     /* Which bound fires first (200 ms behind, or twice the queue bound in audio) depends
      * on scheduling; both are the slow-viewer policy and both must name their reason. */
-    assert_true(log_has("play live/fast: viewer dropped: stayed behind longer than the "
+    assert_true(logcapture_has("play live/fast: viewer dropped: stayed behind longer than the "
                         "slow-viewer timeout") ||
-                log_has("play live/fast: viewer dropped: queue past twice the viewer queue "
+                logcapture_has("play live/fast: viewer dropped: queue past twice the viewer queue "
                         "bound"));
     assert_int_equal(ls_stats.slow_viewer_drops_total, 1);
     assert_true(wait_video(&normal, fx_video_after_key2 + (loop - 1) * fx_video));
@@ -1400,11 +1375,11 @@ static void test_listen_failures(void **state)
 
     (void)state;
     assert_null(ls_server_new(base, hub, &scfg, "not an address"));
-    assert_true(log_has("cannot resolve listen address not an address"));
+    assert_true(logcapture_has("cannot resolve listen address not an address"));
     snprintf(listen, sizeof listen, "127.0.0.1:%u",
              (unsigned)ntohs(((struct sockaddr_in *)&srv_sa)->sin_port));
     assert_null(ls_server_new(base, hub, &scfg, listen)); /* taken by the test's server */
-    assert_true(log_has("cannot listen on"));
+    assert_true(logcapture_has("cannot listen on"));
     snprintf(listen, sizeof listen, "127.0.0.1:%d", free_port());
     other = ls_server_new(base, hub, &scfg, listen);
     assert_non_null(other);
@@ -1426,7 +1401,7 @@ static void test_shutdown(void **state)
     assert_int_equal(ls_server_session_count(srv), 0);
     assert_true(run_until(closed, &play, 3000));
     assert_true(run_until(closed, &pub, 3000));
-    assert_true(log_has("server shutting down"));
+    assert_true(logcapture_has("server shutting down"));
     assert_null(ls_hub_find(hub, "live/bye"));
     assert_int_equal(ls_server_connection_acquire(srv), LS_ELIMIT);
     peer_end(&play);
@@ -1513,8 +1488,8 @@ static void test_viewer_gone_before_first_flush(void **state)
     assert_int_equal(shutdown(sfd, SHUT_WR), 0);
     assert_true(run_until(raw_closed, &r, 3000));
     run_for(50);
-    assert_true(log_has("play live/gone started"));
-    assert_true(log_has("closed (connection reset by peer) live/gone"));
+    assert_true(logcapture_has("play live/gone started"));
+    assert_true(logcapture_has("closed (connection reset by peer) live/gone"));
     assert_int_equal(ls_hub_subscriber_count(hub), 0);
     assert_int_equal(ls_server_session_count(srv), 1); /* the publisher */
     /* the stream goes on for others */
@@ -1649,7 +1624,7 @@ static void test_connect_timeout_is_absolute(void **state)
     assert_true(raw_wait(&r, 1));
     assert_true(ping_until_closed(&r, 5000));
     assert_true(r.pings > 3);
-    assert_true(log_has("closed: connect_timeout: neither publishing nor playing"));
+    assert_true(logcapture_has("closed: connect_timeout: neither publishing nor playing"));
     /* a play that fails returns the connection to idle: connect_timeout runs again */
     raw_start(&r);
     raw_connect(&r, "live");
@@ -1663,7 +1638,7 @@ static void test_connect_timeout_is_absolute(void **state)
     for (i = 0; i < r.ncmd && strcmp(r.cmd[i].code, "NetStream.Play.StreamNotFound") != 0; i++)
         ;
     assert_true(i < r.ncmd); /* it was playing (waiting) past the first deadline */
-    assert_true(log_has("play live/nobody failed: not live within play_wait_timeout"));
+    assert_true(logcapture_has("play live/nobody failed: not live within play_wait_timeout"));
 }
 
 /* The client's end of the server-side socket `sfd` (both are in this process). */
@@ -1723,8 +1698,7 @@ static void test_reply_floods_closed(void **state)
         int sfd, small = 4096, i;
         uint64_t errors = ls_stats.protocol_errors_total;
 
-        loglen = 0;
-        logbuf[0] = '\0';
+        logcapture_clear();
         server_fds(before);
         raw_start(&r);
         raw_connect(&r, "live");
@@ -1734,12 +1708,12 @@ static void test_reply_floods_closed(void **state)
         assert_int_equal(setsockopt(client_fd_of(sfd), SOL_SOCKET, SO_RCVBUF, &small,
                                     sizeof small), 0);
         ls_conn_pause_reading(r.conn, true);
-        for (i = 0; i < 400 && !r.closed && !log_has("peer does not read its replies"); i++) {
+        for (i = 0; i < 400 && !r.closed && !logcapture_has("peer does not read its replies"); i++) {
             raw_flood(&r, kind, 500);
             run_for(2);
         }
         run_for(50);
-        assert_true(log_has("closed: peer does not read its replies (max_control_queue_bytes)"));
+        assert_true(logcapture_has("closed: peer does not read its replies (max_control_queue_bytes)"));
         assert_true(ls_stats.protocol_errors_total > errors);
         raw_end(&r);
         assert_true(run_until(raw_closed, &r, 3000));

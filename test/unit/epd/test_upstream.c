@@ -24,45 +24,10 @@
 #include "libstream/net.h"
 #include "libstream/server.h"
 #include "support/evloop.h"
+#include "support/logcapture.h"
 #include "upstream.h"
 
 static struct event_base *base;
-
-/* ---- log capture ---- */
-
-static char logbuf[1 << 15];
-static size_t loglen;
-
-static void log_sink(int level, const char *line, void *arg)
-{
-    size_t n = strlen(line);
-
-    (void)level;
-    (void)arg;
-    if (loglen + n + 2 < sizeof logbuf) {
-        memcpy(logbuf + loglen, line, n);
-        loglen += n;
-        logbuf[loglen++] = '\n';
-        logbuf[loglen] = '\0';
-    }
-}
-
-static bool log_has(const char *s)
-{
-    return strstr(logbuf, s) != NULL;
-}
-
-static int count_in_log(const char *s)
-{
-    const char *p = logbuf;
-    int n = 0;
-
-    while ((p = strstr(p, s)) != NULL) {
-        n++;
-        p += strlen(s);
-    }
-    return n;
-}
 
 /* ---- listeners ---- */
 
@@ -191,9 +156,7 @@ static char *dead_addr(char *out, size_t cap)
 static int setup(void **state)
 {
     (void)state;
-    loglen = 0;
-    logbuf[0] = '\0';
-    ls_log_set_sink(log_sink, NULL);
+    logcapture_start();
     ls_log_set_level(LS_LOG_DEBUG);
     base = event_base_new();
     return base != NULL ? 0 : -1;
@@ -203,9 +166,9 @@ static int teardown(void **state)
 {
     (void)state;
     if (getenv("TEST_UPSTREAM_LOG") != NULL)
-        fputs(logbuf, stderr);
+        fputs(logcapture_text(), stderr);
     event_base_free(base);
-    ls_log_set_sink(NULL, NULL);
+    logcapture_stop();
     return 0;
 }
 
@@ -244,9 +207,9 @@ static void test_choose(void **state)
     assert_int_equal(epd_upstreams_choose(u, -1, false), 1);
     assert_int_equal(epd_upstreams_choose(u, 0, false), 1);
     assert_int_equal(epd_upstreams_choose(u, 1, true), 2);
-    assert_true(log_has("is down (lost)"));
+    assert_true(logcapture_has("is down (lost)"));
     epd_upstreams_mark_down(u, 0, "silent");
-    assert_int_equal(count_in_log("is down"), 1); /* once per outage */
+    assert_int_equal(logcapture_count("is down"), 1); /* once per outage */
 
     /* all down: in turn from where the pull was */
     epd_upstreams_mark_down(u, 1, "refused");
@@ -304,9 +267,9 @@ static void test_probes(void **state)
     assert_int_equal(epd_upstreams_choose(u, -1, false), 0); /* all down: the first */
     EVLOOP_WAIT(base, epd_upstreams_is_up(u, 0), 3000);
     assert_true(epd_upstreams_is_up(u, 0));
-    assert_true(log_has("upstream "));
-    assert_true(log_has("is up again"));
-    assert_int_equal(count_in_log("is up again"), 1);
+    assert_true(logcapture_has("upstream "));
+    assert_true(logcapture_has("is up again"));
+    assert_int_equal(logcapture_count("is up again"), 1);
     assert_int_equal(epd_upstreams_choose(u, 1, false), 0);
 
     /* the frozen one: probed (accepted), timed out, probed again after the backoff */
@@ -314,7 +277,7 @@ static void test_probes(void **state)
     assert_true(frozen.accepts >= 3);
     assert_false(epd_upstreams_is_up(u, 1));
     assert_false(epd_upstreams_is_up(u, 2));
-    assert_true(log_has("probe failed"));
+    assert_true(logcapture_has("probe failed"));
     epd_upstreams_free(u);
     evloop_run_for(base, 20);
     frozen_stop(&frozen);

@@ -19,6 +19,7 @@
 #include "libstream/stats.h"
 #include "smd.h"
 #include "support/evloop.h"
+#include "support/logcapture.h"
 #include "support/regpeer.h"
 
 #define WAIT_MS 5000u
@@ -35,23 +36,6 @@ static struct {
     struct regpeer peers[NPEERS];
 } fx;
 
-static char logbuf[1 << 14];
-static size_t loglen;
-
-static void log_sink(int level, const char *line, void *arg)
-{
-    size_t n = strlen(line);
-
-    (void)level;
-    (void)arg;
-    if (loglen + n + 2 < sizeof logbuf) {
-        memcpy(logbuf + loglen, line, n);
-        loglen += n;
-        logbuf[loglen++] = '\n';
-        logbuf[loglen] = '\0';
-    }
-}
-
 static int setup(void **state)
 {
     uint16_t port = evloop_free_port("127.0.0.1");
@@ -59,9 +43,7 @@ static int setup(void **state)
 
     (void)state;
     memset(&fx, 0, sizeof fx);
-    loglen = 0;
-    logbuf[0] = '\0';
-    ls_log_set_sink(log_sink, NULL);
+    logcapture_start();
     ls_log_set_level(LS_LOG_INFO);
     if (port == 0 || (fx.base = event_base_new()) == NULL)
         return -1;
@@ -91,7 +73,7 @@ static int teardown(void **state)
         regpeer_close(&fx.peers[i]);
     smd_registry_free(fx.reg);
     event_base_free(fx.base);
-    ls_log_set_sink(NULL, NULL);
+    logcapture_stop();
     return 0;
 }
 
@@ -118,7 +100,7 @@ static void test_pending_hellos_bounded(void **state)
     assert_true(peer_open(1));
     assert_false(peer_open(2)); /* a third connection without hello: refused */
     assert_true(fx.peers[2].closed);
-    assert_non_null(strstr(logbuf, "refused: max_pending_hellos (2) connections are waiting "
+    assert_non_null(strstr(logcapture_text(), "refused: max_pending_hellos (2) connections are waiting "
                                    "for their hello"));
     assert_int_equal(ls_stats.connections_refused_total, refused + 1);
     assert_int_equal(smd_registry_node_count(fx.reg), 0);
