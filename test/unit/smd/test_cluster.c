@@ -25,13 +25,11 @@
 #include "smd.h"
 #include "support/evloop.h"
 #include "support/regpeer.h"
+#include "support/smdconf.h"
 
 #define WAIT_MS 5000u
 #define NPEERS 4
 #define WAIT(cond) EVLOOP_WAIT(fx.base, (cond), WAIT_MS)
-
-static char smd_node[] = "smd-test";
-static char no_secret[] = "";
 
 static struct {
     struct event_base *base;
@@ -52,17 +50,7 @@ static int setup(void **state)
     ls_log_set_level(LS_LOG_ERR);
     if (port == 0 || (fx.base = event_base_new()) == NULL)
         return -1;
-    c->node_id = smd_node;
-    c->log_level = LS_LOG_ERR;
-    snprintf(c->listen.host, sizeof c->listen.host, "127.0.0.1");
-    c->listen.port = port;
-    c->cluster_secret = no_secret;
-    c->max_connections = 1000;
-    c->lease_seconds = 10;
-    c->hello_timeout = 5;
-    c->max_streams_per_node = 100000;
-    c->max_watches_per_node = 100000;
-    c->probe_timeout_ms = 2000;
+    smdconf_for_test(c, port, LS_LOG_ERR);
     c->max_pending_hellos = 128;
     c->report_interval_ms = 1000;
     c->max_report_streams = 100;

@@ -21,12 +21,11 @@
 #include "support/evloop.h"
 #include "support/logcapture.h"
 #include "support/regpeer.h"
+#include "support/smdconf.h"
 
 #define WAIT_MS 5000u
 #define NPEERS 4
 
-static char smd_node[] = "smd-test";
-static char no_secret[] = "";
 
 static struct {
     struct event_base *base;
@@ -47,17 +46,7 @@ static int setup(void **state)
     ls_log_set_level(LS_LOG_INFO);
     if (port == 0 || (fx.base = event_base_new()) == NULL)
         return -1;
-    c->node_id = smd_node;
-    c->log_level = LS_LOG_INFO;
-    snprintf(c->listen.host, sizeof c->listen.host, "127.0.0.1");
-    c->listen.port = port;
-    c->cluster_secret = no_secret;
-    c->max_connections = 1000;
-    c->lease_seconds = 10;
-    c->hello_timeout = 5;
-    c->max_streams_per_node = 100000;
-    c->max_watches_per_node = 100000;
-    c->probe_timeout_ms = 2000;
+    smdconf_for_test(c, port, LS_LOG_INFO);
     c->max_pending_hellos = 2;
     snprintf(fx.addr, sizeof fx.addr, "127.0.0.1:%u", (unsigned)port);
     fx.reg = smd_registry_new(fx.base, &fx.conf);

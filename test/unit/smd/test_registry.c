@@ -30,12 +30,12 @@
 #include "support/amf_build.h"
 #include "support/evloop.h"
 #include "support/regpeer.h"
+#include "support/smdconf.h"
 
 #define WAIT_MS 5000u /* a bound, not an expectation: loopback answers take microseconds */
 #define NPEERS 5
 
-static char smd_node[] = "smd-test";
-static char no_secret[] = "";
+static char smd_node[] = SMDCONF_TEST_NODE;
 static char secret[] = "s3cret";
 
 static struct {
@@ -55,22 +55,6 @@ static struct {
 
 /* ---- fixture ---- */
 
-static void conf_defaults(struct smd_conf *c, uint16_t port)
-{
-    memset(c, 0, sizeof *c);
-    c->node_id = smd_node;
-    c->log_level = LS_LOG_NOTICE;
-    snprintf(c->listen.host, sizeof c->listen.host, "127.0.0.1");
-    c->listen.port = port;
-    c->cluster_secret = no_secret;
-    c->max_connections = 1000;
-    c->lease_seconds = 10;
-    c->hello_timeout = 5;
-    c->max_streams_per_node = 100000;
-    c->max_watches_per_node = 100000;
-    c->probe_timeout_ms = 2000;
-}
-
 static int setup(void **state)
 {
     uint16_t port = evloop_free_port("127.0.0.1");
@@ -80,7 +64,7 @@ static int setup(void **state)
     ls_log_set_level(LS_LOG_NOTICE);
     if (port == 0 || (fx.base = event_base_new()) == NULL)
         return -1;
-    conf_defaults(&fx.conf, port);
+    smdconf_for_test(&fx.conf, port, LS_LOG_NOTICE);
     snprintf(fx.addr, sizeof fx.addr, "127.0.0.1:%u", (unsigned)port);
     fx.reg = smd_registry_new(fx.base, &fx.conf);
     return fx.reg != NULL ? 0 : -1;

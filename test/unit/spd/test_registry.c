@@ -35,14 +35,13 @@
 #include "support/evloop.h"
 #include "support/fakedns.h"
 #include "support/regpeer.h"
+#include "support/smdconf.h"
 
 #define WAIT_MS 5000u       /* a bound for answers on loopback */
 #define RECONNECT_MS 15000u /* a bound for a link's back-off (0.5 s doubling to 5 s) */
 #define NSMD 3
 #define NSPD 3
 
-static char smd_node[] = "smd-test";
-static char no_secret[] = "";
 
 /* One in-process smd. */
 struct smd_inst {
@@ -104,18 +103,7 @@ static void smd_start_on(size_t i, uint16_t port)
     struct smd_inst *s = &fx.smd[i];
     struct smd_conf *c = &s->conf;
 
-    memset(c, 0, sizeof *c);
-    c->node_id = smd_node;
-    c->log_level = LS_LOG_NOTICE;
-    snprintf(c->listen.host, sizeof c->listen.host, "127.0.0.1");
-    c->listen.port = port;
-    c->cluster_secret = no_secret;
-    c->max_connections = 1000;
-    c->lease_seconds = 10;
-    c->hello_timeout = 5;
-    c->max_streams_per_node = 100000;
-    c->max_watches_per_node = 100000;
-    c->probe_timeout_ms = 2000;
+    smdconf_for_test(c, port, LS_LOG_NOTICE);
     snprintf(s->addr, sizeof s->addr, "127.0.0.1:%u", (unsigned)port);
     s->reg = smd_registry_new(fx.base, c);
     assert_non_null(s->reg);

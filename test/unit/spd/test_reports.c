@@ -27,6 +27,7 @@
 #include "smd.h"
 #include "support/evloop.h"
 #include "support/regpeer.h"
+#include "support/smdconf.h"
 
 #define WAIT_MS 5000u
 #define WAIT(cond)                                   \
@@ -35,8 +36,6 @@
         assert_true(cond);                           \
     } while (0)
 
-static char smd_node[] = "smd-test";
-static char no_secret[] = "";
 
 static struct {
     struct event_base *base;
@@ -131,17 +130,10 @@ static void test_real_smd_sees_viewers(void **state)
     struct smd_cluster_totals t;
 
     (void)state;
-    c->node_id = smd_node;
-    c->log_level = LS_LOG_ERR;
-    snprintf(c->listen.host, sizeof c->listen.host, "127.0.0.1");
-    c->listen.port = port;
-    c->cluster_secret = no_secret;
+    smdconf_for_test(c, port, LS_LOG_ERR);
     c->max_connections = 100;
-    c->lease_seconds = 10;
-    c->hello_timeout = 5;
     c->max_streams_per_node = 1000;
     c->max_watches_per_node = 1000;
-    c->probe_timeout_ms = 2000;
     c->report_interval_ms = 250;
     c->max_report_streams = 100;
     fx.smd = smd_registry_new(fx.base, c);
